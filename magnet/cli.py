@@ -1,0 +1,113 @@
+"""The ``magnet`` command: thin subcommands over library functions.
+
+Subcommands: ``demo`` (build the demo corpus and summarise it), ``ls``,
+``export``, ``predict``, ``benchmark``, ``evaluate``. Errors in input files
+end the command with a one-line message (exit status 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from magnet.backends.helm.errors import HelmOutputError, POLICIES
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _errors_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--errors", choices=POLICIES, default="raise",
+                   help="what to do with damaged runs: raise (default), warn and skip, or skip")
+
+
+def cmd_demo(args) -> int:
+    from magnet.backends.helm.demo import DemoSpec, build_demo
+    from magnet.backends.helm.outputs import HelmOutputs
+    from magnet.display import corpus_summary_table
+
+    overrides = {"seed": args.seed}
+    if args.instances:
+        overrides["max_eval_instances"] = args.instances
+    spec = DemoSpec.preset(args.preset, **overrides)
+    path = build_demo(spec, cache_dir=args.cache_dir, rebuild=args.rebuild)
+    outputs = HelmOutputs.coerce(path)
+    console.print(corpus_summary_table(outputs))
+    console.print(f"[bold]{len(outputs.runs())} runs[/] in {path}")
+    return 0
+
+
+def cmd_ls(args) -> int:
+    from magnet.backends.helm.outputs import HelmOutputs
+    from magnet.display import listing_table
+
+    console.print(listing_table(HelmOutputs.coerce(args.path), errors=args.errors))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from magnet.backends.helm.outputs import HelmOutputs
+    from magnet.export import export_table
+
+    df = HelmOutputs.coerce(args.path).table(args.table, errors=args.errors)
+    export_table(df, args.output, args.format)
+    console.print(f"wrote {len(df)} rows x {df.shape[1]} columns of {args.table} to {args.output}")
+    for s in df.attrs.get("skipped", []):
+        console.print(f"[yellow]skipped[/] {s}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="magnet", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="build (or reuse) the offline demo corpus and summarise it")
+    p.add_argument("--preset", default="default", choices=["default", "large", "small"])
+    p.add_argument("--instances", type=int, help="eval instances per run (overrides the preset)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir", help="where demo variants are kept (default: $MAGNET_CACHE_DIR/demo)")
+    p.add_argument("--rebuild", action="store_true", help="build again even if cached")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ls", help="list suites, runs, models, scenarios and stat names")
+    p.add_argument("path", help="benchmark_output dir, its runs/ dir, a suite or a run")
+    _errors_arg(p)
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("export", help="write one flat table to parquet, csv or jsonl")
+    p.add_argument("path")
+    p.add_argument("--table", required=True, choices=["run_specs", "scenario_states", "stats", "per_instance_stats"])
+    p.add_argument("--format", choices=["parquet", "csv", "jsonl"], help="default: from the file extension")
+    p.add_argument("-o", "--output", required=True, type=Path)
+    _errors_arg(p)
+    p.set_defaults(func=cmd_export)
+
+    for register in _extra_commands():
+        register(sub)
+    return parser
+
+
+def _extra_commands():
+    """Subcommands defined next to the library code they wrap."""
+    from magnet import commands
+
+    return commands.REGISTRARS
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HelmOutputError as e:
+        err_console.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True, markup=True)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

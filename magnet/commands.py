@@ -1,0 +1,7 @@
+"""Registry of the CLI subcommands that live next to their library code.
+
+Each entry is a function ``register(subparsers)`` adding one subcommand;
+:mod:`magnet.cli` calls them all.
+"""
+
+REGISTRARS: list = []

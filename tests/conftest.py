@@ -1,0 +1,36 @@
+"""Shared fixtures: demo corpora built once per session by the real HELM pipeline."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from magnet.backends.helm.demo import DemoSpec, build_demo
+from magnet.backends.helm.outputs import HelmOutputs
+
+
+@pytest.fixture(scope="session")
+def demo_root() -> Path:
+    """The default demo ``benchmark_output`` (8 models x 9 run entries x 40 instances)."""
+    return build_demo(DemoSpec.preset("default"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(demo_root) -> HelmOutputs:
+    return HelmOutputs.coerce(demo_root)
+
+
+@pytest.fixture(scope="session")
+def small_root() -> Path:
+    """The small demo ``benchmark_output`` (4 models x 3 scenarios x 20 instances)."""
+    return build_demo(DemoSpec.preset("small"), progress=False)
+
+
+@pytest.fixture
+def small_copy(small_root, tmp_path) -> Path:
+    """A private, writable copy of the small demo suite directory (for damaging it)."""
+    dest = tmp_path / "benchmark_output" / "runs" / "demo"
+    shutil.copytree(small_root / "runs" / "demo", dest)
+    return dest
