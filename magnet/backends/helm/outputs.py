@@ -1,0 +1,226 @@
+"""HELM output directories as objects: ``HelmOutputs`` > ``HelmSuite`` > ``HelmRun``.
+
+``HelmOutputs.coerce(path)`` accepts a ``benchmark_output`` directory, its
+``runs/`` directory, a suite directory or a single run directory. Listing
+suites and runs only looks at directory entries; no JSON is parsed until a
+table is asked for. Tables are flat DataFrames (column conventions in
+:mod:`magnet.backends.helm.tables`).
+
+Example:
+    >>> outputs = HelmOutputs.demo(preset="small")   # built once, then cached
+    >>> [s.name for s in outputs.suites()]
+    ['demo']
+    >>> stats = outputs.stats()
+    >>> {"suite", "run_spec.name", "stats.name.name", "stats.name.split", "stats.mean"} <= set(stats.columns)
+    True
+    >>> run = outputs.runs()[0]
+    >>> type(run.stats()[0]).__name__
+    'Stat'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from magnet.backends.helm.errors import HelmOutputError
+from magnet.backends.helm.loading import RunRef, load_table, read_json
+from magnet.backends.helm.tables import TABLE_FILES, TABLES
+
+#: Directories inside a suite that are not runs.
+NON_RUN_DIRS = {"groups", "eval_cache"}
+RUN_FILES = set(TABLE_FILES.values()) | {"scenario.json", "instances.json", "display_predictions.json",
+                                         "display_requests.json", "encryption_data.json"}
+
+
+def _is_run_dir(path: Path) -> bool:
+    """A run directory: holds run files, or is empty (a failed run), and is not a known suite folder."""
+    if path.name in NON_RUN_DIRS or not path.is_dir():
+        return False
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    return not names or any(n in RUN_FILES for n in names)
+
+
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        return sorted((p for p in path.iterdir() if p.is_dir()), key=lambda p: p.name)
+    except OSError:
+        return []
+
+
+@dataclass(frozen=True)
+class HelmRun:
+    """One run directory ``runs/<suite>/<run>/``."""
+
+    path: Path
+    suite: str
+
+    @property
+    def name(self) -> str:
+        """The directory name (HELM's run name with ``/`` replaced by ``_``)."""
+        return self.path.name
+
+    def files(self) -> list[str]:
+        """Names of the JSON files present."""
+        return sorted(p.name for p in self.path.glob("*.json"))
+
+    def run_spec_json(self) -> dict:
+        """``run_spec.json`` as parsed JSON."""
+        return read_json(self.path / "run_spec.json")
+
+    def stats(self) -> list:
+        """``stats.json`` as HELM ``Stat`` objects (``helm.benchmark.metrics.statistic.Stat``).
+
+        Built directly from the JSON (perturbation subclass fields such as
+        ``prob`` are kept in a generic ``PerturbationDescription`` only as far
+        as HELM's class allows). Use the DataFrame tables for bulk work.
+        """
+        from magnet.helm_objects import stat_from_json
+
+        data = read_json(self.path / "stats.json")
+        if not isinstance(data, list):
+            raise HelmOutputError(self.path / "stats.json", "expected a JSON list of stats")
+        return [stat_from_json(d) for d in data]
+
+    def run_spec(self):
+        """``run_spec.json`` as a HELM ``RunSpec`` (through HELM's own codec; slower)."""
+        from helm.benchmark.run_spec import RunSpec
+        from helm.common.codec import from_json
+
+        return from_json((self.path / "run_spec.json").read_text(), RunSpec)
+
+
+@dataclass(frozen=True)
+class HelmSuite:
+    """One suite directory ``runs/<suite>/`` (with any helm-summarize files)."""
+
+    path: Path
+    run_filter: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def runs(self) -> list[HelmRun]:
+        """The suite's runs, sorted by directory name."""
+        runs = [HelmRun(p, self.name) for p in _subdirs(self.path) if _is_run_dir(p)]
+        if self.run_filter is not None:
+            runs = [r for r in runs if r.name in self.run_filter]
+        return runs
+
+    def schema(self) -> dict | None:
+        """The suite's ``schema.json`` (written by helm-summarize), or None if absent."""
+        path = self.path / "schema.json"
+        return read_json(path) if path.is_file() else None
+
+
+class HelmOutputs:
+    """A set of HELM runs: a ``benchmark_output`` directory or any part of one."""
+
+    def __init__(self, root: str | os.PathLike, suites: list[HelmSuite] | None = None,
+                 cache_dir: str | os.PathLike | None | bool = None):
+        self.root = Path(root)
+        self._suites = suites
+        if cache_dir is None or cache_dir is True:
+            from magnet.backends.helm.demo.corpus import cache_root
+
+            cache_dir = cache_root() / "tables"
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+
+    def __repr__(self) -> str:
+        return f"HelmOutputs({str(self.root)!r})"
+
+    @classmethod
+    def coerce(cls, path: "str | os.PathLike | HelmOutputs", cache_dir=None) -> "HelmOutputs":
+        """Accept a benchmark_output dir, its runs/ dir, a suite dir, or a run dir.
+
+        Example:
+            >>> root = HelmOutputs.demo(preset="small").root
+            >>> suite_dir = root / "runs" / "demo"
+            >>> run_dir = next(p for p in suite_dir.iterdir() if (p / "run_spec.json").exists())
+            >>> [len(HelmOutputs.coerce(p).runs()) > 0 for p in (root, root / "runs", suite_dir, run_dir)]
+            [True, True, True, True]
+            >>> len(HelmOutputs.coerce(run_dir).runs())
+            1
+        """
+        if isinstance(path, HelmOutputs):
+            return path
+        p = Path(path).expanduser()
+        if not p.exists():
+            raise HelmOutputError(p, "no such directory")
+        if not p.is_dir():
+            raise HelmOutputError(p, "expected a directory (benchmark_output, runs/, a suite or a run)")
+        if (p / "run_spec.json").is_file():
+            return cls(p, [HelmSuite(p.parent, run_filter=(p.name,))], cache_dir=cache_dir)
+        if (p / "runs").is_dir():
+            return cls(p, [HelmSuite(s) for s in _subdirs(p / "runs")], cache_dir=cache_dir)
+        children = _subdirs(p)
+        if any((c / "run_spec.json").is_file() for c in children):
+            return cls(p, [HelmSuite(p)], cache_dir=cache_dir)
+        suites = [c for c in children if any((g / "run_spec.json").is_file() for g in _subdirs(c))]
+        if suites or p.name == "runs":
+            return cls(p, [HelmSuite(s) for s in suites], cache_dir=cache_dir)
+        raise HelmOutputError(p, "no HELM runs found (expected benchmark_output/, runs/, a suite or a run directory)")
+
+    @classmethod
+    def demo(cls, preset: str = "default", cache_dir=None, **overrides) -> "HelmOutputs":
+        """The built-in demo corpus (built with the real HELM pipeline on first use, then cached).
+
+        See :class:`magnet.backends.helm.demo.DemoSpec` for the presets.
+        """
+        from magnet.backends.helm.demo import DemoSpec, build_demo
+
+        return cls.coerce(build_demo(DemoSpec.preset(preset, **overrides), cache_dir=cache_dir, progress=False))
+
+    def suites(self) -> list[HelmSuite]:
+        """The suites, sorted by name."""
+        return list(self._suites or [])
+
+    def runs(self) -> list[HelmRun]:
+        """All runs of all suites."""
+        return [r for s in self.suites() for r in s.runs()]
+
+    def table(self, name: str, *, errors: str = "raise", n_jobs: int | None = None, cache: bool = True) -> pd.DataFrame:
+        """One flat table: ``run_specs``, ``scenario_states``, ``stats`` or ``per_instance_stats``.
+
+        Parameters
+        ----------
+        name: which table (see :mod:`magnet.backends.helm.tables`).
+        errors: ``"raise"`` (default), ``"warn"`` or ``"skip"`` for damaged runs;
+            skipped runs are listed in ``df.attrs["skipped"]``, runs lacking an
+            optional file in ``df.attrs["missing"]``.
+        n_jobs: worker processes (default: all CPUs when there is enough to parse).
+        cache: use the Parquet cache (re-reads only changed files).
+        """
+        if name not in TABLES:
+            raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+        refs = [RunRef(r.suite, str(r.path)) for r in self.runs()]
+        return load_table(name, refs, errors=errors, n_jobs=n_jobs,
+                          cache_root=self.cache_dir if cache else None)
+
+    def run_specs(self, **kwargs) -> pd.DataFrame:
+        """The ``run_specs`` table (one row per run)."""
+        return self.table("run_specs", **kwargs)
+
+    def scenario_states(self, **kwargs) -> pd.DataFrame:
+        """The ``scenario_states`` table (one row per request state)."""
+        return self.table("scenario_states", **kwargs)
+
+    def stats(self, **kwargs) -> pd.DataFrame:
+        """The ``stats`` table (one row per stat)."""
+        return self.table("stats", **kwargs)
+
+    def per_instance_stats(self, **kwargs) -> pd.DataFrame:
+        """The ``per_instance_stats`` table (one row per instance stat)."""
+        return self.table("per_instance_stats", **kwargs)
+
+    def schemas(self) -> dict[str, dict]:
+        """``schema.json`` of each suite that has one, by suite name."""
+        return {s.name: schema for s in self.suites() if (schema := s.schema()) is not None}
+

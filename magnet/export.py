@@ -1,0 +1,42 @@
+"""Write a table to parquet, csv or jsonl.
+
+Example:
+    >>> import pandas as pd, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.jsonl"
+    >>> export_table(pd.DataFrame({"a.b": [1, 2], "c": [[1], []]}), out)
+    >>> out.read_text().splitlines()[0]
+    '{"a.b":1,"c":[1]}'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+FORMATS = ("parquet", "csv", "jsonl")
+
+
+def export_table(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None = None) -> None:
+    """Write ``df`` atomically; ``fmt`` defaults to the file extension."""
+    from magnet.backends.helm.cache import _json_columns
+
+    path = Path(path)
+    fmt = fmt or path.suffix.lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot tell the format of {path}: use --format {'|'.join(FORMATS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if fmt == "parquet":
+        import orjson
+
+        df = df.copy()
+        for col in _json_columns(df):  # Python objects are stored as JSON text
+            df[col] = [None if v is None else orjson.dumps(v).decode() for v in df[col]]
+        df.to_parquet(tmp, index=False)
+    elif fmt == "csv":
+        df.to_csv(tmp, index=False)
+    else:
+        df.to_json(tmp, orient="records", lines=True)
+    os.replace(tmp, path)

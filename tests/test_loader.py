@@ -1,0 +1,172 @@
+"""Loading HELM outputs into flat tables: faithfulness, caching, real-data quirks."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from magnet.backends.helm.errors import HelmOutputWarning
+from magnet.backends.helm.outputs import HelmOutputs
+
+
+def _key(name: dict) -> tuple:
+    p = name.get("perturbation") or {}
+    return (name["name"], name.get("split"), name.get("sub_split"), p.get("name"), p.get("computed_on"))
+
+
+def _row_key(row) -> tuple:
+    def v(col):
+        x = row.get(col)
+        return None if x is None or (isinstance(x, float) and x != x) else x
+    return (v("stats.name.name"), v("stats.name.split"), v("stats.name.sub_split"),
+            v("stats.name.perturbation.name"), v("stats.name.perturbation.computed_on"))
+
+
+def test_stats_table_is_faithful_to_every_stats_json(demo_outputs):
+    table = demo_outputs.stats(cache=False)
+    by_run = {name: g for name, g in table.groupby("run_spec.name")}
+    for run in demo_outputs.runs():
+        name = json.loads((run.path / "run_spec.json").read_text())["name"]
+        expected = json.loads((run.path / "stats.json").read_text())
+        got = by_run[name]
+        assert len(got) == len(expected), name
+        got_means = {}
+        for row in got.to_dict("records"):
+            got_means.setdefault(_row_key(row), []).append(row.get("stats.mean"))
+        for stat in expected:
+            means = got_means[_key(stat["name"])]
+            if "mean" in stat:
+                assert any(m == stat["mean"] for m in means), (name, stat["name"])
+            else:
+                assert all(pd.isna(m) for m in means)
+
+
+def test_row_counts_match_file_contents_for_all_tables(demo_outputs):
+    runs = demo_outputs.runs()
+    n_states = sum(len(json.loads((r.path / "scenario_state.json").read_text())["request_states"]) for r in runs)
+    n_stats = sum(len(json.loads((r.path / "stats.json").read_text())) for r in runs)
+    n_pis = sum(len(e["stats"]) for r in runs for e in json.loads((r.path / "per_instance_stats.json").read_text()))
+    assert len(demo_outputs.run_specs()) == len(runs)
+    assert len(demo_outputs.scenario_states()) == n_states
+    assert len(demo_outputs.stats()) == n_stats
+    assert len(demo_outputs.per_instance_stats()) == n_pis
+
+
+def test_documented_columns_exist(demo_outputs):
+    expected = {
+        "run_specs": ["run_spec.name", "run_spec.adapter_spec.model", "run_spec.scenario_spec.class_name"],
+        "stats": ["stats.name.name", "stats.name.split", "stats.name.perturbation.name", "stats.mean", "stats.count"],
+        "scenario_states": ["scenario_state.request_states.instance.id",
+                            "scenario_state.request_states.instance.references",
+                            "scenario_state.request_states.result.completions"],
+        "per_instance_stats": ["per_instance_stats.instance_id", "per_instance_stats.stats.name.name"],
+    }
+    for table, cols in expected.items():
+        df = demo_outputs.table(table)
+        assert {"suite", "run_spec.name"} <= set(df.columns)
+        assert set(cols) <= set(df.columns), (table, set(cols) - set(df.columns))
+    refs = demo_outputs.scenario_states()["scenario_state.request_states.instance.references"]
+    assert isinstance(refs.iloc[0], list) and "output" in refs.iloc[0][0]
+
+
+def test_coerce_accepts_every_level(demo_root):
+    suite = demo_root / "runs" / "demo"
+    run = next(p for p in sorted(suite.iterdir()) if (p / "run_spec.json").exists())
+    counts = [len(HelmOutputs.coerce(p).runs()) for p in (demo_root, demo_root / "runs", suite, run)]
+    assert counts == [72, 72, 72, 1]
+    assert len(HelmOutputs.coerce(run).stats()["run_spec.name"].unique()) == 1
+
+
+def test_cached_load_equals_cold_load_and_rereads_changed_files(small_copy, tmp_path):
+    outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
+    cold = outputs.stats(cache=False)
+    first = outputs.stats()
+    second = outputs.stats()
+    pd.testing.assert_frame_equal(cold, first)
+    pd.testing.assert_frame_equal(first, second)
+    states = outputs.scenario_states()
+    pd.testing.assert_frame_equal(states, outputs.scenario_states())
+    # Change one run's stats.json: the next load must see the change.
+    run = sorted(p for p in small_copy.iterdir() if (p / "stats.json").exists())[0]
+    stats = json.loads((run / "stats.json").read_text())
+    stats[0]["mean"] = 123.0
+    (run / "stats.json").write_text(json.dumps(stats))
+    os.utime(run / "stats.json", ns=(time.time_ns(), time.time_ns() + 10**9))
+    again = outputs.stats()
+    assert 123.0 in again["stats.mean"].values
+    assert len(again) == len(first)
+
+
+def test_helm_object_view(demo_outputs):
+    from helm.benchmark.metrics.statistic import Stat
+
+    run = demo_outputs.runs()[0]
+    stats = run.stats()
+    assert all(isinstance(s, Stat) for s in stats)
+    table = demo_outputs.stats()
+    own = table[table["run_spec.name"] == run.run_spec_json()["name"]]
+    assert sorted(s.mean for s in stats if s.mean is not None) == sorted(own["stats.mean"].dropna())
+    assert run.run_spec().adapter_spec.model.startswith("magnet-sim/")
+
+
+# Real-data quirks, on hand-made fixtures --------------------------------------------------------
+
+def _runs(suite: Path) -> list[Path]:
+    return sorted(p for p in suite.iterdir() if (p / "run_spec.json").exists())
+
+
+def test_count_zero_stats_without_mean_are_kept(small_copy):
+    run = _runs(small_copy)[0]
+    stats = json.loads((run / "stats.json").read_text())
+    stats.append({"name": {"name": "num_references", "split": "valid"}, "count": 0, "sum": 0, "sum_squared": 0})
+    (run / "stats.json").write_text(json.dumps(stats))
+    table = HelmOutputs.coerce(small_copy, cache_dir=False).stats()
+    row = table[(table["stats.name.name"] == "num_references") & (table["stats.name.split"] == "valid")
+                & (table["run_spec.name"] == json.loads((run / "run_spec.json").read_text())["name"])]
+    assert len(row) == 1 and row["stats.count"].iloc[0] == 0 and pd.isna(row["stats.mean"].iloc[0])
+
+
+def test_perturbation_fields_become_columns_even_on_unperturbed_runs(demo_outputs):
+    table = demo_outputs.stats()
+    plain = table[~table["run_spec.name"].str.contains("data_augmentation")]
+    assert {"robustness", "fairness"} <= set(plain["stats.name.perturbation.name"].dropna())
+    assert "worst" in set(plain["stats.name.perturbation.computed_on"].dropna())
+
+
+def test_repeated_instance_entries_in_per_instance_stats_are_all_kept(small_copy):
+    run = _runs(small_copy)[0]
+    entries = json.loads((run / "per_instance_stats.json").read_text())
+    extra = {"instance_id": entries[0]["instance_id"], "train_trial_index": entries[0]["train_trial_index"],
+             "stats": [{"name": {"name": "extra_metric", "split": "test"}, "count": 1, "sum": 1.0,
+                        "sum_squared": 1.0, "min": 1.0, "max": 1.0, "mean": 1.0, "variance": 0.0, "stddev": 0.0}]}
+    (run / "per_instance_stats.json").write_text(json.dumps(entries + [extra]))
+    table = HelmOutputs.coerce(run, cache_dir=False).per_instance_stats()
+    same = table[table["per_instance_stats.instance_id"] == entries[0]["instance_id"]]
+    assert "extra_metric" in set(same["per_instance_stats.stats.name.name"])
+    assert len(table) == sum(len(e["stats"]) for e in entries) + 1
+
+
+def test_missing_optional_file_is_reported_not_failed(small_copy):
+    run = _runs(small_copy)[0]
+    (run / "scenario_state.json").unlink()
+    with pytest.warns(HelmOutputWarning, match="scenario_state.json"):
+        table = HelmOutputs.coerce(small_copy, cache_dir=False).scenario_states()
+    assert [m.path for m in table.attrs["missing"]] == [str(run / "scenario_state.json")]
+    assert table["run_spec.name"].nunique() == len(_runs(small_copy)) - 1
+
+
+def test_older_run_spec_schema_loads(small_copy):
+    run = _runs(small_copy)[0]
+    spec = json.loads((run / "run_spec.json").read_text())
+    for key in ("model_deployment", "num_trials"):
+        spec["adapter_spec"].pop(key, None)
+    spec["metric_specs"] = [{"class_name": "helm.benchmark.basic_metrics.BasicMetric", "args": {"names": ["exact_match"]}}]
+    (run / "run_spec.json").write_text(json.dumps(spec))
+    table = HelmOutputs.coerce(small_copy, cache_dir=False).run_specs()
+    assert len(table) == len(_runs(small_copy))
+    assert table["run_spec.adapter_spec.model_deployment"].isna().sum() == 1
