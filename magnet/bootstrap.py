@@ -1,0 +1,357 @@
+"""Row and cluster bootstrap resampling shared by :mod:`magnet.scoring` and :mod:`magnet.mbe`.
+
+Runs of the same model (or the same scenario) are not independent, so a
+bootstrap that resamples rows treats correlated rows as independent evidence
+and gives intervals that are too narrow.  When ``groups`` is given, the
+*cluster bootstrap* resamples whole groups with replacement and keeps every
+row of each drawn group; otherwise every row is its own cluster (the ordinary
+row bootstrap).
+
+A :class:`ResamplePlan` holds the random draws once, so every statistic
+computed from one plan sees exactly the same resamples.  A plan can hand out
+
+* the row indices of one resample (:meth:`ResamplePlan.indices`), for any
+  statistic;
+* a matrix of row indices (:meth:`ResamplePlan.index_matrix`), when every
+  resample has the same size (the row bootstrap), for vectorised statistics;
+* a matrix of row multiplicities (:meth:`ResamplePlan.weights`), so that
+  mean-type statistics of all resamples are one matrix product.
+
+Intervals are percentile intervals (:func:`percentile_interval`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ResamplePlan",
+    "as_group_labels",
+    "make_plan",
+    "percentile_interval",
+    "bootstrap_ci",
+]
+
+#: Largest number of matrix cells (resamples x rows) built at once.
+MAX_CELLS = 4_000_000
+
+
+@dataclass(frozen=True)
+class ResamplePlan:
+    """The draws of a row or cluster bootstrap.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows of the data being resampled.
+    draws : numpy.ndarray
+        ``(n_boot, n_clusters)`` integer array; row ``b`` lists the clusters
+        drawn (with replacement) for resample ``b``.
+    members : tuple of numpy.ndarray
+        Row indices belonging to each cluster (empty for the row bootstrap,
+        where cluster ``i`` is row ``i``).
+    codes : numpy.ndarray
+        Cluster number of each row (length ``n``).
+    clustered : bool
+        True for a cluster bootstrap (``groups`` given).
+
+    Examples
+    --------
+    >>> plan = make_plan(4, groups=["a", "a", "b", "c"], n_boot=2, seed=0)
+    >>> plan.n_boot, plan.n_clusters, plan.clustered
+    (2, 3, True)
+    >>> plan.weights().sum(axis=1).tolist() == [len(plan.indices(0)), len(plan.indices(1))]
+    True
+    """
+
+    n: int
+    draws: np.ndarray
+    members: tuple[np.ndarray, ...]
+    codes: np.ndarray
+    clustered: bool
+
+    @property
+    def n_boot(self) -> int:
+        """Number of resamples."""
+        return int(self.draws.shape[0])
+
+    @property
+    def n_clusters(self) -> int:
+        """Number of clusters (groups, or rows for the row bootstrap)."""
+        return len(self.members) if self.clustered else self.n
+
+    @property
+    def description(self) -> str:
+        """Words saying which bootstrap this is, e.g. ``"row bootstrap"``."""
+        if self.clustered:
+            return f"cluster bootstrap over {self.n_clusters} groups"
+        return "row bootstrap"
+
+    def indices(self, b: int) -> np.ndarray:
+        """Row indices of resample ``b``.
+
+        Parameters
+        ----------
+        b : int
+            Resample number, ``0 <= b < n_boot``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Row indices (with repeats) making up the resample.
+
+        Examples
+        --------
+        >>> make_plan(3, n_boot=1, seed=1).indices(0).shape
+        (3,)
+        """
+        if not self.clustered:
+            return self.draws[b]
+        return np.concatenate([self.members[c] for c in self.draws[b]])
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Iterate over the row indices of every resample."""
+        for b in range(self.n_boot):
+            yield self.indices(b)
+
+    def index_matrix(self) -> np.ndarray | None:
+        """All resamples as one ``(n_boot, n)`` index matrix, or None.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            The index matrix for the row bootstrap; None for a cluster
+            bootstrap, whose resamples differ in size.
+
+        Examples
+        --------
+        >>> make_plan(5, n_boot=3, seed=0).index_matrix().shape
+        (3, 5)
+        >>> make_plan(2, groups=[0, 1], n_boot=3).index_matrix() is None
+        True
+        """
+        return None if self.clustered else self.draws
+
+    def weights(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """How many times each row appears in resamples ``start:stop``.
+
+        Parameters
+        ----------
+        start, stop : int
+            Range of resamples (default: all).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(stop - start, n)`` float array of row multiplicities.
+
+        Examples
+        --------
+        >>> plan = make_plan(3, n_boot=4, seed=0)
+        >>> plan.weights().sum(axis=1).tolist()
+        [3.0, 3.0, 3.0, 3.0]
+        """
+        draws = self.draws[start:stop]
+        n_rows, n_clusters = draws.shape
+        offsets = (np.arange(n_rows) * n_clusters)[:, None]
+        counts = np.bincount((draws + offsets).ravel(), minlength=n_rows * n_clusters)
+        counts = counts.reshape(n_rows, n_clusters).astype(float)
+        return counts[:, self.codes] if self.clustered else counts
+
+    def weight_chunks(self) -> Iterator[np.ndarray]:
+        """Yield :meth:`weights` in consecutive blocks of bounded size.
+
+        Returns
+        -------
+        iterator of numpy.ndarray
+            Blocks of at most :data:`MAX_CELLS` cells, in resample order.
+
+        Examples
+        --------
+        >>> sum(w.shape[0] for w in make_plan(10, n_boot=7).weight_chunks())
+        7
+        """
+        step = max(1, MAX_CELLS // max(self.n, 1))
+        for start in range(0, self.n_boot, step):
+            yield self.weights(start, start + step)
+
+
+def as_group_labels(groups: Sequence | np.ndarray | pd.Series, n: int) -> np.ndarray:
+    """Validate group labels: 1-D, one per row.
+
+    Parameters
+    ----------
+    groups : array-like
+        One hashable label per row (a Series is taken by position).
+    n : int
+        Expected number of rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        The labels as a 1-D object array.
+
+    Examples
+    --------
+    >>> as_group_labels(["m1", "m1", "m2"], 3).tolist()
+    ['m1', 'm1', 'm2']
+    """
+    if isinstance(groups, (pd.Series, pd.Index)):
+        groups = groups.to_numpy()
+    values = np.asarray(groups, dtype=object)
+    if values.ndim != 1 or len(values) != n:
+        raise ValueError(f"groups must be 1-D with one label per row ({n}), got shape {values.shape}")
+    return values
+
+
+def _group_codes(groups: Sequence | np.ndarray | pd.Series, n: int) -> np.ndarray:
+    """Integer cluster codes 0..G-1 for ``groups`` (validated against ``n``)."""
+    values = as_group_labels(groups, n)
+    if pd.isna(values).any():
+        raise ValueError("groups must not contain missing labels (NaN/None)")
+    codes, _ = pd.factorize(values, sort=False)
+    return codes.astype(np.intp)
+
+
+def make_plan(
+    n: int,
+    groups: Sequence | np.ndarray | pd.Series | None = None,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+) -> ResamplePlan:
+    """Draw the resamples of a row bootstrap, or of a cluster bootstrap over ``groups``.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    groups : array-like, optional
+        One label per row.  When given, whole groups are resampled.
+    n_boot : int
+        Number of resamples (>= 0).
+    seed : int or None
+        Seed of :func:`numpy.random.default_rng`; same seed, same plan.
+
+    Returns
+    -------
+    ResamplePlan
+        The draws.
+
+    Examples
+    --------
+    >>> plan = make_plan(6, groups=[1, 1, 2, 2, 3, 3], n_boot=100, seed=0)
+    >>> plan.description
+    'cluster bootstrap over 3 groups'
+    >>> sorted({len(idx) for idx in plan})
+    [6]
+    """
+    if int(n) != n or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if int(n_boot) != n_boot or n_boot < 0:
+        raise ValueError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+    n, n_boot = int(n), int(n_boot)
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        codes = np.arange(n, dtype=np.intp)
+        draws = rng.integers(0, n, size=(n_boot, n)) if n else np.zeros((n_boot, 0), np.intp)
+        return ResamplePlan(n, draws, (), codes, clustered=False)
+    codes = _group_codes(groups, n)
+    n_clusters = int(codes.max()) + 1 if n else 0
+    order = np.argsort(codes, kind="stable")
+    splits = np.cumsum(np.bincount(codes, minlength=n_clusters))[:-1]
+    members = tuple(np.split(order, splits)) if n else ()
+    if n_clusters:
+        draws = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
+    else:
+        draws = np.zeros((n_boot, 0), np.intp)
+    return ResamplePlan(n, draws, members, codes, clustered=True)
+
+
+def percentile_interval(samples: Sequence[float] | np.ndarray, ci: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap replicates, ignoring undefined (NaN) ones.
+
+    Parameters
+    ----------
+    samples : array-like
+        Bootstrap replicates of a statistic; NaN marks a resample where the
+        statistic was undefined (e.g. a constant resample for a correlation).
+    ci : float
+        Coverage, in (0, 1).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``(nan, nan)`` when fewer than half the replicates
+        are defined (the interval would describe a biased subset).
+
+    Examples
+    --------
+    >>> lo, hi = percentile_interval(range(101), ci=0.9)
+    >>> print(round(lo, 6), round(hi, 6))
+    5.0 95.0
+    >>> percentile_interval([float("nan")] * 3)
+    (nan, nan)
+    """
+    _check_ci(ci)
+    values = np.asarray(samples, dtype=float).ravel()
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or finite.size < 0.5 * values.size:
+        return (float("nan"), float("nan"))
+    tail = (1.0 - ci) / 2.0
+    low, high = np.quantile(finite, [tail, 1.0 - tail])
+    return (float(low), float(high))
+
+
+def _check_ci(ci: float) -> None:
+    """Raise ValueError unless ``0 < ci < 1``."""
+    if not 0.0 < float(ci) < 1.0:
+        raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+
+
+def bootstrap_ci(
+    statistic: Callable[[np.ndarray], float],
+    n: int,
+    groups: Sequence | np.ndarray | pd.Series | None = None,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int | None = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of any statistic of row indices.
+
+    Parameters
+    ----------
+    statistic : callable
+        ``statistic(indices) -> float``: the statistic computed on the rows
+        ``indices`` (with repeats).  Return NaN where it is undefined.
+    n : int
+        Number of rows.
+    groups : array-like, optional
+        One label per row; when given, whole groups are resampled.
+    n_boot : int
+        Number of resamples; 0 gives ``(nan, nan)``.
+    ci : float
+        Coverage, in (0, 1).
+    seed : int or None
+        Random seed.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``.
+
+    Examples
+    --------
+    >>> x = np.arange(20.0)
+    >>> lo, hi = bootstrap_ci(lambda idx: x[idx].mean(), len(x), n_boot=500, seed=0)
+    >>> bool(lo < x.mean() < hi)
+    True
+    """
+    _check_ci(ci)
+    plan = make_plan(n, groups=groups, n_boot=n_boot, seed=seed)
+    if plan.n_boot == 0 or n == 0:
+        return (float("nan"), float("nan"))
+    return percentile_interval([statistic(idx) for idx in plan], ci)

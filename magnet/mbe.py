@@ -1,0 +1,730 @@
+"""The Marginal Baseline Evaluation (MBE) check: does a prediction beat its cheap baseline?
+
+A predictor predicts a stat (e.g. accuracy) per eval run.  The *baseline* is
+a cheap early signal for the same runs - the mean over a small revealed sample
+of the run, optionally with further controls such as the mean negative
+log-probability of the revealed completions (an "early loss").  The MBE check
+asks whether the predictions carry information about the actual values
+*beyond* the baseline: the partial correlation of predicted and actual,
+controlling for the baseline.  In the original protocol (PyPI ``mbe-eval``) a
+metric whose partial correlation with the target, controlling for early
+validation loss, is not significant is a *loss proxy*.
+
+Partial correlation
+-------------------
+For ``method="spearman"`` every variable is replaced by its average ranks;
+``method="pearson"`` uses the values.  Predicted and actual are each regressed
+(least squares, with intercept) on the ``k`` baseline columns, and the
+residuals are correlated (Pearson).  The p-value is two-sided from
+``t = r sqrt(df / (1 - r^2))`` with ``df = n - 2 - k``.  This equals
+``pingouin.partial_corr(..., covar=[...], method=...)``.  The 95% interval
+``ci95`` is the Fisher z interval ``tanh(atanh(r) -/+ 1.96 / sqrt(n - 3 - k))``,
+as pingouin computes it; ``ci95_bootstrap`` is a percentile bootstrap of the
+partial r over rows, or over whole groups when ``groups`` is given (cluster
+bootstrap; runs of one model are not independent).
+
+Verdict
+-------
+:func:`mbe_check` applies these rules, in order, to the complete rows (rows
+with a NaN or infinite value anywhere are dropped and counted):
+
+1. ``insufficient-data`` - fewer than 5 complete rows; or predicted, actual or
+   a baseline column is constant; or ``df = n - 2 - k <= 0``.
+2. ``loss-proxy`` - the predictions are (nearly) a function of the baseline:
+   the *residual variance ratio* (variance of the predicted values, or ranks
+   for spearman, left after regressing on the baseline, over their total
+   variance) is below 1e-10.  This is detected *before* correlating: the
+   residuals are rounding noise and any correlation of them is meaningless
+   (pingouin raises or returns noise here).  By convention ``partial_r = 0``
+   and ``partial_p = 1`` (no component beyond the baseline, so no
+   association), and both intervals are NaN.
+3. ``insufficient-data`` - the actual values are themselves (nearly) a
+   function of the baseline (their residual variance ratio is below 1e-10):
+   nothing is left for any prediction to explain, e.g. when every run was
+   fully revealed.  ``partial_r`` is NaN.
+4. ``loss-proxy`` - ``partial_p > alpha`` or ``partial_r <= 0``.
+5. ``genuine`` - ``partial_r > 0`` and ``partial_p <= alpha``.
+
+Data problems never raise; :class:`ValueError` is raised only for malformed
+input (mismatched lengths, wrong shapes, unknown method).
+
+Effect class
+------------
+``effect_class`` is extra information, following ``classify_effect`` of the
+``mbe-eval`` package (``mbe_eval/core.py`` of AparajeetS/metric-audit-paper-code;
+effect threshold 0.20, washout threshold 0.10), first matching rule wins:
+
+======================== ==========================================
+``insufficient-data``    raw or partial r is NaN
+``washout``              ``|raw| >= 0.20`` and ``|partial| < 0.10``
+``sign-inversion``       ``raw <= -0.20`` and ``partial >= 0.20``
+``reverse-inversion``    ``raw >= 0.20`` and ``partial <= -0.20``
+``hidden-after-control`` ``|raw| < 0.20`` and ``|partial| >= 0.20``
+``survives``             same sign and ``|partial| >= 0.20``
+``weak-or-mixed``        otherwise
+======================== ==========================================
+
+The rules are taken from that source file (its README states the same table);
+which released version of ``mbe-eval`` (e.g. 0.5.0) it matches could not be confirmed.
+
+Examples
+--------
+>>> rng = np.random.default_rng(0)
+>>> actual = rng.uniform(0, 1, 80)
+>>> baseline = actual + rng.normal(0, 0.3, 80)
+>>> mbe_check(baseline, actual, baseline, n_boot=0).verdict
+'loss-proxy'
+>>> mbe_check(actual + rng.normal(0, 0.05, 80), actual, baseline, n_boot=0).verdict
+'genuine'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from magnet.bootstrap import as_group_labels, make_plan, percentile_interval
+from magnet.scoring import as_float_vector
+
+__all__ = [
+    "MBEResult",
+    "PartialCorrelation",
+    "mbe_check",
+    "partial_correlation",
+    "partial_residuals",
+    "fisher_ci",
+    "min_detectable_r",
+    "classify_effect",
+]
+
+METHODS = ("spearman", "pearson")
+MIN_ROWS = 5
+DEGENERATE_RATIO = 1e-10
+EFFECT_THRESHOLD = 0.20
+WASHOUT_THRESHOLD = 0.10
+POWER = 0.80
+NAN = float("nan")
+NAN_CI = (NAN, NAN)
+
+
+# ------------------------------------------------------------------ results
+
+
+class PartialCorrelation(NamedTuple):
+    """Partial correlation of x and y given covariates.
+
+    Attributes
+    ----------
+    r : float
+        Partial correlation (NaN when undefined).
+    p : float
+        Two-sided p-value (NaN when undefined).
+    n : int
+        Complete rows used.
+    residual_variance_ratio : float
+        Share of the variance of x (ranks for spearman) not explained by the
+        covariates.
+    """
+
+    r: float
+    p: float
+    n: int
+    residual_variance_ratio: float
+
+
+@dataclass(frozen=True)
+class MBEResult:
+    """Outcome of :func:`mbe_check`.
+
+    Attributes
+    ----------
+    n : int
+        Complete rows used.
+    n_dropped : int
+        Rows dropped for a NaN or infinite value.
+    k : int
+        Number of baseline controls.
+    controls : tuple of str
+        Names of the controls.
+    method : str
+        ``"spearman"`` or ``"pearson"``.
+    alpha : float
+        Significance level of the verdict.
+    raw_r, raw_p : float
+        Plain correlation of predicted and actual (scipy), same method.
+    partial_r, partial_p : float
+        Partial correlation given the baseline and its two-sided p-value.
+    ci95 : tuple of float
+        Fisher z 95% interval of ``partial_r`` (se ``1 / sqrt(n - 3 - k)``).
+    ci95_bootstrap : tuple of float
+        Percentile bootstrap 95% interval of ``partial_r``.
+    bootstrap : str
+        Which bootstrap made ``ci95_bootstrap`` (``"none"`` when skipped).
+    min_detectable_r : float
+        Smallest ``|r|`` detectable at ``alpha`` (two-sided) with 80% power.
+    verdict : str
+        ``"genuine"``, ``"loss-proxy"`` or ``"insufficient-data"``.
+    reason : str
+        Why, in words, with the numbers.
+    effect_class : str
+        ``mbe-eval`` effect-size class (see the module docstring).
+    residual_variance_ratio : float
+        Variance of the predictions (ranks) left after regressing on the
+        baseline, over their total variance.
+    """
+
+    n: int
+    n_dropped: int
+    k: int
+    controls: tuple[str, ...]
+    method: str
+    alpha: float
+    raw_r: float
+    raw_p: float
+    partial_r: float
+    partial_p: float
+    ci95: tuple[float, float]
+    ci95_bootstrap: tuple[float, float]
+    bootstrap: str
+    min_detectable_r: float
+    verdict: str
+    reason: str
+    effect_class: str
+    residual_variance_ratio: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row DataFrame laid out like ``pingouin.partial_corr``, plus our columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the method; columns ``n, r, CI95%, p-val`` (the partial
+            correlation) followed by the remaining fields.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(1)
+        >>> a = rng.normal(size=30)
+        >>> frame = mbe_check(a + rng.normal(size=30), a, rng.normal(size=30), n_boot=0).to_frame()
+        >>> list(frame.columns[:4]), frame.index[0]
+        (['n', 'r', 'CI95%', 'p-val'], 'spearman')
+        """
+        row = {
+            "n": self.n,
+            "r": self.partial_r,
+            "CI95%": [np.array(self.ci95)],
+            "p-val": self.partial_p,
+            "n_dropped": self.n_dropped,
+            "k": self.k,
+            "controls": [list(self.controls)],
+            "raw_r": self.raw_r,
+            "raw_p": self.raw_p,
+            "ci95_bootstrap": [np.array(self.ci95_bootstrap)],
+            "bootstrap": self.bootstrap,
+            "min_detectable_r": self.min_detectable_r,
+            "residual_variance_ratio": self.residual_variance_ratio,
+            "effect_class": self.effect_class,
+            "verdict": self.verdict,
+            "reason": self.reason,
+        }
+        return pd.DataFrame(row, index=[self.method])
+
+    def __str__(self) -> str:
+        """Readable multi-line summary."""
+        names = ", ".join(self.controls)
+        if self.bootstrap == "none":
+            boot = "no bootstrap"
+        else:
+            boot = f"{self.bootstrap} [{self.ci95_bootstrap[0]:.3f}, {self.ci95_bootstrap[1]:.3f}]"
+        lines = [
+            f"MBE check ({self.method}; controls: {names}): {self.verdict}",
+            f"  rows: n = {self.n} complete ({self.n_dropped} dropped), k = {self.k}",
+            f"  raw r = {self.raw_r:.3f} (p = {self.raw_p:.3g})",
+            f"  partial r = {self.partial_r:.3f} (p = {self.partial_p:.3g})",
+            f"  95% CI: Fisher z [{self.ci95[0]:.3f}, {self.ci95[1]:.3f}], {boot}",
+            f"  smallest detectable |r| (alpha {self.alpha:g}, 80% power): {self.min_detectable_r:.3f}",
+            f"  residual variance ratio of predictions: {self.residual_variance_ratio:.3g}",
+            f"  effect class: {self.effect_class}",
+            f"  reason: {self.reason}",
+        ]
+        return "\n".join(lines)
+
+
+# -------------------------------------------------------------- input shape
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Complete rows of the inputs."""
+
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    controls: tuple[str, ...]
+    groups: np.ndarray | None
+    n_dropped: int
+    keep: np.ndarray
+
+    def subset(self, rows: np.ndarray) -> "_Data":
+        """The rows ``rows`` (with repeats) of the complete data, without groups."""
+        return _Data(self.x[rows], self.y[rows], self.z[rows], self.controls, None, 0, self.keep)
+
+
+def _baseline_matrix(baseline, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Baseline as an ``(n, k)`` float matrix with control names."""
+    if isinstance(baseline, pd.DataFrame):
+        names = tuple(str(c) for c in baseline.columns)
+        values = baseline.to_numpy()
+    elif isinstance(baseline, pd.Series):
+        names = (str(baseline.name) if baseline.name is not None else "baseline",)
+        values = baseline.to_numpy()
+    else:
+        values, names = baseline, None
+    try:
+        matrix = np.array(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"baseline must be numeric, got values that are not: {err}") from None
+    if matrix.ndim == 1:
+        matrix = matrix[:, None]
+    if matrix.ndim != 2:
+        raise ValueError(f"baseline must be 1-D or 2-D (n x k), got an array of shape {matrix.shape}")
+    if matrix.shape[0] != n:
+        raise ValueError(f"baseline must have one row per prediction ({n}), got {matrix.shape[0]} rows")
+    if matrix.shape[1] == 0:
+        raise ValueError("baseline must have at least one column, got 0")
+    if names is None:
+        k = matrix.shape[1]
+        names = ("baseline",) if k == 1 else tuple(f"baseline_{j}" for j in range(k))
+    return matrix, names
+
+
+def _check_method(method: str) -> str:
+    """Validate the correlation method."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method
+
+
+def _complete_rows(predicted, actual, baseline, groups=None) -> _Data:
+    """Validate inputs and keep the rows where every value is finite."""
+    x = as_float_vector(predicted, "predicted")
+    y = as_float_vector(actual, "actual")
+    if len(x) != len(y):
+        raise ValueError(f"predicted and actual must have the same length, got {len(x)} and {len(y)}")
+    z, names = _baseline_matrix(baseline, len(x))
+    group_values = None if groups is None else as_group_labels(groups, len(x))
+    keep = np.isfinite(x) & np.isfinite(y) & np.all(np.isfinite(z), axis=1)
+    if group_values is not None:
+        group_values = group_values[keep]
+    return _Data(x[keep], y[keep], z[keep], names, group_values, int((~keep).sum()), keep)
+
+
+# ------------------------------------------------------------------ algebra
+
+
+def _transform(values: np.ndarray, method: str) -> np.ndarray:
+    """Average ranks (column-wise) for spearman, the values for pearson."""
+    return stats.rankdata(values, axis=0) if method == "spearman" else values
+
+
+def _residualize(values: np.ndarray, covar: np.ndarray) -> np.ndarray:
+    """Residuals of a least-squares fit of ``values`` on ``[1, covar]``."""
+    design = np.column_stack([np.ones(len(values)), covar])
+    coef, *_ = np.linalg.lstsq(design, values, rcond=None)
+    return values - design @ coef
+
+
+def _variance_ratio(values: np.ndarray, resid: np.ndarray) -> float:
+    """Residual sum of squares over total sum of squares (NaN for a constant)."""
+    total = float(np.sum((values - values.mean()) ** 2))
+    return float(np.sum(resid**2)) / total if total > 0 else NAN
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two centred-or-not vectors, clipped to [-1, 1]."""
+    a = a - a.mean()
+    b = b - b.mean()
+    denom = math.sqrt(float(np.sum(a**2)) * float(np.sum(b**2)))
+    return float(np.clip(np.sum(a * b) / denom, -1.0, 1.0)) if denom > 0 else NAN
+
+
+def _t_pvalue(r: float, n: int, k: int) -> float:
+    """Two-sided p-value of a (partial) correlation, ``df = n - 2 - k``."""
+    df = n - 2 - k
+    if not np.isfinite(r) or df <= 0:
+        return NAN
+    if np.isclose(r * r, 1.0):
+        return 0.0
+    t = r * math.sqrt(df / (1.0 - r * r))
+    return float(2.0 * stats.t.sf(abs(t), df))
+
+
+def _is_constant(values: np.ndarray) -> bool:
+    """True when a vector has fewer than two distinct values."""
+    return values.size < 2 or bool(np.all(values == values[0]))
+
+
+def _core(x: np.ndarray, y: np.ndarray, z: np.ndarray, method: str) -> tuple[float, float, float]:
+    """``(r, ratio_x, ratio_y)`` on complete, non-constant data.
+
+    ``r`` is NaN when either residual is degenerate (ratio below 1e-10).
+    """
+    tx, ty, tz = _transform(x, method), _transform(y, method), _transform(z, method)
+    rx, ry = _residualize(tx, tz), _residualize(ty, tz)
+    ratio_x, ratio_y = _variance_ratio(tx, rx), _variance_ratio(ty, ry)
+    if not (ratio_x >= DEGENERATE_RATIO and ratio_y >= DEGENERATE_RATIO):
+        return NAN, ratio_x, ratio_y
+    return _pearson(rx, ry), ratio_x, ratio_y
+
+
+def _constant_name(data: _Data) -> str | None:
+    """Name of the first constant input among the complete rows, or None."""
+    columns = [("predicted", data.x), ("actual", data.y)]
+    columns += [(f"baseline column {name!r}", data.z[:, j]) for j, name in enumerate(data.controls)]
+    for name, values in columns:
+        if _is_constant(values):
+            return name
+    return None
+
+
+def _bootstrap_partial_r(data: _Data, method: str) -> float:
+    """Partial r of one resample, NaN where undefined."""
+    if data.x.size - 2 - data.z.shape[1] <= 0 or _constant_name(data) is not None:
+        return NAN
+    return _core(data.x, data.y, data.z, method)[0]
+
+
+# ---------------------------------------------------------------- public API
+
+
+def fisher_ci(r: float, n: int, k: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+    """Fisher z confidence interval of a (partial) correlation, as pingouin computes it.
+
+    Parameters
+    ----------
+    r : float
+        The correlation.
+    n : int
+        Rows used.
+    k : int
+        Number of controls (se is ``1 / sqrt(n - 3 - k)``).
+    confidence : float
+        Coverage, in (0, 1).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; NaN when ``r`` is NaN or ``n - 3 - k <= 0``.
+
+    Examples
+    --------
+    >>> lo, hi = fisher_ci(0.5, 50, 1)
+    >>> print(round(lo, 3), round(hi, 3))
+    0.255 0.685
+    """
+    if not np.isfinite(r) or n - 3 - k <= 0:
+        return NAN_CI
+    crit = stats.norm.ppf(0.5 + confidence / 2.0)
+    se = 1.0 / math.sqrt(n - 3 - k)
+    with np.errstate(divide="ignore"):
+        z = np.arctanh(r)
+    return (float(np.tanh(z - crit * se)), float(np.tanh(z + crit * se)))
+
+
+def min_detectable_r(n: int, k: int = 0, alpha: float = 0.05, power: float = POWER) -> float:
+    """Smallest |r| a two-sided test at ``alpha`` detects with the given power.
+
+    Uses the Fisher z approximation
+    ``atanh(r) = (z_{1-alpha/2} + z_{power}) / sqrt(n - 3 - k)``.
+
+    Parameters
+    ----------
+    n : int
+        Rows.
+    k : int
+        Number of controls.
+    alpha : float
+        Two-sided significance level.
+    power : float
+        Desired power.
+
+    Returns
+    -------
+    float
+        The detectable correlation; NaN when ``n - 3 - k <= 0``.
+
+    Examples
+    --------
+    >>> print(round(min_detectable_r(100), 3), round(min_detectable_r(1000, k=2), 3))
+    0.277 0.089
+    """
+    if n - 3 - k <= 0:
+        return NAN
+    z = stats.norm.ppf(1.0 - alpha / 2.0) + stats.norm.ppf(power)
+    return float(np.tanh(z / math.sqrt(n - 3 - k)))
+
+
+def classify_effect(raw_r: float, partial_r: float) -> str:
+    """Effect-size class of ``mbe-eval``: how the raw correlation fares after controls.
+
+    Parameters
+    ----------
+    raw_r : float
+        Correlation without controls.
+    partial_r : float
+        Partial correlation given the controls.
+
+    Returns
+    -------
+    str
+        One of ``insufficient-data``, ``washout``, ``sign-inversion``,
+        ``reverse-inversion``, ``hidden-after-control``, ``survives``,
+        ``weak-or-mixed`` (rules in the module docstring).
+
+    Examples
+    --------
+    >>> classify_effect(0.6, 0.05), classify_effect(0.6, 0.3), classify_effect(-0.4, 0.25)
+    ('washout', 'survives', 'sign-inversion')
+    """
+    if not (np.isfinite(raw_r) and np.isfinite(partial_r)):
+        return "insufficient-data"
+    if abs(raw_r) >= EFFECT_THRESHOLD and abs(partial_r) < WASHOUT_THRESHOLD:
+        return "washout"
+    if raw_r <= -EFFECT_THRESHOLD and partial_r >= EFFECT_THRESHOLD:
+        return "sign-inversion"
+    if raw_r >= EFFECT_THRESHOLD and partial_r <= -EFFECT_THRESHOLD:
+        return "reverse-inversion"
+    if abs(raw_r) < EFFECT_THRESHOLD and abs(partial_r) >= EFFECT_THRESHOLD:
+        return "hidden-after-control"
+    if np.sign(raw_r) == np.sign(partial_r) and abs(partial_r) >= EFFECT_THRESHOLD:
+        return "survives"
+    return "weak-or-mixed"
+
+
+def partial_correlation(x, y, covar, method: str = "spearman") -> PartialCorrelation:
+    """Partial correlation of ``x`` and ``y`` controlling for ``covar`` (equals pingouin's).
+
+    Parameters
+    ----------
+    x, y : array-like
+        1-D numeric, equal length.
+    covar : array-like or DataFrame
+        1-D (one control) or ``(n, k)``.
+    method : {"spearman", "pearson"}
+        Rank (average ranks) or value correlation.
+
+    Returns
+    -------
+    PartialCorrelation
+        ``(r, p, n, residual_variance_ratio)``.  ``r`` and ``p`` are NaN when
+        undefined: a constant input, ``n - 2 - k <= 0``, or x or y (nearly) a
+        function of the covariates (residual variance ratio < 1e-10).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=50)
+    >>> x, y = z + rng.normal(size=50), z + rng.normal(size=50)
+    >>> res = partial_correlation(x, y, z, method="pearson")
+    >>> print(res.n, round(res.r, 3), round(res.p, 3))
+    50 0.13 0.375
+    """
+    data = _complete_rows(x, y, covar)
+    method = _check_method(method)
+    n, k = data.x.size, data.z.shape[1]
+    if n - 2 - k <= 0 or _constant_name(data) is not None:
+        return PartialCorrelation(NAN, NAN, n, NAN)
+    r, ratio_x, _ = _core(data.x, data.y, data.z, method)
+    return PartialCorrelation(r, _t_pvalue(r, n, k), n, ratio_x)
+
+
+def partial_residuals(predicted, actual, baseline, method: str = "spearman") -> tuple[np.ndarray, np.ndarray]:
+    """Residuals of predicted and actual after regressing (ranks) on the baseline.
+
+    Their Pearson correlation is the partial correlation; plot one against the
+    other to see it.
+
+    Parameters
+    ----------
+    predicted, actual : array-like
+        1-D numeric, equal length.
+    baseline : array-like or DataFrame
+        1-D or ``(n, k)`` controls.
+    method : {"spearman", "pearson"}
+        Residualise ranks or values.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(predicted_residuals, actual_residuals)``, the same length as the
+        input, NaN at rows dropped for a NaN or infinite value.
+
+    Examples
+    --------
+    >>> rx, ry = partial_residuals([1, 2, 3, 4, np.nan], [2, 1, 4, 3, 5], [1, 1, 2, 2, 3])
+    >>> rx.round(2).tolist()
+    [-0.5, 0.5, -0.5, 0.5, nan]
+    """
+    method = _check_method(method)
+    data = _complete_rows(predicted, actual, baseline)
+    out_x = np.full(data.keep.size, np.nan)
+    out_y = np.full(data.keep.size, np.nan)
+    if data.x.size:
+        tz = _transform(data.z, method)
+        out_x[data.keep] = _residualize(_transform(data.x, method), tz)
+        out_y[data.keep] = _residualize(_transform(data.y, method), tz)
+    return out_x, out_y
+
+
+def _raw_correlation(x: np.ndarray, y: np.ndarray, method: str) -> tuple[float, float]:
+    """scipy Spearman or Pearson correlation and p-value; NaN when undefined."""
+    if x.size < 3 or _is_constant(x) or _is_constant(y):
+        return NAN, NAN
+    result = stats.spearmanr(x, y) if method == "spearman" else stats.pearsonr(x, y)
+    return float(result.statistic), float(result.pvalue)
+
+
+def _insufficiency(data: _Data, ratio_y: float | None) -> str | None:
+    """Reason the data cannot be judged, or None."""
+    n, k = data.x.size, data.z.shape[1]
+    if n < MIN_ROWS:
+        return f"only {n} complete rows ({data.n_dropped} dropped for NaN/inf); need at least {MIN_ROWS}"
+    constant = _constant_name(data)
+    if constant is not None:
+        return f"{constant} is constant over the {n} complete rows, so correlations are undefined"
+    if n - 2 - k <= 0:
+        return f"df = n - 2 - k = {n} - 2 - {k} = {n - 2 - k} <= 0: too few rows for {k} controls"
+    if ratio_y is not None and not ratio_y >= DEGENERATE_RATIO:
+        return (
+            f"actual is (nearly) a function of the baseline (residual variance ratio {ratio_y:.2g} < "
+            f"{DEGENERATE_RATIO:g}): nothing is left for a prediction to explain"
+        )
+    return None
+
+
+def _degenerate_reason(ratio_x: float, method: str) -> str:
+    """Reason for the loss-proxy verdict when the predictions are a function of the baseline."""
+    what = "ranks" if method == "spearman" else "values"
+    return (
+        f"the predictions' {what} are (nearly) a function of the baseline: residual variance ratio "
+        f"{ratio_x:.2g} < {DEGENERATE_RATIO:g}, so partial_r is set to 0 (p = 1)"
+    )
+
+
+def _judge(r: float, p: float, alpha: float, n: int, k: int, mdr: float) -> tuple[str, str]:
+    """Verdict and reason from a computed partial correlation."""
+    where = f"n = {n}, k = {k}"
+    if r <= 0:
+        return "loss-proxy", (
+            f"partial_r = {r:.3f} <= 0 (p = {p:.3g}, {where}): beyond the baseline the predictions "
+            "do not move with the actual values"
+        )
+    if p > alpha:
+        return "loss-proxy", (
+            f"partial_r = {r:.3f} is not significant: p = {p:.3g} > alpha = {alpha:g} ({where}; "
+            f"smallest |r| detectable with 80% power is {mdr:.3f})"
+        )
+    return "genuine", (
+        f"partial_r = {r:.3f} > 0 with p = {p:.3g} <= alpha = {alpha:g} ({where}): the predictions "
+        "carry information about the actual values beyond the baseline"
+    )
+
+
+def _bootstrap_ci95(data: _Data, method: str, n_boot: int, seed: int | None) -> tuple[tuple[float, float], str]:
+    """Percentile bootstrap 95% interval of the partial r (rows or whole groups)."""
+    plan = make_plan(data.x.size, groups=data.groups, n_boot=n_boot, seed=seed)
+    if plan.n_boot == 0:
+        return NAN_CI, "none"
+    replicates = [_bootstrap_partial_r(data.subset(rows), method) for rows in plan]
+    return percentile_interval(replicates, 0.95), plan.description
+
+
+def _validate_options(method: str, alpha: float, n_boot: int) -> None:
+    """Raise ValueError for an unknown method, alpha outside (0, 1) or a bad n_boot."""
+    _check_method(method)
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 0:
+        raise ValueError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+
+
+def mbe_check(
+    predicted: Sequence[float] | np.ndarray | pd.Series,
+    actual: Sequence[float] | np.ndarray | pd.Series,
+    baseline: Sequence[float] | np.ndarray | pd.Series | pd.DataFrame,
+    *,
+    method: str = "spearman",
+    alpha: float = 0.05,
+    groups: Sequence | np.ndarray | pd.Series | None = None,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+) -> MBEResult:
+    """Marginal Baseline Evaluation: do the predictions beat the baseline?
+
+    Parameters
+    ----------
+    predicted, actual : array-like
+        1-D numeric, equal length, matched by position.
+    baseline : array-like or DataFrame
+        The controls: 1-D (one control) or ``(n, k)``; a DataFrame's column
+        names (a Series' name) become the control names.
+    method : {"spearman", "pearson"}
+        Rank-based (default) or value-based partial correlation.
+    alpha : float
+        Significance level of the verdict, in (0, 1).
+    groups : array-like, optional
+        One label per row (e.g. the model); the bootstrap then resamples whole
+        groups.
+    n_boot : int
+        Bootstrap resamples for ``ci95_bootstrap``; 0 skips it.
+    seed : int or None
+        Random seed of the bootstrap.
+
+    Returns
+    -------
+    MBEResult
+        Verdict, reason and statistics (rules in the module docstring).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> actual = rng.uniform(0, 1, 100)
+    >>> early = actual + rng.normal(0, 0.2, 100)
+    >>> res = mbe_check(actual + rng.normal(0, 0.05, 100), actual, early, n_boot=200)
+    >>> print(res.verdict, res.effect_class, round(res.partial_r, 2))
+    genuine survives 0.95
+    >>> mbe_check(np.exp(early), actual, early, n_boot=0).reason.startswith("the predictions' ranks")
+    True
+    """
+    _validate_options(method, alpha, n_boot)
+    data = _complete_rows(predicted, actual, baseline, groups)
+    n, k = data.x.size, data.z.shape[1]
+    raw_r, raw_p = _raw_correlation(data.x, data.y, method)
+    common = dict(n=n, n_dropped=data.n_dropped, k=k, controls=data.controls, method=method, alpha=float(alpha),
+                  raw_r=raw_r, raw_p=raw_p, min_detectable_r=min_detectable_r(n, k, alpha))
+    no_ci = dict(ci95=NAN_CI, ci95_bootstrap=NAN_CI, bootstrap="none")
+
+    problem = _insufficiency(data, None)
+    if problem:
+        return MBEResult(**common, **no_ci, partial_r=NAN, partial_p=NAN, verdict="insufficient-data",
+                         reason=problem, effect_class=classify_effect(raw_r, NAN), residual_variance_ratio=NAN)
+    r, ratio_x, ratio_y = _core(data.x, data.y, data.z, method)
+    if not ratio_x >= DEGENERATE_RATIO:
+        return MBEResult(**common, **no_ci, partial_r=0.0, partial_p=1.0, verdict="loss-proxy",
+                         reason=_degenerate_reason(ratio_x, method), effect_class=classify_effect(raw_r, 0.0),
+                         residual_variance_ratio=ratio_x)
+    problem = _insufficiency(data, ratio_y)
+    if problem:
+        return MBEResult(**common, **no_ci, partial_r=NAN, partial_p=NAN, verdict="insufficient-data",
+                         reason=problem, effect_class=classify_effect(raw_r, NAN), residual_variance_ratio=ratio_x)
+    p = _t_pvalue(r, n, k)
+    verdict, reason = _judge(r, p, alpha, n, k, common["min_detectable_r"])
+    ci_boot, boot_name = _bootstrap_ci95(data, method, n_boot, seed)
+    return MBEResult(**common, partial_r=r, partial_p=p, ci95=fisher_ci(r, n, k), ci95_bootstrap=ci_boot,
+                     bootstrap=boot_name, verdict=verdict, reason=reason,
+                     effect_class=classify_effect(raw_r, r), residual_variance_ratio=ratio_x)

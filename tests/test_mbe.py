@@ -1,0 +1,403 @@
+"""Tests of magnet.mbe: agreement with pingouin, verdict rules, intervals, power."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from magnet.mbe import (
+    MBEResult,
+    classify_effect,
+    fisher_ci,
+    mbe_check,
+    min_detectable_r,
+    partial_correlation,
+    partial_residuals,
+)
+
+VERDICTS = {"genuine", "loss-proxy", "insufficient-data"}
+
+
+def pingouin_partial(x, y, z, method):
+    """pingouin.partial_corr on arrays; returns (r, p, ci) from its one-row frame."""
+    z = np.asarray(z).reshape(len(x), -1)
+    covar = [f"cv{j}" for j in range(z.shape[1])]
+    frame = pd.DataFrame({"x": x, "y": y, **{c: z[:, j] for j, c in enumerate(covar)}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = pg.partial_corr(data=frame, x="x", y="y", covar=covar, method=method)
+    p_col = "p_val" if "p_val" in out.columns else "p-val"
+    ci_col = "CI95" if "CI95" in out.columns else "CI95%"
+    return float(out["r"].iloc[0]), float(out[p_col].iloc[0]), np.asarray(out[ci_col].iloc[0], dtype=float)
+
+
+def random_case(seed: int):
+    """A random (x, y, z, method) case with 1-3 controls, varied n, scale and ties."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(8, 250))
+    k = int(rng.integers(1, 4))
+    method = "spearman" if seed % 2 == 0 else "pearson"
+    z = rng.normal(size=(n, k)) * rng.uniform(0.1, 100, size=k)
+    x = z @ rng.normal(size=k) / z.std(axis=0).sum() + rng.normal(size=n)
+    y = z @ rng.normal(size=k) / z.std(axis=0).sum() + rng.uniform(-1, 1) * x + rng.normal(size=n)
+    if seed % 5 == 0:  # ties, as in accuracies over few instances
+        x, y, z = np.round(x, 1), np.round(y, 1), np.round(z, 0)
+    if seed % 7 == 0:
+        x = 1e4 * x + 3e5
+    return x, y, (z[:, 0] if k == 1 and seed % 3 == 0 else z), method
+
+
+def ci_tolerance(ci: np.ndarray) -> float:
+    """Tolerance for comparing with pingouin's CI, which it rounds (2 or 6 decimals by version)."""
+    return 5e-3 + 1e-12 if np.allclose(ci, np.round(ci, 2), atol=1e-12, rtol=0) else 5e-7
+
+
+# ------------------------------------------------------------ pingouin parity
+
+
+def test_partial_correlation_matches_pingouin_on_200_random_cases():
+    compared = 0
+    for seed in range(200):
+        x, y, z, method = random_case(seed)
+        res = partial_correlation(x, y, z, method=method)
+        r, p, ci = pingouin_partial(x, y, z, method)
+        assert res.n == len(x)
+        assert res.r == pytest.approx(r, abs=1e-8), (seed, method)
+        assert res.p == pytest.approx(p, abs=1e-8), (seed, method)
+        k = np.asarray(z).reshape(len(x), -1).shape[1]
+        ours = fisher_ci(res.r, res.n, k)
+        np.testing.assert_allclose(ours, ci, atol=ci_tolerance(ci), rtol=0)
+        unrounded = pg.compute_esci(stat=res.r, nx=res.n - k, ny=res.n - k, eftype="r", decimals=12)
+        np.testing.assert_allclose(ours, unrounded, atol=1e-10, rtol=0)
+        compared += 1
+    assert compared == 200
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson"])
+def test_mbe_check_matches_pingouin_with_named_dataframe_baseline(method):
+    rng = np.random.default_rng(3)
+    n = 60
+    baseline = pd.DataFrame({"early_acc": rng.uniform(size=n), "early_loss": rng.gamma(2.0, size=n)})
+    actual = baseline["early_acc"] - 0.2 * baseline["early_loss"] + rng.normal(0, 0.3, n)
+    predicted = actual + rng.normal(0, 0.5, n)
+    res = mbe_check(predicted, actual, baseline, method=method, n_boot=0)
+    r, p, ci = pingouin_partial(predicted.to_numpy(), actual.to_numpy(), baseline.to_numpy(), method)
+    assert res.controls == ("early_acc", "early_loss")
+    assert res.k == 2 and res.n == n and res.n_dropped == 0
+    assert res.partial_r == pytest.approx(r, abs=1e-8)
+    assert res.partial_p == pytest.approx(p, abs=1e-8)
+    np.testing.assert_allclose(res.ci95, ci, atol=ci_tolerance(ci), rtol=0)
+    frame = res.to_frame()
+    assert frame.index.tolist() == [method]
+    assert frame["r"].iloc[0] == pytest.approx(r, abs=1e-8)
+    assert frame["p-val"].iloc[0] == pytest.approx(p, abs=1e-8)
+
+
+def test_raw_correlation_matches_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(4)
+    x, y, z = rng.normal(size=(3, 40))
+    res_s = mbe_check(x, y, z, method="spearman", n_boot=0)
+    res_p = mbe_check(x, y, z, method="pearson", n_boot=0)
+    assert res_s.raw_r == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)
+    assert res_s.raw_p == pytest.approx(stats.spearmanr(x, y).pvalue, abs=1e-12)
+    assert res_p.raw_r == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
+
+
+def test_nan_rows_are_dropped_like_pingouin():
+    rng = np.random.default_rng(5)
+    x, y, z = rng.normal(size=(3, 50))
+    x[[1, 7]] = np.nan
+    z[10] = np.inf
+    res = mbe_check(x, y, z, n_boot=0)
+    keep = np.isfinite(x) & np.isfinite(z)
+    r, p, _ = pingouin_partial(x[keep], y[keep], z[keep], "spearman")
+    assert (res.n, res.n_dropped) == (47, 3)
+    assert res.partial_r == pytest.approx(r, abs=1e-8)
+    assert res.partial_p == pytest.approx(p, abs=1e-8)
+
+
+def test_partial_residuals_correlate_to_partial_r():
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(40, 2))
+    x = z.sum(axis=1) + rng.normal(size=40)
+    y = z[:, 0] + 0.5 * x + rng.normal(size=40)
+    x[3] = np.nan
+    rx, ry = partial_residuals(x, y, z, method="spearman")
+    assert rx.shape == (40,) and np.isnan(rx[3]) and np.isnan(ry[3])
+    keep = ~np.isnan(rx)
+    assert np.corrcoef(rx[keep], ry[keep])[0, 1] == pytest.approx(mbe_check(x, y, z, n_boot=0).partial_r, abs=1e-12)
+
+
+# ------------------------------------------------------------------ verdicts
+
+
+def weak_baseline_data(n=120, seed=0):
+    """Actual values and a baseline only weakly related to them."""
+    rng = np.random.default_rng(seed)
+    actual = rng.uniform(0, 1, n)
+    baseline = 0.3 * actual + rng.normal(0, 0.3, n)
+    return rng, actual, baseline
+
+
+def test_predictor_equal_to_baseline_is_loss_proxy_where_pingouin_fails():
+    rng, actual, baseline = weak_baseline_data()
+    frame = pd.DataFrame({"x": baseline, "y": actual, "z": baseline})
+    try:
+        pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method="spearman")
+    except ValueError:
+        pass  # pingouin >= 0.7 refuses: "Covariate 'z' is numerically identical to x"
+    for method in ("spearman", "pearson"):
+        res = mbe_check(baseline, actual, baseline, method=method)
+        assert res.verdict == "loss-proxy"
+        assert res.residual_variance_ratio < 1e-10
+        assert (res.partial_r, res.partial_p) == (0.0, 1.0)
+        assert "function of the baseline" in res.reason
+        assert math.isnan(res.ci95[0]) and math.isnan(res.ci95_bootstrap[0])
+
+
+def test_monotone_transform_of_baseline_is_loss_proxy_under_spearman():
+    rng, actual, baseline = weak_baseline_data()
+    res = mbe_check(np.exp(3 * baseline), actual, baseline, method="spearman")
+    assert res.verdict == "loss-proxy"
+    assert res.residual_variance_ratio < 1e-10
+    assert "ranks" in res.reason and "function of the baseline" in res.reason
+    early_loss = rng.gamma(2.0, size=len(actual))
+    two = np.column_stack([baseline, early_loss])
+    res2 = mbe_check(-np.log(early_loss), actual, two, method="spearman", n_boot=0)
+    assert res2.verdict == "loss-proxy" and res2.k == 2
+
+
+def test_linear_combination_of_baselines_is_loss_proxy_under_pearson():
+    rng, actual, baseline = weak_baseline_data()
+    loss = rng.normal(size=len(actual))
+    res = mbe_check(2 * baseline - 0.5 * loss + 1, actual, np.column_stack([baseline, loss]), method="pearson")
+    assert res.verdict == "loss-proxy" and res.residual_variance_ratio < 1e-10
+
+
+def test_constant_inputs_are_insufficient_data():
+    rng, actual, baseline = weak_baseline_data(n=30)
+    res = mbe_check(np.full(30, 0.5), actual, baseline)
+    assert res.verdict == "insufficient-data" and "predicted is constant" in res.reason
+    assert math.isnan(res.partial_r) and res.effect_class == "insufficient-data"
+    assert "actual is constant" in mbe_check(actual, np.ones(30), baseline).reason
+    two = np.column_stack([baseline, np.zeros(30)])
+    assert "baseline column 'baseline_1' is constant" in mbe_check(actual, actual, two).reason
+
+
+def test_four_rows_are_insufficient_data():
+    res = mbe_check([0.1, 0.4, 0.3, 0.9], [0.2, 0.5, 0.1, 0.8], [0.3, 0.2, 0.1, 0.7])
+    assert res.verdict == "insufficient-data"
+    assert res.n == 4 and "only 4 complete rows" in res.reason
+
+
+def test_nans_leaving_four_rows_are_insufficient_data():
+    rng = np.random.default_rng(1)
+    predicted, actual, baseline = rng.uniform(size=(3, 10))
+    predicted[[0, 1]] = np.nan
+    actual[[2, 3]] = np.nan
+    baseline[[4, 5]] = np.nan
+    res = mbe_check(predicted, actual, baseline)
+    assert (res.verdict, res.n, res.n_dropped) == ("insufficient-data", 4, 6)
+    assert "6 dropped" in res.reason
+
+
+def test_too_many_controls_for_rows_is_insufficient_data():
+    rng = np.random.default_rng(2)
+    res = mbe_check(rng.normal(size=6), rng.normal(size=6), rng.normal(size=(6, 4)))
+    assert res.verdict == "insufficient-data" and "df = n - 2 - k" in res.reason
+
+
+def test_actual_function_of_baseline_is_insufficient_data():
+    rng = np.random.default_rng(3)
+    baseline = rng.uniform(size=40)
+    res = mbe_check(rng.uniform(size=40), baseline**2, baseline)
+    assert res.verdict == "insufficient-data" and "nothing is left" in res.reason
+
+
+def test_truth_plus_small_noise_with_weak_baseline_is_genuine():
+    rng, actual, baseline = weak_baseline_data()
+    res = mbe_check(actual + rng.normal(0, 0.05, len(actual)), actual, baseline, n_boot=300)
+    assert res.verdict == "genuine"
+    assert res.partial_r > 0.8 and res.partial_p < 1e-10
+    assert res.ci95[0] < res.partial_r < res.ci95[1]
+    assert res.ci95_bootstrap[0] < res.partial_r < res.ci95_bootstrap[1]
+    assert "beyond the baseline" in res.reason and f"{res.partial_r:.3f}" in res.reason
+
+
+def test_predictions_against_residual_truth_are_loss_proxy():
+    rng = np.random.default_rng(7)
+    n = 150
+    baseline = rng.uniform(size=n)
+    actual = baseline + rng.normal(0, 0.2, n)
+    predicted = baseline - 0.8 * (actual - baseline) + rng.normal(0, 0.05, n)
+    res = mbe_check(predicted, actual, baseline, n_boot=0)
+    assert res.verdict == "loss-proxy"
+    assert res.partial_r < 0 and res.partial_p < 0.05
+    assert "partial_r" in res.reason and "<= 0" in res.reason
+
+
+def test_unrelated_extra_noise_is_not_significant_loss_proxy():
+    rng = np.random.default_rng(9)
+    n = 80
+    baseline = rng.uniform(size=n)
+    actual = baseline + rng.normal(0, 0.2, n)
+    predicted = baseline + rng.normal(0, 0.05, n)
+    res = mbe_check(predicted, actual, baseline, n_boot=0)
+    assert res.verdict == "loss-proxy" and res.partial_r > 0 and res.partial_p > 0.05
+    assert "not significant" in res.reason and "alpha = 0.05" in res.reason
+
+
+# ----------------------------------------------------------------- intervals
+
+
+def grouped_data(n_groups=15, per_group=20, seed=0):
+    """Rows that are near-copies within groups: the effective sample is the groups."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n_groups), per_group)
+    u, v, w = rng.normal(size=(3, n_groups))
+    small = lambda: rng.normal(0, 0.05, n_groups * per_group)  # noqa: E731
+    actual = (u + 0.6 * v)[groups] + small()
+    predicted = (u + 0.6 * w)[groups] + small()
+    baseline = v[groups] + small()
+    return predicted, actual, baseline, groups
+
+
+def test_cluster_bootstrap_is_wider_than_row_bootstrap_with_group_effects():
+    predicted, actual, baseline, groups = grouped_data()
+    rows = mbe_check(predicted, actual, baseline, n_boot=400, seed=1)
+    clustered = mbe_check(predicted, actual, baseline, groups=groups, n_boot=400, seed=1)
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert rows.bootstrap == "row bootstrap"
+    assert clustered.bootstrap == "cluster bootstrap over 15 groups"
+    assert width(clustered.ci95_bootstrap) > 2 * width(rows.ci95_bootstrap)
+
+
+def test_bootstrap_is_reproducible_and_seed_dependent():
+    rng, actual, baseline = weak_baseline_data(n=60)
+    predicted = actual + rng.normal(0, 0.3, 60)
+    a = mbe_check(predicted, actual, baseline, n_boot=200, seed=5)
+    b = mbe_check(predicted, actual, baseline, n_boot=200, seed=5)
+    c = mbe_check(predicted, actual, baseline, n_boot=200, seed=6)
+    assert a.ci95_bootstrap == b.ci95_bootstrap
+    assert a.ci95_bootstrap != c.ci95_bootstrap
+    assert mbe_check(predicted, actual, baseline, n_boot=0).bootstrap == "none"
+
+
+def test_fisher_ci_formula():
+    lo, hi = fisher_ci(0.3, 40, 2)
+    half = 1.959963984540054 / math.sqrt(40 - 3 - 2)
+    assert (lo, hi) == pytest.approx((math.tanh(math.atanh(0.3) - half), math.tanh(math.atanh(0.3) + half)))
+    assert all(math.isnan(v) for v in fisher_ci(0.3, 5, 2))
+
+
+def test_min_detectable_r_closed_form_and_monotone():
+    z = 1.959963984540054 + 0.8416212335729143  # z_{0.975} + z_{0.80}
+    assert min_detectable_r(100, k=1) == pytest.approx(math.tanh(z / math.sqrt(96)), abs=1e-12)
+    assert min_detectable_r(100, k=0) == pytest.approx(0.277, abs=1e-3)  # textbook: n ~ 100 detects r ~ 0.28
+    values = [min_detectable_r(n, k=1) for n in (10, 20, 50, 100, 1000)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+    assert min_detectable_r(50, k=3) > min_detectable_r(50, k=1)
+    assert min_detectable_r(50, alpha=0.01) > min_detectable_r(50, alpha=0.05)
+    assert math.isnan(min_detectable_r(4, k=1))
+    res = mbe_check(*np.random.default_rng(0).normal(size=(3, 100)), n_boot=0)
+    assert res.min_detectable_r == pytest.approx(min_detectable_r(100, 1))
+
+
+# ------------------------------------------------------------- effect class
+
+
+@pytest.mark.parametrize(
+    "raw, partial, expected",
+    [
+        (0.6, 0.05, "washout"),
+        (-0.6, -0.09, "washout"),
+        (-0.4, 0.25, "sign-inversion"),
+        (0.4, -0.25, "reverse-inversion"),
+        (0.05, 0.3, "hidden-after-control"),
+        (0.15, -0.3, "hidden-after-control"),
+        (0.5, 0.3, "survives"),
+        (-0.5, -0.2, "survives"),
+        (0.5, 0.15, "weak-or-mixed"),
+        (0.1, 0.1, "weak-or-mixed"),
+        (0.3, -0.15, "weak-or-mixed"),
+        (float("nan"), 0.3, "insufficient-data"),
+    ],
+)
+def test_classify_effect(raw, partial, expected):
+    assert classify_effect(raw, partial) == expected
+
+
+def test_effect_class_of_degenerate_loss_proxy_is_washout():
+    rng, actual, baseline = weak_baseline_data()
+    res = mbe_check(baseline, actual, baseline, n_boot=0)
+    assert abs(res.raw_r) >= 0.2 and res.effect_class == "washout"
+
+
+# -------------------------------------------------------- input and output
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(predicted=[1, 2, 3], actual=[1, 2], baseline=[1, 2, 3]), "same length"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2]), "one row per prediction"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((3, 1, 1))), "1-D or 2-D"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((3, 0))), "at least one column"),
+        (dict(predicted=[[1, 2, 3]], actual=[1, 2, 3], baseline=[1, 2, 3]), "predicted must be 1-D"),
+        (dict(predicted=["a", "b", "c"], actual=[1, 2, 3], baseline=[1, 2, 3]), "predicted must be numeric"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], method="kendall"), "method must be"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], alpha=1.5), "alpha"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=-1), "n_boot"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], groups=[1, 2]), "groups"),
+    ],
+)
+def test_malformed_input_raises_value_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        mbe_check(**kwargs)
+
+
+def test_series_baseline_name_and_str():
+    rng, actual, baseline = weak_baseline_data(n=40)
+    res = mbe_check(actual + rng.normal(0, 0.1, 40), actual, pd.Series(baseline, name="revealed_mean"), n_boot=50)
+    assert isinstance(res, MBEResult) and res.controls == ("revealed_mean",)
+    text = str(res)
+    assert "MBE check (spearman; controls: revealed_mean): genuine" in text
+    assert "reason:" in text and "row bootstrap" in text
+    frame = res.to_frame()
+    assert list(frame.columns[:4]) == ["n", "r", "CI95%", "p-val"]
+    assert {"verdict", "effect_class", "residual_variance_ratio", "min_detectable_r"} <= set(frame.columns)
+
+
+finite_or_nan = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan")), st.sampled_from([0.0, 1.0]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.integers(0, 14).flatmap(
+        lambda n: st.tuples(
+            arrays(float, n, elements=finite_or_nan),
+            arrays(float, n, elements=finite_or_nan),
+            arrays(float, (n, 2), elements=finite_or_nan),
+        )
+    ),
+    method=st.sampled_from(["spearman", "pearson"]),
+)
+def test_data_problems_never_raise(data, method):
+    predicted, actual, baseline = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mbe_check(predicted, actual, baseline, method=method, n_boot=20)
+    assert res.verdict in VERDICTS
+    assert res.n + res.n_dropped == len(predicted)
+    if res.verdict == "genuine":
+        assert res.partial_r > 0 and res.partial_p <= 0.05

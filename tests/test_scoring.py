@@ -1,0 +1,218 @@
+"""Tests of magnet.scoring and the shared bootstrap in magnet.bootstrap."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+from magnet import scoring
+from magnet.bootstrap import bootstrap_ci, make_plan, percentile_interval
+from magnet.scoring import Scores, score_predictions
+
+METRICS = ("mae", "rmse", "bias", "r2", "spearman", "kendall")
+
+
+def noisy_predictions(n=300, seed=0):
+    """Accuracies in [0, 1] and predictions with noise and a little bias."""
+    rng = np.random.default_rng(seed)
+    actual = rng.beta(2, 2, n)
+    predicted = np.clip(actual + 0.02 + rng.normal(0, 0.08, n), 0, 1)
+    return predicted, actual
+
+
+# --------------------------------------------------------------- point values
+
+
+def test_point_values_match_sklearn_and_scipy():
+    predicted, actual = noisy_predictions()
+    predicted = np.round(predicted, 2)  # ties, so tau-b differs from tau-a
+    s = score_predictions(predicted, actual, n_boot=0)
+    assert s.mae == pytest.approx(mean_absolute_error(actual, predicted), abs=1e-12)
+    assert s.rmse == pytest.approx(root_mean_squared_error(actual, predicted), abs=1e-12)
+    assert s.bias == pytest.approx(np.mean(predicted - actual), abs=1e-12)
+    assert s.r2 == pytest.approx(r2_score(actual, predicted), abs=1e-12)
+    assert s.spearman == pytest.approx(stats.spearmanr(predicted, actual).statistic, abs=1e-12)
+    assert s.kendall == pytest.approx(stats.kendalltau(predicted, actual, variant="b").statistic, abs=1e-12)
+    assert (s.n, s.n_dropped, s.n_groups, s.bootstrap) == (300, 0, None, "row bootstrap")
+
+
+def test_vectorised_rank_correlations_match_scipy_with_ties():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 5, size=(40, 30)).astype(float)
+    y = x + rng.integers(0, 3, size=(40, 30))
+    x[0] = 2.0  # a constant row: undefined
+    tau = scoring._row_kendall(x, y)
+    rho = scoring._row_spearman(x, y)
+    assert math.isnan(tau[0]) and math.isnan(rho[0])
+    for i in range(1, 40):
+        assert tau[i] == pytest.approx(stats.kendalltau(x[i], y[i]).statistic, abs=1e-12)
+        assert rho[i] == pytest.approx(stats.spearmanr(x[i], y[i]).statistic, abs=1e-12)
+    big_x = rng.normal(size=(3, scoring.PAIRWISE_KENDALL_MAX + 10))  # scipy path
+    big_y = big_x + rng.normal(size=big_x.shape)
+    expected = [stats.kendalltau(big_x[i], big_y[i]).statistic for i in range(3)]
+    np.testing.assert_allclose(scoring._row_kendall(big_x, big_y), expected, atol=1e-12)
+
+
+def test_weighted_bootstrap_equals_explicit_resamples():
+    predicted, actual = noisy_predictions(n=60, seed=2)
+    groups = np.repeat(np.arange(12), 5)
+    for plan in (make_plan(60, n_boot=30, seed=3), make_plan(60, groups=groups, n_boot=30, seed=3)):
+        fast = scoring._weighted_replicates(plan, predicted, actual) | scoring._rank_replicates(
+            plan, predicted, actual
+        )
+        for b, idx in enumerate(plan):
+            p, a = predicted[idx], actual[idx]
+            assert fast["mae"][b] == pytest.approx(mean_absolute_error(a, p), abs=1e-12)
+            assert fast["rmse"][b] == pytest.approx(root_mean_squared_error(a, p), abs=1e-12)
+            assert fast["bias"][b] == pytest.approx(np.mean(p - a), abs=1e-12)
+            assert fast["r2"][b] == pytest.approx(r2_score(a, p), abs=1e-9)
+            assert fast["spearman"][b] == pytest.approx(stats.spearmanr(p, a).statistic, abs=1e-12)
+            assert fast["kendall"][b] == pytest.approx(stats.kendalltau(p, a).statistic, abs=1e-12)
+
+
+# ------------------------------------------------------------------ intervals
+
+
+def test_intervals_contain_point_estimates():
+    predicted, actual = noisy_predictions()
+    s = score_predictions(predicted, actual, n_boot=500, seed=0)
+    for name in METRICS:
+        low, high = getattr(s, f"{name}_ci")
+        assert low < getattr(s, name) < high, name
+
+
+def test_same_seed_same_intervals_other_seed_other_intervals():
+    predicted, actual = noisy_predictions(n=80)
+    a = score_predictions(predicted, actual, n_boot=200, seed=11)
+    b = score_predictions(predicted, actual, n_boot=200, seed=11)
+    c = score_predictions(predicted, actual, n_boot=200, seed=12)
+    assert a == b
+    assert a.mae_ci != c.mae_ci
+
+
+def test_cluster_bootstrap_wider_than_row_bootstrap_with_group_effects():
+    rng = np.random.default_rng(4)
+    n_models, runs = 12, 25
+    groups = np.repeat([f"model-{i}" for i in range(n_models)], runs)
+    actual = rng.uniform(0.2, 0.8, n_models * runs)
+    model_bias = rng.normal(0, 0.1, n_models)[np.repeat(np.arange(n_models), runs)]
+    predicted = actual + model_bias + rng.normal(0, 0.01, n_models * runs)
+    rows = score_predictions(predicted, actual, n_boot=500, seed=0)
+    clustered = score_predictions(predicted, actual, groups=groups, n_boot=500, seed=0)
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert clustered.bootstrap == "cluster bootstrap over 12 groups" and clustered.n_groups == 12
+    assert clustered.mae == rows.mae
+    for name in ("bias", "mae", "rmse"):
+        assert width(getattr(clustered, f"{name}_ci")) > 2 * width(getattr(rows, f"{name}_ci")), name
+
+
+def true_normal_mae(mu: float, sigma: float) -> float:
+    """E|e| for e ~ Normal(mu, sigma) (folded normal mean)."""
+    return sigma * math.sqrt(2 / math.pi) * math.exp(-(mu**2) / (2 * sigma**2)) + mu * (
+        1 - 2 * stats.norm.cdf(-mu / sigma)
+    )
+
+
+def test_mae_interval_covers_population_mae_about_95_percent():
+    rng = np.random.default_rng(2024)
+    mu, sigma, n, reps = 0.03, 0.1, 40, 200
+    target = true_normal_mae(mu, sigma)
+    covered = 0
+    for rep in range(reps):
+        actual = rng.uniform(0, 1, n)
+        predicted = actual + rng.normal(mu, sigma, n)
+        low, high = score_predictions(predicted, actual, n_boot=400, seed=rep).mae_ci
+        covered += low <= target <= high
+    assert 0.88 <= covered / reps <= 0.99
+
+
+def test_mean_type_bootstrap_is_fast():
+    predicted, actual = noisy_predictions(n=500)
+    plan = make_plan(500, n_boot=1000, seed=0)
+    start = time.perf_counter()
+    scoring._weighted_replicates(plan, predicted, actual)
+    assert time.perf_counter() - start < 0.5
+
+
+# ----------------------------------------------------- NaN and degenerate data
+
+
+def test_nan_rows_are_dropped_and_counted_with_their_groups():
+    predicted, actual = noisy_predictions(n=50)
+    groups = np.repeat(np.arange(10), 5)
+    predicted[[0, 1, 2, 3, 4]] = np.nan  # all of group 0
+    actual[7] = np.inf
+    s = score_predictions(predicted, actual, groups=groups, n_boot=50)
+    assert (s.n, s.n_dropped, s.n_groups) == (44, 6, 9)
+    keep = np.isfinite(predicted) & np.isfinite(actual)
+    assert s.mae == pytest.approx(mean_absolute_error(actual[keep], predicted[keep]))
+
+
+def test_degenerate_inputs_give_nan_not_exceptions():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = score_predictions([np.nan], [1.0])
+        single = score_predictions([0.5], [0.7])
+        constant = score_predictions([0.5, 0.5, 0.5, 0.5], [0.1, 0.3, 0.2, 0.9], n_boot=100)
+        flat_actual = score_predictions([0.1, 0.3, 0.2, 0.9], [0.5, 0.5, 0.5, 0.5], n_boot=100)
+    assert empty.n == 0 and empty.n_dropped == 1
+    assert all(math.isnan(getattr(empty, m)) for m in METRICS)
+    assert single.mae == pytest.approx(0.2) and math.isnan(single.spearman) and math.isnan(single.r2)
+    assert all(math.isnan(v) for v in single.mae_ci)
+    assert math.isnan(constant.spearman) and math.isnan(constant.kendall) and math.isnan(constant.spearman_ci[0])
+    assert constant.r2 == pytest.approx(r2_score([0.1, 0.3, 0.2, 0.9], [0.5] * 4))
+    assert math.isnan(flat_actual.r2) and math.isnan(flat_actual.kendall)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(predicted=[1, 2], actual=[1, 2, 3]), "same length"),
+        (dict(predicted=[[1, 2]], actual=[1, 2]), "predicted must be 1-D"),
+        (dict(predicted=[1, 2], actual=["x", "y"]), "actual must be numeric"),
+        (dict(predicted=[1, 2], actual=[1, 2], groups=[1]), "groups"),
+        (dict(predicted=[1, 2], actual=[1, 2], ci=1.0), "ci must be"),
+        (dict(predicted=[1, 2], actual=[1, 2], n_boot=2.5), "n_boot"),
+    ],
+)
+def test_malformed_input_raises_value_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        score_predictions(**kwargs)
+
+
+def test_to_dict_has_every_field():
+    s = score_predictions(*noisy_predictions(n=30), n_boot=20)
+    d = s.to_dict()
+    assert isinstance(s, Scores)
+    assert set(d) >= {"n", "n_groups", "bootstrap"} | set(METRICS) | {f"{m}_ci" for m in METRICS}
+    assert d["mae_ci"] == s.mae_ci
+
+
+# ------------------------------------------------------------------ bootstrap
+
+
+def test_plan_resamples_whole_groups():
+    groups = np.array(["a"] * 3 + ["b"] * 2 + ["c"] * 4)
+    plan = make_plan(9, groups=groups, n_boot=50, seed=0)
+    for idx in plan:
+        labels, counts = np.unique(groups[idx], return_counts=True)
+        sizes = {"a": 3, "b": 2, "c": 4}
+        assert all(count % sizes[label] == 0 for label, count in zip(labels, counts))
+    np.testing.assert_array_equal(plan.weights().sum(axis=1), [len(i) for i in plan])
+
+
+def test_bootstrap_ci_helper_and_percentile_interval():
+    x = np.random.default_rng(0).normal(size=100)
+    lo, hi = bootstrap_ci(lambda idx: x[idx].mean(), 100, n_boot=1000, seed=0)
+    se = x.std(ddof=1) / 10
+    assert lo == pytest.approx(x.mean() - 1.96 * se, abs=0.3 * se)
+    assert hi == pytest.approx(x.mean() + 1.96 * se, abs=0.3 * se)
+    assert percentile_interval([1.0, np.nan, np.nan, np.nan]) == pytest.approx((np.nan, np.nan), nan_ok=True)
+    with pytest.raises(ValueError, match="groups"):
+        make_plan(3, groups=["a", None, "b"])
