@@ -4,4 +4,6 @@ Each entry is a function ``register(subparsers)`` adding one subcommand;
 :mod:`magnet.cli` calls them all.
 """
 
-REGISTRARS: list = []
+from magnet import predict_command
+
+REGISTRARS: list = [predict_command.register]

@@ -1,0 +1,165 @@
+"""A corpus prepared for prediction: the four tables, the target stats, and per-instance truth.
+
+:class:`Corpus` loads the tables once. Besides the tables it derives:
+
+* ``targets``: the stats table rows that are targets (each run's main metric
+  and split, all perturbation variants; see :mod:`magnet.targets`), with a
+  ``target.key`` column naming the variant (``exact_match``,
+  ``exact_match@robustness/worst``, ``exact_match@typos/perturbed``, ...);
+* ``instance_values``: for every target row, the per-instance values it is
+  the mean of (from ``per_instance_stats``), so that a baseline can average
+  exactly the revealed instances and the noise floor can be estimated.
+  HELM's aggregation is mirrored: ``perturbed`` averages the perturbed
+  instances, ``original`` their unperturbed versions, ``worst`` the
+  per-instance minimum over the original and its perturbations (the
+  ``robustness``/``fairness`` families: all perturbations of that kind).
+* ``eval_instances``: per run, the instance ids of its target split, which
+  is what a revealed sample is drawn from.
+
+Example:
+    >>> from magnet.backends.helm.outputs import HelmOutputs
+    >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+    >>> sorted(corpus.targets["target.name"].unique())
+    ['exact_match', 'exact_match_indicator', 'quasi_exact_match']
+    >>> int(corpus.num_eval_instances().max())
+    20
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from magnet.targets import resolve_targets, target_stats
+
+RUN = "run_spec.name"
+PIS = "per_instance_stats."
+STATE = "scenario_state.request_states."
+
+
+def target_key(name, pert_name, computed_on) -> str:
+    """The label of one target variant.
+
+    Example:
+        >>> target_key("exact_match", None, None), target_key("exact_match", "typos", "perturbed")
+        ('exact_match', 'exact_match@typos/perturbed')
+    """
+    if pert_name is None or (isinstance(pert_name, float) and pert_name != pert_name):
+        return str(name)
+    return f"{name}@{pert_name}/{computed_on}"
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df else pd.Series([None] * len(df), index=df.index, dtype=object)
+
+
+@dataclass
+class Corpus:
+    """Tables of a set of HELM runs plus what magnet derives for prediction (see module docstring)."""
+
+    run_specs: pd.DataFrame
+    scenario_states: pd.DataFrame
+    stats: pd.DataFrame
+    per_instance_stats: pd.DataFrame
+    targets: pd.DataFrame
+    instance_values: pd.DataFrame
+    eval_instances: dict[str, list[str]]
+    source: str = ""
+
+    @classmethod
+    def load(cls, outputs, stat_names: list[str] | None = None, errors: str = "raise") -> "Corpus":
+        """Load from a :class:`~magnet.backends.helm.outputs.HelmOutputs` (or a path)."""
+        from magnet.backends.helm.errors import HelmOutputError
+        from magnet.backends.helm.outputs import HelmOutputs
+
+        outputs = HelmOutputs.coerce(outputs)
+        run_specs = outputs.run_specs(errors=errors)
+        dup = run_specs[RUN][run_specs[RUN].duplicated()]
+        if len(dup):
+            raise HelmOutputError(outputs.root, f"run name {dup.iloc[0]!r} appears in several suites; select one suite")
+        good = set(run_specs[RUN])
+        tables = {t: outputs.table(t, errors=errors) for t in ("scenario_states", "stats", "per_instance_stats")}
+        tables = {t: df[df[RUN].isin(good)].reset_index(drop=True) for t, df in tables.items()}
+        targets = target_stats(tables["stats"], resolve_targets(run_specs, outputs.schemas(), stat_names))
+        targets["target.key"] = [target_key(*k) for k in zip(
+            targets["stats.name.name"], _col(targets, "stats.name.perturbation.name"),
+            _col(targets, "stats.name.perturbation.computed_on"))]
+        eval_instances = _eval_instances(tables["scenario_states"], targets)
+        values = instance_values(tables["per_instance_stats"], targets)
+        return cls(run_specs, tables["scenario_states"], tables["stats"], tables["per_instance_stats"],
+                   targets, values, eval_instances, source=str(outputs.root))
+
+    def num_eval_instances(self) -> pd.Series:
+        """Eval instances per run (in its target split), indexed by run name."""
+        return pd.Series({run: len(ids) for run, ids in self.eval_instances.items()}, dtype=int)
+
+    def models(self) -> pd.Series:
+        """Each run's model (``run_spec.adapter_spec.model``), indexed by run name."""
+        return self.run_specs.set_index(RUN)["run_spec.adapter_spec.model"]
+
+
+def _eval_instances(states: pd.DataFrame, targets: pd.DataFrame) -> dict[str, list[str]]:
+    split_of = targets.drop_duplicates(RUN).set_index(RUN)["target.split"]
+    out: dict[str, list[str]] = {}
+    if not len(states):
+        return out
+    unperturbed = _col(states, STATE + "instance.perturbation.name").isna()
+    s = states[unperturbed]
+    for run, group in s.groupby(RUN, sort=False):
+        split = split_of.get(run, "test")
+        ids = group.loc[group[STATE + "instance.split"] == split, STATE + "instance.id"]
+        out[run] = list(dict.fromkeys(ids))
+    return out
+
+
+def instance_values(per_instance_stats: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Per-instance values behind each target row: columns run, target.key, instance_id, value."""
+    columns = [RUN, "target.key", "instance_id", "value"]
+    if not len(per_instance_stats) or not len(targets):
+        return pd.DataFrame(columns=columns)
+    pis = per_instance_stats
+    wanted = set(zip(targets[RUN], targets["stats.name.name"], targets["stats.name.split"]))
+    keep = [k in wanted for k in zip(pis[RUN], pis[PIS + "stats.name.name"], pis[PIS + "stats.name.split"])]
+    pis = pis[keep]
+    inst_pert = _col(pis, PIS + "perturbation.name")
+    base = pd.DataFrame({
+        RUN: pis[RUN], "name": pis[PIS + "stats.name.name"], "id": pis[PIS + "instance_id"],
+        "pert": inst_pert, "robust": _col(pis, PIS + "perturbation.robustness"),
+        "fair": _col(pis, PIS + "perturbation.fairness"), "value": pis[PIS + "stats.mean"].astype(float),
+    })
+    rows = []
+    for (run, name), g in base.groupby([RUN, "name"], sort=False):
+        orig = g[g["pert"].isna()].groupby("id")["value"].mean()
+        perturbed = g[g["pert"].notna()]
+        t = targets[(targets[RUN] == run) & (targets["stats.name.name"] == name)]
+        for key, pname, computed_on in zip(t["target.key"], _col(t, "stats.name.perturbation.name"),
+                                           _col(t, "stats.name.perturbation.computed_on")):
+            values = _variant_values(orig, perturbed, pname, computed_on)
+            if values is not None:
+                rows.append(pd.DataFrame({RUN: run, "target.key": key, "instance_id": values.index,
+                                          "value": values.to_numpy()}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+
+
+def _variant_values(orig: pd.Series, perturbed: pd.DataFrame, pname, computed_on) -> pd.Series | None:
+    """Per-instance values whose mean is the target variant (None when HELM's rule is unknown)."""
+    if pname is None or (isinstance(pname, float) and np.isnan(pname)):
+        return orig
+    if pname in ("robustness", "fairness"):
+        flag = "robust" if pname == "robustness" else "fair"
+        family = perturbed[perturbed[flag] == True]  # noqa: E712  (object column of bools/None)
+        if computed_on != "worst":
+            return None
+        worst = family.groupby("id")["value"].min()
+        return pd.concat([orig, worst], axis=1).min(axis=1).loc[orig.index]
+    own = perturbed[perturbed["pert"] == pname].groupby("id")["value"].mean()
+    if computed_on == "perturbed":
+        return own
+    ids = [i for i in own.index if i in orig.index]
+    if computed_on == "original":
+        return orig.loc[ids]
+    if computed_on == "worst":
+        return pd.concat([orig.loc[ids], own.loc[ids]], axis=1).min(axis=1)
+    return None

@@ -1,0 +1,127 @@
+"""``magnet predict`` and the ``python -m predictors.<name>`` entry points: run one predictor, show predicted vs actual.
+
+Example:
+    >>> from predictors.example_random_predictor import ExampleRandomPredictor
+    >>> from magnet.backends.helm.outputs import HelmOutputs
+    >>> root = HelmOutputs.demo(preset="small").root
+    >>> predictor_main(ExampleRandomPredictor, ["--root-dir", str(root), "--split", "leave-one-model-out", "--quiet"])
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from magnet.splits import STRATEGIES
+
+
+def load_predictor(spec: str):
+    """Instantiate ``module.path:ClassName`` (with default parameters).
+
+    Example:
+        >>> load_predictor("predictors.example_random_predictor:ExampleRandomPredictor").name
+        'ExampleRandomPredictor'
+    """
+    module, _, cls = spec.partition(":")
+    if not cls:
+        raise ValueError(f"--predictor should be MODULE:CLASS, got {spec!r}")
+    try:
+        obj = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load predictor {spec!r}: {e}") from None
+    return obj() if isinstance(obj, type) else obj
+
+
+def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-model-out",), many_splits=False) -> None:
+    """Options shared by ``magnet predict`` and ``magnet benchmark``."""
+    p.add_argument("--root-dir", help="a benchmark_output (or runs/, suite or run dir); default: the demo corpus")
+    p.add_argument("--suite", help="only this suite")
+    if many_splits:
+        p.add_argument("--split", action="append", choices=STRATEGIES,
+                       help=f"fold strategy, repeatable (default: {' and '.join(default_splits)})")
+    else:
+        p.add_argument("--split", choices=STRATEGIES, default=default_splits[0])
+    p.add_argument("--n-folds", type=int, default=5, help="folds for kfold (default 5)")
+    p.add_argument("--num-eval-samples", type=float, default=10,
+                   help="revealed instances per eval run (default 10; a value < 1 is a fraction)")
+    p.add_argument("--stat", action="append", help="target stat name, repeatable (default: each run's main metric)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=1, help="folds in parallel")
+    p.add_argument("--timeout", type=float, help="seconds per fold")
+    p.add_argument("--errors", choices=["raise", "warn", "skip"], default="raise")
+    p.add_argument("--out", help="output directory (predictions are written incrementally; reruns resume)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def corpus_from_args(args):
+    from magnet.backends.helm.outputs import HelmOutputs
+    from magnet.corpus import Corpus
+
+    outputs = HelmOutputs.coerce(args.root_dir) if args.root_dir else HelmOutputs.demo()
+    if args.suite:
+        suites = [s for s in outputs.suites() if s.name == args.suite]
+        if not suites:
+            from magnet.backends.helm.errors import HelmOutputError
+
+            raise HelmOutputError(outputs.root, f"no suite {args.suite!r}; suites: {[s.name for s in outputs.suites()]}")
+        outputs = HelmOutputs(outputs.root, suites)
+    return Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
+
+
+def _num(x: float):
+    return int(x) if float(x).is_integer() and x >= 1 else x
+
+
+def predicted_vs_actual_table(joined: pd.DataFrame, title: str) -> Table:
+    main = joined[joined["target.key"] == joined["target.name"]].sort_values("run_spec.name")
+    table = Table(title=title)
+    for col, justify in (("run", "left"), ("stat", "left"), ("predicted", "right"), ("actual", "right"), ("error", "right")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for run, name, pred, actual in zip(main["run_spec.name"], main["target.name"], main["predicted"], main["actual"]):
+        table.add_row(run, name, f"{pred:.3f}", f"{actual:.3f}", f"{pred - actual:+.3f}")
+    err = (main["predicted"] - main["actual"]).abs()
+    table.caption = f"n = {len(main)} runs (unperturbed main targets); MAE = {err.mean():.3f}"
+    return table
+
+
+def run_predict(predictor, args) -> int:
+    from magnet.runner import run_protocol
+    from magnet.truth import join_truth
+
+    console = Console()
+    corpus = corpus_from_args(args)
+    result = run_protocol(predictor, corpus, split=args.split, n_folds=args.n_folds,
+                          num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
+                          timeout=args.timeout, out_dir=args.out, progress=not args.quiet)
+    joined = join_truth(result.predictions, corpus.targets)
+    if not args.quiet:
+        console.print(predicted_vs_actual_table(joined, f"{predictor.name}, {args.split}: predicted vs actual"))
+    for f in result.failed_folds:
+        console.print(f"[yellow]fold {f.index} ({f.label}) {f.status}:[/] {f.reason}", highlight=False)
+    return 0
+
+
+def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
+    """``python -m predictors.<module>``: run one predictor class on a benchmark_output."""
+    from magnet.backends.helm.errors import HelmOutputError
+
+    parser = argparse.ArgumentParser(description=f"Run {predictor_cls.__name__} and show predicted vs actual.")
+    add_protocol_args(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_predict(predictor_cls(seed=args.seed), args)
+    except (HelmOutputError, ValueError) as e:
+        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
+        return 2
+
+
+def register(sub) -> None:
+    p = sub.add_parser("predict", help="run one predictor over the folds of a corpus")
+    p.add_argument("--predictor", required=True, help="MODULE:CLASS")
+    add_protocol_args(p)
+    p.set_defaults(func=lambda args: run_predict(load_predictor(args.predictor), args))

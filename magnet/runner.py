@@ -1,0 +1,254 @@
+"""Run a predictor over all folds: parallel, fault-tolerant, incremental and resumable.
+
+Each fold's predictor call is isolated: an exception, a time-out, NaN/inf
+values, missing or unknown runs are recorded for that fold with the reason,
+and the other folds go on. With ``out_dir`` every finished fold is appended
+at once to ``predictions.jsonl`` and ``folds.jsonl``; a rerun with the same
+configuration skips the folds already done, so an interrupted run resumes
+where it stopped.
+
+Example:
+    >>> from magnet.backends.helm.outputs import HelmOutputs
+    >>> from magnet.corpus import Corpus
+    >>> from predictors.example_random_predictor import ExampleRandomPredictor
+    >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+    >>> result = run_protocol(ExampleRandomPredictor(), corpus, split="leave-one-model-out", progress=False)
+    >>> [f.status for f in result.folds]
+    ['ok', 'ok', 'ok', 'ok']
+    >>> result.predictions["run_spec.name"].nunique() == len(corpus.run_specs)
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from magnet.corpus import Corpus
+from magnet.predictor import Predictor, check_predictions, predictions_to_frame
+from magnet.splits import Fold, PredictorInputs, fold_inputs, make_folds, reveal
+
+
+class PredictorTimeout(Exception):
+    """The predictor did not return within the time limit."""
+
+
+@dataclass
+class FoldResult:
+    """What happened in one fold."""
+
+    index: int
+    label: str
+    status: str  # "ok", "partial" (some predictions invalid) or "failed"
+    reason: str
+    seconds: float
+    n_eval_runs: int
+    n_predictions: int
+    batch: str = ""
+
+
+@dataclass
+class ProtocolResult:
+    """Predictions of one predictor under one split strategy, and the fate of each fold."""
+
+    predictor: str
+    split: str
+    predictions: pd.DataFrame
+    folds: list[FoldResult]
+    revealed: dict[str, list[str]]
+    config: dict = field(default_factory=dict)
+
+    @property
+    def failed_folds(self) -> list[FoldResult]:
+        return [f for f in self.folds if f.status != "ok"]
+
+
+@contextmanager
+def _time_limit(seconds: float | None):
+    """Raise PredictorTimeout in this (main) thread after ``seconds``; no-op without a limit."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise PredictorTimeout(f"timed out after {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_fold(predictor: Predictor, inputs: PredictorInputs, fold: Fold, timeout: float | None):
+    """Run the predictor on one fold's inputs: ``(predictions, FoldResult)``. Never raises for predictor faults."""
+    start = time.perf_counter()
+    wants = inputs.train_per_instance_stats_df is not None
+    try:
+        with _time_limit(timeout):
+            raw = predictor.predict(**inputs.as_kwargs(wants))
+        predictions = predictions_to_frame(raw)
+    except PredictorTimeout as e:
+        return None, FoldResult(fold.index, fold.label, "failed", str(e), time.perf_counter() - start, len(fold.eval_runs), 0)
+    except Exception as e:  # a predictor's fault is recorded, not propagated
+        reason = f"raised {type(e).__name__}: {' '.join(str(e).split())}"[:500]
+        return None, FoldResult(fold.index, fold.label, "failed", reason, time.perf_counter() - start, len(fold.eval_runs), 0)
+    valid, problems = check_predictions(predictions, list(fold.eval_runs))
+    status = "ok" if not problems else ("partial" if len(valid) else "failed")
+    result = FoldResult(fold.index, fold.label, status, "; ".join(problems), time.perf_counter() - start,
+                        len(fold.eval_runs), len(valid))
+    return valid, result
+
+
+def _config(predictor: Predictor, corpus: Corpus, split: str, n_folds: int, num_eval_samples, seed: int) -> dict:
+    return {
+        "predictor": predictor.name, "predictor_params": {k: repr(v) for k, v in sorted(vars(predictor).items())},
+        "corpus": corpus.source, "runs": len(corpus.run_specs), "split": split, "n_folds": n_folds,
+        "num_eval_samples": num_eval_samples, "seed": seed,
+        "targets": sorted(corpus.targets["target.name"].unique().tolist()),
+    }
+
+
+class _Store:
+    """Append-only JSONL record of finished folds and their predictions."""
+
+    def __init__(self, out_dir: Path, config: dict):
+        self.dir = Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        cfg_path = self.dir / "config.json"
+        if cfg_path.exists():
+            old = json.loads(cfg_path.read_text())
+            if old != config:
+                changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+                raise ValueError(f"{self.dir} holds a run with a different configuration ({', '.join(changed)}); "
+                                 "use another output directory or delete it")
+        else:
+            cfg_path.write_text(json.dumps(config, indent=2, sort_keys=True))
+
+    def done(self) -> tuple[dict[int, FoldResult], pd.DataFrame]:
+        folds: dict[int, FoldResult] = {}
+        path = self.dir / "folds.jsonl"
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    rec = FoldResult(**json.loads(line))
+                except (ValueError, TypeError):
+                    continue  # a line cut short by an interruption
+                folds[rec.index] = rec
+        preds = pd.DataFrame()
+        ppath = self.dir / "predictions.jsonl"
+        if ppath.exists() and folds:
+            rows = []
+            for line in ppath.read_text().splitlines():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    continue
+            batches = {f.batch for f in folds.values()}
+            preds = pd.DataFrame([r for r in rows if r.get("batch") in batches])
+        return folds, preds
+
+    def append(self, predictions: pd.DataFrame | None, result: FoldResult) -> None:
+        if predictions is not None and len(predictions):
+            lines = predictions.assign(batch=result.batch).to_json(orient="records", lines=True)
+            self._append("predictions.jsonl", lines if lines.endswith("\n") else lines + "\n")
+        self._append("folds.jsonl", json.dumps(asdict(result)) + "\n")
+
+    def _append(self, name: str, text: str) -> None:
+        with open(self.dir / name, "a") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def run_protocol(
+    predictor: Predictor,
+    corpus: Corpus,
+    *,
+    split: str = "kfold",
+    n_folds: int = 5,
+    num_eval_samples: float = 10,
+    seed: int = 0,
+    n_jobs: int = 1,
+    timeout: float | None = None,
+    out_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> ProtocolResult:
+    """Run ``predictor`` on every fold of ``split``; see the module docstring.
+
+    Parameters
+    ----------
+    predictor: a :class:`~magnet.predictor.Predictor` instance.
+    corpus: the runs (:class:`~magnet.corpus.Corpus`).
+    split: a strategy of :mod:`magnet.splits`; ``n_folds`` for ``kfold``.
+    num_eval_samples: revealed instances per eval run (int) or fraction (float < 1).
+    seed: seeds the folds and the revealed samples.
+    n_jobs: folds run in parallel worker processes (joblib) when > 1.
+    timeout: seconds per fold; a slower predictor call is recorded as failed.
+    out_dir: write predictions incrementally here and resume from it.
+    """
+    folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
+    revealed = reveal(corpus, num_eval_samples, seed)
+    config = _config(predictor, corpus, split, n_folds, num_eval_samples, seed)
+    store = _Store(Path(out_dir), config) if out_dir else None
+    finished, previous = store.done() if store else ({}, pd.DataFrame())
+    todo = [f for f in folds if f.index not in finished]
+
+    wants = predictor.wants_per_instance_stats()
+
+    def inputs_of(fold: Fold) -> PredictorInputs:
+        return fold_inputs(corpus, fold, revealed, with_per_instance=wants)
+
+    results: dict[int, FoldResult] = dict(finished)
+    frames = [previous.drop(columns=["batch"])] if len(previous) else []
+
+    def record(fold: Fold, predictions, result: FoldResult) -> None:
+        result.batch = uuid.uuid4().hex[:12]
+        if predictions is not None:
+            predictions = predictions.assign(fold=fold.index, fold_label=fold.label)
+            frames.append(predictions)
+        if store:
+            store.append(predictions, result)
+        results[fold.index] = result
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(f"{predictor.name} / {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True, disable=not progress) as bar:
+        task = bar.add_task("folds", total=len(folds), completed=len(finished))
+        if n_jobs == 1 or len(todo) <= 1:
+            for fold in todo:
+                predictions, result = run_fold(predictor, inputs_of(fold), fold, timeout)
+                record(fold, predictions, result)
+                bar.advance(task)
+        else:
+            from joblib import Parallel, delayed
+
+            by_index = {f.index: f for f in todo}
+            # Each worker gets only its fold's inputs, built lazily as workers free up.
+            jobs = (delayed(_run_fold_indexed)(predictor, inputs_of(f), f, timeout) for f in todo)
+            for index, predictions, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+                record(by_index[index], predictions, result)
+                bar.advance(task)
+
+    predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(predictions):
+        predictions = predictions.assign(predictor=predictor.name, split=split)
+    ordered = [results[f.index] for f in folds]
+    return ProtocolResult(predictor.name, split, predictions, ordered, revealed, config)
+
+
+def _run_fold_indexed(predictor, inputs, fold, timeout):
+    predictions, result = run_fold(predictor, inputs, fold, timeout)
+    return fold.index, predictions, result

@@ -1,0 +1,178 @@
+"""Fold strategies over runs, and the information boundary: what a predictor may see.
+
+Strategies (all seeded and reproducible):
+
+* ``kfold``: runs shuffled and cut into ``n_folds`` folds;
+* ``leave-one-model-out``: one fold per model (``run_spec.adapter_spec.model``);
+* ``leave-one-scenario-out``: one fold per scenario configuration (the run
+  name without model and data augmentation, so a scenario and its perturbed
+  variants are held out together);
+* ``leave-one-run-out``: one fold per run.
+
+:func:`fold_inputs` is **the only place** that decides what a predictor sees.
+For the train runs: everything (run_specs, all request states, all stats,
+and per-instance stats for predictors that ask). For each eval run: its
+run_spec, with ``magnet.num_eval_instances``,
+``magnet.num_revealed_instances``, ``magnet.target_names`` (the stats to
+predict) and ``magnet.target_split`` added (all known before the run), and the request states of its
+*revealed* instances only (original and perturbed versions of each revealed
+instance). No eval stats, no eval per-instance stats, no other request states.
+The revealed sample of a run is drawn from the instances of its target split
+with a seed derived from (seed, run name), so it is the same whatever the
+fold strategy. Every frame is a private deep copy.
+
+Example:
+    >>> import pandas as pd
+    >>> specs = pd.DataFrame({"run_spec.name": ["a:model=m1", "b:model=m1", "a:model=m2"],
+    ...                       "run_spec.adapter_spec.model": ["m1", "m1", "m2"]})
+    >>> [f.eval_runs for f in make_folds(specs, "leave-one-model-out")]
+    [('a:model=m1', 'b:model=m1'), ('a:model=m2',)]
+    >>> revealed_ids(["i1", "i2", "i3", "i4"], 2, seed=0, run="a") == revealed_ids(["i1", "i2", "i3", "i4"], 2, seed=0, run="a")
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from magnet.corpus import RUN, STATE, Corpus
+
+STRATEGIES = ("kfold", "leave-one-model-out", "leave-one-scenario-out", "leave-one-run-out")
+NUM_EVAL_INSTANCES = "magnet.num_eval_instances"
+NUM_REVEALED = "magnet.num_revealed_instances"
+TARGET_NAMES = "magnet.target_names"
+TARGET_SPLIT = "magnet.target_split"
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One fold: which runs are train and which are eval."""
+
+    strategy: str
+    index: int
+    label: str
+    train_runs: tuple[str, ...]
+    eval_runs: tuple[str, ...]
+
+
+@dataclass
+class PredictorInputs:
+    """The five frames a predictor receives (plus train per-instance stats if it asks)."""
+
+    train_run_specs_df: pd.DataFrame
+    train_scenario_states_df: pd.DataFrame
+    train_stats_df: pd.DataFrame
+    eval_run_specs_df: pd.DataFrame
+    eval_scenario_states_df: pd.DataFrame
+    train_per_instance_stats_df: pd.DataFrame | None = None
+
+    def as_kwargs(self, with_per_instance: bool) -> dict:
+        kwargs = {k: getattr(self, k) for k in (
+            "train_run_specs_df", "train_scenario_states_df", "train_stats_df",
+            "eval_run_specs_df", "eval_scenario_states_df")}
+        if with_per_instance:
+            kwargs["train_per_instance_stats_df"] = self.train_per_instance_stats_df
+        return kwargs
+
+
+def scenario_of(run_specs: pd.DataFrame) -> pd.Series:
+    """The scenario configuration of each run (run name minus model and data augmentation)."""
+    from magnet.display import scenario_label
+
+    return scenario_label(run_specs).str.replace(r"\+.*$", "", regex=True)
+
+
+def _stable_seed(*parts) -> int:
+    return int(hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16], 16)
+
+
+def make_folds(run_specs: pd.DataFrame, strategy: str, n_folds: int = 5, seed: int = 0) -> list[Fold]:
+    """Split runs into folds; every run is an eval run in exactly one fold."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown split strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+    runs = list(run_specs[RUN])
+    if strategy == "kfold":
+        if not 2 <= n_folds <= len(runs):
+            raise ValueError(f"kfold needs 2 <= n_folds <= number of runs ({len(runs)}), got {n_folds}")
+        order = np.random.default_rng(_stable_seed("kfold", seed)).permutation(len(runs))
+        groups = {f"fold {i + 1}/{n_folds}": [runs[j] for j in sorted(order[i::n_folds])] for i in range(n_folds)}
+    else:
+        if strategy == "leave-one-model-out":
+            keys = run_specs["run_spec.adapter_spec.model"].astype(str)
+        elif strategy == "leave-one-scenario-out":
+            keys = scenario_of(run_specs)
+        else:
+            keys = run_specs[RUN]
+        groups = {}
+        for run, key in zip(runs, keys):
+            groups.setdefault(str(key), []).append(run)
+    folds = []
+    for i, (label, eval_runs) in enumerate(groups.items()):
+        eval_set = set(eval_runs)
+        folds.append(Fold(strategy, i, label, tuple(r for r in runs if r not in eval_set), tuple(eval_runs)))
+    return folds
+
+
+def revealed_ids(instance_ids: list[str], num_eval_samples: float, seed: int, run: str) -> list[str]:
+    """The revealed sample of one run: ``num_eval_samples`` instances (an int) or a fraction (0 < x < 1).
+
+    Example:
+        >>> len(revealed_ids([f"id{i}" for i in range(40)], 0.25, seed=0, run="r"))
+        10
+    """
+    n = len(instance_ids)
+    if isinstance(num_eval_samples, float) and 0 < num_eval_samples < 1:
+        k = int(round(num_eval_samples * n))
+    else:
+        k = int(num_eval_samples)
+    if k < 0:
+        raise ValueError(f"num_eval_samples must be >= 0, got {num_eval_samples}")
+    k = min(k, n)
+    rng = np.random.default_rng(_stable_seed("reveal", seed, run))
+    chosen = sorted(rng.choice(n, size=k, replace=False)) if k else []
+    return [instance_ids[i] for i in chosen]
+
+
+def reveal(corpus: Corpus, num_eval_samples: float = 10, seed: int = 0) -> dict[str, list[str]]:
+    """The revealed instance ids of every run (the same in every fold)."""
+    return {run: revealed_ids(ids, num_eval_samples, seed, run) for run, ids in corpus.eval_instances.items()}
+
+
+def _private(df: pd.DataFrame) -> pd.DataFrame:
+    """A deep copy, including the Python objects inside object columns."""
+    return pickle.loads(pickle.dumps(df.reset_index(drop=True), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with_per_instance: bool = False) -> PredictorInputs:
+    """What a predictor may see for one fold (see the module docstring)."""
+    train, evals = set(fold.train_runs), set(fold.eval_runs)
+    if train & evals:
+        raise AssertionError("a run is both train and eval")  # make_folds never does this
+    rs = corpus.run_specs
+    eval_specs = rs[rs[RUN].isin(evals)].copy()
+    counts = corpus.num_eval_instances()
+    eval_specs[NUM_EVAL_INSTANCES] = eval_specs[RUN].map(counts).fillna(0).astype(int)
+    eval_specs[NUM_REVEALED] = eval_specs[RUN].map(lambda r: len(revealed.get(r, []))).astype(int)
+    wanted = corpus.targets.drop_duplicates([RUN, "target.name"]).groupby(RUN)
+    names, splits = wanted["target.name"].agg(list), wanted["target.split"].first()
+    eval_specs[TARGET_NAMES] = eval_specs[RUN].map(lambda r: list(names.get(r, [])))
+    eval_specs[TARGET_SPLIT] = eval_specs[RUN].map(splits)
+    states = corpus.scenario_states
+    revealed_pairs = {(run, i) for run in evals for i in revealed.get(run, [])}
+    in_eval = states[RUN].isin(evals)
+    eval_states = states[in_eval]
+    keep = [pair in revealed_pairs for pair in zip(eval_states[RUN], eval_states[STATE + "instance.id"])]
+    pis = corpus.per_instance_stats
+    return PredictorInputs(
+        train_run_specs_df=_private(rs[rs[RUN].isin(train)]),
+        train_scenario_states_df=_private(states[states[RUN].isin(train)]),
+        train_stats_df=_private(corpus.stats[corpus.stats[RUN].isin(train)]),
+        eval_run_specs_df=_private(eval_specs),
+        eval_scenario_states_df=_private(eval_states[keep]),
+        train_per_instance_stats_df=_private(pis[pis[RUN].isin(train)]) if with_per_instance else None,
+    )
