@@ -13,9 +13,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from magnet.display import make_console
+
 from magnet.backends.helm.errors import HelmOutputError, POLICIES
 
-console = Console()
+console = make_console()
 err_console = Console(stderr=True)
 
 

@@ -4,6 +4,6 @@ Each entry is a function ``register(subparsers)`` adding one subcommand;
 :mod:`magnet.cli` calls them all.
 """
 
-from magnet import predict_command
+from magnet import benchmark_command, predict_command
 
-REGISTRARS: list = [predict_command.register]
+REGISTRARS: list = [predict_command.register, benchmark_command.register]

@@ -10,11 +10,18 @@ Example:
 from __future__ import annotations
 
 import pandas as pd
+from rich.console import Console
 from rich.table import Table
 
 from magnet.backends.helm.outputs import HelmOutputs
 
 MODEL_COL = "run_spec.adapter_spec.model"
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A rich console; 160 columns wide when output is not a terminal (logs, CI, pipes)."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=160)
 SCENARIO_COL = "run_spec.scenario_spec.class_name"
 
 

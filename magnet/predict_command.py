@@ -15,6 +15,8 @@ import importlib
 
 import pandas as pd
 from rich.console import Console
+
+from magnet.display import make_console
 from rich.table import Table
 
 from magnet.splits import STRATEGIES
@@ -93,7 +95,7 @@ def run_predict(predictor, args) -> int:
     from magnet.runner import run_protocol
     from magnet.truth import join_truth
 
-    console = Console()
+    console = make_console()
     corpus = corpus_from_args(args)
     result = run_protocol(predictor, corpus, split=args.split, n_folds=args.n_folds,
                           num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,

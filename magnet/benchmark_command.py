@@ -1,0 +1,52 @@
+"""``magnet benchmark``: the main job. Built-in (and your) predictors, same folds, leaderboard with MBE verdicts."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from magnet.display import make_console
+
+from magnet.predict_command import _num, add_protocol_args, corpus_from_args, load_predictor
+
+DEFAULT_SPLITS = ("kfold", "leave-one-model-out")
+
+
+def default_predictors() -> list:
+    """The built-in predictors (``predictors.builtin``), or the example one if those are absent."""
+    try:
+        from predictors.builtin import BUILTIN_PREDICTORS
+    except ImportError:
+        from predictors.example_random_predictor import ExampleRandomPredictor
+
+        return [ExampleRandomPredictor()]
+    return [cls() for cls in BUILTIN_PREDICTORS]
+
+
+def run_benchmark(args) -> int:
+    from magnet.benchmark import benchmark
+    from magnet.report import leaderboard_table
+
+    console = make_console()
+    corpus = corpus_from_args(args)
+    predictors = [] if args.no_builtin else default_predictors()
+    predictors += [load_predictor(spec) for spec in args.predictor or []]
+    board = benchmark(predictors, corpus, splits=args.split or DEFAULT_SPLITS, n_folds=args.n_folds,
+                      num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
+                      timeout=args.timeout, out_dir=args.out, progress=not args.quiet)
+    console.print(leaderboard_table(board))
+    for result in board.results:
+        for f in result.failed_folds:
+            console.print(f"[yellow]{result.predictor}/{result.split} fold {f.index} ({f.label}) {f.status}:[/] "
+                          f"{f.reason}", highlight=False)
+    if args.out:
+        board.write(args.out)
+        console.print(f"wrote leaderboard.json, predictions.csv, plots/ and report.html to {args.out}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("benchmark", help="benchmark predictors on a corpus (default: the demo) with the MBE check")
+    p.add_argument("--predictor", action="append", help="MODULE:CLASS, repeatable (added to the built-in ones)")
+    p.add_argument("--no-builtin", action="store_true", help="only the --predictor ones")
+    add_protocol_args(p, default_splits=DEFAULT_SPLITS, many_splits=True)
+    p.set_defaults(func=run_benchmark)
