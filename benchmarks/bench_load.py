@@ -1,0 +1,126 @@
+"""Loading speed and memory: magnet's tables vs bare orjson parsing of the same files.
+
+Usage::
+
+    python benchmarks/bench_load.py              # demo corpus + a 5,000-run synthetic corpus
+    python benchmarks/bench_load.py --runs 1000  # a smaller synthetic corpus
+
+Printed, measured in this run: for each table, the time to merely parse its
+files with orjson (the reference), magnet's cold load (no cache), its cached
+load, and the ratios; then for the synthetic corpus (demo runs replicated
+under new names, run_spec.json + stats.json only) time and peak memory of the
+stats and run_specs tables. Each measurement runs in a fresh subprocess so
+that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+MEASURE = r"""
+import json, resource, sys, time, glob, os
+import orjson
+mode, root, table, cache = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+files = {"run_specs": ["run_spec.json"], "stats": ["stats.json", "run_spec.json"],
+         "scenario_states": ["scenario_state.json", "run_spec.json"],
+         "per_instance_stats": ["per_instance_stats.json", "run_spec.json"]}[table]
+if mode != "orjson":
+    from magnet.backends.helm.outputs import HelmOutputs  # imports are not timed
+t = time.perf_counter()
+if mode == "orjson":
+    for d in sorted(glob.glob(os.path.join(root, "runs", "*", "*"))):
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.isfile(p):
+                with open(p, "rb") as fh:
+                    orjson.loads(fh.read())
+    rows = -1
+else:
+    outputs = HelmOutputs.coerce(root, cache_dir=cache if cache != "-" else False)
+    rows = len(outputs.table(table, cache=cache != "-"))
+elapsed = time.perf_counter() - t
+print(json.dumps({"seconds": elapsed, "rows": rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def measure(mode: str, root: Path, table: str, cache: str = "-") -> dict:
+    out = subprocess.run([sys.executable, "-c", MEASURE, mode, str(root), table, cache],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def best_of(n: int, *args) -> dict:
+    results = [measure(*args) for _ in range(n)]
+    return min(results, key=lambda r: r["seconds"])
+
+
+def replicate(src: Path, dest: Path, n_runs: int) -> Path:
+    """A synthetic corpus: demo runs copied under new names (run_spec.json + stats.json only)."""
+    runs = sorted(p for p in (src / "runs" / "demo").iterdir() if (p / "run_spec.json").exists())
+    suite = dest / "runs" / "synthetic"
+    suite.mkdir(parents=True)
+    for i in range(n_runs):
+        run = runs[i % len(runs)]
+        spec = json.loads((run / "run_spec.json").read_text())
+        spec["name"] = f"{spec['name']},replica={i}"
+        spec["adapter_spec"]["model"] = f"{spec['adapter_spec']['model']}-r{i // len(runs)}"
+        d = suite / f"{run.name},replica={i}"
+        d.mkdir()
+        (d / "run_spec.json").write_text(json.dumps(spec))
+        shutil.copy(run / "stats.json", d / "stats.json")
+    return dest
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5000, help="runs in the synthetic corpus")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N for the demo timings")
+    args = parser.parse_args(argv)
+    from magnet.backends.helm.demo import build_demo
+
+    console = Console(width=140)
+    demo = build_demo(progress=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        table = Table(title=f"demo corpus ({demo}): best of {args.repeat}")
+        for col in ("table", "rows", "orjson parse s", "magnet cold s", "cold / parse", "magnet cached s", "cold / cached"):
+            table.add_column(col, justify="right")
+        for name in ("run_specs", "stats", "scenario_states", "per_instance_stats"):
+            ref = best_of(args.repeat, "orjson", demo, name)
+            cold = best_of(args.repeat, "magnet", demo, name)
+            cache = str(Path(tmp) / f"cache-{name}")
+            measure("magnet", demo, name, cache)  # fill the cache
+            cached = best_of(args.repeat, "magnet", demo, name, cache)
+            table.add_row(name, str(cold["rows"]), f"{ref['seconds']:.3f}", f"{cold['seconds']:.3f}",
+                          f"{cold['seconds'] / ref['seconds']:.2f}x", f"{cached['seconds']:.3f}",
+                          f"{cold['seconds'] / cached['seconds']:.1f}x")
+        console.print(table)
+
+        synthetic = replicate(demo, Path(tmp) / "synthetic", args.runs)
+        scale = Table(title=f"synthetic corpus: {args.runs} runs (run_spec.json + stats.json)")
+        for col in ("table", "rows", "orjson parse s", "magnet cold s", "cold / parse", "peak MB (cold)",
+                    "magnet cached s", "peak MB (cached)"):
+            scale.add_column(col, justify="right")
+        for name in ("run_specs", "stats"):
+            ref = measure("orjson", synthetic, name)
+            cold = measure("magnet", synthetic, name)
+            cache = str(Path(tmp) / f"scale-cache-{name}")
+            measure("magnet", synthetic, name, cache)
+            cached = measure("magnet", synthetic, name, cache)
+            scale.add_row(name, str(cold["rows"]), f"{ref['seconds']:.2f}", f"{cold['seconds']:.2f}",
+                          f"{cold['seconds'] / ref['seconds']:.2f}x", f"{cold['peak_mb']:.0f}",
+                          f"{cached['seconds']:.2f}", f"{cached['peak_mb']:.0f}")
+        console.print(scale)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
