@@ -34,7 +34,8 @@ files = {"run_specs": ["run_spec.json"], "stats": ["stats.json", "run_spec.json"
          "scenario_states": ["scenario_state.json", "run_spec.json"],
          "per_instance_stats": ["per_instance_stats.json", "run_spec.json"]}[table]
 if mode != "orjson":
-    from magnet.backends.helm.outputs import HelmOutputs  # imports are not timed
+    import pyarrow.parquet  # imports are not timed
+    from magnet.backends.helm.outputs import HelmOutputs
 t = time.perf_counter()
 if mode == "orjson":
     for d in sorted(glob.glob(os.path.join(root, "runs", "*", "*"))):

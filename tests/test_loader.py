@@ -170,3 +170,13 @@ def test_older_run_spec_schema_loads(small_copy):
     table = HelmOutputs.coerce(small_copy, cache_dir=False).run_specs()
     assert len(table) == len(_runs(small_copy))
     assert table["run_spec.adapter_spec.model_deployment"].isna().sum() == 1
+
+
+def test_parallel_loading_equals_serial_loading(small_root, monkeypatch):
+    from magnet.backends.helm import loading
+
+    outputs = HelmOutputs.coerce(small_root, cache_dir=False)
+    serial = {t: outputs.table(t, n_jobs=1) for t in ("stats", "run_specs")}
+    monkeypatch.setattr(loading, "PARALLEL_MIN_BYTES", 0)
+    for table, expected in serial.items():
+        pd.testing.assert_frame_equal(outputs.table(table, n_jobs=2), expected)

@@ -31,7 +31,7 @@ import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:
@@ -52,18 +52,27 @@ def _json_columns(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def save(cache_dir: str | os.PathLike, table: str, df: pd.DataFrame, runs: dict[str, list]) -> None:
-    """Write a table and its manifest atomically (temp file, then rename)."""
+def save(cache_dir: str | os.PathLike, table: str, df, runs: dict[str, list]) -> None:
+    """Write a table (DataFrame or Arrow table) and its manifest atomically (temp file, then rename)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    json_cols = _json_columns(df)
-    if json_cols:
-        df = df.copy()
-        for col in json_cols:
-            df[col] = [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-                       for v in df[col]]
     tmp = cache_dir / f".{table}.{os.getpid()}.parquet"
-    df.to_parquet(tmp, index=False)
+    json_cols: list[str] = []
+    if df is None:
+        df = pd.DataFrame({RUN_DIR_COLUMN: pd.Series([], dtype=object)})
+    if isinstance(df, pa.Table):
+        pq.write_table(df, tmp)
+    else:
+        json_cols = _json_columns(df)
+        if json_cols:
+            df = df.copy()
+            for col in json_cols:
+                df[col] = [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+                           for v in df[col]]
+        df.to_parquet(tmp, index=False)
     os.replace(tmp, cache_dir / f"{table}.parquet")
     manifest = {"format": CACHE_FORMAT, "json_columns": json_cols, "runs": runs}
     tmp = cache_dir / f".{table}.{os.getpid()}.manifest.json"
@@ -71,14 +80,21 @@ def save(cache_dir: str | os.PathLike, table: str, df: pd.DataFrame, runs: dict[
     os.replace(tmp, cache_dir / f"{table}.manifest.json")
 
 
-def load(cache_dir: str | os.PathLike, table: str) -> tuple[pd.DataFrame | None, dict]:
-    """Read a cached table and its manifest; ``(None, {"runs": {}})`` when absent or unreadable."""
+def load(cache_dir: str | os.PathLike, table: str, arrow: bool = False):
+    """Read a cached table (a DataFrame, or an Arrow table with ``arrow=True``) and its manifest.
+
+    Returns ``(None, {"runs": {}})`` when absent or unreadable.
+    """
+    import pyarrow.parquet as pq
+
     cache_dir = Path(cache_dir)
     empty = {"runs": {}, "json_columns": []}
     try:
         manifest = json.loads((cache_dir / f"{table}.manifest.json").read_text())
         if manifest.get("format") != CACHE_FORMAT:
             return None, empty
+        if arrow:
+            return pq.read_table(cache_dir / f"{table}.parquet"), manifest
         df = pd.read_parquet(cache_dir / f"{table}.parquet")
     except (OSError, ValueError):
         return None, empty

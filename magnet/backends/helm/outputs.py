@@ -32,24 +32,12 @@ from magnet.backends.helm.tables import TABLE_FILES, TABLES
 
 #: Directories inside a suite that are not runs.
 NON_RUN_DIRS = {"groups", "eval_cache"}
-RUN_FILES = set(TABLE_FILES.values()) | {"scenario.json", "instances.json", "display_predictions.json",
-                                         "display_requests.json", "encryption_data.json"}
-
-
-def _is_run_dir(path: Path) -> bool:
-    """A run directory: holds run files, or is empty (a failed run), and is not a known suite folder."""
-    if path.name in NON_RUN_DIRS or not path.is_dir():
-        return False
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return False
-    return not names or any(n in RUN_FILES for n in names)
 
 
 def _subdirs(path: Path) -> list[Path]:
     try:
-        return sorted((p for p in path.iterdir() if p.is_dir()), key=lambda p: p.name)
+        with os.scandir(path) as entries:
+            return sorted((Path(e.path) for e in entries if e.is_dir()), key=lambda p: p.name)
     except OSError:
         return []
 
@@ -108,8 +96,12 @@ class HelmSuite:
         return self.path.name
 
     def runs(self) -> list[HelmRun]:
-        """The suite's runs, sorted by directory name."""
-        runs = [HelmRun(p, self.name) for p in _subdirs(self.path) if _is_run_dir(p)]
+        """The suite's runs, sorted by directory name: every sub-directory but HELM's suite-level ones.
+
+        A directory without run files (e.g. an empty one left by a failed run)
+        is listed too, so that loading reports it instead of hiding it.
+        """
+        runs = [HelmRun(p, self.name) for p in _subdirs(self.path) if p.name not in NON_RUN_DIRS]
         if self.run_filter is not None:
             runs = [r for r in runs if r.name in self.run_filter]
         return runs
