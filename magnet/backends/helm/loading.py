@@ -209,7 +209,12 @@ class _PandasFrames:
     @staticmethod
     def concat(frames):
         frames = [f for f in frames if f is not None and len(f)]
-        return pd.concat(frames, ignore_index=True, sort=False) if frames else None
+        if len(frames) <= 1:
+            return frames[0] if frames else None
+        df = pd.concat(frames, ignore_index=True, sort=False)
+        for col in df.columns[df.dtypes == object]:
+            df[col] = df[col].where(df[col].notna(), None)  # columns absent from a frame come back NaN
+        return df
 
     @staticmethod
     def order_key(frame, position: dict):
