@@ -251,8 +251,13 @@ def benchmark(
     out_dir: str | os.PathLike | None = None,
     n_boot: int = 1000,
     progress: bool = True,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> Leaderboard:
-    """Run every predictor under every split on the same folds and score them (MBE check always on)."""
+    """Run every predictor under every split on the same folds and score them (MBE check always on).
+
+    ``backend``/``ray_address`` choose where folds run (see :mod:`magnet.execution`).
+    """
     from magnet.splits import reveal
 
     revealed = reveal(corpus, num_eval_samples, seed)
@@ -263,7 +268,8 @@ def benchmark(
         for predictor in predictors:
             sub = Path(out_dir) / "runs" / f"{predictor.name}-{split}" if out_dir else None
             result = run_protocol(predictor, corpus, split=split, n_folds=n_folds, num_eval_samples=num_eval_samples,
-                                  seed=seed, n_jobs=n_jobs, timeout=timeout, out_dir=sub, progress=progress)
+                                  seed=seed, n_jobs=n_jobs, timeout=timeout, out_dir=sub, progress=progress,
+                                  backend=backend, ray_address=ray_address)
             r, j = score_protocol(result, corpus, baselines, n_boot=n_boot, seed=seed)
             rows += r
             joined.append(j)

@@ -32,7 +32,8 @@ def run_benchmark(args) -> int:
     predictors += [load_predictor(spec) for spec in args.predictor or []]
     board = benchmark(predictors, corpus, splits=args.split or DEFAULT_SPLITS, n_folds=args.n_folds,
                       num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
-                      timeout=args.timeout, out_dir=args.out, progress=not args.quiet)
+                      timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
+                      backend=args.backend, ray_address=args.ray_address)
     console.print(leaderboard_table(board))
     for result in board.results:
         for f in result.failed_folds:

@@ -53,7 +53,10 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
                    help="revealed instances per eval run (default 10; a value < 1 is a fraction)")
     p.add_argument("--stat", action="append", help="target stat name, repeatable (default: each run's main metric)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=1, help="folds in parallel")
+    p.add_argument("--n-jobs", type=int, default=1, help="folds in parallel (local backend)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="where folds run: local processes (default) or a Ray cluster")
+    p.add_argument("--ray-address", help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray)")
     p.add_argument("--timeout", type=float, help="seconds per fold")
     p.add_argument("--errors", choices=["raise", "warn", "skip"], default="raise")
     p.add_argument("--out", help="output directory (predictions are written incrementally; reruns resume)")
@@ -99,7 +102,8 @@ def run_predict(predictor, args) -> int:
     corpus = corpus_from_args(args)
     result = run_protocol(predictor, corpus, split=args.split, n_folds=args.n_folds,
                           num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
-                          timeout=args.timeout, out_dir=args.out, progress=not args.quiet)
+                          timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
+                          backend=args.backend, ray_address=args.ray_address)
     joined = join_truth(result.predictions, corpus.targets)
     if not args.quiet:
         console.print(predicted_vs_actual_table(joined, f"{predictor.name}, {args.split}: predicted vs actual"))

@@ -184,6 +184,8 @@ def run_protocol(
     timeout: float | None = None,
     out_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> ProtocolResult:
     """Run ``predictor`` on every fold of ``split``; see the module docstring.
 
@@ -197,7 +199,13 @@ def run_protocol(
     n_jobs: folds run in parallel worker processes (joblib) when > 1.
     timeout: seconds per fold; a slower predictor call is recorded as failed.
     out_dir: write predictions incrementally here and resume from it.
+    backend: ``"local"`` (this process, or joblib workers with ``n_jobs``) or
+        ``"ray"`` (Ray tasks; ``ray_address`` of a cluster, default a local Ray);
+        see :mod:`magnet.execution`. Every backend gives the same predictions.
     """
+    from magnet.execution import check_backend, iter_local, iter_ray
+
+    check_backend(backend)
     folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
     revealed = reveal(corpus, num_eval_samples, seed)
     config = _config(predictor, corpus, split, n_folds, num_eval_samples, seed)
@@ -227,28 +235,20 @@ def run_protocol(
     with Progress(TextColumn(f"{predictor.name} / {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   transient=True, disable=not progress) as bar:
         task = bar.add_task("folds", total=len(folds), completed=len(finished))
-        if n_jobs == 1 or len(todo) <= 1:
-            for fold in todo:
-                predictions, result = run_fold(predictor, inputs_of(fold), fold, timeout)
-                record(fold, predictions, result)
-                bar.advance(task)
+        if backend == "ray":
+            stream = iter_ray(todo, predictor, corpus, revealed, wants, timeout, ray_address)
         else:
-            from joblib import Parallel, delayed
-
-            by_index = {f.index: f for f in todo}
-            # Each worker gets only its fold's inputs, built lazily as workers free up.
-            jobs = (delayed(_run_fold_indexed)(predictor, inputs_of(f), f, timeout) for f in todo)
-            for index, predictions, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
-                record(by_index[index], predictions, result)
-                bar.advance(task)
+            stream = iter_local(todo, predictor, inputs_of, timeout, n_jobs)
+        for fold, predictions, result in stream:
+            record(fold, predictions, result)
+            bar.advance(task)
 
     predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(predictions):
+        # Fold order, whatever order the folds finished in: every backend gives the same table.
+        predictions = predictions.sort_values("fold", kind="stable").reset_index(drop=True)
         predictions = predictions.assign(predictor=predictor.name, split=split)
     ordered = [results[f.index] for f in folds]
     return ProtocolResult(predictor.name, split, predictions, ordered, revealed, config)
 
 
-def _run_fold_indexed(predictor, inputs, fold, timeout):
-    predictions, result = run_fold(predictor, inputs, fold, timeout)
-    return fold.index, predictions, result

@@ -1,0 +1,112 @@
+"""Where folds run: in this process, in local worker processes (joblib/loky), or on a Ray cluster.
+
+All backends yield ``(fold, predictions, FoldResult)`` as folds finish and
+give the same answers for the same seed (the runner orders the results).
+
+* ``local`` with ``n_jobs == 1``: in this process (time limits via SIGALRM);
+* ``local`` with ``n_jobs > 1``: joblib's loky workers; each gets only its
+  fold's inputs;
+* ``ray``: Ray tasks. The corpus goes to the object store once (``ray.put``)
+  and each task builds its fold's inputs there; a task whose worker dies is
+  retried by Ray (``max_retries``). ``ray_address`` is ``None`` (start a local
+  Ray on 127.0.0.1), ``"auto"`` or ``"HOST:PORT"`` of an existing cluster.
+  Needs the optional extra: ``pip install 'magnet[ray]'``.
+
+Example:
+    >>> check_backend("local"), check_backend("ray")
+    ('local', 'ray')
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+BACKENDS = ("local", "ray")
+RAY_MAX_RETRIES = 3
+
+
+def check_backend(backend: str) -> str:
+    """Validate a backend name."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def iter_local(todo, predictor, inputs_of, timeout, n_jobs):
+    """Folds in this process or in joblib workers."""
+    from magnet.runner import run_fold
+
+    if n_jobs == 1 or len(todo) <= 1:
+        for fold in todo:
+            predictions, result = run_fold(predictor, inputs_of(fold), fold, timeout)
+            yield fold, predictions, result
+        return
+    from joblib import Parallel, delayed
+
+    by_index = {f.index: f for f in todo}
+    # Each worker gets only its fold's inputs, built lazily as workers free up.
+    jobs = (delayed(_local_fold)(predictor, inputs_of(f), f, timeout) for f in todo)
+    for index, predictions, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+        yield by_index[index], predictions, result
+
+
+def _local_fold(predictor, inputs, fold, timeout):
+    from magnet.runner import run_fold
+
+    predictions, result = run_fold(predictor, inputs, fold, timeout)
+    return fold.index, predictions, result
+
+
+def ensure_ray(address: str | None = None):
+    """Import Ray and connect to ``address``, or start a local single-machine Ray on loopback.
+
+    The local Ray binds to 127.0.0.1 only (no other interface), sends no usage
+    statistics, and its workers see this process's ``sys.path`` (so predictors
+    defined in your own modules can be unpickled). A clear error if Ray is missing.
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # never phone home
+    if not address:
+        # Single-machine mode: Ray then uses the loopback address for every service and worker.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    try:
+        import ray
+        from ray._private import ray_constants
+    except ImportError:
+        raise RuntimeError("the Ray backend needs Ray: pip install 'magnet[ray]'") from None
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray_constants.ENABLE_RAY_CLUSTER = False  # in case Ray was imported before the variable was set
+            paths = os.pathsep.join(p for p in sys.path if p)
+            ray.init(include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"PYTHONPATH": paths, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+                                               "RAY_USAGE_STATS_ENABLED": "0"}})
+    return ray
+
+
+def _ray_fold(predictor, corpus, revealed, fold, wants, timeout):
+    from magnet.runner import run_fold
+    from magnet.splits import fold_inputs
+
+    return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants), fold, timeout)
+
+
+def iter_ray(todo, predictor, corpus, revealed, wants, timeout, address=None):
+    """Folds as Ray tasks; the corpus is shipped to the object store once."""
+    from magnet.runner import FoldResult
+
+    ray = ensure_ray(address)
+    corpus_ref, revealed_ref, predictor_ref = ray.put(corpus), ray.put(revealed), ray.put(predictor)
+    remote = ray.remote(max_retries=RAY_MAX_RETRIES, retry_exceptions=False)(_ray_fold)
+    pending = {remote.remote(predictor_ref, corpus_ref, revealed_ref, fold, wants, timeout): fold for fold in todo}
+    while pending:
+        (ref,), _ = ray.wait(list(pending), num_returns=1)
+        fold = pending.pop(ref)
+        try:
+            predictions, result = ray.get(ref)
+        except Exception as e:  # the worker died more often than Ray retries, or Ray failed
+            reason = f"Ray task failed: {type(e).__name__}: {' '.join(str(e).split())}"[:500]
+            predictions, result = None, FoldResult(fold.index, fold.label, "failed", reason, 0.0, len(fold.eval_runs), 0)
+        yield fold, predictions, result

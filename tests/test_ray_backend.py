@@ -1,0 +1,101 @@
+"""The Ray backend gives the same predictions, scores and MBE verdicts as the local one,
+and survives a worker killed mid-run (Ray retries the task)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from magnet.benchmark import benchmark  # noqa: E402
+from magnet.corpus import Corpus  # noqa: E402
+from magnet.execution import ensure_ray  # noqa: E402
+from magnet.helm_objects import make_stat  # noqa: E402
+from magnet.predictor import Predictor  # noqa: E402
+from magnet.runner import run_protocol  # noqa: E402
+from predictors.example_random_predictor import ExampleRandomPredictor  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ensure_ray()  # a local Ray on 127.0.0.1, started by the test
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def corpus(small_root):
+    return Corpus.load(small_root)
+
+
+class TrainMean(Predictor):
+    """Deterministic: each target's mean over the train runs."""
+
+    def __init__(self, seed=0):
+        self.seed = seed
+
+    def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
+                eval_scenario_states_df):
+        s = train_stats_df[train_stats_df["stats.name.perturbation.name"].isna()]
+        means = s.groupby("stats.name.name")["stats.mean"].mean()
+        return {run: [make_stat(f"predicted_{n}", means.get(n, 0.5), split=split) for n in names]
+                for run, names, split in zip(eval_run_specs_df["run_spec.name"], eval_run_specs_df["magnet.target_names"],
+                                             eval_run_specs_df["magnet.target_split"])}
+
+
+class DiesOnce(TrainMean):
+    """Writes its worker's PID and waits in fold 0 the first time, to be killed; then behaves."""
+
+    def __init__(self, marker: str = "", seed=0):
+        self.marker, self.seed = marker, seed
+
+    def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
+                eval_scenario_states_df):
+        marker = Path(self.marker)
+        if not marker.exists() and eval_run_specs_df["run_spec.name"].iloc[0].endswith("atlas-1b"):
+            marker.write_text(str(os.getpid()))
+            time.sleep(120)
+        return super().predict(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
+                               eval_scenario_states_df)
+
+
+def test_ray_gives_the_same_predictions_scores_and_verdicts(local_ray, corpus):
+    predictors = [ExampleRandomPredictor(), TrainMean()]
+    local = benchmark(predictors, corpus, splits=["kfold", "leave-one-model-out"], progress=False, n_boot=200)
+    remote = benchmark(predictors, corpus, splits=["kfold", "leave-one-model-out"], progress=False, n_boot=200,
+                       backend="ray")
+    pd.testing.assert_frame_equal(local.joined, remote.joined)
+    assert [r.__dict__ for r in local.rows] == [r.__dict__ for r in remote.rows]
+    assert [r.mbe["verdict"] for r in remote.main_rows()] == [r.mbe["verdict"] for r in local.main_rows()]
+
+
+def test_a_killed_worker_is_retried_and_the_result_is_complete(local_ray, corpus, tmp_path):
+    marker = tmp_path / "pid"
+    killed = []
+
+    def killer():
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if marker.exists() and marker.read_text():
+                pid = int(marker.read_text())
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    result = run_protocol(DiesOnce(str(marker)), corpus, split="leave-one-model-out", progress=False, backend="ray")
+    thread.join(timeout=5)
+    assert killed, "the predictor never reached the kill point"
+    assert [f.status for f in result.failed_folds] == []
+    expected = run_protocol(TrainMean(), corpus, split="leave-one-model-out", progress=False)
+    cols = ["run_spec.name", "stats.name.name", "stats.mean", "fold"]
+    pd.testing.assert_frame_equal(result.predictions[cols], expected.predictions[cols])
