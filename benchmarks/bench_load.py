@@ -64,8 +64,8 @@ def best_of(n: int, *args) -> dict:
     return min(results, key=lambda r: r["seconds"])
 
 
-def replicate(src: Path, dest: Path, n_runs: int) -> Path:
-    """A synthetic corpus: demo runs copied under new names (run_spec.json + stats.json only)."""
+def replicate(src: Path, dest: Path, n_runs: int, files=("run_spec.json", "stats.json")) -> Path:
+    """A synthetic corpus: demo runs copied under new names and models (the given files only)."""
     runs = sorted(p for p in (src / "runs" / "demo").iterdir() if (p / "run_spec.json").exists())
     suite = dest / "runs" / "synthetic"
     suite.mkdir(parents=True)
@@ -77,7 +77,9 @@ def replicate(src: Path, dest: Path, n_runs: int) -> Path:
         d = suite / f"{run.name},replica={i}"
         d.mkdir()
         (d / "run_spec.json").write_text(json.dumps(spec))
-        shutil.copy(run / "stats.json", d / "stats.json")
+        for name in files:
+            if name != "run_spec.json":
+                shutil.copy(run / name, d / name)
     return dest
 
 

@@ -161,8 +161,9 @@ class _Store:
 
     def append(self, predictions: pd.DataFrame | None, result: FoldResult) -> None:
         if predictions is not None and len(predictions):
-            lines = predictions.assign(batch=result.batch).to_json(orient="records", lines=True)
-            self._append("predictions.jsonl", lines if lines.endswith("\n") else lines + "\n")
+            # json.dumps writes floats exactly (pandas' to_json keeps only 10 significant digits).
+            records = predictions.assign(batch=result.batch).to_dict(orient="records")
+            self._append("predictions.jsonl", "".join(json.dumps(r) + "\n" for r in records))
         self._append("folds.jsonl", json.dumps(asdict(result)) + "\n")
 
     def _append(self, name: str, text: str) -> None:

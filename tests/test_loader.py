@@ -180,3 +180,18 @@ def test_parallel_loading_equals_serial_loading(small_root, monkeypatch):
     monkeypatch.setattr(loading, "PARALLEL_MIN_BYTES", 0)
     for table, expected in serial.items():
         pd.testing.assert_frame_equal(outputs.table(table, n_jobs=2), expected)
+
+
+def test_column_projection_reads_only_the_asked_columns(small_copy, tmp_path):
+    outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
+    full = outputs.stats()
+    cols = ["stats.name.name", "stats.mean"]
+    projected = outputs.stats(columns=cols)  # from the cache
+    assert list(projected.columns) == ["suite", "run_spec.name"] + cols
+    pd.testing.assert_frame_equal(projected, full[["suite", "run_spec.name"] + cols])
+    run = sorted(p for p in small_copy.iterdir() if (p / "stats.json").exists())[0]
+    os.utime(run / "stats.json", ns=(time.time_ns(), time.time_ns() + 10**9))  # one run changed
+    pd.testing.assert_frame_equal(outputs.stats(columns=cols), projected)
+    pd.testing.assert_frame_equal(outputs.stats(), full)  # the cache still has every column
+    with pytest.raises(ValueError, match="unknown columns"):
+        outputs.stats(columns=["stats.nope"])

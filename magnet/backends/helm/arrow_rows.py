@@ -1,7 +1,7 @@
 """Fast flattening of the big numeric tables (``stats``, ``per_instance_stats``) with Arrow.
 
 The rows and column names are the same as :mod:`.tables` produces; the work
-happens in Arrow's C++ (``Table.from_pylist``, struct flattening, list
+happens in Arrow's C++ (struct arrays inferred from all records, struct flattening, list
 explosion) instead of one Python dict per row. Anything unexpected (a value of
 the wrong type, a missing name or count) makes these functions return
 ``None``, and the caller falls back to :mod:`.tables`, which validates every
@@ -17,6 +17,9 @@ Example:
     ([None, 'typos'], [0.5, None])
     >>> stats_arrow([{"name": {"name": "em"}, "count": 1, "mean": "high"}]) is None   # -> validate in Python
     True
+    >>> stats_arrow([{"name": {"name": "em"}, "count": 0}, {"name": {"name": "em"}, "count": 1, "mean": 1.0}]
+    ...             ).column("stats.mean").to_pylist()   # columns from every record, not just the first
+    [None, 1.0]
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ def _valid_stats(table: pa.Table, prefix: str) -> bool:
     return True
 
 
+def _from_records(records: list[dict]) -> pa.Table:
+    """A table whose columns are the union of every record's keys.
+
+    (``pa.Table.from_pylist`` takes the columns from the first record only.)
+    """
+    return pa.Table.from_struct_array(pa.array(records))
+
+
 def _rename(table: pa.Table, prefix: str) -> pa.Table:
     return table.rename_columns([prefix + n for n in table.schema.names])
 
@@ -63,7 +74,7 @@ def stats_arrow(stats) -> pa.Table | None:
     if not isinstance(stats, list) or not stats or not all(isinstance(s, dict) for s in stats):
         return None
     try:
-        table = _rename(_flatten_structs(pa.Table.from_pylist(stats)), "stats.")
+        table = _rename(_flatten_structs(_from_records(stats)), "stats.")
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         return None
     return table if _valid_stats(table, "stats.") else None
@@ -74,7 +85,7 @@ def per_instance_stats_arrow(entries) -> pa.Table | None:
     if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
         return None
     try:
-        table = pa.Table.from_pylist(entries)
+        table = _from_records(entries)
         if "stats" not in table.schema.names or not pa.types.is_list(table.schema.field("stats").type):
             return None
         stats = table.column("stats").combine_chunks()

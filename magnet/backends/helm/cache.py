@@ -31,7 +31,7 @@ import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # bump whenever flattening changes: old caches are then rebuilt
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:
@@ -80,10 +80,11 @@ def save(cache_dir: str | os.PathLike, table: str, df, runs: dict[str, list]) ->
     os.replace(tmp, cache_dir / f"{table}.manifest.json")
 
 
-def load(cache_dir: str | os.PathLike, table: str, arrow: bool = False):
+def load(cache_dir: str | os.PathLike, table: str, arrow: bool = False, columns: list[str] | None = None):
     """Read a cached table (a DataFrame, or an Arrow table with ``arrow=True``) and its manifest.
 
-    Returns ``(None, {"runs": {}})`` when absent or unreadable.
+    ``columns`` reads only those columns (plus the keys ``suite``, ``run_spec.name``
+    and the run directory). Returns ``(None, {"runs": {}})`` when absent or unreadable.
     """
     import pyarrow.parquet as pq
 
@@ -93,9 +94,14 @@ def load(cache_dir: str | os.PathLike, table: str, arrow: bool = False):
         manifest = json.loads((cache_dir / f"{table}.manifest.json").read_text())
         if manifest.get("format") != CACHE_FORMAT:
             return None, empty
+        path = cache_dir / f"{table}.parquet"
+        wanted = None
+        if columns:
+            present = set(pq.read_schema(path).names)
+            wanted = [c for c in dict.fromkeys(["suite", "run_spec.name", RUN_DIR_COLUMN, *columns]) if c in present]
         if arrow:
-            return pq.read_table(cache_dir / f"{table}.parquet"), manifest
-        df = pd.read_parquet(cache_dir / f"{table}.parquet")
+            return pq.read_table(path, columns=wanted), manifest
+        df = pd.read_parquet(path, columns=wanted)
     except (OSError, ValueError):
         return None, empty
     for col in manifest["json_columns"]:

@@ -178,7 +178,8 @@ class HelmOutputs:
         """All runs of all suites."""
         return [r for s in self.suites() for r in s.runs()]
 
-    def table(self, name: str, *, errors: str = "raise", n_jobs: int | None = None, cache: bool = True) -> pd.DataFrame:
+    def table(self, name: str, *, errors: str = "raise", n_jobs: int | None = None, cache: bool = True,
+              columns: list[str] | None = None) -> pd.DataFrame:
         """One flat table: ``run_specs``, ``scenario_states``, ``stats`` or ``per_instance_stats``.
 
         Parameters
@@ -189,12 +190,14 @@ class HelmOutputs:
             optional file in ``df.attrs["missing"]``.
         n_jobs: worker processes (default: all CPUs when there is enough to parse).
         cache: use the Parquet cache (re-reads only changed files).
+        columns: only these columns (besides ``suite`` and ``run_spec.name``); read
+            from the cache by column projection when nothing changed.
         """
         if name not in TABLES:
             raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
         refs = [RunRef(r.suite, str(r.path)) for r in self.runs()]
         return load_table(name, refs, errors=errors, n_jobs=n_jobs,
-                          cache_root=self.cache_dir if cache else None)
+                          cache_root=self.cache_dir if cache else None, columns=columns)
 
     def run_specs(self, **kwargs) -> pd.DataFrame:
         """The ``run_specs`` table (one row per run)."""

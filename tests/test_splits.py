@@ -1,0 +1,256 @@
+"""Fold strategies and the information boundary (``fold_inputs``): what a predictor may and may not see."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from magnet.backends.helm.outputs import HelmOutputs
+from magnet.corpus import RUN, STATE, Corpus
+from magnet.splits import (NUM_EVAL_INSTANCES, NUM_REVEALED, STRATEGIES, TARGET_NAMES, TARGET_SPLIT, PredictorInputs,
+                           fold_inputs, make_folds, reveal, scenario_of)
+from magnet.testing import frame_difference
+
+TABLES = ("run_specs", "scenario_states", "stats", "per_instance_stats", "targets", "instance_values")
+FRAMES = [f.name for f in dataclasses.fields(PredictorInputs)]
+
+
+@pytest.fixture(scope="module")
+def corpus(small_root) -> Corpus:
+    """The small demo corpus (16 runs: 4 models x 3 scenarios, one also with typos), loaded once."""
+    return Corpus.load(HelmOutputs.coerce(small_root))
+
+
+@pytest.fixture(scope="module")
+def pristine(corpus) -> dict[str, pd.DataFrame]:
+    """Deep copies of the corpus tables taken before any test ran."""
+    return {name: pickle.loads(pickle.dumps(getattr(corpus, name))) for name in TABLES}
+
+
+def assert_corpus_intact(corpus, pristine) -> None:
+    for name in TABLES:
+        diff = frame_difference(pristine[name], getattr(corpus, name))
+        assert diff is None, f"corpus.{name} changed: {diff}"
+
+
+def true_eval_ids(corpus: Corpus) -> dict[str, set[str]]:
+    """Per run, its instances in its target split, computed straight from the request states."""
+    split_of = corpus.targets.drop_duplicates(RUN).set_index(RUN)["target.split"]
+    states = corpus.scenario_states
+    original = states[STATE + "instance.perturbation.name"].isna()
+    out = {}
+    for run in corpus.run_specs[RUN]:
+        rows = states[original & (states[RUN] == run) & (states[STATE + "instance.split"] == split_of.get(run, "test"))]
+        out[run] = set(rows[STATE + "instance.id"])
+    return out
+
+
+def expected_revealed_count(n: int, num_eval_samples) -> int:
+    if isinstance(num_eval_samples, float) and 0 < num_eval_samples < 1:
+        return int(round(num_eval_samples * n))
+    return min(int(num_eval_samples), n)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Fold strategies
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_run_is_eval_exactly_once_and_train_eval_disjoint(corpus, strategy):
+    runs = list(corpus.run_specs[RUN])
+    folds = make_folds(corpus.run_specs, strategy, n_folds=5, seed=3)
+    evals = [r for f in folds for r in f.eval_runs]
+    assert sorted(evals) == sorted(runs)  # each run once
+    for f in folds:
+        assert f.strategy == strategy
+        assert not set(f.train_runs) & set(f.eval_runs)
+        assert set(f.train_runs) | set(f.eval_runs) == set(runs)
+        assert f.eval_runs and f.train_runs
+    assert [f.index for f in folds] == list(range(len(folds)))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_folds_are_reproducible(corpus, strategy):
+    assert make_folds(corpus.run_specs, strategy, seed=7) == make_folds(corpus.run_specs, strategy, seed=7)
+    shuffled = corpus.run_specs.sample(frac=1, random_state=0)
+    assert make_folds(shuffled, strategy, seed=7) == make_folds(shuffled, strategy, seed=7)
+
+
+def test_kfold_depends_on_the_seed(corpus):
+    folds = {seed: [f.eval_runs for f in make_folds(corpus.run_specs, "kfold", n_folds=4, seed=seed)] for seed in (0, 1)}
+    assert folds[0] != folds[1]
+    assert all(len(f) == 4 for f in folds[0])
+
+
+def test_kfold_rejects_bad_n_folds(corpus):
+    with pytest.raises(ValueError, match="kfold needs"):
+        make_folds(corpus.run_specs, "kfold", n_folds=1)
+    with pytest.raises(ValueError, match="kfold needs"):
+        make_folds(corpus.run_specs, "kfold", n_folds=len(corpus.run_specs) + 1)
+    with pytest.raises(ValueError, match="unknown split strategy"):
+        make_folds(corpus.run_specs, "leave-one-out")
+
+
+def test_leave_one_model_out_has_one_model_per_fold(corpus):
+    models = corpus.models()
+    folds = make_folds(corpus.run_specs, "leave-one-model-out")
+    assert len(folds) == models.nunique() == 4
+    for f in folds:
+        assert {models[r] for r in f.eval_runs} == {f.label}
+        assert f.label not in {models[r] for r in f.train_runs}
+
+
+def test_leave_one_scenario_out_keeps_perturbed_variants_together(corpus):
+    folds = make_folds(corpus.run_specs, "leave-one-scenario-out")
+    scenario = dict(zip(corpus.run_specs[RUN], scenario_of(corpus.run_specs)))
+    assert len(folds) == len(set(scenario.values())) == 3
+    for f in folds:
+        assert {scenario[r] for r in f.eval_runs} == {f.label}
+        assert f.label not in {scenario[r] for r in f.train_runs}
+    mcqa = next(f for f in folds if f.label == "simple_mcqa")
+    assert len(mcqa.eval_runs) == 8
+    assert sum("data_augmentation=typo0.1" in r for r in mcqa.eval_runs) == 4
+    base = "simple_mcqa:model=magnet-sim_atlas-1b"
+    assert base in mcqa.eval_runs and base + ",data_augmentation=typo0.1" in mcqa.eval_runs
+
+
+def test_leave_one_run_out_has_one_run_per_fold(corpus):
+    folds = make_folds(corpus.run_specs, "leave-one-run-out")
+    assert [f.eval_runs for f in folds] == [(r,) for r in corpus.run_specs[RUN]]
+
+
+def test_revealed_sample_does_not_depend_on_the_strategy(corpus):
+    revealed = reveal(corpus, 5, seed=2)
+    assert revealed == reveal(corpus, 5, seed=2)
+    assert revealed != reveal(corpus, 5, seed=3)
+    for strategy in STRATEGIES:
+        for fold in make_folds(corpus.run_specs, strategy, seed=2):
+            inputs = fold_inputs(corpus, fold, revealed)
+            states = inputs.eval_scenario_states_df
+            for run in fold.eval_runs:
+                assert set(states.loc[states[RUN] == run, STATE + "instance.id"]) == set(revealed[run])
+
+
+def test_true_eval_instance_counts_agree_with_per_instance_stats(corpus):
+    """The independent count used below agrees with the instances that have per-instance stats."""
+    ids = true_eval_ids(corpus)
+    pis = corpus.per_instance_stats
+    for run, expected in ids.items():
+        assert len(expected) in (8, 12, 20)
+        split = corpus.targets.loc[corpus.targets[RUN] == run, "target.split"].iloc[0]
+        own = pis[(pis[RUN] == run) & (pis["per_instance_stats.stats.name.split"] == split)]
+        assert set(own["per_instance_stats.instance_id"]) == expected
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The information boundary, as a property over strategies, seeds and revealed sample sizes
+
+
+def _mutate_value(v):
+    """Mutate the containers inside an object cell in place."""
+    if isinstance(v, list):
+        for x in v:
+            _mutate_value(x)
+        v.append("MUTATED")
+    elif isinstance(v, dict):
+        for x in list(v.values()):
+            _mutate_value(x)
+        v["MUTATED"] = True
+    elif isinstance(v, np.ndarray) and v.dtype == object:
+        for x in v:
+            _mutate_value(x)
+
+
+def mutate_everything(df: pd.DataFrame) -> None:
+    """Vandalize a frame in place: nested lists/dicts, every value, extra column, rows dropped."""
+    for col in list(df.columns):
+        values = df[col].to_numpy(copy=False)
+        if values.dtype == object:
+            for v in values:
+                _mutate_value(v)
+            df[col] = "MUTATED"
+        elif values.flags.writeable and values.dtype.kind in "biuf":
+            values[...] = 1
+    df["MUTATED"] = 1
+    df.drop(df.index[: len(df) // 2], inplace=True)
+
+
+num_eval_samples_strategy = st.one_of(
+    st.integers(min_value=0, max_value=25),
+    st.floats(min_value=0.01, max_value=0.99, allow_nan=False),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(strategy=st.sampled_from(STRATEGIES), seed=st.integers(min_value=0, max_value=2**32),
+       n_folds=st.integers(min_value=2, max_value=16), num_eval_samples=num_eval_samples_strategy,
+       with_per_instance=st.booleans(), mutated_fold=st.integers(min_value=0, max_value=100))
+def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_folds, num_eval_samples,
+                                         with_per_instance, mutated_fold):
+    folds = make_folds(corpus.run_specs, strategy, n_folds=n_folds, seed=seed)
+    revealed = reveal(corpus, num_eval_samples, seed)
+    true_ids = true_eval_ids(corpus)
+    states = corpus.scenario_states
+    assert set(FRAMES) == {"train_run_specs_df", "train_scenario_states_df", "train_stats_df", "eval_run_specs_df",
+                           "eval_scenario_states_df", "train_per_instance_stats_df"}  # there is no eval stats frame
+    for fold in folds:
+        train, evals = set(fold.train_runs), set(fold.eval_runs)
+        inputs = fold_inputs(corpus, fold, revealed, with_per_instance=with_per_instance)
+
+        # train frames: all of the train runs, nothing of the eval runs
+        assert set(inputs.train_run_specs_df[RUN]) == train
+        assert set(inputs.train_scenario_states_df[RUN]) == train
+        assert len(inputs.train_scenario_states_df) == states[RUN].isin(train).sum()
+        assert set(inputs.train_stats_df[RUN]) == train
+        assert len(inputs.train_stats_df) == corpus.stats[RUN].isin(train).sum()
+        if with_per_instance:
+            assert set(inputs.train_per_instance_stats_df[RUN]) == train
+        else:
+            assert inputs.train_per_instance_stats_df is None
+
+        # eval run specs: the eval runs, their spec and what is known before running them; no result columns
+        specs = inputs.eval_run_specs_df
+        assert sorted(specs[RUN]) == sorted(evals)
+        assert all(c in ("suite", RUN) or c.startswith(("run_spec.", "magnet.")) for c in specs.columns)
+        assert set(specs.columns) - set(corpus.run_specs.columns) == {NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES,
+                                                                     TARGET_SPLIT}
+
+        # eval request states: exactly the revealed instances of each eval run (all their versions), nothing else
+        eval_states = inputs.eval_scenario_states_df
+        assert set(eval_states[RUN]) <= evals
+        for run, n_eval, n_revealed in zip(specs[RUN], specs[NUM_EVAL_INSTANCES], specs[NUM_REVEALED]):
+            assert n_eval == len(true_ids[run])
+            shown = set(eval_states.loc[eval_states[RUN] == run, STATE + "instance.id"])
+            k = expected_revealed_count(len(true_ids[run]), num_eval_samples)
+            assert len(shown) == n_revealed == k == len(revealed[run])
+            assert shown == set(revealed[run]) and shown <= true_ids[run]
+            all_versions = (states[RUN] == run) & states[STATE + "instance.id"].isin(shown)
+            assert (eval_states[RUN] == run).sum() == all_versions.sum()
+
+    # every frame is private: vandalizing one fold's inputs changes neither the corpus nor a later call
+    fold = folds[mutated_fold % len(folds)]
+    inputs = fold_inputs(corpus, fold, revealed, with_per_instance=True)
+    before = {name: pickle.loads(pickle.dumps(getattr(inputs, name))) for name in FRAMES}
+    for name in FRAMES:
+        mutate_everything(getattr(inputs, name))
+    assert_corpus_intact(corpus, pristine)
+    again = fold_inputs(corpus, fold, revealed, with_per_instance=True)
+    for name in FRAMES:
+        diff = frame_difference(before[name], getattr(again, name))
+        assert diff is None, f"{name} of a second call changed after mutating the first: {diff}"
+
+
+def test_mutation_helper_reaches_nested_objects(corpus):
+    """The vandal of the property test does reach lists inside object columns (e.g. references)."""
+    fold = make_folds(corpus.run_specs, "leave-one-run-out")[0]
+    inputs = fold_inputs(corpus, fold, reveal(corpus, 3))
+    df = inputs.train_scenario_states_df
+    refs = df[STATE + "instance.references"].iloc[0]
+    mutate_everything(df)
+    assert refs[-1] == "MUTATED" and refs[0]["MUTATED"] is True
