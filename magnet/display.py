@@ -30,15 +30,19 @@ def scenario_label(run_specs: pd.DataFrame) -> pd.Series:
 
     Example:
         >>> df = pd.DataFrame({"run_spec.name": ["mmlu:subject=a,model=x_y", "dyck_language_np=2:model=z",
-        ...                                      "boolq:model=x_y,data_augmentation=typo0.1"]})
+        ...                                      "boolq:model=x_y,data_augmentation=typo0.1", "mmlu:model=x,subject=a"]})
         >>> scenario_label(df).tolist()
-        ['mmlu:subject=a', 'dyck_language_np=2', 'boolq+typo0.1']
+        ['mmlu:subject=a', 'dyck_language_np=2', 'boolq+typo0.1', 'mmlu:subject=a']
     """
-    names = run_specs["run_spec.name"].astype(str)
-    aug = names.str.extract(r"data_augmentation=([^,]*)")[0]
-    base = names.str.replace(r"(^|,|:)(model|data_augmentation)=[^,]*", "", regex=True)
-    base = base.str.replace(r":,", ":", regex=True).str.rstrip(":,")
-    return base.where(aug.isna(), base + "+" + aug.fillna(""))
+    labels = []
+    for name in run_specs["run_spec.name"].astype(str):
+        base, _, args = name.partition(":")
+        parts = [a for a in args.split(",") if a] if args else []
+        aug = [a.split("=", 1)[1] for a in parts if a.startswith("data_augmentation=")]
+        kept = [a for a in parts if not a.startswith(("model=", "data_augmentation="))]
+        label = base + (":" + ",".join(kept) if kept else "")
+        labels.append(label + ("+" + aug[0] if aug else ""))
+    return pd.Series(labels, index=run_specs.index)
 
 
 def corpus_summary_table(outputs: HelmOutputs, stat_name: str | None = None) -> Table:
