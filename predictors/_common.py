@@ -1,0 +1,472 @@
+"""What the built-in predictors share: one tidy view of a fold's inputs, and the way answers are written.
+
+:func:`prepare` turns the five (six) frames a predictor receives into a
+:class:`FoldData`:
+
+* ``targets``: one row per eval run and *target variant* to predict: the
+  unperturbed stat of every name in ``magnet.target_names`` (on
+  ``magnet.target_split``) and, as a bonus, its perturbation variants
+  (``robustness``/``fairness`` worst case, and ``perturbed`` /
+  ``original`` / ``worst`` of each perturbation). Variants are taken from
+  the train stats of runs with the same scenario configuration (data
+  augmentation included); without such a train run, the robustness and
+  fairness variants seen in any train run and the perturbations present in
+  the run's revealed request states;
+* ``train``: the train runs' values of every variant key of interest, with
+  each run's model, scenario (run name without model and data augmentation,
+  :func:`magnet.splits.scenario_of`) and *cell* (the scenario for the
+  unperturbed stat, the scenario plus augmentation for a perturbation
+  variant: an augmented run's unperturbed stat is over the same original
+  instances as its plain sibling run's);
+* ``train_main``: one main value per train run. Train run specs do not say
+  which stat is a run's main metric; it is taken from eval runs of the same
+  HELM groups (``run_spec.groups``) or scenario, else the *most specific*
+  eval target name the run reports (the one fewest train runs have);
+* ``revealed``: per-instance values of every eval target variant over the
+  revealed instances, recomputed from the revealed request states
+  (:mod:`predictors._revealed`), and the revealed completions' mean logprob;
+* train per-instance values on demand (:meth:`FoldData.train_instances`),
+  from ``train_per_instance_stats_df`` when given, else from the train
+  request states.
+
+:func:`write_predictions` turns a table of predicted values into the
+``{run: [Stat]}`` answer and guarantees the contract: every eval run and
+every target gets a finite value (missing ones fall back to the train mean
+of the same key, then of the same stat name, then of all train runs),
+clipped to the range the stat can take.
+
+Example:
+    >>> from magnet.backends.helm.outputs import HelmOutputs
+    >>> from magnet.corpus import Corpus
+    >>> from magnet.splits import fold_inputs, make_folds, reveal
+    >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+    >>> fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
+    >>> inputs = fold_inputs(corpus, fold, reveal(corpus, 5))
+    >>> data = prepare(**inputs.as_kwargs(False))
+    >>> sorted(data.targets["key"].unique())[:2]
+    ['exact_match', 'exact_match@fairness/worst']
+    >>> int(data.revealed_main()["k"].max())
+    5
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from magnet.corpus import target_key
+from magnet.helm_objects import make_stat
+from magnet.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT, scenario_of
+
+from predictors._revealed import STATE, _is_missing, instance_table, variant_values
+
+RUN = "run_spec.name"
+MODEL = "run_spec.adapter_spec.model"
+SN = "stats.name."
+
+
+def stable_seed(*parts) -> int:
+    """A 64-bit seed from any parts (stable across processes, unlike ``hash``).
+
+    Example:
+        >>> stable_seed(0, "run") == stable_seed(0, "run")
+        True
+    """
+    return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+def _label(specs: pd.DataFrame) -> pd.Series:
+    from magnet.display import scenario_label
+
+    return scenario_label(specs)
+
+
+def _groups_key(x) -> str:
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return "|".join(map(str, x))
+    return "" if _is_missing(x) else str(x)
+
+
+def _none(x):
+    return None if _is_missing(x) else x
+
+
+@dataclass
+class FoldData:
+    """A predictor's inputs in the shape the built-in predictors use (see the module docstring)."""
+
+    eval: pd.DataFrame
+    targets: pd.DataFrame
+    train: pd.DataFrame
+    train_main: pd.DataFrame
+    revealed: pd.DataFrame
+    revealed_logprob: pd.Series
+    train_specs: pd.DataFrame
+    train_states: pd.DataFrame | None
+    train_pis: pd.DataFrame | None
+    eval_states: pd.DataFrame | None
+    raw: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # ---------------------------------------------------------------- eval side
+
+    def main_targets(self) -> pd.DataFrame:
+        """The unperturbed targets: one row per (eval run, target name)."""
+        return self.targets[self.targets["main"]]
+
+    def revealed_main(self) -> pd.DataFrame:
+        """Per (eval run, key): revealed mean ``rm``, count ``k``, and ``n``, for every target row."""
+        if "revealed_main" not in self._cache:
+            agg = (self.revealed.groupby([RUN, "key"])["value"].agg(["mean", "count"])
+                   .rename(columns={"mean": "rm", "count": "k"}).reset_index())
+            t = self.targets[[RUN, "key", "metric", "main", "n"]].merge(agg, on=[RUN, "key"], how="left")
+            t["k"] = t["k"].fillna(0).astype(int)
+            self._cache["revealed_main"] = t
+        return self._cache["revealed_main"]
+
+    # ---------------------------------------------------------------- train side
+
+    def train_instances(self, keys: str = "main") -> pd.DataFrame:
+        """Per-instance values of the train runs: ``run, key, instance_id, value`` (+ model, scenario, cell).
+
+        ``keys="main"``: each train run's unperturbed stat for every eval
+        target name it reports; ``"all"``: also the perturbation variants of
+        the eval targets.
+        """
+        if ("ti", keys) in self._cache:
+            return self._cache[("ti", keys)]
+        tv = self.train
+        if keys == "main":
+            tv = tv[tv["main"]]
+        variants = tv[[RUN, "metric", "key", "pert_name", "computed_on", "split"]].drop_duplicates([RUN, "key"])
+        if self.train_pis is not None and len(self.train_pis):
+            values = variant_values(_pis_scores(self.train_pis, set(variants["metric"])), variants)
+        else:
+            values = instance_table(self.train_states, variants)
+        info = self.train_specs[[RUN, "model", "scenario", "label"]]
+        values = values.merge(info, on=RUN, how="left")
+        values["cell"] = [cell_of(s, lab, k) for s, lab, k in zip(values["scenario"], values["label"], values["key"])]
+        values["value"] = values["value"].astype(float)
+        self._cache[("ti", keys)] = values
+        return values
+
+    # ---------------------------------------------------------------- fallbacks
+
+    def fallback(self, key: str, metric: str) -> float:
+        """Train mean of the key, else of the stat name, else of all train main values, else 0.5."""
+        for sub in (self.train[self.train["key"] == key], self.train[self.train["metric"] == metric],
+                    self.train_main):
+            v = sub["value"].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            if v.size:
+                return float(v.mean())
+        return 0.5
+
+    def value_range(self, key: str, metric: str) -> tuple[float, float]:
+        """The range predictions are clipped to: [0, 1] widened to the train values of the stat."""
+        v = self.train.loc[self.train["metric"] == metric, "value"].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        lo, hi = 0.0, 1.0
+        if v.size:
+            lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+        return lo, hi
+
+
+def cell_of(scenario: str, label: str, key: str) -> str:
+    """The matrix column of a (run, key): the scenario for an unperturbed key, scenario+augmentation otherwise.
+
+    Example:
+        >>> cell_of("boolq", "boolq+typo0.1", "exact_match")
+        'boolq|exact_match'
+        >>> cell_of("boolq", "boolq+typo0.1", "exact_match@typos/worst")
+        'boolq+typo0.1|exact_match@typos/worst'
+    """
+    return f"{scenario if '@' not in key else label}|{key}"
+
+
+def _pis_scores(pis: pd.DataFrame, metrics: set) -> pd.DataFrame:
+    """Per-instance stats in the shape of :func:`predictors._revealed.request_scores` rows.
+
+    The perturbation of a per-instance stat is read from
+    ``per_instance_stats.perturbation.*`` or, when absent, from
+    ``per_instance_stats.stats.name.perturbation.*`` (both layouts occur).
+    """
+    P = "per_instance_stats."
+    sub = pis[pis[P + "stats.name.name"].isin(metrics)]
+    if P + "stats.name.sub_split" in sub:
+        sub = sub[sub[P + "stats.name.sub_split"].map(_is_missing).astype(bool)]
+
+    def col(*names):
+        for nm in names:
+            if P + nm in sub:
+                return sub[P + nm].to_numpy()
+        return np.array([None] * len(sub), dtype=object)
+
+    return pd.DataFrame({
+        RUN: sub[RUN].to_numpy(), "instance_id": col("instance_id"), "split": col("stats.name.split"),
+        "perturbation": [_none(x) for x in col("perturbation.name", "stats.name.perturbation.name")],
+        "robustness": col("perturbation.robustness", "stats.name.perturbation.robustness"),
+        "fairness": col("perturbation.fairness", "stats.name.perturbation.fairness"),
+        "metric": col("stats.name.name"), "value": pd.to_numeric(pd.Series(col("stats.mean")), errors="coerce"),
+    })
+
+
+def _logprobs(states: pd.DataFrame | None) -> pd.DataFrame:
+    cols = [RUN, "instance_id", "logprob"]
+    if states is None or not len(states):
+        return pd.DataFrame(columns=cols)
+    pert = states.get(STATE + "instance.perturbation.name")
+    s = states if pert is None else states[pert.map(_is_missing).astype(bool)]
+    rows = []
+    for run, iid, comps in zip(s[RUN], s[STATE + "instance.id"], s[STATE + "result.completions"]):
+        lp = np.nan
+        if isinstance(comps, (list, tuple)) and comps:
+            vals = [c.get("logprob") for c in comps if c.get("logprob") is not None]
+            lp = max(vals) if vals else np.nan
+        rows.append((run, iid, lp))
+    out = pd.DataFrame(rows, columns=cols)
+    return out.groupby([RUN, "instance_id"], sort=False)["logprob"].mean().reset_index()
+
+
+def _spec_info(specs: pd.DataFrame) -> pd.DataFrame:
+    out = specs[[RUN]].copy()
+    out["model"] = specs[MODEL].astype(str) if MODEL in specs else specs[RUN].str.extract(r"model=([^,]*)")[0]
+    out["scenario"] = scenario_of(specs).to_numpy()
+    out["label"] = _label(specs).to_numpy()
+    out["groups"] = [_groups_key(g) for g in specs["run_spec.groups"]] if "run_spec.groups" in specs else ""
+    return out
+
+
+def _stat_rows(stats: pd.DataFrame) -> pd.DataFrame:
+    """Train stats as ``run, metric, split, pert_name, computed_on, robustness, fairness, key, value``."""
+    get = lambda c: stats[c] if c in stats else pd.Series([None] * len(stats), index=stats.index)  # noqa: E731
+    out = pd.DataFrame({
+        RUN: stats[RUN].to_numpy(), "metric": get(SN + "name").to_numpy(), "split": get(SN + "split").to_numpy(),
+        "sub_split": get(SN + "sub_split").to_numpy(),
+        "pert_name": [_none(x) for x in get(SN + "perturbation.name")],
+        "computed_on": [_none(x) for x in get(SN + "perturbation.computed_on")],
+        "robustness": [_none(x) for x in get(SN + "perturbation.robustness")],
+        "fairness": [_none(x) for x in get(SN + "perturbation.fairness")],
+        "value": pd.to_numeric(get("stats.mean"), errors="coerce").to_numpy(dtype=float),
+    })
+    out = out[out["sub_split"].map(_is_missing).astype(bool)].drop(columns="sub_split")
+    out["key"] = [target_key(n, p, c) for n, p, c in zip(out["metric"], out["pert_name"], out["computed_on"])]
+    return out.drop_duplicates([RUN, "key", "split"]).reset_index(drop=True)
+
+
+def prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
+            eval_scenario_states_df, train_per_instance_stats_df=None) -> FoldData:
+    """Assemble a :class:`FoldData` from a predictor's inputs (never modifies them)."""
+    ev = eval_run_specs_df
+    einfo = _spec_info(ev)
+    einfo["n"] = ev[NUM_EVAL_INSTANCES].astype(int).to_numpy() if NUM_EVAL_INSTANCES in ev else 0
+    einfo["k"] = ev[NUM_REVEALED].astype(int).to_numpy() if NUM_REVEALED in ev else 0
+    einfo["names"] = [list(x) if isinstance(x, (list, tuple, np.ndarray)) else ["exact_match"]
+                      for x in (ev[TARGET_NAMES] if TARGET_NAMES in ev else [None] * len(ev))]
+    einfo["split"] = [("test" if _is_missing(x) else x)
+                      for x in (ev[TARGET_SPLIT] if TARGET_SPLIT in ev else [None] * len(ev))]
+
+    tinfo = _spec_info(train_run_specs_df) if train_run_specs_df is not None and len(train_run_specs_df) else \
+        pd.DataFrame(columns=[RUN, "model", "scenario", "label", "groups"])
+    stats = _stat_rows(train_stats_df) if train_stats_df is not None and len(train_stats_df) else \
+        pd.DataFrame(columns=[RUN, "metric", "split", "pert_name", "computed_on", "robustness", "fairness", "key",
+                              "value"])
+    stats = stats[stats[RUN].isin(set(tinfo[RUN]))]
+
+    # Which stat is each train run's main metric (train run specs do not say).
+    eval_names = sorted({n for names in einfo["names"] for n in names})
+    by_groups = {g: (names[0], split) for g, names, split in zip(einfo["groups"], einfo["names"], einfo["split"]) if g}
+    by_scen = {s: (names[0], split) for s, names, split in zip(einfo["scenario"], einfo["names"], einfo["split"])}
+    unpert = stats[stats["pert_name"].isna()]
+    have = unpert.groupby(RUN).apply(lambda g: set(zip(g["metric"], g["split"])), include_groups=False).to_dict() \
+        if len(unpert) else {}
+    prevalence = unpert[unpert["metric"].isin(eval_names)].groupby("metric")[RUN].nunique().to_dict()
+    main_name, main_split = {}, {}
+    for run, g, s in zip(tinfo[RUN], tinfo["groups"], tinfo["scenario"]):
+        avail = have.get(run, set())
+        choice = by_groups.get(g) or by_scen.get(s)
+        if choice and choice in avail:
+            main_name[run], main_split[run] = choice
+            continue
+        splits = [sp for (_, sp) in avail]
+        split = "test" if "test" in splits else (splits[0] if splits else "test")
+        cands = sorted((prevalence.get(nm, 0), nm) for nm in eval_names if (nm, split) in avail)
+        if cands:
+            main_name[run], main_split[run] = cands[0][1], split
+        elif ("exact_match", split) in avail:
+            main_name[run], main_split[run] = "exact_match", split
+    tinfo["main_name"] = tinfo[RUN].map(main_name)
+    tinfo["main_split"] = tinfo[RUN].map(main_split)
+
+    # Train values of every stat name of interest (eval target names and each run's main name).
+    wanted = set(eval_names) | set(main_name.values())
+    tv = stats[stats["metric"].isin(wanted)].merge(tinfo[[RUN, "model", "scenario", "label", "main_name",
+                                                          "main_split"]], on=RUN)
+    split_ok = [(sp == ms) if not _is_missing(ms) else sp == "test" for sp, ms in zip(tv["split"], tv["main_split"])]
+    tv = tv[split_ok].copy()
+    tv["main"] = tv["pert_name"].isna()
+    tv["cell"] = [cell_of(s, lab, k) for s, lab, k in zip(tv["scenario"], tv["label"], tv["key"])]
+    tv["is_main_name"] = tv["metric"] == tv["main_name"]
+    tm = tv[tv["main"] & tv["is_main_name"]][[RUN, "model", "scenario", "label", "metric", "key", "cell", "value"]]
+
+    # Target variants of each eval run.
+    if eval_scenario_states_df is not None and len(eval_scenario_states_df):
+        pert_col = eval_scenario_states_df.get(STATE + "instance.perturbation.name")
+        present = {} if pert_col is None else (
+            eval_scenario_states_df.assign(_p=pert_col).dropna(subset=["_p"]).groupby(RUN)["_p"]
+            .agg(lambda s: set(s)).to_dict())
+    else:
+        present = {}
+    variants_by = {}
+    pv = tv[~tv["main"]]
+    for (label, metric), g in pv.groupby(["label", "metric"]):
+        variants_by[(label, metric)] = g.drop_duplicates("key")
+    generic = {m: g.drop_duplicates("key") for m, g in pv.groupby("metric")}
+    rows = []
+    for run, label, names, split, n, k in zip(einfo[RUN], einfo["label"], einfo["names"], einfo["split"],
+                                              einfo["n"], einfo["k"]):
+        for name in names:
+            rows.append((run, name, split, target_key(name, None, None), None, None, None, None, True, n))
+            same = variants_by.get((label, name))
+            if same is None:
+                g = generic.get(name)
+                if g is None:
+                    continue
+                mine = present.get(run, set())
+                same = g[g["pert_name"].isin(["robustness", "fairness"]) | g["pert_name"].isin(mine)]
+            for key, pn, co, rb, fa in zip(same["key"], same["pert_name"], same["computed_on"], same["robustness"],
+                                           same["fairness"]):
+                rows.append((run, name, split, key, pn, co, rb, fa, False, n))
+    targets = pd.DataFrame(rows, columns=[RUN, "metric", "split", "key", "pert_name", "computed_on", "robustness",
+                                          "fairness", "main", "n"])
+    targets = targets.drop_duplicates([RUN, "key"]).reset_index(drop=True)
+    targets = targets.merge(einfo[[RUN, "model", "scenario", "label"]], on=RUN, how="left")
+    targets["cell"] = [cell_of(s, lab, k) for s, lab, k in zip(targets["scenario"], targets["label"], targets["key"])]
+
+    revealed = instance_table(eval_scenario_states_df, targets)
+    lp = _logprobs(eval_scenario_states_df)
+    revealed_logprob = lp.groupby(RUN)["logprob"].mean() if len(lp) else pd.Series(dtype=float)
+    return FoldData(eval=einfo, targets=targets, train=tv.reset_index(drop=True), train_main=tm.reset_index(drop=True),
+                    revealed=revealed, revealed_logprob=revealed_logprob, train_specs=tinfo,
+                    train_states=train_scenario_states_df, train_pis=train_per_instance_stats_df,
+                    eval_states=eval_scenario_states_df,
+                    raw={"train_run_specs_df": train_run_specs_df, "train_scenario_states_df": train_scenario_states_df,
+                         "train_stats_df": train_stats_df, "eval_run_specs_df": eval_run_specs_df,
+                         "eval_scenario_states_df": eval_scenario_states_df,
+                         "train_per_instance_stats_df": train_per_instance_stats_df})
+
+
+def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "value") -> dict[str, list]:
+    """``{run: [Stat]}`` for every eval run and target; missing or non-finite values fall back (see module doc).
+
+    ``values`` has columns ``run_spec.name``, ``key`` and ``value_col``.
+    """
+    got = {}
+    if values is not None and len(values):
+        got = {(r, k): v for r, k, v in zip(values[RUN], values["key"], values[value_col])}
+    out: dict[str, list] = {run: [] for run in data.eval[RUN]}
+    fallbacks: dict[str, float] = {}
+    for run, key, metric, split, pn, co, rb, fa in zip(
+            data.targets[RUN], data.targets["key"], data.targets["metric"], data.targets["split"],
+            data.targets["pert_name"], data.targets["computed_on"], data.targets["robustness"],
+            data.targets["fairness"]):
+        v = got.get((run, key))
+        if v is None or not np.isfinite(v):
+            if key not in fallbacks:
+                fallbacks[key] = data.fallback(key, metric)
+            v = fallbacks[key]
+        lo, hi = data.value_range(key, metric) if (key, "range") not in fallbacks else fallbacks[(key, "range")]
+        fallbacks[(key, "range")] = (lo, hi)
+        pert = None
+        if pn is not None:
+            pert = {"name": pn, "computed_on": co}
+            if rb is not None:
+                pert["robustness"] = bool(rb)
+            if fa is not None:
+                pert["fairness"] = bool(fa)
+        out[run].append(make_stat(f"predicted_{metric}", float(np.clip(v, lo, hi)), split=split, perturbation=pert))
+    return out
+
+
+def exact_part(data: FoldData, p_unrevealed: pd.DataFrame, col: str = "p") -> pd.DataFrame:
+    """Combine the known revealed part with an estimate of the unrevealed mean: ``(k*rm + (n-k)*p) / n``.
+
+    ``p_unrevealed`` has ``run_spec.name, key`` and ``col``; only main
+    (unperturbed) keys get the exact k/n part (a variant's instance count
+    is not known), variants keep ``p``. Returns ``run_spec.name, key, value``.
+    """
+    rm = data.revealed_main()
+    t = rm.merge(p_unrevealed[[RUN, "key", col]], on=[RUN, "key"], how="left")
+    n = t["n"].to_numpy(dtype=float)
+    k = np.minimum(t["k"].to_numpy(dtype=float), n)
+    p = t[col].to_numpy(dtype=float)
+    r = np.nan_to_num(t["rm"].to_numpy(dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        full = np.where((n > 0) & t["main"].to_numpy(), (k * r + (n - k) * p) / np.maximum(n, 1), p)
+    return pd.DataFrame({RUN: t[RUN], "key": t["key"], "value": full})
+
+
+def variant_offsets(data: FoldData, use_revealed: bool = True, k0: float = 10.0) -> pd.DataFrame:
+    """Estimated ``variant - unperturbed`` offset of every perturbation-variant target: ``run, key, offset``.
+
+    From train runs of the same cell (same scenario, augmentation and
+    variant: the mean of ``variant value - unperturbed value`` of the
+    same run) and, with ``use_revealed``, from the revealed instances
+    (mean per-instance difference), blended as ``(k_v * revealed + k0 *
+    train) / (k_v + k0)``.
+    """
+    t = data.targets[~data.targets["main"]]
+    if not len(t):
+        return pd.DataFrame(columns=[RUN, "key", "offset"])
+    tv = data.train
+    main = tv[tv["main"]].set_index([RUN, "metric"])["value"]
+    var = tv[~tv["main"]]
+    base = main.reindex(list(zip(var[RUN], var["metric"]))).to_numpy()
+    diffs = pd.DataFrame({"cell": var["cell"].to_numpy(), "d": var["value"].to_numpy() - base}).dropna()
+    train_off = diffs.groupby("cell")["d"].mean()
+    rev_off = pd.Series(dtype=float)
+    rev_n = pd.Series(dtype=float)
+    if use_revealed and len(data.revealed):
+        r = data.revealed
+        main_keys = data.targets[data.targets["main"]][[RUN, "key", "metric"]].rename(columns={"key": "main_key"})
+        vk = t[[RUN, "key", "metric"]].merge(main_keys, on=[RUN, "metric"])
+        rv = r.merge(vk, on=[RUN, "key"])
+        rm = r.rename(columns={"key": "main_key", "value": "base"})
+        rv = rv.merge(rm, on=[RUN, "main_key", "instance_id"])
+        rv["d"] = rv["value"] - rv["base"]
+        g = rv.groupby([RUN, "key"])["d"]
+        rev_off, rev_n = g.mean(), g.count()
+    rows = []
+    for run, key, cell in zip(t[RUN], t["key"], t["cell"]):
+        tr = train_off.get(cell, np.nan)
+        rv, kv = rev_off.get((run, key), np.nan), float(rev_n.get((run, key), 0.0))
+        if np.isfinite(tr) and np.isfinite(rv):
+            off = (kv * rv + k0 * tr) / (kv + k0)
+        elif np.isfinite(tr):
+            off = tr
+        elif np.isfinite(rv):
+            off = kv * rv / (kv + k0)
+        else:
+            off = 0.0
+        rows.append((run, key, off))
+    return pd.DataFrame(rows, columns=[RUN, "key", "offset"])
+
+
+def with_variants(data: FoldData, main_values: pd.DataFrame, use_revealed: bool = True) -> pd.DataFrame:
+    """Add predictions of the perturbation variants: the run's unperturbed prediction plus :func:`variant_offsets`.
+
+    ``main_values`` has ``run_spec.name, key, value`` for unperturbed keys.
+    """
+    off = variant_offsets(data, use_revealed)
+    if not len(off):
+        return main_values[[RUN, "key", "value"]]
+    t = data.targets[~data.targets["main"]][[RUN, "key", "metric"]]
+    mk = data.targets[data.targets["main"]][[RUN, "key", "metric"]].rename(columns={"key": "main_key"})
+    t = t.merge(mk, on=[RUN, "metric"]).merge(off, on=[RUN, "key"])
+    base = main_values.rename(columns={"key": "main_key", "value": "base"})[[RUN, "main_key", "base"]]
+    t = t.merge(base, on=[RUN, "main_key"], how="left")
+    t["value"] = t["base"] + t["offset"]
+    return pd.concat([main_values[[RUN, "key", "value"]], t[[RUN, "key", "value"]]], ignore_index=True)

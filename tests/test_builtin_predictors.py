@@ -1,0 +1,148 @@
+"""The built-in predictors (predictors/): contract, exact revealed means, and the MBE verdicts they earn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from magnet.backends.helm.outputs import HelmOutputs
+from magnet.corpus import Corpus
+from magnet.mbe import mbe_check
+from magnet.runner import run_protocol
+from magnet.truth import join_truth
+from predictors._revealed import instance_table
+from predictors.builtin import BUILTIN_PREDICTORS
+from predictors.irt import IRT
+from predictors.revealed_sample_mean import RevealedSampleMean
+
+RUN = "run_spec.name"
+
+try:  # written concurrently; fall back to equivalent checks if it is not there
+    from magnet.testing import check_predictor
+except ImportError:  # pragma: no cover - depends on the checkout
+    check_predictor = None
+
+
+@pytest.fixture(scope="module")
+def small():
+    return Corpus.load(HelmOutputs.demo(preset="small"))
+
+
+@pytest.fixture(scope="module")
+def corpus(demo_outputs):
+    return Corpus.load(demo_outputs)
+
+
+def _main(joined: pd.DataFrame) -> pd.DataFrame:
+    return joined[joined["target.key"] == joined["target.name"]]
+
+
+def _revealed_mean(corpus: Corpus, revealed: dict) -> pd.DataFrame:
+    pairs = pd.DataFrame([(r, i) for r, ids in revealed.items() for i in ids], columns=[RUN, "instance_id"])
+    values = corpus.instance_values.merge(pairs, on=[RUN, "instance_id"])
+    return values.groupby([RUN, "target.key"])["value"].mean().rename("revealed_mean").reset_index()
+
+
+def _equivalent_checks(cls, corpus):
+    """What magnet.testing.check_predictor checks, for checkouts without it."""
+    import pickle
+
+    from magnet.splits import fold_inputs, make_folds, reveal
+
+    folds = make_folds(corpus.run_specs, "leave-one-model-out")
+    revealed = reveal(corpus, 3)
+    for fold in folds:
+        inputs = fold_inputs(corpus, fold, revealed, with_per_instance=cls().wants_per_instance_stats())
+        kwargs = inputs.as_kwargs(cls().wants_per_instance_stats())
+        before = {k: pickle.dumps(v) for k, v in kwargs.items()}
+        a, b = cls(seed=0).predict(**kwargs), cls(seed=0).predict(**kwargs)
+        assert {k: pickle.dumps(v) for k, v in kwargs.items()} == before, "inputs mutated"
+        assert set(a) == set(fold.eval_runs)
+        for run, stats in a.items():
+            assert stats and all(s.name.name.startswith("predicted_") for s in stats)
+            assert all(np.isfinite(s.mean) and 0 <= s.mean <= 1 for s in stats)
+            assert [s.mean for s in stats] == [s.mean for s in b[run]]
+
+
+@pytest.mark.parametrize("cls", BUILTIN_PREDICTORS, ids=lambda c: c.__name__)
+def test_follows_the_predictor_contract(cls, small):
+    if check_predictor is not None:
+        check_predictor(cls, corpus=small)
+    else:  # pragma: no cover
+        _equivalent_checks(cls, small)
+
+
+def test_scoring_reproduces_helm_per_instance_stats(small):
+    """Per-instance values recomputed from request states equal HELM's, for every target variant."""
+    t = small.targets
+    variants = pd.DataFrame({RUN: t[RUN], "metric": t["stats.name.name"], "split": t["stats.name.split"],
+                             "key": t["target.key"], "pert_name": t["stats.name.perturbation.name"],
+                             "computed_on": t["stats.name.perturbation.computed_on"]})
+    mine = instance_table(small.scenario_states, variants).rename(columns={"key": "target.key"})
+    both = small.instance_values.merge(mine, on=[RUN, "target.key", "instance_id"], how="outer",
+                                       suffixes=("_helm", "_mine"))
+    assert len(both) == len(small.instance_values)
+    np.testing.assert_allclose(both["value_mine"], both["value_helm"])
+
+
+@pytest.fixture(scope="module")
+def rsm_kfold(corpus):
+    return run_protocol(RevealedSampleMean(), corpus, split="kfold", num_eval_samples=10, progress=False)
+
+
+@pytest.fixture(scope="module")
+def irt_kfold(corpus):
+    return run_protocol(IRT(), corpus, split="kfold", num_eval_samples=10, progress=False)
+
+
+def test_revealed_sample_mean_is_the_mean_of_the_revealed_instances(corpus, rsm_kfold):
+    joined = join_truth(rsm_kfold.predictions, corpus.targets)
+    joined = joined.merge(_revealed_mean(corpus, rsm_kfold.revealed), on=[RUN, "target.key"])
+    exact = _main(joined)[_main(joined)["target.name"] == "exact_match"]
+    assert len(exact) == 40
+    np.testing.assert_allclose(exact["predicted"], exact["revealed_mean"], atol=1e-12)
+    # the other metrics (quasi-exact, last-token, set F1) and the perturbation variants are exact too
+    assert len(joined) == len(corpus.targets)
+    np.testing.assert_allclose(joined["predicted"], joined["revealed_mean"], atol=1e-12)
+
+
+def _mbe(result, corpus):
+    main = _main(join_truth(result.predictions, corpus.targets))
+    main = main.merge(_revealed_mean(corpus, result.revealed), on=[RUN, "target.key"])
+    groups = main[RUN].map(corpus.models()).to_numpy()
+    return mbe_check(main["predicted"].to_numpy(), main["actual"].to_numpy(), main[["revealed_mean"]],
+                     groups=groups, n_boot=200, seed=0), main
+
+
+def test_mbe_flags_revealed_sample_mean_and_finds_irt_genuine(corpus, rsm_kfold, irt_kfold):
+    rsm, _ = _mbe(rsm_kfold, corpus)
+    assert rsm.verdict == "loss-proxy", rsm.reason
+    irt, main = _mbe(irt_kfold, corpus)
+    assert irt.verdict == "genuine", irt.reason
+    assert irt.n == 72
+    rm_mae = np.mean(np.abs(main["revealed_mean"] - main["actual"]))
+    assert np.mean(np.abs(main["predicted"] - main["actual"])) < 0.75 * rm_mae
+
+
+def test_irt_uses_outcomes_known_from_a_train_sibling_run(corpus, irt_kfold):
+    """A data-augmented run's unperturbed stat is over its plain sibling's instances, answered identically."""
+    main = _main(join_truth(irt_kfold.predictions, corpus.targets)).set_index(RUN)
+    fold_of = main["fold"]
+    exact = 0
+    for run in main.index:
+        if "data_augmentation=" not in run:
+            continue
+        sibling = run.split(",data_augmentation=")[0]
+        if fold_of[sibling] != fold_of[run]:  # the sibling is a train run of this fold
+            assert main.loc[run, "predicted"] == pytest.approx(main.loc[run, "actual"])
+            exact += 1
+    assert exact > 0
+
+
+def test_same_seed_same_predictions_and_variants_predicted(small):
+    a = run_protocol(IRT(seed=3), small, split="kfold", num_eval_samples=5, progress=False).predictions
+    b = run_protocol(IRT(seed=3), small, split="kfold", num_eval_samples=5, progress=False).predictions
+    pd.testing.assert_frame_equal(a, b)
+    joined = join_truth(a, small.targets)
+    assert set(joined["target.key"]) == set(small.targets["target.key"])  # every variant is predicted
