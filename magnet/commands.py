@@ -5,5 +5,6 @@ Each entry is a function ``register(subparsers)`` adding one subcommand;
 """
 
 from magnet import benchmark_command, predict_command
+from magnet.evaluation import cli as evaluation_cli
 
-REGISTRARS: list = [predict_command.register, benchmark_command.register]
+REGISTRARS: list = [predict_command.register, benchmark_command.register, evaluation_cli.register]

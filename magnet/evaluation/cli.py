@@ -1,0 +1,144 @@
+"""``python -m magnet.evaluation CARD...`` and ``magnet evaluate CARD...``: evaluate cards, print a summary.
+
+Arguments are card files or directories (every ``*.yaml``/``*.yml`` in them).
+Every card is validated first; each schema or symbol problem is printed to
+stderr as ``file:line: field: problem``. The valid cards are then evaluated,
+each sweep cell in its own subprocess (``--jobs`` at a time, ``--timeout``
+seconds each), and a table with one row per card/cell is printed.
+
+Exit status: 0 when every card was valid and evaluated (whatever the
+verdicts); 2 when a card is invalid (the valid ones are still evaluated);
+with ``--strict``, 1 when a verdict differs from the card's ``expected``.
+
+Example:
+    >>> parser = build_parser()
+    >>> args = parser.parse_args(["cards/simple.yaml", "--jobs", "2", "--timeout", "60"])
+    >>> args.jobs, args.timeout, args.out
+    (2, 60.0, 'cards_out')
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+VERDICT_STYLE = {"VERIFIED": "bold green", "FALSIFIED": "bold red", "INCONCLUSIVE": "bold yellow"}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("cards", nargs="+", metavar="CARD", help="card files (YAML) or directories of cards")
+    p.add_argument("--out", default="cards_out",
+                   help="output directory; verdicts go to OUT/<card stem>[/<cell>]/verdict.json (default cards_out)")
+    p.add_argument("--timeout", type=float,
+                   help="seconds per card/cell, overriding the cards' own timeout (default: the card's, else 600)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="cells evaluated in parallel (default 1)")
+    p.add_argument("--check", action="store_true", help="only validate the cards (no card code runs)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a verdict differs from the card's `expected`")
+    p.add_argument("--quiet", "-q", action="store_true", help="no per-cell progress lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m magnet.evaluation",
+        description="Evaluate evaluation cards (claims about HELM predictors and data): VERIFIED, FALSIFIED "
+                    "or INCONCLUSIVE. Cards contain Python code: only evaluate cards you trust.")
+    add_arguments(parser)
+    return parser
+
+
+def card_paths(args: list[str]) -> list[Path]:
+    """Files as given; directories expanded to their ``*.yaml``/``*.yml`` files (sorted)."""
+    out: list[Path] = []
+    for a in args:
+        p = Path(a)
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file())
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def summary_table(results):
+    """A rich table: card, cell, verdict (coloured), reason, seconds."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="evaluation cards", show_lines=False)
+    table.add_column("card", overflow="fold")
+    table.add_column("cell", overflow="fold")
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
+    table.add_column("s", justify="right", no_wrap=True)
+    for r in results:
+        verdict = Text(r.verdict, style=VERDICT_STYLE.get(r.verdict, ""))
+        if not r.as_expected:
+            verdict.append(f"\n(expected {r.expected})", style="magenta")
+        table.add_row(r.card.stem, r.cell.name if r.cell else "", verdict, Text(r.reason), f"{r.seconds:.1f}")
+    counts = {v: sum(r.verdict == v for r in results) for v in VERDICT_STYLE}
+    table.caption = ", ".join(f"{n} {v}" for v, n in counts.items())
+    return table
+
+
+def run(args) -> int:
+    """Validate, evaluate and summarise (see the module docstring for the exit status)."""
+    from rich.markup import escape
+
+    from magnet.display import make_console
+    from magnet.evaluation.card import CardError, Issue, load_card
+    from magnet.evaluation.evaluate import run_cards
+
+    console = make_console()
+    cards, issues = [], []
+    for path in card_paths(args.cards):
+        try:
+            cards.append(load_card(path))
+        except CardError as e:
+            issues += e.issues
+        except (OSError, UnicodeDecodeError) as e:
+            issues.append(Issue(str(path), 1, "(file)", f"cannot read the card: {getattr(e, 'strerror', None) or e}"))
+    for issue in issues:
+        print(issue, file=sys.stderr)
+    if issues:
+        n_bad = len({i.file for i in issues})
+        print(f"{n_bad} invalid card{'s' if n_bad > 1 else ''} ({len(issues)} problem"
+              f"{'s' if len(issues) > 1 else ''})", file=sys.stderr)
+    if args.check:
+        if not issues:
+            console.print(f"{len(cards)} card{'s' if len(cards) != 1 else ''} valid")
+        return 2 if issues else 0
+    if not cards:
+        return 2
+
+    def show(r):
+        if not args.quiet:
+            style = VERDICT_STYLE.get(r.verdict, "")
+            cell = f" [{r.cell.name}]" if r.cell else ""
+            console.print(f"[{style}]{r.verdict:<12}[/] {escape(r.card.stem + cell)} ({r.seconds:.1f} s)",
+                          highlight=False)
+
+    results = run_cards(cards, out=args.out, timeout=args.timeout, jobs=args.jobs, on_result=show)
+    console.print(summary_table(results))
+    console.print(f"verdicts in {args.out}/<card>[/<cell>]/verdict.json", highlight=False, markup=False)
+    if issues:
+        return 2
+    if args.strict and not all(r.as_expected for r in results):
+        return 1
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``magnet evaluate`` to the ``magnet`` command's subparsers."""
+    p = sub.add_parser("evaluate", help="evaluate evaluation cards: claims about predictors -> "
+                                        "VERIFIED / FALSIFIED / INCONCLUSIVE (cards are code: trust them)")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
