@@ -13,7 +13,20 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
-    assert "predict_inputs_exploration.ipynb" in names
+    assert {"predict_inputs_exploration.ipynb", "writing_a_predictor.ipynb"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_matches_its_source(path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", path.parents[1] / "tools" / "make_notebooks.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    expected = make.notebook_of(path.parent / "src" / f"{path.stem}.py")
+    got = nbformat.read(path, as_version=4)
+    assert [c.source for c in got.cells] == [c.source for c in expected.cells], \
+        f"{path.name} differs from notebooks/src/{path.stem}.py: run tools/make_notebooks.py"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
