@@ -57,7 +57,8 @@ def leaderboard_table(board) -> Table:
     table.caption = (
         f"MAE CIs: cluster bootstrap over {models} models. floor: expected MAE of an oracle knowing each run's true "
         f"rate (binomial noise of unrevealed instances). gain: share of the attainable gain over the revealed-sample "
-        f"mean. MBE: partial Spearman r of predicted vs actual controlling for {', '.join(board.controls)} "
+        f"mean (over 100%: below that floor, possible for a predictor that knows which instances are hard or a "
+        f"sibling run's answers). MBE: partial Spearman r of predicted vs actual controlling for {', '.join(board.controls)} "
         f"(n = runs per row; Fisher 95% CI); ⚑ = no information beyond the baseline (loss-proxy) or too little data."
     )
     return table
@@ -106,8 +107,13 @@ def residual_figure(joined, predictor: str, split: str, controls: list[str]):
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     if len(d) >= 5 and controls:
         rx, ry = partial_residuals(d["predicted"].to_numpy(), d["actual"].to_numpy(), d[controls].to_numpy())
-        ax.scatter(rx, ry, s=22, alpha=0.8)
         ok = np.isfinite(rx) & np.isfinite(ry)
+        spread = np.ptp(rx[ok]) if ok.any() else 0.0
+        if spread <= 1e-9 * max(1.0, len(d)):  # rounding noise: the predictions are a function of the baseline
+            rx = np.zeros_like(rx)
+            ax.text(0.5, 0.97, "no residual left: predictions are a function of the baseline (loss-proxy)",
+                    transform=ax.transAxes, ha="center", va="top", fontsize=8, color="#b00")
+        ax.scatter(rx, ry, s=22, alpha=0.8)
         if ok.sum() > 2 and np.ptp(rx[ok]) > 1e-12:
             slope, intercept = np.polyfit(rx[ok], ry[ok], 1)
             xs = np.linspace(rx[ok].min(), rx[ok].max(), 10)

@@ -233,8 +233,11 @@ def run_protocol(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from rich.console import Console
+
+    show = progress and Console().is_terminal  # no bar (nor its blank lines) in logs and pipes
     with Progress(TextColumn(f"{predictor.name} / {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True, disable=not progress) as bar:
+                  transient=True, disable=not show) as bar:
         task = bar.add_task("folds", total=len(folds), completed=len(finished))
         if backend == "ray":
             stream = iter_ray(todo, predictor, corpus, revealed, wants, timeout, ray_address)
