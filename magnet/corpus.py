@@ -125,36 +125,53 @@ def instance_values(per_instance_stats: pd.DataFrame, targets: pd.DataFrame) -> 
     pis = pis[keep]
     inst_pert = _col(pis, PIS + "perturbation.name")
     base = pd.DataFrame({
-        RUN: pis[RUN], "name": pis[PIS + "stats.name.name"], "id": pis[PIS + "instance_id"],
-        "pert": inst_pert, "robust": _col(pis, PIS + "perturbation.robustness"),
-        "fair": _col(pis, PIS + "perturbation.fairness"), "value": pis[PIS + "stats.mean"].astype(float),
+        RUN: pis[RUN], "name": pis[PIS + "stats.name.name"], "instance_id": pis[PIS + "instance_id"],
+        "perturbation": inst_pert, "robustness": _col(pis, PIS + "perturbation.robustness"),
+        "fairness": _col(pis, PIS + "perturbation.fairness"), "value": pis[PIS + "stats.mean"].astype(float),
     })
     rows = []
     for (run, name), g in base.groupby([RUN, "name"], sort=False):
-        orig = g[g["pert"].isna()].groupby("id")["value"].mean()
-        perturbed = g[g["pert"].notna()]
+        orig = g[g["perturbation"].isna()].groupby("instance_id")["value"].mean()
+        perturbed = g[g["perturbation"].notna()]
         t = targets[(targets[RUN] == run) & (targets["stats.name.name"] == name)]
         for key, pname, computed_on in zip(t["target.key"], _col(t, "stats.name.perturbation.name"),
                                            _col(t, "stats.name.perturbation.computed_on")):
-            values = _variant_values(orig, perturbed, pname, computed_on)
+            values = variant_instance_values(orig, perturbed, pname, computed_on)
             if values is not None:
                 rows.append(pd.DataFrame({RUN: run, "target.key": key, "instance_id": values.index,
                                           "value": values.to_numpy()}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 
-def _variant_values(orig: pd.Series, perturbed: pd.DataFrame, pname, computed_on) -> pd.Series | None:
-    """Per-instance values whose mean is the target variant (None when HELM's rule is unknown)."""
+def variant_instance_values(orig: pd.Series, perturbed: pd.DataFrame, pname, computed_on) -> pd.Series | None:
+    """Per-instance values whose mean is one perturbation variant of a stat, following HELM's aggregation.
+
+    Parameters
+    ----------
+    orig: the unperturbed per-instance values, indexed by instance id.
+    perturbed: perturbed per-instance values: columns ``instance_id``, ``perturbation``
+        (name), ``robustness``, ``fairness`` (flags) and ``value``.
+    pname, computed_on: the variant (``None`` for the unperturbed stat).
+
+    Returns the values (indexed by instance id), or None where HELM's rule is unknown.
+
+    Example:
+        >>> orig = pd.Series([1.0, 1.0], index=["a", "b"])
+        >>> pert = pd.DataFrame({"instance_id": ["a"], "perturbation": ["typos"], "robustness": [True],
+        ...                      "fairness": [False], "value": [0.0]})
+        >>> [float(variant_instance_values(orig, pert, p, c).mean()) for p, c in
+        ...  [(None, None), ("typos", "perturbed"), ("typos", "worst"), ("robustness", "worst")]]
+        [1.0, 0.0, 0.0, 0.5]
+    """
     if pname is None or (isinstance(pname, float) and np.isnan(pname)):
         return orig
     if pname in ("robustness", "fairness"):
-        flag = "robust" if pname == "robustness" else "fair"
-        family = perturbed[perturbed[flag] == True]  # noqa: E712  (object column of bools/None)
         if computed_on != "worst":
             return None
-        worst = family.groupby("id")["value"].min()
+        family = perturbed[perturbed[pname] == True]  # noqa: E712  (object column of bools/None)
+        worst = family.groupby("instance_id")["value"].min()
         return pd.concat([orig, worst], axis=1).min(axis=1).loc[orig.index]
-    own = perturbed[perturbed["pert"] == pname].groupby("id")["value"].mean()
+    own = perturbed[perturbed["perturbation"] == pname].groupby("instance_id")["value"].mean()
     if computed_on == "perturbed":
         return own
     ids = [i for i in own.index if i in orig.index]

@@ -59,6 +59,8 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from magnet.corpus import variant_instance_values
+
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."
 
@@ -297,27 +299,6 @@ def revealed_correctness(states: pd.DataFrame, metric: "str | dict[str, str]" = 
 # ------------------------------------------------------------ target variants
 
 
-def _variant(orig: pd.Series, pert: pd.DataFrame, pname, computed_on) -> pd.Series | None:
-    """Per-instance values whose mean is the given variant (as :func:`magnet.corpus._variant_values`)."""
-    if _is_missing(pname):
-        return orig
-    if pname in ("robustness", "fairness"):
-        if computed_on != "worst":
-            return None
-        family = pert[pert[pname] == True]  # noqa: E712
-        worst = family.groupby("instance_id")["value"].min()
-        return pd.concat([orig, worst], axis=1).min(axis=1).loc[orig.index]
-    own = pert[pert["perturbation"] == pname].groupby("instance_id")["value"].mean()
-    if computed_on == "perturbed":
-        return own
-    ids = [i for i in own.index if i in orig.index]
-    if computed_on == "original":
-        return orig.loc[ids]
-    if computed_on == "worst":
-        return pd.concat([orig.loc[ids], own.loc[ids]], axis=1).min(axis=1)
-    return None
-
-
 def variant_values(scores: pd.DataFrame, variants: pd.DataFrame) -> pd.DataFrame:
     """Aggregate :func:`request_scores` rows into per-instance values of target variants.
 
@@ -352,7 +333,7 @@ def variant_values(scores: pd.DataFrame, variants: pd.DataFrame) -> pd.DataFrame
         orig = g[is_orig].groupby("instance_id")["value"].mean()
         pert = g[~is_orig]
         for key, pname, computed_on in zip(vs["key"], vs["pert_name"], vs["computed_on"]):
-            values = _variant(orig, pert, pname, computed_on)
+            values = variant_instance_values(orig, pert, pname if not _is_missing(pname) else None, computed_on)
             if values is not None and len(values):
                 out.append(pd.DataFrame({RUN: run, "key": key, "instance_id": values.index,
                                          "value": values.to_numpy(dtype=float)}))
