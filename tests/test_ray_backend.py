@@ -100,3 +100,24 @@ def test_a_killed_worker_is_retried_and_the_result_is_complete(local_ray, corpus
     expected = run_protocol(TrainMean(), corpus, split="leave-one-model-out", progress=False)
     cols = ["run_spec.name", "stats.name.name", "stats.mean", "fold"]
     pd.testing.assert_frame_equal(result.predictions[cols], expected.predictions[cols])
+
+
+def test_card_sweep_cells_on_ray_give_the_local_verdicts(local_ray, tmp_path):
+    from magnet.evaluation.card import load_card
+    from magnet.evaluation.evaluate import run_cards
+
+    card = tmp_path / "sweep.yaml"
+    card.write_text(
+        "title: revealed-sample MAE shrinks with more revealed instances\n"
+        "description: a sweep over num_eval_samples, each cell in its own process\n"
+        "inputs: {demo_preset: small, split: leave-one-model-out, n_boot: 100}\n"
+        "sweep: {num_eval_samples: [2, 5, 10]}\n"
+        "timeout: 300\n"
+        "symbols:\n"
+        "  n_runs:\n"
+        "    type: integer\n"
+        "    python: len(corpus().run_specs)\n"
+        "claim: n_runs == 16\n")
+    local = run_cards([load_card(card)], out=tmp_path / "local")
+    remote = run_cards([load_card(card)], out=tmp_path / "ray", backend="ray")
+    assert [r.verdict for r in remote] == [r.verdict for r in local] == ["VERIFIED"] * 3

@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float,
                    help="seconds per card/cell, overriding the cards' own timeout (default: the card's, else 600)")
     p.add_argument("--jobs", "-j", type=int, default=1, help="cells evaluated in parallel (default 1)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="run cells as local subprocesses (default) or inside Ray tasks")
+    p.add_argument("--ray-address", help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray)")
     p.add_argument("--check", action="store_true", help="only validate the cards (no card code runs)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a verdict differs from the card's `expected`")
     p.add_argument("--quiet", "-q", action="store_true", help="no per-cell progress lines")
@@ -117,7 +120,8 @@ def run(args) -> int:
             console.print(f"[{style}]{r.verdict:<12}[/] {escape(r.card.stem + cell)} ({r.seconds:.1f} s)",
                           highlight=False)
 
-    results = run_cards(cards, out=args.out, timeout=args.timeout, jobs=args.jobs, on_result=show)
+    results = run_cards(cards, out=args.out, timeout=args.timeout, jobs=args.jobs, on_result=show,
+                        backend=args.backend, ray_address=args.ray_address)
     console.print(summary_table(results))
     console.print(f"verdicts in {args.out}/<card>[/<cell>]/verdict.json", highlight=False, markup=False)
     if issues:

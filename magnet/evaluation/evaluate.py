@@ -750,21 +750,40 @@ def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None
     return CellResult(card, cell, v.verdict, v.reason, v.cause, wall, out_dir)
 
 
+def _ray_cell(card, cell, out_dir, timeout):
+    return run_cell(card, cell, out_dir, timeout=timeout)
+
+
 def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: float | None = None, jobs: int = 1,
-              on_result: Callable[[CellResult], None] | None = None) -> list[CellResult]:
+              on_result: Callable[[CellResult], None] | None = None, backend: str = "local",
+              ray_address: str | None = None) -> list[CellResult]:
     """Evaluate every cell of every card, each in its own subprocess, ``jobs`` at a time.
 
     ``timeout`` (seconds per cell) overrides the cards' own ``timeout`` (default
     600). Results come back in card/cell order; ``on_result`` is called as each
-    cell finishes. Writes ``<out>/summary.json`` too.
+    cell finishes. Writes ``<out>/summary.json`` too. With ``backend="ray"`` each
+    cell's subprocess runs inside a Ray task (see :mod:`magnet.execution`; card
+    files and ``out`` must be on storage the workers share), all cells at once.
     """
     dirs = out_dirs(cards, out)
     tasks = [(card, cell, dirs[i] if cell is None else dirs[i] / cell.dirname)
              for i, card in enumerate(cards) for cell in card.cells()]
     lock = threading.Lock()
+    remote = None
+    if backend == "ray":
+        from magnet.execution import ensure_ray
+
+        ray = ensure_ray(ray_address)
+        remote = ray.remote(max_retries=1)(_ray_cell)
+        jobs = max(jobs, len(tasks))  # threads only wait on Ray; Ray schedules the cells
+    elif backend != "local":
+        raise ValueError(f"unknown backend {backend!r}; expected 'local' or 'ray'")
 
     def one(task):
-        result = run_cell(*task, timeout=timeout)
+        if remote is not None:
+            result = ray.get(remote.remote(*task, timeout))
+        else:
+            result = run_cell(*task, timeout=timeout)
         if on_result:
             with lock:
                 on_result(result)
