@@ -307,6 +307,13 @@ class FaultProxy:
             daemon_threads = True
             request_queue_size = 128
 
+            def handle_error(self, request, client_address):
+                # Clients that hang up mid-response (cut and retry tests) are expected. socketserver
+                # would print a traceback to stderr, which pytest may capture into another test's
+                # output; record the error instead.
+                proxy.server_errors.append(sys.exc_info()[1])
+
+        self.server_errors: list = []
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.endpoint = f"http://127.0.0.1:{self.port}"
