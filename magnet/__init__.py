@@ -2,7 +2,7 @@
 
 The names most users need are importable from here (loaded on first use)::
 
-    from magnet import HelmOutputs, Predictor, benchmark
+    from magnet import HelmOutputs, Predictor, check_predictor
 
 Example:
     >>> import magnet
@@ -23,7 +23,6 @@ _EXPORTS = {
     "make_stat": "magnet.helm_objects",
     "make_folds": "magnet.splits",
     "run_protocol": "magnet.runner",
-    "benchmark": "magnet.benchmark",
     "mbe_check": "magnet.mbe",
     "check_predictor": "magnet.testing",
 }
