@@ -1,11 +1,11 @@
-"""Where folds run: in this process, in local worker processes (joblib/loky), or on a Ray cluster.
+"""Where folds run: in this process, in forked local worker processes, or on a Ray cluster.
 
 All backends yield ``(fold, predictions, FoldResult)`` as folds finish and
 give the same answers for the same seed (the runner orders the results).
 
 * ``local`` with ``n_jobs == 1``: in this process (time limits via SIGALRM);
-* ``local`` with ``n_jobs > 1``: joblib's loky workers; each gets only its
-  fold's inputs;
+* ``local`` with ``n_jobs > 1``: forked worker processes that share the
+  loaded corpus and build their own folds' inputs;
 * ``ray``: Ray tasks. The corpus goes to the object store once (``ray.put``)
   and each task builds its fold's inputs there; a task whose worker dies is
   retried by Ray (``max_retries``). ``ray_address`` is ``None`` (start a local
@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import sys
 
@@ -33,29 +34,57 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def iter_local(todo, predictor, inputs_of, timeout, n_jobs):
-    """Folds in this process or in joblib workers."""
+def iter_local(todo, predictor, inputs_of, timeout, n_jobs, corpus=None, revealed=None, wants=False):
+    """Folds in this process, or in ``n_jobs`` forked worker processes.
+
+    Workers are forked after the corpus is loaded, so they share it (copy-on-write)
+    instead of receiving a pickled copy per fold, and each builds its own fold's
+    inputs: the parent only hands out fold numbers. A worker that dies fails the
+    folds it had not finished, with the reason; the others are unaffected.
+    """
     from magnet.runner import run_fold
 
-    if n_jobs == 1 or len(todo) <= 1:
+    if n_jobs == 1 or len(todo) <= 1 or corpus is None or "fork" not in mp.get_all_start_methods():
         for fold in todo:
             predictions, result = run_fold(predictor, inputs_of(fold), fold, timeout)
             yield fold, predictions, result
         return
-    from joblib import Parallel, delayed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
-    by_index = {f.index: f for f in todo}
-    # Each worker gets only its fold's inputs, built lazily as workers free up.
-    jobs = (delayed(_local_fold)(predictor, inputs_of(f), f, timeout) for f in todo)
-    for index, predictions, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
-        yield by_index[index], predictions, result
+    global _SHARED
+    _SHARED = (predictor, corpus, revealed, wants, timeout)  # inherited by the forked workers
+    try:
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as pool:
+            pending = {pool.submit(_forked_fold, fold): fold for fold in todo}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    fold = pending.pop(future)
+                    try:
+                        predictions, result = future.result()
+                    except BrokenProcessPool as e:
+                        predictions, result = None, _failed(fold, f"worker process died: {e}")
+                    yield fold, predictions, result
+    finally:
+        _SHARED = None
 
 
-def _local_fold(predictor, inputs, fold, timeout):
+_SHARED = None
+
+
+def _forked_fold(fold):
     from magnet.runner import run_fold
+    from magnet.splits import fold_inputs
 
-    predictions, result = run_fold(predictor, inputs, fold, timeout)
-    return fold.index, predictions, result
+    predictor, corpus, revealed, wants, timeout = _SHARED
+    return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants), fold, timeout)
+
+
+def _failed(fold, reason: str):
+    from magnet.runner import FoldResult
+
+    return FoldResult(fold.index, fold.label, "failed", reason[:500], 0.0, len(fold.eval_runs), 0)
 
 
 def ensure_ray(address: str | None = None):
@@ -95,8 +124,6 @@ def _ray_fold(predictor, corpus, revealed, fold, wants, timeout):
 
 def iter_ray(todo, predictor, corpus, revealed, wants, timeout, address=None):
     """Folds as Ray tasks; the corpus is shipped to the object store once."""
-    from magnet.runner import FoldResult
-
     ray = ensure_ray(address)
     corpus_ref, revealed_ref, predictor_ref = ray.put(corpus), ray.put(revealed), ray.put(predictor)
     remote = ray.remote(max_retries=RAY_MAX_RETRIES, retry_exceptions=False)(_ray_fold)
@@ -107,6 +134,5 @@ def iter_ray(todo, predictor, corpus, revealed, wants, timeout, address=None):
         try:
             predictions, result = ray.get(ref)
         except Exception as e:  # the worker died more often than Ray retries, or Ray failed
-            reason = f"Ray task failed: {type(e).__name__}: {' '.join(str(e).split())}"[:500]
-            predictions, result = None, FoldResult(fold.index, fold.label, "failed", reason, 0.0, len(fold.eval_runs), 0)
+            predictions, result = None, _failed(fold, f"Ray task failed: {type(e).__name__}: {' '.join(str(e).split())}")
         yield fold, predictions, result

@@ -197,10 +197,10 @@ def run_protocol(
     split: a strategy of :mod:`magnet.splits`; ``n_folds`` for ``kfold``.
     num_eval_samples: revealed instances per eval run (int) or fraction (float < 1).
     seed: seeds the folds and the revealed samples.
-    n_jobs: folds run in parallel worker processes (joblib) when > 1.
+    n_jobs: folds run in parallel worker processes when > 1 (forked: they share the corpus).
     timeout: seconds per fold; a slower predictor call is recorded as failed.
     out_dir: write predictions incrementally here and resume from it.
-    backend: ``"local"`` (this process, or joblib workers with ``n_jobs``) or
+    backend: ``"local"`` (this process, or forked workers with ``n_jobs``) or
         ``"ray"`` (Ray tasks; ``ray_address`` of a cluster, default a local Ray);
         see :mod:`magnet.execution`. Every backend gives the same predictions.
     """
@@ -242,7 +242,7 @@ def run_protocol(
         if backend == "ray":
             stream = iter_ray(todo, predictor, corpus, revealed, wants, timeout, ray_address)
         else:
-            stream = iter_local(todo, predictor, inputs_of, timeout, n_jobs)
+            stream = iter_local(todo, predictor, inputs_of, timeout, n_jobs, corpus, revealed, wants)
         for fold, predictions, result in stream:
             record(fold, predictions, result)
             bar.advance(task)
