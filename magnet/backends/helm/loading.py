@@ -179,8 +179,13 @@ def _signatures(refs: list[RunRef], table: str) -> dict[str, list | None]:
 
     if len(refs) < 64:
         return {ref.path: _signature(ref, table) for ref in refs}
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        return dict(zip((r.path for r in refs), pool.map(lambda r: _signature(r, table), refs, chunksize=64)))
+    n = 16
+    chunks = [refs[i::n] for i in range(n)]
+    out: dict[str, list | None] = {}
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        for chunk, sigs in zip(chunks, pool.map(lambda c: [_signature(r, table) for r in c], chunks)):
+            out.update(zip((r.path for r in chunk), sigs))
+    return out
 
 
 def _parse(table: str, refs: list[RunRef], n_jobs: int | None):
@@ -318,7 +323,7 @@ def load_table(
     order = {ref.path: i for i, ref in enumerate(refs)}
     by_suite: dict[str, list[RunRef]] = {}
     for ref in refs:
-        by_suite.setdefault(str(Path(ref.path).parent), []).append(ref)
+        by_suite.setdefault(os.path.dirname(ref.path), []).append(ref)
 
     suite_frames, failures = [], []
     for suite_dir, suite_refs in by_suite.items():
