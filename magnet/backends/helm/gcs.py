@@ -585,6 +585,20 @@ class GCSClient:
             outcome.restarted = True
             self.stats.add(restarts=1)
 
+        def finalized() -> bool:
+            """Verify the complete .part: move it into place (True), or discard it and count the mismatch."""
+            nonlocal checksum_failures
+            problem = self._check(part, expected_md5, expected_crc32c)
+            if problem is None:
+                self._finalize(part, dest, content_encoding)
+                return True
+            checksum_failures += 1
+            self.stats.add(checksum_failures=1)
+            discard()
+            if checksum_failures > self.checksum_retries:
+                raise ChecksumMismatch("checksum mismatch", bucket=self.bucket, name=name, detail=problem)
+            return False
+
         while True:
             offset = part.stat().st_size if part.exists() else 0
             if size is not None and offset > size:
@@ -593,16 +607,8 @@ class GCSClient:
             if size is not None and offset == size and (offset > 0 or size == 0):
                 if size == 0 and not part.exists():
                     part.touch()
-                problem = self._check(part, expected_md5, expected_crc32c)
-                if problem is None:
-                    self._finalize(part, dest, content_encoding)
+                if finalized():
                     return outcome
-                checksum_failures += 1
-                self.stats.add(checksum_failures=1)
-                discard()
-                if checksum_failures > self.checksum_retries:
-                    raise ChecksumMismatch("checksum mismatch", bucket=self.bucket,
-                                           name=name, detail=problem)
                 continue
             if size is None and offset:
                 # Without a known size we cannot tell a complete .part: refetch.
@@ -664,16 +670,8 @@ class GCSClient:
 
             got = part.stat().st_size
             if size is None:
-                problem = self._check(part, expected_md5, expected_crc32c)
-                if problem is None:
-                    self._finalize(part, dest, content_encoding)
+                if finalized():
                     return outcome
-                checksum_failures += 1
-                self.stats.add(checksum_failures=1)
-                discard()
-                if checksum_failures > self.checksum_retries:
-                    raise ChecksumMismatch("checksum mismatch", bucket=self.bucket,
-                                           name=name, detail=problem)
             elif got < size:
                 last_error = f"body ended early ({got} of {size} bytes)"
                 failures = self._after_failure(failures, name, last_error)
