@@ -195,3 +195,54 @@ def test_column_projection_reads_only_the_asked_columns(small_copy, tmp_path):
     pd.testing.assert_frame_equal(outputs.stats(), full)  # the cache still has every column
     with pytest.raises(ValueError, match="unknown columns"):
         outputs.stats(columns=["stats.nope"])
+
+
+def _per_file_table(outputs, table, monkeypatch):
+    """The table read file by file through the validating path (the batch parser switched off)."""
+    from magnet.backends.helm import loading
+
+    with monkeypatch.context() as m:
+        m.setattr(loading, "read_json_files", lambda paths: None)
+        return outputs.table(table, cache=False)
+
+
+@pytest.mark.parametrize("table", ["stats", "per_instance_stats"])
+def test_batch_arrow_parsing_is_taken_and_equals_the_per_file_path(demo_outputs, table, monkeypatch):
+    from magnet.backends.helm import loading
+
+    calls = []
+    real = loading._read_batch_arrow
+    monkeypatch.setattr(loading, "_read_batch_arrow", lambda *a: calls.append(r := real(*a)) or r)
+    monkeypatch.setattr(loading, "ARROW_CHUNK_BYTES", 200_000)  # many chunks, parsed in threads
+    batched = demo_outputs.table(table, cache=False, n_jobs=2)
+    assert len(calls) > 3 and all(c is not None for c in calls)  # the fast path, not the fallback
+    pd.testing.assert_frame_equal(batched, _per_file_table(demo_outputs, table, monkeypatch))
+
+
+def test_one_damaged_file_sends_only_its_chunk_file_by_file(small_copy, monkeypatch):
+    from magnet.backends.helm import loading
+
+    runs = _runs(small_copy)
+    good = HelmOutputs.coerce(small_copy, cache_dir=False).stats()
+    stats = json.loads((runs[1] / "stats.json").read_text())
+    stats[0]["sum"] = 3  # an integer where the other files have floats: types are unified, not a failure
+    stats[1]["mean"] = "high"  # a wrong type: the chunk falls back and this file is named
+    (runs[1] / "stats.json").write_text(json.dumps(stats))
+    monkeypatch.setattr(loading, "ARROW_CHUNK_BYTES", 1)  # one run per chunk
+    table = HelmOutputs.coerce(small_copy, cache_dir=False).stats(errors="skip")
+    assert [s.path for s in table.attrs["skipped"]] == [str(runs[1] / "stats.json")]
+    assert "stats.mean" in table.attrs["skipped"][0].problem or "mean" in table.attrs["skipped"][0].problem
+    bad_name = json.loads((runs[1] / "run_spec.json").read_text())["name"]
+    expected = good[good["run_spec.name"] != bad_name].reset_index(drop=True)
+    pd.testing.assert_frame_equal(table, expected)
+
+
+def test_integer_and_float_values_of_one_field_unify_in_a_batch(small_copy):
+    runs = _runs(small_copy)
+    stats = json.loads((runs[0] / "stats.json").read_text())
+    stats[0]["sum"], stats[0]["min"] = 2, 0  # HELM writes integral sums of counts as integers
+    (runs[0] / "stats.json").write_text(json.dumps(stats))
+    table = HelmOutputs.coerce(small_copy, cache_dir=False).stats()
+    name = json.loads((runs[0] / "run_spec.json").read_text())["name"]
+    row = table[table["run_spec.name"] == name].iloc[0]
+    assert row["stats.sum"] == 2.0 and row["stats.min"] == 0.0 and table["stats.sum"].dtype == float

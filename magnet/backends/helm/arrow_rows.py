@@ -57,35 +57,27 @@ def _valid_stats(table: pa.Table, prefix: str) -> bool:
     return True
 
 
-def _from_records(records: list[dict]) -> pa.Table:
-    """A table whose columns are the union of every record's keys.
-
-    (``pa.Table.from_pylist`` takes the columns from the first record only.)
-    """
-    return pa.Table.from_struct_array(pa.array(records))
-
-
 def _rename(table: pa.Table, prefix: str) -> pa.Table:
     return table.rename_columns([prefix + n for n in table.schema.names])
 
 
-def stats_arrow(stats) -> pa.Table | None:
-    """The ``stats`` rows of one parsed ``stats.json`` as an Arrow table, or None to fall back."""
-    if not isinstance(stats, list) or not stats or not all(isinstance(s, dict) for s in stats):
+def stats_from_structs(records: pa.StructArray) -> pa.Table | None:
+    """The ``stats`` rows of a struct array of stat records (one per ``stats.json`` entry), or None to fall back."""
+    if not pa.types.is_struct(records.type) or records.null_count:
         return None
     try:
-        table = _rename(_flatten_structs(_from_records(stats)), "stats.")
+        table = _rename(_flatten_structs(pa.Table.from_struct_array(records)), "stats.")
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         return None
     return table if _valid_stats(table, "stats.") else None
 
 
-def per_instance_stats_arrow(entries) -> pa.Table | None:
-    """The ``per_instance_stats`` rows (one per entry x stat) as an Arrow table, or None to fall back."""
-    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+def per_instance_stats_from_structs(entries: pa.StructArray) -> pa.Table | None:
+    """The ``per_instance_stats`` rows (one per entry x stat) of a struct array of entries, or None to fall back."""
+    if not pa.types.is_struct(entries.type) or entries.null_count:
         return None
     try:
-        table = _from_records(entries)
+        table = pa.Table.from_struct_array(entries)
         if "stats" not in table.schema.names or not pa.types.is_list(table.schema.field("stats").type):
             return None
         stats = table.column("stats").combine_chunks()
@@ -93,7 +85,7 @@ def per_instance_stats_arrow(entries) -> pa.Table | None:
             return None
         parents = pc.list_parent_indices(stats)
         flat = pc.list_flatten(stats)
-        if not pa.types.is_struct(flat.type):
+        if not pa.types.is_struct(flat.type) or flat.null_count:
             return None
         stat_table = _rename(_flatten_structs(pa.Table.from_struct_array(flat)), "per_instance_stats.stats.")
         head = _rename(_flatten_structs(table.drop_columns(["stats"]).take(parents)), "per_instance_stats.")
@@ -106,4 +98,47 @@ def per_instance_stats_arrow(entries) -> pa.Table | None:
     return head
 
 
+def _records_array(records) -> pa.Array | None:
+    """Parsed JSON records (a non-empty list of dicts) as one struct array whose fields are the union of keys."""
+    if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+        return None
+    try:
+        return pa.array(records)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return None
+
+
+def stats_arrow(stats) -> pa.Table | None:
+    """The ``stats`` rows of one parsed ``stats.json`` as an Arrow table, or None to fall back."""
+    records = _records_array(stats)
+    return None if records is None else stats_from_structs(records)
+
+
+def per_instance_stats_arrow(entries) -> pa.Table | None:
+    """The ``per_instance_stats`` rows (one per entry x stat) as an Arrow table, or None to fall back."""
+    records = _records_array(entries)
+    return None if records is None else per_instance_stats_from_structs(records)
+
+
+#: Order of HELM's stat and per-instance fields among siblings; other fields follow alphabetically.
+FIELD_ORDER = ("instance_id", "train_trial_index", "name", "split", "sub_split", "perturbation", "robustness",
+               "fairness", "computed_on", "seed", "count", "sum", "sum_squared", "min", "max", "mean", "variance",
+               "stddev", "stats")
+_RANK = {name: i for i, name in enumerate(FIELD_ORDER)}
+
+
+def column_order_key(column: str) -> tuple:
+    """Sort key giving the columns one order, whichever files (or chunks, or cache) they came from.
+
+    Example:
+        >>> sorted(["stats.name.perturbation.prob", "stats.count", "stats.name.perturbation.name", "stats.name.name"],
+        ...        key=column_order_key)
+        ['stats.name.name', 'stats.name.perturbation.name', 'stats.name.perturbation.prob', 'stats.count']
+    """
+    return tuple((_RANK.get(part, len(_RANK)), part) for part in column.split(".")[1:])
+
+
+#: Flattening of parsed Python records, per table.
 ARROW_MAKERS = {"stats": stats_arrow, "per_instance_stats": per_instance_stats_arrow}
+#: Flattening of a struct array of records (from :mod:`.json_batches`), per table.
+STRUCT_MAKERS = {"stats": stats_from_structs, "per_instance_stats": per_instance_stats_from_structs}

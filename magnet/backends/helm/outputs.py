@@ -34,12 +34,17 @@ from magnet.backends.helm.tables import TABLE_FILES, TABLES
 NON_RUN_DIRS = {"groups", "eval_cache"}
 
 
-def _subdirs(path: Path) -> list[Path]:
+def _subdir_names(path: str | os.PathLike) -> list[str]:
+    """Names of the sub-directories, sorted (plain strings: listing 10,000 runs must stay cheap)."""
     try:
         with os.scandir(path) as entries:
-            return sorted((Path(e.path) for e in entries if e.is_dir()), key=lambda p: p.name)
+            return sorted(e.name for e in entries if e.is_dir())
     except OSError:
         return []
+
+
+def _subdirs(path: Path) -> list[Path]:
+    return [path / name for name in _subdir_names(path)]
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,14 @@ class HelmSuite:
         A directory without run files (e.g. an empty one left by a failed run)
         is listed too, so that loading reports it instead of hiding it.
         """
-        runs = [HelmRun(p, self.name) for p in _subdirs(self.path) if p.name not in NON_RUN_DIRS]
+        return [HelmRun(self.path / name, self.name) for name in self.run_dir_names()]
+
+    def run_dir_names(self) -> list[str]:
+        """The directory names of :meth:`runs`, without building a ``HelmRun`` per run."""
+        names = [n for n in _subdir_names(self.path) if n not in NON_RUN_DIRS]
         if self.run_filter is not None:
-            runs = [r for r in runs if r.name in self.run_filter]
-        return runs
+            names = [n for n in names if n in self.run_filter]
+        return names
 
     def schema(self) -> dict | None:
         """The suite's ``schema.json`` (written by helm-summarize), or None if absent."""
@@ -195,7 +204,7 @@ class HelmOutputs:
         """
         if name not in TABLES:
             raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
-        refs = [RunRef(r.suite, str(r.path)) for r in self.runs()]
+        refs = [RunRef(s.name, os.path.join(s.path, n)) for s in self.suites() for n in s.run_dir_names()]
         return load_table(name, refs, errors=errors, n_jobs=n_jobs,
                           cache_root=self.cache_dir if cache else None, columns=columns)
 
