@@ -5,9 +5,9 @@ Usage::
     python benchmarks/bench_scale.py                 # 10,000 runs
     python benchmarks/bench_scale.py --runs 2000     # quicker
 
-Part 1 replicates demo runs under new names and models (run_spec.json and
-stats.json; ``--with-per-instance`` adds per_instance_stats.json) and, for
-each table, reports the time and peak memory (RSS of a fresh process) of the
+Part 1 replicates demo runs under new names and models (the files of the
+tables asked for with ``--tables``, by default all four: about 5 GB at 10,000
+runs) and, for each table, reports the time and peak memory (RSS of a fresh process) of the
 first load, which flattens every run into the Parquet cache, and of
 re-opening it from the cache, also with column projection (only the columns
 a scorer needs).
@@ -50,6 +50,8 @@ PROJECTION = {
     "run_specs": "suite,run_spec.name,run_spec.adapter_spec.model,run_spec.groups",
     "per_instance_stats": "suite,run_spec.name,per_instance_stats.instance_id,per_instance_stats.stats.name.name,"
                           "per_instance_stats.stats.mean",
+    "scenario_states": "suite,run_spec.name,scenario_state.request_states.instance.id,"
+                       "scenario_state.request_states.result.completions",
 }
 
 
@@ -81,15 +83,18 @@ def throughput(n_jobs: int) -> tuple[float, int]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--with-per-instance", action="store_true", help="also per_instance_stats (~3 GB at 10k runs)")
+    parser.add_argument("--tables", default="run_specs,stats,scenario_states,per_instance_stats",
+                        help="comma-separated tables (per_instance_stats.json is ~3.4 GB at 10k runs)")
     args = parser.parse_args(argv)
     from magnet.backends.helm.demo import build_demo
 
     console = Console(width=150)
-    tables = ["run_specs", "stats"] + (["per_instance_stats"] if args.with_per_instance else [])
+    from magnet.backends.helm.tables import TABLE_FILES
+
+    tables = args.tables.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        files = ("run_spec.json", "stats.json") + (("per_instance_stats.json",) if args.with_per_instance else ())
+        files = tuple(dict.fromkeys(["run_spec.json"] + [TABLE_FILES[t] for t in tables]))
         root = replicate(build_demo(progress=False), Path(tmp) / "corpus", args.runs, files=files)
         console.print(f"generated {args.runs} runs in {time.perf_counter() - start:.1f} s")
         t = Table(title=f"{args.runs}-run corpus: table build (cold, fills the cache) and re-open from the cache")

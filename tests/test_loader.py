@@ -246,3 +246,13 @@ def test_integer_and_float_values_of_one_field_unify_in_a_batch(small_copy):
     name = json.loads((runs[0] / "run_spec.json").read_text())["name"]
     row = table[table["run_spec.name"] == name].iloc[0]
     assert row["stats.sum"] == 2.0 and row["stats.min"] == 0.0 and table["stats.sum"].dtype == float
+
+
+@pytest.mark.parametrize("table", ["run_specs", "scenario_states"])
+def test_python_tables_read_chunk_by_chunk_equal_one_chunk(small_root, table, monkeypatch):
+    from magnet.backends.helm import loading
+
+    outputs = HelmOutputs.coerce(small_root, cache_dir=False)
+    whole = outputs.table(table, n_jobs=1)
+    monkeypatch.setattr(loading, "PYTHON_CHUNK_BYTES", 1)  # one run per chunk
+    pd.testing.assert_frame_equal(outputs.table(table, n_jobs=1), whole)

@@ -32,6 +32,9 @@ PARALLEL_MIN_BYTES = 256 * 1024 * 1024
 #: the threads, and what a damaged file sends back to the slower file-by-file path.
 ARROW_CHUNK_BYTES = 16 * 1024 * 1024
 
+#: Bytes of JSON per chunk for the tables flattened in Python (run_specs, scenario_states).
+PYTHON_CHUNK_BYTES = 64 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class RunRef:
@@ -243,7 +246,9 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None):
 
     The Arrow-flattened tables parse in threads (Arrow's JSON reader releases
     the GIL), in chunks of about :data:`ARROW_CHUNK_BYTES`; the others in
-    worker processes above :data:`PARALLEL_MIN_BYTES`.
+    chunks of :data:`PYTHON_CHUNK_BYTES`, in worker processes above
+    :data:`PARALLEL_MIN_BYTES`. Either way only a few chunks' parsed JSON
+    is in memory at once; what is kept is the flattened (columnar) result.
     """
     sizes = []
     for r in refs:
@@ -262,8 +267,10 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None):
             with ThreadPoolExecutor(max_workers=n_jobs) as pool:
                 results = list(pool.map(lambda c: _read_chunk(table, c), chunks))
     elif n_jobs <= 1 or len(refs) < 2 * n_jobs or sum(sizes) < PARALLEL_MIN_BYTES:
-        chunks = [refs]
-        results = [_read_chunk(table, refs)]
+        # Chunk by chunk, each flattened into a frame before the next is parsed: the parsed
+        # JSON of one chunk is held at a time, never the whole corpus's.
+        chunks = _byte_chunks(refs, sizes, PYTHON_CHUNK_BYTES)
+        results = [_read_chunk(table, c) for c in chunks]
     else:
         from joblib import Parallel, delayed
 
@@ -410,10 +417,10 @@ def load_table(
 
     suite_frames, failures = [], []
     for suite_dir, suite_refs in by_suite.items():
-        sigs = _signatures(suite_refs, table)
         names = [os.path.basename(r.path) for r in suite_refs]
         cached, others, others_runs, fresh = None, None, {}, set()
         cdir = table_cache.cache_dir_for(suite_dir, cache_root) if cache_root else None
+        sigs = _signatures(suite_refs, table) if cdir is not None else {}
         if cdir is not None:
             arrow = ops is _ArrowFrames
             cached_frame, manifest = table_cache.load(cdir, table, arrow=arrow, columns=columns)
