@@ -100,6 +100,23 @@ def test_cached_load_equals_cold_load_and_rereads_changed_files(small_copy, tmp_
     again = outputs.stats()
     assert 123.0 in again["stats.mean"].values
     assert len(again) == len(first)
+    # Rows come back in run order whether they were re-read, cached, or cached in the saved order.
+    pd.testing.assert_frame_equal(again, outputs.stats(cache=False))
+    pd.testing.assert_frame_equal(outputs.stats(), again)
+
+
+def test_cache_of_a_subset_then_the_whole_suite_keeps_run_order(small_copy, tmp_path):
+    runs = sorted(p.name for p in small_copy.iterdir() if (p / "stats.json").exists())
+    cache = tmp_path / "cache"
+    some = HelmOutputs.coerce(small_copy, cache_dir=cache)
+    some._suites = [type(s)(s.path, tuple(runs[-3:])) for s in some.suites()]  # a later-sorting subset first
+    assert some.stats()["run_spec.name"].nunique() == 3
+    whole = HelmOutputs.coerce(small_copy, cache_dir=cache)
+    cold = whole.stats(cache=False)
+    pd.testing.assert_frame_equal(whole.stats(), cold)
+    pd.testing.assert_frame_equal(whole.stats(), cold)
+    pd.testing.assert_frame_equal(some.stats(), cold[cold["run_spec.name"].isin(some.stats()["run_spec.name"])]
+                                  .reset_index(drop=True))
 
 
 def test_helm_object_view(demo_outputs):

@@ -31,7 +31,7 @@ import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
-CACHE_FORMAT = 3  # bump whenever flattening changes: old caches are then rebuilt
+CACHE_FORMAT = 4  # bump whenever flattening or row order changes: old caches are then rebuilt
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:

@@ -437,7 +437,7 @@ def load_table(
     suite_frames, failures = [], []
     for suite_dir, suite_refs in by_suite.items():
         names = [os.path.basename(r.path) for r in suite_refs]
-        cached, others, others_runs, fresh = None, None, {}, set()
+        cached, cached_frame, others, others_runs, fresh, old = None, None, None, {}, set(), {}
         cdir = table_cache.cache_dir_for(suite_dir, cache_root) if cache_root else None
         sigs = _signatures(suite_refs, table) if cdir is not None else {}
         if cdir is not None:
@@ -458,16 +458,19 @@ def load_table(
         new_frames, new_failures = _parse(table, to_read, n_jobs) if to_read else ([], [])
         failures += new_failures
         frame = ops.concat([cached] + new_frames)
-        if cdir is not None and to_read:
-            failed = {ref.path for ref, _, _ in new_failures}
-            ok = {n: sigs[r.path] for r, n in zip(suite_refs, names) if r.path not in failed and sigs[r.path]}
-            table_cache.save(cdir, table, ops.concat([frame, others]), {**others_runs, **ok})
-        if frame is not None:
+        # The cache keeps rows in the order its manifest lists runs: a load of the same runs needs no sorting.
+        in_order = cached is not None and cached is cached_frame and not to_read and list(old) == names
+        if frame is not None and not in_order:
             # Rows in run order (as listed), and in file order within a run.
             position = {n: i for i, n in enumerate(names)}
             key = ops.order_key(frame, position)
             if len(key) and (np.diff(key) < 0).any():
                 frame = ops.take(frame, np.argsort(key, kind="stable"))
+        if cdir is not None and to_read:
+            failed = {ref.path for ref, _, _ in new_failures}
+            ok = {n: sigs[r.path] for r, n in zip(suite_refs, names) if r.path not in failed and sigs[r.path]}
+            table_cache.save(cdir, table, ops.concat([frame, others]), {**ok, **others_runs})
+        if frame is not None:
             suite_frames.append(frame)
 
     frame = ops.concat(suite_frames)
