@@ -73,16 +73,22 @@ def read_json(path: str | os.PathLike):
         raise HelmOutputError(path, f"invalid JSON (truncated or corrupt): {e}") from None
 
 
+def _read_run_spec(run_dir: str):
+    """A run's parsed ``run_spec.json`` (an empty run directory gets its own message)."""
+    path = os.path.join(run_dir, "run_spec.json")
+    try:
+        return read_json(path)
+    except HelmOutputError as e:
+        if e.problem == "file is missing" and os.path.isdir(run_dir) and not os.listdir(run_dir):
+            raise HelmOutputError(run_dir, "empty run directory (no run_spec.json); the run probably failed") from None
+        raise
+
+
 def run_name(run_dir: str) -> str:
     """A run's ``run_spec.name``, read from its ``run_spec.json``."""
-    path = os.path.join(run_dir, "run_spec.json")
-    if not os.path.isfile(path):
-        if os.path.isdir(run_dir) and not os.listdir(run_dir):
-            raise HelmOutputError(run_dir, "empty run directory (no run_spec.json); the run probably failed")
-        raise HelmOutputError(path, "file is missing")
-    obj = read_json(path)
+    obj = _read_run_spec(run_dir)
     if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
-        raise HelmOutputError(path, "field 'name' should be a string")
+        raise HelmOutputError(os.path.join(run_dir, "run_spec.json"), "field 'name' should be a string")
     return obj["name"]
 
 
@@ -91,9 +97,13 @@ def read_run_rows(table: str, ref: RunRef) -> list[dict]:
 
     Raises :class:`HelmOutputError` for any problem with the run's files.
     """
-    name = run_name(ref.path)
     path = os.path.join(ref.path, TABLE_FILES[table])
-    rows = ROW_MAKERS[table](read_json(path), path)
+    if table == "run_specs":  # the table's own file holds the name: parse it once
+        rows = ROW_MAKERS[table](_read_run_spec(ref.path), path)
+        name = rows[0]["run_spec.name"]
+    else:
+        name = run_name(ref.path)
+        rows = ROW_MAKERS[table](read_json(path), path)
     for row in rows:
         row["suite"] = ref.suite
         row["run_spec.name"] = name

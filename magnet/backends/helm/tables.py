@@ -78,11 +78,14 @@ def flatten(obj: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
         >>> flatten({"a": {"b": 1, "c": [1, 2]}, "d": None}, "x", {})
         {'x.a.b': 1, 'x.a.c': [1, 2], 'x.d': None}
     """
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            flatten(value, f"{prefix}.{key}", out)
-    else:
+    if not isinstance(obj, dict):
         out[prefix] = obj
+        return out
+    for key, value in obj.items():  # recurse only into mappings: most values are leaves
+        if isinstance(value, dict):
+            flatten(value, f"{prefix}.{key}", out)
+        else:
+            out[f"{prefix}.{key}"] = value
     return out
 
 
