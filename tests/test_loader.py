@@ -206,6 +206,14 @@ def test_column_projection_reads_only_the_asked_columns(small_copy, tmp_path):
     projected = outputs.stats(columns=cols)  # from the cache
     assert list(projected.columns) == ["suite", "run_spec.name"] + cols
     pd.testing.assert_frame_equal(projected, full[["suite", "run_spec.name"] + cols])
+    pd.testing.assert_frame_equal(outputs.stats(columns=cols, cache=False), projected)  # projected before pandas
+    for table in ("run_specs", "per_instance_stats"):
+        whole = outputs.table(table, cache=False)
+        some = list(whole.columns[[3, 2]])
+        pd.testing.assert_frame_equal(outputs.table(table, columns=some, cache=False),
+                                      whole[["suite", "run_spec.name"] + some])
+    with pytest.raises(ValueError, match="unknown columns"):
+        outputs.stats(columns=["stats.nope"], cache=False)
     run = sorted(p for p in small_copy.iterdir() if (p / "stats.json").exists())[0]
     os.utime(run / "stats.json", ns=(time.time_ns(), time.time_ns() + 10**9))  # one run changed
     pd.testing.assert_frame_equal(outputs.stats(columns=cols), projected)

@@ -337,6 +337,10 @@ class _PandasFrames:
     def to_pandas(frame):
         return frame.drop(columns=table_cache.RUN_DIR_COLUMN)
 
+    @staticmethod
+    def project(frame, columns):
+        return frame[[c for c in dict.fromkeys(columns) if c in frame.columns]]
+
 
 class _ArrowFrames:
     """Frame operations for the Arrow-based tables."""
@@ -380,6 +384,11 @@ class _ArrowFrames:
     @staticmethod
     def take(frame, order):
         return frame.take(order)
+
+    @staticmethod
+    def project(frame, columns):
+        present = set(frame.column_names)
+        return frame.select([c for c in dict.fromkeys(columns) if c in present])
 
     @staticmethod
     def to_pandas(frame):
@@ -484,8 +493,10 @@ def load_table(
             suite_frames.append(frame)
 
     frame = ops.concat(suite_frames)
-    df = ops.to_pandas(frame) if frame is not None else pd.DataFrame(columns=["suite", "run_spec.name"])
     front = ["suite", "run_spec.name"]
+    if columns and frame is not None:  # project before converting: only the asked columns become pandas
+        frame = ops.project(frame, [*front, table_cache.RUN_DIR_COLUMN, *columns])
+    df = ops.to_pandas(frame) if frame is not None else pd.DataFrame(columns=front)
     if columns:
         unknown = sorted(set(columns) - set(df.columns)) if len(df) else []
         if unknown:
