@@ -15,7 +15,9 @@ computed from one plan sees exactly the same resamples.  A plan can hand out
 * a matrix of row indices (:meth:`ResamplePlan.index_matrix`), when every
   resample has the same size (the row bootstrap), for vectorised statistics;
 * a matrix of row multiplicities (:meth:`ResamplePlan.weights`), so that
-  mean-type statistics of all resamples are one matrix product.
+  mean-type statistics of all resamples are one matrix product, and rank
+  statistics of all resamples are a few array operations
+  (:func:`weighted_ranks`, :func:`weighted_pearson`).
 
 Intervals are percentile intervals (:func:`percentile_interval`).
 """
@@ -34,6 +36,9 @@ __all__ = [
     "make_plan",
     "percentile_interval",
     "bootstrap_ci",
+    "weighted_ranks",
+    "weighted_pearson",
+    "drawn_constant",
 ]
 
 #: Largest number of matrix cells (resamples x rows) built at once.
@@ -355,3 +360,99 @@ def bootstrap_ci(
     if plan.n_boot == 0 or n == 0:
         return (float("nan"), float("nan"))
     return percentile_interval([statistic(idx) for idx in plan], ci)
+
+
+def weighted_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Average rank of each row within each resample given by row multiplicities.
+
+    Row ``i`` appears ``weights[b, i]`` times in resample ``b``; its rank there
+    is the one :func:`scipy.stats.rankdata` gives its copies on the expanded
+    resample (ties, including the copies themselves, share the average rank).
+    One sort of ``values`` serves every resample.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``(n,)`` values.
+    weights : numpy.ndarray
+        ``(n_boot, n)`` multiplicities (see :meth:`ResamplePlan.weights`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_boot, n)`` ranks; rows not drawn get a rank that their zero
+        weight makes irrelevant.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> v = np.array([3.0, 1.0, 3.0, 2.0])
+    >>> weighted_ranks(v, np.array([[2.0, 0.0, 1.0, 1.0]]))[0, [0, 2, 3]].tolist()
+    [3.0, 3.0, 1.0]
+    >>> stats.rankdata([3.0, 3.0, 3.0, 2.0]).tolist()   # the resample written out: rows 0, 0, 2, 3
+    [3.0, 3.0, 3.0, 1.0]
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return np.zeros(weights.shape)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new_value = np.r_[True, ordered[1:] != ordered[:-1]]
+    starts = np.flatnonzero(new_value)  # first sorted position of each distinct value
+    tie_group = np.cumsum(new_value) - 1  # distinct value of each sorted position
+    group_weight = np.add.reduceat(weights[:, order], starts, axis=1)  # copies of each distinct value drawn
+    below = np.cumsum(group_weight, axis=1) - group_weight  # copies drawn of smaller values
+    ranks = np.empty(weights.shape, dtype=float)
+    ranks[:, order] = (below + (group_weight + 1.0) / 2.0)[:, tie_group]
+    return ranks
+
+
+def weighted_pearson(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Pearson correlation within each resample given by row multiplicities.
+
+    Equal to :func:`numpy.corrcoef` on the expanded resample; NaN where either
+    side has no spread.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        ``(n,)`` or ``(n_boot, n)`` values (e.g. :func:`weighted_ranks`).
+    weights : numpy.ndarray
+        ``(n_boot, n)`` multiplicities.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_boot,)`` correlations in [-1, 1].
+
+    Examples
+    --------
+    >>> a, b = np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 2.0])
+    >>> w = np.array([[1.0, 2.0, 0.0], [1.0, 1.0, 1.0]])
+    >>> r = weighted_pearson(a, b, w)
+    >>> bool(np.isclose(r[0], np.corrcoef([1, 2, 2], [1, 3, 3])[0, 1]))
+    True
+    >>> bool(np.isclose(r[1], np.corrcoef(a, b)[0, 1]))
+    True
+    """
+    total = weights.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ac = a - (weights * a).sum(axis=1, keepdims=True) / total
+        bc = b - (weights * b).sum(axis=1, keepdims=True) / total
+        denom = np.sqrt((weights * ac * ac).sum(axis=1) * (weights * bc * bc).sum(axis=1))
+        r = (weights * ac * bc).sum(axis=1) / denom
+    return np.where(denom > 0, np.clip(r, -1.0, 1.0), np.nan)
+
+
+def drawn_constant(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """True for the resamples in which the drawn rows hold fewer than two distinct values.
+
+    Examples
+    --------
+    >>> drawn_constant(np.array([1.0, 1.0, 2.0]), np.array([[2.0, 1.0, 0.0], [1.0, 0.0, 1.0]])).tolist()
+    [True, False]
+    """
+    drawn = weights > 0
+    high = np.where(drawn, values, -np.inf).max(axis=1)
+    low = np.where(drawn, values, np.inf).min(axis=1)
+    return ~(high > low)

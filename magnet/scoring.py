@@ -20,9 +20,9 @@ bootstrap resamples whole groups (a cluster bootstrap, see
 
 Rows where either value is NaN or infinite are dropped and counted.
 Undefined quantities (fewer than two rows, constant inputs) are NaN, never an
-exception.  The mean-type metrics are bootstrapped with one matrix product over
-row multiplicities; the rank correlations are vectorised for the row
-bootstrap.
+exception.  Every metric is bootstrapped from row multiplicities: the
+mean-type metrics with one matrix product, the rank correlations with ranks
+computed for all resamples at once (:func:`magnet.bootstrap.weighted_ranks`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from magnet.bootstrap import MAX_CELLS, ResamplePlan, as_group_labels, make_plan, percentile_interval
+from magnet.bootstrap import (
+    MAX_CELLS,
+    ResamplePlan,
+    as_group_labels,
+    make_plan,
+    percentile_interval,
+    weighted_pearson,
+    weighted_ranks,
+)
 
 __all__ = ["Scores", "score_predictions", "as_float_vector"]
 
@@ -228,66 +236,45 @@ def _weighted_replicates(plan: ResamplePlan, pred: np.ndarray, act: np.ndarray) 
     return {key: np.concatenate(chunks) for key, chunks in parts.items()}
 
 
-def _row_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Pearson correlation of matching rows of two 2-D arrays; NaN for constant rows."""
-    xc = x - x.mean(axis=1, keepdims=True)
-    yc = y - y.mean(axis=1, keepdims=True)
-    denom = np.sqrt(np.sum(xc**2, axis=1) * np.sum(yc**2, axis=1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.sum(xc * yc, axis=1) / denom
-    return np.where(denom > 0, np.clip(r, -1.0, 1.0), np.nan)
+def _weighted_kendall(pred: np.ndarray, act: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Kendall tau-b within each resample given by row multiplicities ``w``.
 
-
-def _row_spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman rho of matching rows of two 2-D arrays (average ranks)."""
-    return _row_pearson(stats.rankdata(x, axis=1), stats.rankdata(y, axis=1))
-
-
-def _row_kendall_pairwise(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Kendall tau-b of matching rows from all pairs i < j.
-
-    With ``sx = sign(x_i - x_j)`` and ``sy = sign(y_i - y_j)``,
-    ``tau_b = sum(sx*sy) / sqrt(sum|sx| * sum|sy|)``, which is scipy's
-    ``(P - Q) / sqrt((P + Q + T_x) (P + Q + T_y))``.
+    Over all pairs of rows ``i < j`` with ``sx = sign(x_i - x_j)`` and
+    ``sy = sign(y_i - y_j)``, a pair of drawn rows occurs ``w_i * w_j`` times
+    in the resample (copies of one row tie on both sides and count nowhere), so
+    ``tau_b = sum(w_i w_j sx sy) / sqrt(sum(w_i w_j |sx|) * sum(w_i w_j |sy|))``,
+    which is scipy's ``(P - Q) / sqrt((P + Q + T_x) (P + Q + T_y))`` on the
+    resample written out. Above :data:`PAIRWISE_KENDALL_MAX` rows, scipy
+    computes each resample.
     """
-    upper_i, upper_j = np.triu_indices(x.shape[1], 1)
-    sx = np.sign(x[:, upper_i] - x[:, upper_j]).astype(np.int8)
-    sy = np.sign(y[:, upper_i] - y[:, upper_j]).astype(np.int8)
-    concordance = (sx * sy).sum(axis=1, dtype=np.int64)
-    denom = np.sqrt(
-        np.abs(sx).sum(axis=1, dtype=np.int64).astype(float) * np.abs(sy).sum(axis=1, dtype=np.int64)
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau = concordance / denom
-    return np.where(denom > 0, np.clip(tau, -1.0, 1.0), np.nan)
-
-
-def _row_kendall(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Kendall tau-b of matching rows of two 2-D arrays (pairwise or scipy by size)."""
-    rows, m = x.shape
-    if m > PAIRWISE_KENDALL_MAX:
-        return np.array([_kendall(x[i], y[i]) for i in range(rows)])
-    step = max(1, MAX_CELLS // max(m * (m - 1) // 2, 1))
-    return np.concatenate(
-        [_row_kendall_pairwise(x[i : i + step], y[i : i + step]) for i in range(0, rows, step)]
-    )
+    n = pred.size
+    if n > PAIRWISE_KENDALL_MAX:
+        taus = []
+        for row in w:
+            idx = np.repeat(np.arange(n), row.astype(np.intp))
+            taus.append(_kendall(pred[idx], act[idx]))
+        return np.array(taus)
+    upper_i, upper_j = np.triu_indices(n, 1)
+    sx = np.sign(pred[upper_i] - pred[upper_j])
+    sy = np.sign(act[upper_i] - act[upper_j])
+    step = max(1, MAX_CELLS // max(upper_i.size, 1))
+    taus = []
+    for start in range(0, w.shape[0], step):
+        pair_w = w[start : start + step, upper_i] * w[start : start + step, upper_j]
+        denom = np.sqrt((pair_w @ np.abs(sx)) * (pair_w @ np.abs(sy)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau = (pair_w @ (sx * sy)) / denom
+        taus.append(np.where(denom > 0, np.clip(tau, -1.0, 1.0), np.nan))
+    return np.concatenate(taus) if taus else np.zeros(0)
 
 
 def _rank_replicates(plan: ResamplePlan, pred: np.ndarray, act: np.ndarray) -> dict[str, np.ndarray]:
-    """Spearman and Kendall of every resample (vectorised for the row bootstrap)."""
-    index = plan.index_matrix()
-    if index is not None:
-        step = max(1, MAX_CELLS // max(plan.n, 1))
-        chunks = [index[i : i + step] for i in range(0, plan.n_boot, step)]
-        rho = np.concatenate([_row_spearman(pred[c], act[c]) for c in chunks])
-        tau = np.concatenate([_row_kendall(pred[c], act[c]) for c in chunks])
-        return {"spearman": rho, "kendall": tau}
+    """Spearman and Kendall of every resample, from row multiplicities (vectorised for both bootstraps)."""
     rho, tau = [], []
-    for idx in plan:
-        p, a = pred[idx][None, :], act[idx][None, :]
-        rho.append(_row_spearman(p, a)[0])
-        tau.append(_row_kendall(p, a)[0])
-    return {"spearman": np.array(rho), "kendall": np.array(tau)}
+    for w in plan.weight_chunks():
+        rho.append(weighted_pearson(weighted_ranks(pred, w), weighted_ranks(act, w), w))
+        tau.append(_weighted_kendall(pred, act, w))
+    return {"spearman": np.concatenate(rho), "kendall": np.concatenate(tau)}
 
 
 def _bootstrap_intervals(

@@ -43,24 +43,29 @@ def test_point_values_match_sklearn_and_scipy():
 
 
 def test_vectorised_rank_correlations_match_scipy_with_ties():
+    from magnet.bootstrap import weighted_pearson, weighted_ranks
+
     rng = np.random.default_rng(1)
-    x = rng.integers(0, 5, size=(40, 30)).astype(float)
-    y = x + rng.integers(0, 3, size=(40, 30))
-    x[0] = 2.0  # a constant row: undefined
-    tau = scoring._row_kendall(x, y)
-    rho = scoring._row_spearman(x, y)
-    assert math.isnan(tau[0]) and math.isnan(rho[0])
-    for i in range(1, 40):
-        assert tau[i] == pytest.approx(stats.kendalltau(x[i], y[i]).statistic, abs=1e-12)
-        assert rho[i] == pytest.approx(stats.spearmanr(x[i], y[i]).statistic, abs=1e-12)
-    big_x = rng.normal(size=(3, scoring.PAIRWISE_KENDALL_MAX + 10))  # scipy path
-    big_y = big_x + rng.normal(size=big_x.shape)
-    expected = [stats.kendalltau(big_x[i], big_y[i]).statistic for i in range(3)]
-    np.testing.assert_allclose(scoring._row_kendall(big_x, big_y), expected, atol=1e-12)
+    for n in (30, scoring.PAIRWISE_KENDALL_MAX + 10):  # all-pairs path, then scipy per resample
+        x = rng.integers(0, 5, size=n).astype(float)
+        y = x + rng.integers(0, 3, size=n)
+        w = rng.multinomial(n, np.full(n, 1 / n), size=25).astype(float)  # 25 resamples as row multiplicities
+        w[0] = 0.0
+        w[0, x == 2.0] = 3.0  # only rows with x == 2 drawn: undefined
+        tau = scoring._weighted_kendall(x, y, w)
+        rho = weighted_pearson(weighted_ranks(x, w), weighted_ranks(y, w), w)
+        assert math.isnan(tau[0]) and math.isnan(rho[0])
+        for b in range(1, 25):
+            idx = np.repeat(np.arange(n), w[b].astype(int))
+            assert tau[b] == pytest.approx(stats.kendalltau(x[idx], y[idx]).statistic, abs=1e-12)
+            assert rho[b] == pytest.approx(stats.spearmanr(x[idx], y[idx]).statistic, abs=1e-12)
 
 
-def test_weighted_bootstrap_equals_explicit_resamples():
+@pytest.mark.parametrize("ties", [False, True])
+def test_weighted_bootstrap_equals_explicit_resamples(ties):
     predicted, actual = noisy_predictions(n=60, seed=2)
+    if ties:
+        predicted, actual = np.round(predicted, 1), np.round(actual, 1)
     groups = np.repeat(np.arange(12), 5)
     for plan in (make_plan(60, n_boot=30, seed=3), make_plan(60, groups=groups, n_boot=30, seed=3)):
         fast = scoring._weighted_replicates(plan, predicted, actual) | scoring._rank_replicates(
