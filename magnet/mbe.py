@@ -88,7 +88,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from magnet.bootstrap import as_group_labels, make_plan, percentile_interval
+from magnet.bootstrap import (
+    as_group_labels,
+    drawn_constant,
+    make_plan,
+    percentile_interval,
+    weighted_pearson,
+    weighted_ranks,
+)
 from magnet.scoring import as_float_vector
 
 __all__ = [
@@ -270,10 +277,6 @@ class _Data:
     n_dropped: int
     keep: np.ndarray
 
-    def subset(self, rows: np.ndarray) -> "_Data":
-        """The rows ``rows`` (with repeats) of the complete data, without groups."""
-        return _Data(self.x[rows], self.y[rows], self.z[rows], self.controls, None, 0, self.keep)
-
 
 def _baseline_matrix(baseline, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
     """Baseline as an ``(n, k)`` float matrix with control names."""
@@ -392,11 +395,55 @@ def _constant_name(data: _Data) -> str | None:
     return None
 
 
-def _bootstrap_partial_r(data: _Data, method: str) -> float:
-    """Partial r of one resample, NaN where undefined."""
-    if data.x.size - 2 - data.z.shape[1] <= 0 or _constant_name(data) is not None:
-        return NAN
-    return _core(data.x, data.y, data.z, method)[0]
+def _weighted_residuals(design: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Residuals of a weighted least-squares fit of each resample's ``target`` on its ``design``.
+
+    ``design`` is ``(n_boot, n, p)``, ``target`` and ``weights`` ``(n_boot, n)``.
+    Row ``i`` counts ``weights[b, i]`` times, so this is :func:`_residualize` on
+    the resample written out: rows scaled by the square root of their weight,
+    projected off the span of the design's singular vectors above numpy
+    ``lstsq``'s cutoff (``eps * max(rows, p) * largest singular value``, rows
+    being the resample size), then scaled back.
+    """
+    root = np.sqrt(weights)
+    scaled_design = design * root[:, :, None]
+    scaled_target = target * root
+    u, sing, _ = np.linalg.svd(scaled_design, full_matrices=False)
+    size = np.maximum(weights.sum(axis=1), design.shape[2])
+    keep = sing > (np.finfo(float).eps * size * sing[:, 0])[:, None]
+    u = u * keep[:, None, :]
+    fitted = np.einsum("bnp,bp->bn", u, np.einsum("bnp,bn->bp", u, scaled_target))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(weights > 0, (scaled_target - fitted) / root, 0.0)
+
+
+def _weighted_partial_r(data: _Data, method: str, weights: np.ndarray) -> np.ndarray:
+    """Partial r of every resample given by row multiplicities, NaN where undefined.
+
+    The same rules as :func:`_core` on each resample written out: NaN when the
+    resample leaves no degrees of freedom, when an input is constant among the
+    drawn rows, or when a residual is degenerate.
+    """
+    k = data.z.shape[1]
+    columns = [data.x, data.y, *data.z.T]
+    undefined = weights.sum(axis=1) - 2 - k <= 0
+    for values in columns:
+        undefined |= drawn_constant(values, weights)
+    if method == "spearman":
+        tx, ty, *tz = (weighted_ranks(values, weights) for values in columns)
+    else:
+        tx, ty, *tz = (np.broadcast_to(values, weights.shape) for values in columns)
+    design = np.stack([np.ones(weights.shape), *tz], axis=2)
+    rx = _weighted_residuals(design, tx, weights)
+    ry = _weighted_residuals(design, ty, weights)
+    for t, r in ((tx, rx), (ty, ry)):
+        total = weights.sum(axis=1)
+        centred = t - ((weights * t).sum(axis=1) / total)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (weights * r * r).sum(axis=1) / (weights * centred * centred).sum(axis=1)
+        undefined |= ~(ratio >= DEGENERATE_RATIO)
+    r = weighted_pearson(rx, ry, weights)
+    return np.where(undefined, np.nan, r)
 
 
 # ---------------------------------------------------------------- public API
@@ -640,7 +687,7 @@ def _bootstrap_ci95(data: _Data, method: str, n_boot: int, seed: int | None) -> 
     plan = make_plan(data.x.size, groups=data.groups, n_boot=n_boot, seed=seed)
     if plan.n_boot == 0:
         return NAN_CI, "none"
-    replicates = [_bootstrap_partial_r(data.subset(rows), method) for rows in plan]
+    replicates = np.concatenate([_weighted_partial_r(data, method, w) for w in plan.weight_chunks()])
     return percentile_interval(replicates, 0.95), plan.description
 
 
