@@ -7,9 +7,11 @@ Usage::
 
 Printed, measured in this run: for each table, the time to merely parse its
 files with orjson (the reference), magnet's cold load (no cache), its cached
-load, and the ratios; then for the synthetic corpus (demo runs replicated
-under new names, run_spec.json + stats.json only) time and peak memory of the
-stats and run_specs tables. Each measurement runs in a fresh subprocess so
+load, and the ratios, with each ``dtype_backend`` (numpy: object strings;
+pyarrow: ``pd.ArrowDtype`` columns); then the same for the synthetic corpus
+(demo runs replicated under new names, run_spec.json + stats.json only) with
+peak memory, for the stats and run_specs tables. Times are the best of
+``--repeat`` fresh processes (the machine's timing noise is large). Each measurement runs in a fresh subprocess so
 that its peak RSS is its own.
 """
 
@@ -29,7 +31,7 @@ from rich.table import Table
 MEASURE = r"""
 import json, resource, sys, time, glob, os
 import orjson
-mode, root, table, cache = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+mode, root, table, cache, backend = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 files = {"run_specs": ["run_spec.json"], "stats": ["stats.json", "run_spec.json"],
          "scenario_states": ["scenario_state.json", "run_spec.json"],
          "per_instance_stats": ["per_instance_stats.json", "run_spec.json"]}[table]
@@ -47,14 +49,14 @@ if mode == "orjson":
     rows = -1
 else:
     outputs = HelmOutputs.coerce(root, cache_dir=cache if cache != "-" else False)
-    rows = len(outputs.table(table, cache=cache != "-"))
+    rows = len(outputs.table(table, cache=cache != "-", dtype_backend=backend))
 elapsed = time.perf_counter() - t
 print(json.dumps({"seconds": elapsed, "rows": rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def measure(mode: str, root: Path, table: str, cache: str = "-") -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, mode, str(root), table, cache],
+def measure(mode: str, root: Path, table: str, cache: str = "-", backend: str = "numpy") -> dict:
+    out = subprocess.run([sys.executable, "-c", MEASURE, mode, str(root), table, cache, backend],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -86,7 +88,7 @@ def replicate(src: Path, dest: Path, n_runs: int, files=("run_spec.json", "stats
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5000, help="runs in the synthetic corpus")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N for the demo timings")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N fresh processes for each timing")
     args = parser.parse_args(argv)
     from magnet.backends.helm.demo import build_demo
 
@@ -94,33 +96,37 @@ def main(argv=None) -> int:
     demo = build_demo(progress=False)
     with tempfile.TemporaryDirectory() as tmp:
         table = Table(title=f"demo corpus ({demo}): best of {args.repeat}")
-        for col in ("table", "rows", "orjson parse s", "magnet cold s", "cold / parse", "magnet cached s", "cold / cached"):
+        for col in ("table", "dtype_backend", "rows", "orjson parse s", "magnet cold s", "cold / parse",
+                    "magnet cached s", "cold / cached"):
             table.add_column(col, justify="right")
         for name in ("run_specs", "stats", "scenario_states", "per_instance_stats"):
             ref = best_of(args.repeat, "orjson", demo, name)
-            cold = best_of(args.repeat, "magnet", demo, name)
-            cache = str(Path(tmp) / f"cache-{name}")
-            measure("magnet", demo, name, cache)  # fill the cache
-            cached = best_of(args.repeat, "magnet", demo, name, cache)
-            table.add_row(name, str(cold["rows"]), f"{ref['seconds']:.3f}", f"{cold['seconds']:.3f}",
-                          f"{cold['seconds'] / ref['seconds']:.2f}x", f"{cached['seconds']:.3f}",
-                          f"{cold['seconds'] / cached['seconds']:.1f}x")
+            for backend in ("numpy", "pyarrow"):
+                cold = best_of(args.repeat, "magnet", demo, name, "-", backend)
+                cache = str(Path(tmp) / f"cache-{name}-{backend}")
+                measure("magnet", demo, name, cache, backend)  # fill the cache
+                cached = best_of(args.repeat, "magnet", demo, name, cache, backend)
+                table.add_row(name, backend, str(cold["rows"]), f"{ref['seconds']:.3f}", f"{cold['seconds']:.3f}",
+                              f"{cold['seconds'] / ref['seconds']:.2f}x", f"{cached['seconds']:.3f}",
+                              f"{cold['seconds'] / cached['seconds']:.1f}x")
         console.print(table)
 
         synthetic = replicate(demo, Path(tmp) / "synthetic", args.runs)
-        scale = Table(title=f"synthetic corpus: {args.runs} runs (run_spec.json + stats.json)")
-        for col in ("table", "rows", "orjson parse s", "magnet cold s", "cold / parse", "peak MB (cold)",
-                    "magnet cached s", "peak MB (cached)"):
+        scale = Table(title=f"synthetic corpus: {args.runs} runs (run_spec.json + stats.json), best of {args.repeat}")
+        for col in ("table", "dtype_backend", "rows", "orjson parse s", "magnet cold s", "cold / parse",
+                    "peak MB (cold)", "magnet cached s", "cold / cached", "peak MB (cached)"):
             scale.add_column(col, justify="right")
         for name in ("run_specs", "stats"):
-            ref = measure("orjson", synthetic, name)
-            cold = measure("magnet", synthetic, name)
-            cache = str(Path(tmp) / f"scale-cache-{name}")
-            measure("magnet", synthetic, name, cache)
-            cached = measure("magnet", synthetic, name, cache)
-            scale.add_row(name, str(cold["rows"]), f"{ref['seconds']:.2f}", f"{cold['seconds']:.2f}",
-                          f"{cold['seconds'] / ref['seconds']:.2f}x", f"{cold['peak_mb']:.0f}",
-                          f"{cached['seconds']:.2f}", f"{cached['peak_mb']:.0f}")
+            ref = best_of(args.repeat, "orjson", synthetic, name)
+            for backend in ("numpy", "pyarrow"):
+                cold = best_of(args.repeat, "magnet", synthetic, name, "-", backend)
+                cache = str(Path(tmp) / f"scale-cache-{name}-{backend}")
+                measure("magnet", synthetic, name, cache, backend)
+                cached = best_of(args.repeat, "magnet", synthetic, name, cache, backend)
+                scale.add_row(name, backend, str(cold["rows"]), f"{ref['seconds']:.2f}", f"{cold['seconds']:.2f}",
+                              f"{cold['seconds'] / ref['seconds']:.2f}x", f"{cold['peak_mb']:.0f}",
+                              f"{cached['seconds']:.3f}", f"{cold['seconds'] / cached['seconds']:.1f}x",
+                              f"{cached['peak_mb']:.0f}")
         console.print(scale)
     return 0
 

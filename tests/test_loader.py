@@ -281,3 +281,24 @@ def test_python_tables_read_chunk_by_chunk_equal_one_chunk(small_root, table, mo
     whole = outputs.table(table, n_jobs=1)
     monkeypatch.setattr(loading, "PYTHON_CHUNK_BYTES", 1)  # one run per chunk
     pd.testing.assert_frame_equal(outputs.table(table, n_jobs=1), whole)
+
+
+def _plain_values(series) -> list:
+    """A column's values as Python objects, every missing marker (None, NaN, pd.NA) as None."""
+    return [None if (v is None or (not isinstance(v, (list, dict)) and pd.isna(v))) else v
+            for v in series.astype(object)]
+
+
+@pytest.mark.parametrize("table", ["run_specs", "scenario_states", "stats", "per_instance_stats"])
+def test_pyarrow_dtype_backend_holds_the_same_values(small_copy, tmp_path, table):
+    outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
+    plain = outputs.table(table, cache=False)
+    for cache in (False, True, True):  # cold, filling the cache, from the cache
+        lean = outputs.table(table, cache=cache, dtype_backend="pyarrow")
+        assert list(lean.columns) == list(plain.columns)
+        strings = [c for c in plain.columns if plain[c].map(lambda v: isinstance(v, str)).all()]
+        assert strings and all(str(lean[c].dtype).startswith("string") for c in strings)
+        for col in plain.columns:
+            assert _plain_values(lean[col]) == _plain_values(plain[col]), col
+    with pytest.raises(ValueError, match="dtype_backend"):
+        outputs.table(table, dtype_backend="polars")

@@ -32,6 +32,9 @@ PARALLEL_MIN_BYTES = 256 * 1024 * 1024
 #: the threads, and what a damaged file sends back to the slower file-by-file path.
 ARROW_CHUNK_BYTES = 16 * 1024 * 1024
 
+#: Column types a table can come in: numpy's (object strings) or Arrow's (``pd.ArrowDtype``).
+DTYPE_BACKENDS = ("numpy", "pyarrow")
+
 #: Bytes of JSON per chunk for the tables flattened in Python (run_specs, scenario_states).
 PYTHON_CHUNK_BYTES = 64 * 1024 * 1024
 
@@ -334,8 +337,11 @@ class _PandasFrames:
         return frame.iloc[order].reset_index(drop=True)
 
     @staticmethod
-    def to_pandas(frame):
-        return frame.drop(columns=table_cache.RUN_DIR_COLUMN)
+    def to_pandas(frame, dtype_backend: str = "numpy"):
+        df = frame.drop(columns=table_cache.RUN_DIR_COLUMN)
+        if dtype_backend == "pyarrow":  # lists and mappings stay Python objects
+            df = df.convert_dtypes(dtype_backend="pyarrow", convert_integer=False)
+        return df
 
     @staticmethod
     def project(frame, columns):
@@ -391,13 +397,15 @@ class _ArrowFrames:
         return frame.select([c for c in dict.fromkeys(columns) if c in present])
 
     @staticmethod
-    def to_pandas(frame):
+    def to_pandas(frame, dtype_backend: str = "numpy"):
         """To pandas with plain object columns of strings, built without one Python string per row.
 
         Numeric columns convert in one Arrow call; each string column becomes an
         object array indexing its few distinct values (dictionary encoding), inserted
         without an extra copy (measured on 610,000 stats rows: 0.06 s, 86 MB above
         the Arrow table, against 0.08 s and 120 MB through categoricals).
+        With ``dtype_backend="pyarrow"`` every column stays in Arrow memory
+        (``pd.ArrowDtype``), strings decoded from their dictionaries.
         """
         import numpy as np
         import pyarrow as pa
@@ -407,6 +415,11 @@ class _ArrowFrames:
         front = ["suite", "run_spec.name"]
         rest = sorted((c for c in frame.column_names if c not in front), key=column_order_key)
         frame = frame.select(front + rest)
+        if dtype_backend == "pyarrow":
+            for i, field in enumerate(frame.schema):
+                if pa.types.is_dictionary(field.type):
+                    frame = frame.set_column(i, field.name, frame.column(i).cast(field.type.value_type))
+            return frame.to_pandas(types_mapper=pd.ArrowDtype)
         strings = [f.name for f in frame.schema if _is_string_like(f.type)]
         df = frame.drop_columns(strings).to_pandas()
         for name in strings:  # in column order, so each position exists when inserted
@@ -436,16 +449,21 @@ def load_table(
     n_jobs: int | None = None,
     cache_root: str | os.PathLike | None = None,
     columns: list[str] | None = None,
+    dtype_backend: str = "numpy",
 ) -> pd.DataFrame:
     """Load one table for the given runs (see :meth:`HelmOutputs.table`).
 
     ``columns`` projects the result; when every run is cached, only those
     columns are read from the Parquet cache (less time and memory).
+    ``dtype_backend`` is ``"numpy"`` (object strings, float64 with NaN) or
+    ``"pyarrow"`` (``pd.ArrowDtype`` columns, as in pandas' own readers).
     """
     import numpy as np
 
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+    if dtype_backend not in DTYPE_BACKENDS:
+        raise ValueError(f"dtype_backend must be one of {', '.join(DTYPE_BACKENDS)}, got {dtype_backend!r}")
     check_policy(errors)
     ops = _ArrowFrames if table in ARROW_MAKERS else _PandasFrames
     order = {ref.path: i for i, ref in enumerate(refs)}
@@ -496,7 +514,7 @@ def load_table(
     front = ["suite", "run_spec.name"]
     if columns and frame is not None:  # project before converting: only the asked columns become pandas
         frame = ops.project(frame, [*front, table_cache.RUN_DIR_COLUMN, *columns])
-    df = ops.to_pandas(frame) if frame is not None else pd.DataFrame(columns=front)
+    df = ops.to_pandas(frame, dtype_backend) if frame is not None else pd.DataFrame(columns=front)
     if columns:
         unknown = sorted(set(columns) - set(df.columns)) if len(df) else []
         if unknown:

@@ -188,7 +188,7 @@ class HelmOutputs:
         return [r for s in self.suites() for r in s.runs()]
 
     def table(self, name: str, *, errors: str = "raise", n_jobs: int | None = None, cache: bool = True,
-              columns: list[str] | None = None) -> pd.DataFrame:
+              columns: list[str] | None = None, dtype_backend: str = "numpy") -> pd.DataFrame:
         """One flat table: ``run_specs``, ``scenario_states``, ``stats`` or ``per_instance_stats``.
 
         Parameters
@@ -197,16 +197,27 @@ class HelmOutputs:
         errors: ``"raise"`` (default), ``"warn"`` or ``"skip"`` for damaged runs;
             skipped runs are listed in ``df.attrs["skipped"]``, runs lacking an
             optional file in ``df.attrs["missing"]``.
-        n_jobs: worker processes (default: all CPUs when there is enough to parse).
+        n_jobs: parallel workers (default: one per CPU; threads for the Arrow-parsed
+            ``stats`` and ``per_instance_stats``, processes for big Python-flattened tables).
         cache: use the Parquet cache (re-reads only changed files).
         columns: only these columns (besides ``suite`` and ``run_spec.name``); read
             from the cache by column projection when nothing changed.
+        dtype_backend: ``"numpy"`` (default: object strings, float64 with NaN) or
+            ``"pyarrow"`` (``pd.ArrowDtype`` columns kept in Arrow memory: less memory,
+            faster from the cache), like pandas' own ``read_parquet(dtype_backend=...)``.
+
+        Example:
+            >>> outputs = HelmOutputs.demo(preset="small")
+            >>> lean = outputs.stats(dtype_backend="pyarrow", columns=["stats.name.name", "stats.mean"])
+            >>> str(lean["stats.name.name"].dtype), str(lean["stats.mean"].dtype)
+            ('string[pyarrow]', 'double[pyarrow]')
         """
         if name not in TABLES:
             raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
         refs = [RunRef(s.name, os.path.join(s.path, n)) for s in self.suites() for n in s.run_dir_names()]
         return load_table(name, refs, errors=errors, n_jobs=n_jobs,
-                          cache_root=self.cache_dir if cache else None, columns=columns)
+                          cache_root=self.cache_dir if cache else None, columns=columns,
+                          dtype_backend=dtype_backend)
 
     def run_specs(self, **kwargs) -> pd.DataFrame:
         """The ``run_specs`` table (one row per run)."""
