@@ -193,7 +193,7 @@ def _read_batch_arrow(table: str, good: list[tuple[int, RunRef, str]]):
     if not good:
         return None
     lists = read_json_files([os.path.join(ref.path, TABLE_FILES[table]) for _, ref, _ in good])
-    if lists is None or not pa_is_list(lists.type):
+    if lists is None or not _is_list_type(lists.type):
         return None
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
     t = STRUCT_MAKERS[table](pc.list_flatten(lists))
@@ -204,7 +204,7 @@ def _read_batch_arrow(table: str, good: list[tuple[int, RunRef, str]]):
     return [t], keys
 
 
-def pa_is_list(t) -> bool:
+def _is_list_type(t) -> bool:
     import pyarrow as pa
 
     return pa.types.is_list(t) or pa.types.is_large_list(t)
