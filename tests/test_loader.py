@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from magnet.backends.helm.errors import HelmOutputWarning
 from magnet.backends.helm.outputs import HelmOutputs
@@ -302,3 +304,43 @@ def test_pyarrow_dtype_backend_holds_the_same_values(small_copy, tmp_path, table
             assert _plain_values(lean[col]) == _plain_values(plain[col]), col
     with pytest.raises(ValueError, match="dtype_backend"):
         outputs.table(table, dtype_backend="polars")
+
+
+_numbers = st.one_of(st.integers(min_value=-10**6, max_value=10**6),
+                     st.floats(allow_nan=False, allow_infinity=False, width=64))
+_perturbations = st.one_of(st.none(), st.fixed_dictionaries(
+    {"name": st.sampled_from(["typos", "lower", "robustness"])},
+    optional={"robustness": st.booleans(), "fairness": st.booleans(),
+              "computed_on": st.sampled_from(["perturbed", "worst"]), "prob": st.floats(0, 1), "seed": st.integers(0, 9)}))
+
+
+@st.composite
+def _stat(draw):
+    name = {"name": draw(st.sampled_from(["exact_match", "num_instances", "f1"]))}
+    if draw(st.booleans()):
+        name["split"] = draw(st.sampled_from(["test", "valid"]))
+    perturbation = draw(_perturbations)
+    if perturbation is not None:
+        name["perturbation"] = perturbation
+    stat = {"name": name, "count": draw(st.integers(0, 50))}
+    for field in ("sum", "sum_squared", "min", "max", "mean", "variance", "stddev"):
+        if draw(st.booleans()):
+            stat[field] = draw(_numbers)
+    return stat
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.lists(_stat(), max_size=6), min_size=1, max_size=5), compact=st.booleans())
+def test_batch_parsing_equals_file_by_file_on_generated_stats(tmp_path_factory, monkeypatch, files, compact):
+    """Whatever mix of fields, types and omissions the files hold, both paths give the same table."""
+    suite = tmp_path_factory.mktemp("runs") / "suite"
+    for i, stats in enumerate(files):
+        run = suite / f"run{i}"
+        run.mkdir(parents=True)
+        (run / "run_spec.json").write_text(json.dumps({"name": f"run{i}", "adapter_spec": {"model": "m"}}))
+        (run / "stats.json").write_text(json.dumps(stats, indent=None if compact else 2))
+    outputs = HelmOutputs.coerce(suite, cache_dir=False)
+    batched = outputs.stats(cache=False)
+    by_file = _per_file_table(outputs, "stats", monkeypatch)
+    assert len(batched) == sum(len(s) for s in files)
+    pd.testing.assert_frame_equal(batched, by_file)
