@@ -1,37 +1,43 @@
 """Parquet cache of flattened tables, keyed by each source file's size and mtime.
 
-One cache entry per (suite directory, table): ``<table>.parquet`` holding the
-rows of every cached run plus ``<table>.manifest.json`` mapping each run
-directory to the ``(size, mtime_ns)`` signatures of the files its rows came
-from. A load reuses the rows of runs whose signatures are unchanged and
-re-reads only the others, so a second load is one Parquet read, and any
-changed file is re-read.
+One cache folder per (suite directory, table): Parquet *parts*, each holding
+the rows of one chunk of runs as it was flattened, plus ``manifest.json``
+mapping each run directory to the ``(size, mtime_ns)`` signatures of the
+files its rows came from and to the part holding them. A load reuses the
+rows of runs whose signatures are unchanged and re-reads only the others,
+each new chunk written as a new part as soon as it is flattened (so a cold
+load never holds more than the chunks in flight plus what it returns), then
+reads the asked runs' rows back, only the asked columns. Parts no run
+refers to any more are deleted when the manifest is written.
 
 Python objects (lists, mappings, mixed-type columns) are stored as JSON text
-and decoded on read; the manifest lists those columns.
+and decoded on read; each part's manifest entry lists those columns.
 
 Example:
     >>> import pandas as pd, tempfile
     >>> d = tempfile.mkdtemp()
     >>> df = pd.DataFrame({"__run_dir__": ["r1", "r1"], "x.refs": [[1, 2], []], "x.v": [1.0, None]})
-    >>> save(d, "stats", df, {"r1": [[10, 5]]})
-    >>> back, manifest = load(d, "stats")
-    >>> back["x.refs"].tolist(), manifest["runs"]
-    ([[1, 2], []], {'r1': [[10, 5]]})
+    >>> part = write_part(d, "stats", df)
+    >>> manifest = Manifest(runs={"r1": {"sig": [[10, 5]], "part": part[0]}}, parts=dict([part]))
+    >>> save_manifest(d, "stats", manifest)
+    >>> [(frame["x.refs"].tolist(), keep) for frame, keep in read_parts(d, "stats", load_manifest(d, "stats"), {"r1"})]
+    [([[1, 2], []], None)]
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
-CACHE_FORMAT = 4  # bump whenever flattening or row order changes: old caches are then rebuilt
+CACHE_FORMAT = 5  # bump whenever flattening or the layout changes: old caches are then rebuilt
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:
@@ -52,59 +58,120 @@ def _json_columns(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def save(cache_dir: str | os.PathLike, table: str, df, runs: dict[str, list]) -> None:
-    """Write a table (DataFrame or Arrow table) and its manifest atomically (temp file, then rename)."""
+class CacheMiss(Exception):
+    """A part the manifest lists cannot be read (deleted or damaged): the caller re-reads the JSON."""
+
+
+@dataclass
+class Manifest:
+    """Which runs are cached, with their source signatures and the part holding their rows."""
+
+    runs: dict[str, dict] = field(default_factory=dict)  # run dir -> {"sig": [[size, mtime_ns], ...], "part": id | None}
+    parts: dict[str, dict] = field(default_factory=dict)  # part id -> {"json_columns": [...], "runs": n}
+
+    def fresh(self, name: str, sig) -> bool:
+        """True when the run is cached with exactly this signature."""
+        return sig is not None and self.runs.get(name, {}).get("sig") == sig
+
+
+def _table_dir(cache_dir: str | os.PathLike, table: str) -> Path:
+    return Path(cache_dir) / table
+
+
+def load_manifest(cache_dir: str | os.PathLike, table: str) -> Manifest:
+    """The table's manifest; empty when absent, unreadable or of another cache format."""
+    try:
+        data = orjson.loads((_table_dir(cache_dir, table) / "manifest.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return Manifest()
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+        return Manifest()
+    return Manifest(data["runs"], data["parts"])
+
+
+def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, dict]:
+    """Write one chunk's rows (DataFrame or Arrow table) as a new part: ``(part id, manifest entry)``.
+
+    Safe to call from worker threads and processes: each part has a fresh name
+    and appears under it only once complete (temp file, then rename).
+    """
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / f".{table}.{os.getpid()}.parquet"
+    folder = _table_dir(cache_dir, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    part = uuid.uuid4().hex[:16]
+    tmp = folder / f".{part}.tmp"
     json_cols: list[str] = []
-    if df is None:
-        df = pd.DataFrame({RUN_DIR_COLUMN: pd.Series([], dtype=object)})
-    if isinstance(df, pa.Table):
-        pq.write_table(df, tmp)
+    if isinstance(frame, pa.Table):
+        n_runs = len(pc.unique(frame.column(RUN_DIR_COLUMN)))
+        pq.write_table(frame, tmp)
     else:
-        json_cols = _json_columns(df)
+        n_runs = int(frame[RUN_DIR_COLUMN].nunique())
+        json_cols = _json_columns(frame)
         if json_cols:
-            df = df.copy()
+            frame = frame.copy()
             for col in json_cols:
-                df[col] = [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-                           for v in df[col]]
-        df.to_parquet(tmp, index=False)
-    os.replace(tmp, cache_dir / f"{table}.parquet")
-    manifest = {"format": CACHE_FORMAT, "json_columns": json_cols, "runs": runs}
-    tmp = cache_dir / f".{table}.{os.getpid()}.manifest.json"
-    tmp.write_text(json.dumps(manifest))
-    os.replace(tmp, cache_dir / f"{table}.manifest.json")
+                frame[col] = [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+                              for v in frame[col]]
+        frame.to_parquet(tmp, index=False)
+    os.replace(tmp, folder / f"{part}.parquet")
+    return part, {"json_columns": json_cols, "runs": n_runs}
 
 
-def load(cache_dir: str | os.PathLike, table: str, arrow: bool = False, columns: list[str] | None = None):
-    """Read a cached table (a DataFrame, or an Arrow table with ``arrow=True``) and its manifest.
+def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) -> None:
+    """Write the manifest atomically, then delete the parts it no longer refers to."""
+    folder = _table_dir(cache_dir, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    used = {entry["part"] for entry in manifest.runs.values() if entry.get("part")}
+    manifest.parts = {p: info for p, info in manifest.parts.items() if p in used}
+    tmp = folder / f".manifest.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "runs": manifest.runs, "parts": manifest.parts}))
+    os.replace(tmp, folder / "manifest.json")
+    for path in folder.glob("*.parquet"):
+        if path.stem not in manifest.parts:
+            path.unlink(missing_ok=True)
+    for old in (f"{table}.parquet", f"{table}.manifest.json"):  # the one-file layout of cache format 4
+        (Path(cache_dir) / old).unlink(missing_ok=True)
 
-    ``columns`` reads only those columns (plus the keys ``suite``, ``run_spec.name``
-    and the run directory). Returns ``(None, {"runs": {}})`` when absent or unreadable.
+
+def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, runs, columns=None, arrow=False):
+    """Yield ``(frame, keep)`` for each part holding rows of ``runs``, in the order the runs are listed.
+
+    ``keep`` is None when every row of the part is wanted, else the set of run
+    directories whose rows to keep (the others were re-read since, or not
+    asked for). ``columns`` reads only those columns (plus ``suite``,
+    ``run_spec.name`` and the run directory). Raises :class:`CacheMiss` when
+    a part cannot be read.
     """
     import pyarrow.parquet as pq
 
-    cache_dir = Path(cache_dir)
-    empty = {"runs": {}, "json_columns": []}
-    try:
-        manifest = json.loads((cache_dir / f"{table}.manifest.json").read_text())
-        if manifest.get("format") != CACHE_FORMAT:
-            return None, empty
-        path = cache_dir / f"{table}.parquet"
-        wanted = None
-        if columns:
-            present = set(pq.read_schema(path).names)
-            wanted = [c for c in dict.fromkeys(["suite", "run_spec.name", RUN_DIR_COLUMN, *columns]) if c in present]
-        if arrow:
-            return pq.read_table(path, columns=wanted), manifest
-        df = pd.read_parquet(path, columns=wanted)
-    except (OSError, ValueError):
-        return None, empty
-    for col in manifest["json_columns"]:
-        if col in df.columns:
-            df[col] = [None if v is None else orjson.loads(v) for v in df[col]]
-    return df, manifest
+    by_part: dict[str, set[str]] = {}
+    for name in runs:
+        part = manifest.runs.get(name, {}).get("part")
+        if part is not None:
+            by_part.setdefault(part, set()).add(name)
+    folder = _table_dir(cache_dir, table)
+
+    def read(part: str):
+        path = folder / f"{part}.parquet"
+        try:
+            wanted = None
+            if columns:
+                present = set(pq.read_schema(path).names)
+                wanted = [c for c in dict.fromkeys(["suite", "run_spec.name", RUN_DIR_COLUMN, *columns]) if c in present]
+            if arrow:
+                return pq.read_table(path, columns=wanted, use_threads=False)
+            frame = pd.read_parquet(path, columns=wanted)
+            for col in manifest.parts.get(part, {}).get("json_columns", []):
+                if col in frame.columns:
+                    frame[col] = [None if v is None else orjson.loads(v) for v in frame[col]]
+            return frame
+        except (OSError, ValueError, orjson.JSONDecodeError) as e:
+            raise CacheMiss(f"{path}: {e}") from None
+
+    # Parts are read in threads (Parquet decoding releases the GIL), results in order.
+    with ThreadPoolExecutor(max_workers=min(len(by_part), os.cpu_count() or 1) or 1) as pool:
+        for (part, names), frame in zip(by_part.items(), pool.map(read, by_part)):
+            yield frame, (None if len(names) == manifest.parts.get(part, {}).get("runs") else names)

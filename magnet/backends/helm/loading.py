@@ -113,14 +113,22 @@ def read_run_rows(table: str, ref: RunRef) -> list[dict]:
     return rows
 
 
-def _read_chunk(table: str, refs: list[RunRef]):
+def _read_chunk(table: str, refs: list[RunRef], cache_dir: str | None = None):
     """Worker: rows of several runs as one frame, plus ``(index, path, problem)`` per failed run.
 
     The frame is an Arrow table for the numeric tables (see :mod:`.arrow_rows`)
     and a DataFrame for the others; its run-directory column holds directory names.
+    With ``cache_dir`` (the suite's cache folder) the frame is written there as a
+    cache part at once and ``(part id, manifest entry)`` comes back instead.
     """
-    if table in ARROW_MAKERS:
-        return _read_chunk_arrow(table, refs)
+    frame, failures = _read_chunk_arrow(table, refs) if table in ARROW_MAKERS else _read_chunk_rows(table, refs)
+    if cache_dir is not None and frame is not None:
+        return table_cache.write_part(cache_dir, table, frame), failures
+    return frame, failures
+
+
+def _read_chunk_rows(table: str, refs: list[RunRef]):
+    """:func:`_read_chunk` for the tables flattened in Python."""
     rows, failures = [], []
     for i, ref in enumerate(refs):
         try:
@@ -254,14 +262,15 @@ def _signatures(refs: list[RunRef], table: str) -> dict[str, list | None]:
     return {ref.path: _signature(ref, table) for ref in refs}
 
 
-def _parse(table: str, refs: list[RunRef], n_jobs: int | None):
+def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | None = None):
     """Parse runs in chunks (contiguous, results in order), in parallel when there is enough to parse.
 
     The Arrow-flattened tables parse in threads (Arrow's JSON reader releases
     the GIL), in chunks of about :data:`ARROW_CHUNK_BYTES`; the others in
     chunks of :data:`PYTHON_CHUNK_BYTES`, in worker processes above
     :data:`PARALLEL_MIN_BYTES`. Either way only a few chunks' parsed JSON
-    is in memory at once; what is kept is the flattened (columnar) result.
+    is in memory at once; what is kept is the flattened (columnar) result, or
+    with ``cache_dir`` not even that: each chunk becomes a cache part.
     """
     sizes = []
     for r in refs:
@@ -273,27 +282,27 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None):
     if table in ARROW_MAKERS:
         chunks = _byte_chunks(refs, sizes, ARROW_CHUNK_BYTES)
         if n_jobs <= 1 or len(chunks) == 1:
-            results = [_read_chunk(table, c) for c in chunks]
+            results = [_read_chunk(table, c, cache_dir) for c in chunks]
         else:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                results = list(pool.map(lambda c: _read_chunk(table, c), chunks))
+                results = list(pool.map(lambda c: _read_chunk(table, c, cache_dir), chunks))
     elif n_jobs <= 1 or len(refs) < 2 * n_jobs or sum(sizes) < PARALLEL_MIN_BYTES:
         # Chunk by chunk, each flattened into a frame before the next is parsed: the parsed
         # JSON of one chunk is held at a time, never the whole corpus's.
         chunks = _byte_chunks(refs, sizes, PYTHON_CHUNK_BYTES)
-        results = [_read_chunk(table, c) for c in chunks]
+        results = [_read_chunk(table, c, cache_dir) for c in chunks]
     else:
         from joblib import Parallel, delayed
 
         n_chunks = min(len(refs), 4 * n_jobs)
         bounds = [round(i * len(refs) / n_chunks) for i in range(n_chunks + 1)]
         chunks = [refs[a:b] for a, b in zip(bounds, bounds[1:])]
-        results = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_read_chunk)(table, c) for c in chunks)
+        results = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_read_chunk)(table, c, cache_dir) for c in chunks)
     frames, failures = [], []
     for chunk, (frame, chunk_failures) in zip(chunks, results):
-        frames.append(frame)
+        frames.append((chunk, frame) if cache_dir is not None else frame)
         failures += [(chunk[i], p, m) for i, p, m in chunk_failures]
     return frames, failures
 
@@ -441,6 +450,36 @@ def _is_string_like(t) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
+def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns):
+    """One suite's rows through its cache: re-read changed runs into new parts, then read the asked runs' rows.
+
+    Returns ``(frame, failures)``; raises :class:`.cache.CacheMiss` when a cached part cannot be read.
+    """
+    sigs = _signatures(refs, table)
+    names = [os.path.basename(r.path) for r in refs]
+    manifest = table_cache.load_manifest(cdir, table)
+    to_read = [r for r, n in zip(refs, names) if not manifest.fresh(n, sigs[r.path])]
+    parts, failures = _parse(table, to_read, n_jobs, cache_dir=cdir) if to_read else ([], [])
+    if to_read:
+        failed = {ref.path for ref, _, _ in failures}
+        for chunk, written in parts:
+            part = None
+            if written is not None:
+                part, info = written
+                manifest.parts[part] = info
+            for ref in chunk:
+                name = os.path.basename(ref.path)
+                if ref.path in failed or sigs[ref.path] is None:
+                    manifest.runs.pop(name, None)
+                else:
+                    manifest.runs[name] = {"sig": sigs[ref.path], "part": part}
+        table_cache.save_manifest(cdir, table, manifest)
+    asked = [n for n in names if n in manifest.runs]
+    pieces = [f if keep is None else ops.select(f, keep, keep=True)
+              for f, keep in table_cache.read_parts(cdir, table, manifest, asked, columns, arrow=ops is _ArrowFrames)]
+    return ops.concat(pieces), failures
+
+
 def load_table(
     table: str,
     refs: list[RunRef],
@@ -473,41 +512,23 @@ def load_table(
 
     suite_frames, failures = [], []
     for suite_dir, suite_refs in by_suite.items():
-        names = [os.path.basename(r.path) for r in suite_refs]
-        cached, cached_frame, others, others_runs, fresh, old = None, None, None, {}, set(), {}
         cdir = table_cache.cache_dir_for(suite_dir, cache_root) if cache_root else None
-        sigs = _signatures(suite_refs, table) if cdir is not None else {}
+        frame = None
         if cdir is not None:
-            arrow = ops is _ArrowFrames
-            cached_frame, manifest = table_cache.load(cdir, table, arrow=arrow, columns=columns)
-            old = manifest["runs"]
-            if cached_frame is not None:
-                fresh = {n for r, n in zip(suite_refs, names) if sigs[r.path] is not None and old.get(n) == sigs[r.path]}
-                if columns and len(fresh) < len(names):  # some runs must be re-read: merge into the full cache
-                    cached_frame, manifest = table_cache.load(cdir, table, arrow=arrow)
-                name_set = set(names)
-                others_runs = {k: v for k, v in old.items() if k not in name_set}
-                # Filtering rows costs a pass over the table: skip it when every cached run is fresh and asked for.
-                cached = cached_frame if len(fresh) == len(old) else ops.select(cached_frame, fresh, keep=True)
-                # Runs cached earlier but not asked for now stay in the cache.
-                others = ops.select(cached_frame, name_set, keep=False) if others_runs else None
-        to_read = [r for r, n in zip(suite_refs, names) if n not in fresh]
-        new_frames, new_failures = _parse(table, to_read, n_jobs) if to_read else ([], [])
-        failures += new_failures
-        frame = ops.concat([cached] + new_frames)
-        # The cache keeps rows in the order its manifest lists runs: a load of the same runs needs no sorting.
-        in_order = cached is not None and cached is cached_frame and not to_read and list(old) == names
-        if frame is not None and not in_order:
+            try:
+                frame, suite_failures = _load_cached(table, suite_refs, cdir, ops, n_jobs, columns)
+            except table_cache.CacheMiss:  # a part went missing under us: read the JSON, cache nothing
+                cdir = None
+        if cdir is None:
+            new_frames, suite_failures = _parse(table, suite_refs, n_jobs)
+            frame = ops.concat(new_frames)
+        failures += suite_failures
+        if frame is not None:
             # Rows in run order (as listed), and in file order within a run.
-            position = {n: i for i, n in enumerate(names)}
+            position = {os.path.basename(r.path): i for i, r in enumerate(suite_refs)}
             key = ops.order_key(frame, position)
             if len(key) and (np.diff(key) < 0).any():
                 frame = ops.take(frame, np.argsort(key, kind="stable"))
-        if cdir is not None and to_read:
-            failed = {ref.path for ref, _, _ in new_failures}
-            ok = {n: sigs[r.path] for r, n in zip(suite_refs, names) if r.path not in failed and sigs[r.path]}
-            table_cache.save(cdir, table, ops.concat([frame, others]), {**ok, **others_runs})
-        if frame is not None:
             suite_frames.append(frame)
 
     frame = ops.concat(suite_frames)
