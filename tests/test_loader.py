@@ -228,7 +228,7 @@ def _per_file_table(outputs, table, monkeypatch):
     from magnet.backends.helm import loading
 
     with monkeypatch.context() as m:
-        m.setattr(loading, "read_json_files", lambda paths: None)
+        m.setattr(loading, "read_json_files", lambda paths, sizes=None: None)
         return outputs.table(table, cache=False)
 
 
@@ -245,7 +245,8 @@ def test_batch_arrow_parsing_is_taken_and_equals_the_per_file_path(demo_outputs,
     pd.testing.assert_frame_equal(batched, _per_file_table(demo_outputs, table, monkeypatch))
 
 
-def test_one_damaged_file_sends_only_its_chunk_file_by_file(small_copy, monkeypatch):
+@pytest.mark.parametrize("unit", ["ARROW_CHUNK_BYTES", "ARROW_BATCH_BYTES"])
+def test_one_damaged_file_sends_only_its_chunk_file_by_file(small_copy, monkeypatch, unit):
     from magnet.backends.helm import loading
 
     runs = _runs(small_copy)
@@ -254,7 +255,7 @@ def test_one_damaged_file_sends_only_its_chunk_file_by_file(small_copy, monkeypa
     stats[0]["sum"] = 3  # an integer where the other files have floats: types are unified, not a failure
     stats[1]["mean"] = "high"  # a wrong type: the chunk falls back and this file is named
     (runs[1] / "stats.json").write_text(json.dumps(stats))
-    monkeypatch.setattr(loading, "ARROW_CHUNK_BYTES", 1)  # one run per chunk
+    monkeypatch.setattr(loading, unit, 1)  # one run per chunk (threads, parts) or per Arrow call
     table = HelmOutputs.coerce(small_copy, cache_dir=False).stats(errors="skip")
     assert [s.path for s in table.attrs["skipped"]] == [str(runs[1] / "stats.json")]
     assert "stats.mean" in table.attrs["skipped"][0].problem or "mean" in table.attrs["skipped"][0].problem

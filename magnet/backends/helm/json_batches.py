@@ -39,10 +39,10 @@ _HEAD, _TAIL = b'{"r":', b"}\n"
 MAX_BATCH_BYTES = 2**31 - 2**20
 
 
-def _read_wrapped(paths) -> memoryview | None:
+def _read_wrapped(paths, sizes=None) -> memoryview | None:
     """The files' bytes, each wrapped, read straight into one buffer (no per-file copies), or None."""
     try:
-        sizes = [os.stat(p).st_size for p in paths]
+        sizes = [os.stat(p).st_size for p in paths] if sizes is None else list(sizes)
     except OSError:
         return None
     total = sum(sizes) + len(paths) * (len(_HEAD) + len(_TAIL))
@@ -69,16 +69,17 @@ def _read_wrapped(paths) -> memoryview | None:
     return buf
 
 
-def read_json_files(paths: list[str | os.PathLike]) -> pa.Array | None:
+def read_json_files(paths: list[str | os.PathLike], sizes: list[int] | None = None) -> pa.Array | None:
     """Parse JSON files into one Arrow array whose entry ``i`` is file ``i``, or None.
 
     None means Arrow could not read the batch as one typed array: a file that
     is missing, empty, not valid JSON, not one JSON value, or whose values do
     not share one type with the other files'. Types are unified across files
     (an integer field that is a float elsewhere becomes float64; a field
-    absent from a record is null).
+    absent from a record is null). ``sizes``, when known, saves a stat per file;
+    a file that has grown since then is read short and fails to parse.
     """
-    buf = _read_wrapped(paths)
+    buf = _read_wrapped(paths, sizes)
     if buf is None:
         return None
     options = pj.ReadOptions(block_size=len(buf) + 1, use_threads=False)  # one block: the batch is the unit

@@ -28,9 +28,14 @@ from magnet.backends.helm.tables import OPTIONAL_FILES, ROW_MAKERS, TABLE_FILES,
 #: stats.json files, 350 MB, load in 3.0 s serial vs 5.7 s with 2 loky workers).
 PARALLEL_MIN_BYTES = 256 * 1024 * 1024
 
-#: Bytes of JSON per chunk for the Arrow-parsed tables: chunks are the unit of work for
-#: the threads, and what a damaged file sends back to the slower file-by-file path.
-ARROW_CHUNK_BYTES = 16 * 1024 * 1024
+#: Most bytes of JSON per chunk for the Arrow-parsed tables: the unit of work for the threads,
+#: and one Parquet part of the cache (bigger parts: fewer files to re-open; smaller ones
+#: keep both threads busy to the end, so a small corpus gets ~8 chunks per thread).
+ARROW_CHUNK_BYTES = 64 * 1024 * 1024
+
+#: Bytes of JSON per call to Arrow's JSON reader, and what a damaged file sends back to
+#: the slower file-by-file path.
+ARROW_BATCH_BYTES = 16 * 1024 * 1024
 
 #: Column types a table can come in: numpy's (object strings) or Arrow's (``pd.ArrowDtype``).
 DTYPE_BACKENDS = ("numpy", "pyarrow")
@@ -113,7 +118,7 @@ def read_run_rows(table: str, ref: RunRef) -> list[dict]:
     return rows
 
 
-def _read_chunk(table: str, refs: list[RunRef], cache_dir: str | None = None):
+def _read_chunk(table: str, refs: list[RunRef], cache_dir: str | None = None, sizes: list[int] | None = None):
     """Worker: rows of several runs as one frame, plus ``(index, path, problem)`` per failed run.
 
     The frame is an Arrow table for the numeric tables (see :mod:`.arrow_rows`)
@@ -121,7 +126,7 @@ def _read_chunk(table: str, refs: list[RunRef], cache_dir: str | None = None):
     With ``cache_dir`` (the suite's cache folder) the frame is written there as a
     cache part at once and ``(part id, manifest entry)`` comes back instead.
     """
-    frame, failures = _read_chunk_arrow(table, refs) if table in ARROW_MAKERS else _read_chunk_rows(table, refs)
+    frame, failures = _read_chunk_arrow(table, refs, sizes) if table in ARROW_MAKERS else _read_chunk_rows(table, refs)
     if cache_dir is not None and frame is not None:
         return table_cache.write_part(cache_dir, table, frame), failures
     return frame, failures
@@ -148,13 +153,14 @@ def _read_chunk_rows(table: str, refs: list[RunRef]):
     return df, failures
 
 
-def _read_chunk_arrow(table: str, refs: list[RunRef]):
+def _read_chunk_arrow(table: str, refs: list[RunRef], sizes: list[int] | None = None):
     """Like :func:`_read_chunk`, flattening in Arrow.
 
-    The whole chunk is parsed by Arrow's JSON reader in one call
-    (:mod:`.json_batches`); if any file in it is damaged or unusual, the chunk is
-    read file by file, where a file Arrow cannot take goes through the
-    validating Python path (which raises with the reason).
+    The chunk is parsed by Arrow's JSON reader in batches of about
+    :data:`ARROW_BATCH_BYTES` of files per call (:mod:`.json_batches`); if any
+    file in a batch is damaged or unusual, that batch is read file by file,
+    where a file Arrow cannot take goes through the validating Python path
+    (which raises with the reason). ``sizes`` are the files' sizes, if known.
     """
     import numpy as np
     import pyarrow as pa
@@ -166,11 +172,15 @@ def _read_chunk_arrow(table: str, refs: list[RunRef]):
             good.append((i, ref, run_name(ref.path)))
         except HelmOutputError as e:
             failures.append((i, e.path, e.problem))
-    combined = _read_batch_arrow(table, good)
-    if combined is not None:
-        tables, keys = combined
-    else:
-        for i, ref, name in good:
+    if sizes is None:
+        sizes = [_file_size(os.path.join(ref.path, TABLE_FILES[table])) for ref in refs]
+    for batch in _byte_chunks(good, [sizes[i] for i, _, _ in good], ARROW_BATCH_BYTES):
+        parsed = _read_batch_arrow(table, batch, [sizes[i] for i, _, _ in batch])
+        if parsed is not None:
+            tables += parsed[0]
+            keys += parsed[1]
+            continue
+        for i, ref, name in batch:
             try:
                 path = os.path.join(ref.path, TABLE_FILES[table])
                 obj = read_json(path)
@@ -194,13 +204,20 @@ def _read_chunk_arrow(table: str, refs: list[RunRef]):
     return combined, failures
 
 
-def _read_batch_arrow(table: str, good: list[tuple[int, RunRef, str]]):
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _read_batch_arrow(table: str, good: list[tuple[int, RunRef, str]], sizes: list[int] | None = None):
     """All runs' table files parsed in one Arrow call: ``([table], keys)``, or None to go file by file."""
     import pyarrow.compute as pc
 
     if not good:
         return None
-    lists = read_json_files([os.path.join(ref.path, TABLE_FILES[table]) for _, ref, _ in good])
+    lists = read_json_files([os.path.join(ref.path, TABLE_FILES[table]) for _, ref, _ in good], sizes)
     if lists is None or not _is_list_type(lists.type):
         return None
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
@@ -272,22 +289,24 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | 
     is in memory at once; what is kept is the flattened (columnar) result, or
     with ``cache_dir`` not even that: each chunk becomes a cache part.
     """
-    sizes = []
-    for r in refs:
-        try:
-            sizes.append(os.path.getsize(os.path.join(r.path, TABLE_FILES[table])))
-        except OSError:
-            sizes.append(0)
+    sizes = [_file_size(os.path.join(r.path, TABLE_FILES[table])) for r in refs]
     n_jobs = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
     if table in ARROW_MAKERS:
-        chunks = _byte_chunks(refs, sizes, ARROW_CHUNK_BYTES)
+        size_of = dict(zip((r.path for r in refs), sizes))
+        # Enough chunks to keep every thread busy to the end, none above ARROW_CHUNK_BYTES.
+        target = min(ARROW_CHUNK_BYTES, max(ARROW_BATCH_BYTES, sum(sizes) // (8 * max(n_jobs, 1))))
+        chunks = _byte_chunks(refs, sizes, target)
+
+        def read(chunk):
+            return _read_chunk(table, chunk, cache_dir, [size_of[r.path] for r in chunk])
+
         if n_jobs <= 1 or len(chunks) == 1:
-            results = [_read_chunk(table, c, cache_dir) for c in chunks]
+            results = [read(c) for c in chunks]
         else:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                results = list(pool.map(lambda c: _read_chunk(table, c, cache_dir), chunks))
+                results = list(pool.map(read, chunks))
     elif n_jobs <= 1 or len(refs) < 2 * n_jobs or sum(sizes) < PARALLEL_MIN_BYTES:
         # Chunk by chunk, each flattened into a frame before the next is parsed: the parsed
         # JSON of one chunk is held at a time, never the whole corpus's.
@@ -307,8 +326,8 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | 
     return frames, failures
 
 
-def _byte_chunks(refs: list[RunRef], sizes: list[int], target: int) -> list[list[RunRef]]:
-    """Contiguous chunks of runs holding about ``target`` bytes each (at least one run)."""
+def _byte_chunks(refs: list, sizes: list[int], target: int) -> list[list]:
+    """Contiguous chunks of runs (or anything sized) holding about ``target`` bytes each (at least one)."""
     chunks, current, total = [], [], 0
     for ref, size in zip(refs, sizes):
         if current and total + size > target:
