@@ -379,3 +379,16 @@ def test_a_part_deleted_under_the_cache_falls_back_to_the_json(small_copy, tmp_p
     for part in Path(tmp_path / "cache").rglob("*.parquet"):
         part.unlink()
     pd.testing.assert_frame_equal(outputs.per_instance_stats(), expected)
+
+
+def test_a_run_without_rows_does_not_hide_a_superseded_run_in_its_part(small_copy, tmp_path):
+    runs = _runs(small_copy)
+    (runs[0] / "stats.json").write_text("[]")  # a run with no stats shares the first part with the others
+    outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
+    outputs.stats()
+    stats = json.loads((runs[1] / "stats.json").read_text())
+    stats[0]["mean"] = 0.5
+    (runs[1] / "stats.json").write_text(json.dumps(stats))
+    os.utime(runs[1] / "stats.json", ns=(time.time_ns(), time.time_ns() + 10**9))
+    pd.testing.assert_frame_equal(outputs.stats(), outputs.stats(cache=False))  # the old rows of run 1 are gone
+    pd.testing.assert_frame_equal(outputs.stats(), outputs.stats(cache=False))

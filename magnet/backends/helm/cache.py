@@ -37,7 +37,7 @@ import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
-CACHE_FORMAT = 5  # bump whenever flattening or the layout changes: old caches are then rebuilt
+CACHE_FORMAT = 6  # bump whenever flattening or the layout changes: old caches are then rebuilt
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:
@@ -67,7 +67,7 @@ class Manifest:
     """Which runs are cached, with their source signatures and the part holding their rows."""
 
     runs: dict[str, dict] = field(default_factory=dict)  # run dir -> {"sig": [[size, mtime_ns], ...], "part": id | None}
-    parts: dict[str, dict] = field(default_factory=dict)  # part id -> {"json_columns": [...], "runs": n}
+    parts: dict[str, dict] = field(default_factory=dict)  # part id -> {"json_columns": [...], "runs": [run dirs]}
 
     def fresh(self, name: str, sig) -> bool:
         """True when the run is cached with exactly this signature."""
@@ -105,10 +105,10 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
     tmp = folder / f".{part}.tmp"
     json_cols: list[str] = []
     if isinstance(frame, pa.Table):
-        n_runs = len(pc.unique(frame.column(RUN_DIR_COLUMN)))
+        runs = pc.unique(frame.column(RUN_DIR_COLUMN)).to_pylist()
         pq.write_table(frame, tmp)
     else:
-        n_runs = int(frame[RUN_DIR_COLUMN].nunique())
+        runs = frame[RUN_DIR_COLUMN].unique().tolist()
         json_cols = _json_columns(frame)
         if json_cols:
             frame = frame.copy()
@@ -117,7 +117,7 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
                               for v in frame[col]]
         frame.to_parquet(tmp, index=False)
     os.replace(tmp, folder / f"{part}.parquet")
-    return part, {"json_columns": json_cols, "runs": n_runs}
+    return part, {"json_columns": json_cols, "runs": sorted(runs)}
 
 
 def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) -> None:
@@ -174,4 +174,5 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
     # Parts are read in threads (Parquet decoding releases the GIL), results in order.
     with ThreadPoolExecutor(max_workers=min(len(by_part), os.cpu_count() or 1) or 1) as pool:
         for (part, names), frame in zip(by_part.items(), pool.map(read, by_part)):
-            yield frame, (None if len(names) == manifest.parts.get(part, {}).get("runs") else names)
+            # Every run with rows in the part still owned by it and asked for: no filtering.
+            yield frame, (None if set(manifest.parts.get(part, {}).get("runs", ())) <= names else names)
