@@ -373,12 +373,21 @@ def test_cache_writes_a_part_per_chunk_and_rewrites_only_changed_runs(small_copy
     assert _parts(tmp_path / "cache") == after
 
 
-def test_a_part_deleted_under_the_cache_falls_back_to_the_json(small_copy, tmp_path):
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_a_part_lost_under_the_cache_is_re_read_and_the_cache_repaired(small_copy, tmp_path, monkeypatch, damage):
+    from magnet.backends.helm import loading
+
+    monkeypatch.setattr(loading, "ARROW_CHUNK_BYTES", 1)  # one part per run
     outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
     expected = outputs.per_instance_stats()
-    for part in Path(tmp_path / "cache").rglob("*.parquet"):
-        part.unlink()
+    lost = sorted(Path(tmp_path / "cache").rglob("*.parquet"))[:2]
+    for part in lost:
+        part.unlink() if damage == "delete" else part.write_bytes(part.read_bytes()[:100])
     pd.testing.assert_frame_equal(outputs.per_instance_stats(), expected)
+    parts = set(Path(tmp_path / "cache").rglob("*.parquet"))
+    assert len(parts) == len(_runs(small_copy)) and not parts & set(lost)  # lost runs re-read into new parts
+    pd.testing.assert_frame_equal(outputs.per_instance_stats(), expected)
+    assert set(Path(tmp_path / "cache").rglob("*.parquet")) == parts  # served from the repaired cache
 
 
 def test_a_run_without_rows_does_not_hide_a_superseded_run_in_its_part(small_copy, tmp_path):

@@ -59,7 +59,11 @@ def _json_columns(df: pd.DataFrame) -> list[str]:
 
 
 class CacheMiss(Exception):
-    """A part the manifest lists cannot be read (deleted or damaged): the caller re-reads the JSON."""
+    """A part the manifest lists cannot be read (deleted or damaged): its runs must be re-read."""
+
+    def __init__(self, message: str, part: str):
+        super().__init__(message)
+        self.part = part
 
 
 @dataclass
@@ -136,6 +140,14 @@ def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) 
         (Path(cache_dir) / old).unlink(missing_ok=True)
 
 
+def forget_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, bad: str) -> None:
+    """Drop from the manifest the runs held by part ``bad`` or by any part whose file is gone, and save it."""
+    folder = _table_dir(cache_dir, table)
+    gone = {p for p in manifest.parts if p == bad or not (folder / f"{p}.parquet").exists()}
+    manifest.runs = {n: e for n, e in manifest.runs.items() if e.get("part") not in gone}
+    save_manifest(cache_dir, table, manifest)
+
+
 def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, runs, columns=None, arrow=False):
     """Yield ``(frame, keep)`` for each part holding rows of ``runs``, in the order the runs are listed.
 
@@ -169,7 +181,7 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
                     frame[col] = [None if v is None else orjson.loads(v) for v in frame[col]]
             return frame
         except (OSError, ValueError, orjson.JSONDecodeError) as e:
-            raise CacheMiss(f"{path}: {e}") from None
+            raise CacheMiss(f"{path}: {e}", part) from None
 
     # Parts are read in threads (Parquet decoding releases the GIL), results in order.
     with ThreadPoolExecutor(max_workers=min(len(by_part), os.cpu_count() or 1) or 1) as pool:

@@ -469,14 +469,18 @@ def _is_string_like(t) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns):
+def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, retries: int | None = None):
     """One suite's rows through its cache: re-read changed runs into new parts, then read the asked runs' rows.
 
-    Returns ``(frame, failures)``; raises :class:`.cache.CacheMiss` when a cached part cannot be read.
+    Returns ``(frame, failures)``. A part that cannot be read (deleted or damaged
+    by another process) is forgotten and its runs re-read into new parts; each
+    retry forgets at least one part, so this ends, at worst with
+    :class:`.cache.CacheMiss` after one retry per part.
     """
     sigs = _signatures(refs, table)
     names = [os.path.basename(r.path) for r in refs]
     manifest = table_cache.load_manifest(cdir, table)
+    retries = len(manifest.parts) if retries is None else retries
     to_read = [r for r, n in zip(refs, names) if not manifest.fresh(n, sigs[r.path])]
     parts, failures = _parse(table, to_read, n_jobs, cache_dir=cdir) if to_read else ([], [])
     if to_read:
@@ -494,8 +498,14 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns):
                     manifest.runs[name] = {"sig": sigs[ref.path], "part": part}
         table_cache.save_manifest(cdir, table, manifest)
     asked = [n for n in names if n in manifest.runs]
-    pieces = [f if keep is None else ops.select(f, keep, keep=True)
-              for f, keep in table_cache.read_parts(cdir, table, manifest, asked, columns, arrow=ops is _ArrowFrames)]
+    try:
+        pieces = [f if keep is None else ops.select(f, keep, keep=True)
+                  for f, keep in table_cache.read_parts(cdir, table, manifest, asked, columns, ops is _ArrowFrames)]
+    except table_cache.CacheMiss as miss:
+        if retries <= 0:
+            raise
+        table_cache.forget_parts(cdir, table, manifest, miss.part)
+        return _load_cached(table, refs, cdir, ops, n_jobs, columns, retries - 1)
     return ops.concat(pieces), failures
 
 
