@@ -401,3 +401,18 @@ def test_a_run_without_rows_does_not_hide_a_superseded_run_in_its_part(small_cop
     os.utime(runs[1] / "stats.json", ns=(time.time_ns(), time.time_ns() + 10**9))
     pd.testing.assert_frame_equal(outputs.stats(), outputs.stats(cache=False))  # the old rows of run 1 are gone
     pd.testing.assert_frame_equal(outputs.stats(), outputs.stats(cache=False))
+
+
+def test_parts_of_a_concurrent_loader_are_kept_until_they_are_old(small_copy, tmp_path):
+    outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
+    outputs.stats()
+    folder = next(Path(tmp_path / "cache").rglob("manifest.json")).parent
+    young, old = folder / "0000young0000000.parquet", folder / "0000old000000000.parquet"
+    for orphan in (young, old):  # parts another process wrote and has not listed yet
+        orphan.write_bytes(next(folder.glob("*.parquet")).read_bytes())
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    run = _runs(small_copy)[0]
+    os.utime(run / "stats.json", ns=(time.time_ns(), time.time_ns() + 10**9))  # a change: the manifest is rewritten
+    pd.testing.assert_frame_equal(outputs.stats(), outputs.stats(cache=False))
+    assert young.exists() and not old.exists()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -73,6 +74,9 @@ class Manifest:
     runs: dict[str, dict] = field(default_factory=dict)  # run dir -> {"sig": [[size, mtime_ns], ...], "part": id | None}
     parts: dict[str, dict] = field(default_factory=dict)  # part id -> {"json_columns": [...], "runs": [run dirs]}
 
+    #: Parts this process knows (listed when loaded, or written by it): unreferenced, they can go at once.
+    known: set[str] = field(default_factory=set, repr=False)
+
     def fresh(self, name: str, sig) -> bool:
         """True when the run is cached with exactly this signature."""
         return sig is not None and self.runs.get(name, {}).get("sig") == sig
@@ -90,7 +94,7 @@ def load_manifest(cache_dir: str | os.PathLike, table: str) -> Manifest:
         return Manifest()
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
         return Manifest()
-    return Manifest(data["runs"], data["parts"])
+    return Manifest(data["runs"], data["parts"], known=set(data["parts"]))
 
 
 def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, dict]:
@@ -124,8 +128,17 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
     return part, {"json_columns": json_cols, "runs": sorted(runs)}
 
 
+#: Seconds before a part no manifest refers to, and that this process does not know, is deleted:
+#: another process loading the same suite at the same time may be about to list it.
+ORPHAN_GRACE_SECONDS = 600
+
+
 def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) -> None:
-    """Write the manifest atomically, then delete the parts it no longer refers to."""
+    """Write the manifest atomically, then delete the parts it no longer refers to.
+
+    Parts the loaded manifest listed are deleted at once; parts nobody listed
+    (another process's, being written) only after :data:`ORPHAN_GRACE_SECONDS`.
+    """
     folder = _table_dir(cache_dir, table)
     folder.mkdir(parents=True, exist_ok=True)
     used = {entry["part"] for entry in manifest.runs.values() if entry.get("part")}
@@ -133,9 +146,15 @@ def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) 
     tmp = folder / f".manifest.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "runs": manifest.runs, "parts": manifest.parts}))
     os.replace(tmp, folder / "manifest.json")
+    now = time.time()
     for path in folder.glob("*.parquet"):
-        if path.stem not in manifest.parts:
-            path.unlink(missing_ok=True)
+        if path.stem in manifest.parts:
+            continue
+        try:
+            if path.stem in manifest.known or now - path.stat().st_mtime > ORPHAN_GRACE_SECONDS:
+                path.unlink()
+        except OSError:
+            pass
     for old in (f"{table}.parquet", f"{table}.manifest.json"):  # the one-file layout of cache format 4
         (Path(cache_dir) / old).unlink(missing_ok=True)
 

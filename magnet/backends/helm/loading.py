@@ -490,6 +490,7 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
             if written is not None:
                 part, info = written
                 manifest.parts[part] = info
+                manifest.known.add(part)
             for ref in chunk:
                 name = os.path.basename(ref.path)
                 if ref.path in failed or sigs[ref.path] is None:
