@@ -280,9 +280,12 @@ def _build(spec: DemoSpec, work: Path, *, progress: bool, jobs: int) -> Path:
     _run_helm(commands, cwd=work, env=env, watch=out / "runs" / spec.suite,
               expected=len(spec.run_entries()), label="HELM runs (simulated models)", progress=progress)
 
-    # 3. Suite-level summary files (schema.json, runs.json, groups, ...).
+    # 3. Suite-level summary files (schema.json, runs.json, groups, ...). One thread: helm-summarize compiles
+    #    mako templates in its worker threads, and CPython 3.11 can fail parsing Python in concurrent threads
+    #    ("SystemError: AST constructor recursion depth mismatch", cf. CPython gh-106905); seen once in CI here.
     _run_helm(
-        [[_helm_bin("helm-summarize"), "--suite", spec.suite, "-o", str(out), "--local-path", str(prod_env)]],
+        [[_helm_bin("helm-summarize"), "--suite", spec.suite, "-o", str(out), "--local-path", str(prod_env),
+          "--num-threads", "1"]],
         cwd=work, env=env, watch=None, expected=0, label="helm-summarize", progress=False,
     )
     for junk in ("scenarios", "scenario_instances"):
