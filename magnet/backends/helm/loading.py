@@ -279,7 +279,8 @@ def _signatures(refs: list[RunRef], table: str) -> dict[str, list | None]:
     return {ref.path: _signature(ref, table) for ref in refs}
 
 
-def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | None = None):
+def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | None = None,
+           sizes: list[int] | None = None):
     """Parse runs in chunks (contiguous, results in order), in parallel when there is enough to parse.
 
     The Arrow-flattened tables parse in threads (Arrow's JSON reader releases
@@ -288,8 +289,10 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | 
     :data:`PARALLEL_MIN_BYTES`. Either way only a few chunks' parsed JSON
     is in memory at once; what is kept is the flattened (columnar) result, or
     with ``cache_dir`` not even that: each chunk becomes a cache part.
+    ``sizes`` are the table files' sizes when the caller has them (else stat'ed here).
     """
-    sizes = [_file_size(os.path.join(r.path, TABLE_FILES[table])) for r in refs]
+    if sizes is None:
+        sizes = [_file_size(os.path.join(r.path, TABLE_FILES[table])) for r in refs]
     n_jobs = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
     if table in ARROW_MAKERS:
         size_of = dict(zip((r.path for r in refs), sizes))
@@ -482,7 +485,8 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
     manifest = table_cache.load_manifest(cdir, table)
     retries = len(manifest.parts) if retries is None else retries
     to_read = [r for r, n in zip(refs, names) if not manifest.fresh(n, sigs[r.path])]
-    parts, failures = _parse(table, to_read, n_jobs, cache_dir=cdir) if to_read else ([], [])
+    sizes = [sigs[r.path][1][0] if sigs[r.path] else 0 for r in to_read]  # the cache key stat'ed them already
+    parts, failures = _parse(table, to_read, n_jobs, cache_dir=cdir, sizes=sizes) if to_read else ([], [])
     if to_read:
         failed = {ref.path for ref, _, _ in failures}
         for chunk, written in parts:
