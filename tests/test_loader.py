@@ -347,7 +347,7 @@ def test_batch_parsing_equals_file_by_file_on_generated_stats(tmp_path_factory, 
 
 
 def _parts(cache_root) -> set[str]:
-    return {p.name for p in Path(cache_root).rglob("*.parquet")}
+    return {p.name for suffix in ("*.arrow", "*.parquet") for p in Path(cache_root).rglob(suffix)}
 
 
 def test_cache_writes_a_part_per_chunk_and_rewrites_only_changed_runs(small_copy, tmp_path, monkeypatch):
@@ -380,14 +380,14 @@ def test_a_part_lost_under_the_cache_is_re_read_and_the_cache_repaired(small_cop
     monkeypatch.setattr(loading, "ARROW_CHUNK_BYTES", 1)  # one part per run
     outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
     expected = outputs.per_instance_stats()
-    lost = sorted(Path(tmp_path / "cache").rglob("*.parquet"))[:2]
+    lost = sorted(Path(tmp_path / "cache").rglob("*.arrow"))[:2]
     for part in lost:
         part.unlink() if damage == "delete" else part.write_bytes(part.read_bytes()[:100])
     pd.testing.assert_frame_equal(outputs.per_instance_stats(), expected)
-    parts = set(Path(tmp_path / "cache").rglob("*.parquet"))
+    parts = set(Path(tmp_path / "cache").rglob("*.arrow"))
     assert len(parts) == len(_runs(small_copy)) and not parts & set(lost)  # lost runs re-read into new parts
     pd.testing.assert_frame_equal(outputs.per_instance_stats(), expected)
-    assert set(Path(tmp_path / "cache").rglob("*.parquet")) == parts  # served from the repaired cache
+    assert set(Path(tmp_path / "cache").rglob("*.arrow")) == parts  # served from the repaired cache
 
 
 def test_a_run_without_rows_does_not_hide_a_superseded_run_in_its_part(small_copy, tmp_path):
@@ -407,9 +407,9 @@ def test_parts_of_a_concurrent_loader_are_kept_until_they_are_old(small_copy, tm
     outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
     outputs.stats()
     folder = next(Path(tmp_path / "cache").rglob("manifest.json")).parent
-    young, old = folder / "0000young0000000.parquet", folder / "0000old000000000.parquet"
+    young, old = folder / "0000young0000000.arrow", folder / "0000old000000000.arrow"
     for orphan in (young, old):  # parts another process wrote and has not listed yet
-        orphan.write_bytes(next(folder.glob("*.parquet")).read_bytes())
+        orphan.write_bytes(next(folder.glob("*.arrow")).read_bytes())
     an_hour_ago = time.time() - 3600
     os.utime(old, (an_hour_ago, an_hour_ago))
     run = _runs(small_copy)[0]
