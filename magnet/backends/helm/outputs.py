@@ -214,7 +214,10 @@ class HelmOutputs:
         """
         if name not in TABLES:
             raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
-        refs = [RunRef(s.name, os.path.join(s.path, n)) for s in self.suites() for n in s.run_dir_names()]
+        refs = []
+        for suite in self.suites():
+            suite_dir = os.fspath(suite.path)
+            refs += [RunRef(suite.name, suite_dir, n) for n in suite.run_dir_names()]
         return load_table(name, refs, errors=errors, n_jobs=n_jobs,
                           cache_root=self.cache_dir if cache else None, columns=columns,
                           dtype_backend=dtype_backend)
