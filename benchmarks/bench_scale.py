@@ -8,7 +8,7 @@ Usage::
 Part 1 replicates demo runs under new names and models (the files of the
 tables asked for with ``--tables``, by default all four: about 5 GB at 10,000
 runs) and, for each table, reports the time and peak memory (RSS of a fresh process) of the
-first load, which flattens every run into the Parquet cache, and of
+first load, which flattens every run into the cache, and of
 re-opening it from the cache, also with column projection (only the columns
 a scorer needs), and of a first load that asks only for those columns (its
 peak memory is the chunks in flight plus the projected result).

@@ -1,4 +1,4 @@
-"""Parquet cache of flattened tables, keyed by each source file's size and mtime.
+"""On-disk cache of flattened tables, keyed by each source file's size and mtime.
 
 One cache folder per (suite directory, table): *parts*, each holding
 the rows of one chunk of runs as it was flattened (Arrow IPC files, lz4-compressed,

@@ -3,8 +3,8 @@
 :func:`load_table` is what ``HelmOutputs.table`` calls. For each run it reads
 only the table's own file (plus the small ``run_spec.json`` for the run's
 name), parses it with orjson, and flattens it with :mod:`.tables`. Many runs
-are parsed in parallel worker processes; flattened tables are cached as
-Parquet (:mod:`.cache`), so a second load re-reads only changed files.
+are parsed in parallel (threads or worker processes); flattened tables are
+cached (:mod:`.cache`), so a second load re-reads only changed files.
 """
 
 from __future__ import annotations
@@ -545,7 +545,7 @@ def load_table(
     """Load one table for the given runs (see :meth:`HelmOutputs.table`).
 
     ``columns`` projects the result; when every run is cached, only those
-    columns are read from the Parquet cache (less time and memory).
+    columns are read from the cache (less time and memory).
     ``dtype_backend`` is ``"numpy"`` (object strings, float64 with NaN) or
     ``"pyarrow"`` (``pd.ArrowDtype`` columns, as in pandas' own readers).
     """

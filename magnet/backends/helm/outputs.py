@@ -199,7 +199,7 @@ class HelmOutputs:
             optional file in ``df.attrs["missing"]``.
         n_jobs: parallel workers (default: one per CPU; threads for the Arrow-parsed
             ``stats`` and ``per_instance_stats``, processes for big Python-flattened tables).
-        cache: use the Parquet cache (re-reads only changed files).
+        cache: use the on-disk cache (re-reads only changed files).
         columns: only these columns (besides ``suite`` and ``run_spec.name``); read
             from the cache by column projection when nothing changed.
         dtype_backend: ``"numpy"`` (default: object strings, float64 with NaN) or
