@@ -53,15 +53,15 @@ def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path
 
 
 def _json_columns(df: pd.DataFrame) -> list[str]:
-    """Object columns that Parquet cannot store as plain strings/bools."""
-    out = []
-    for col in df.columns:
-        if df[col].dtype != object:
-            continue
-        kinds = {type(v) for v in df[col] if v is not None and not (isinstance(v, float) and v != v)}
-        if kinds and not (kinds <= {str} or kinds <= {bool}):
-            out.append(col)
-    return out
+    """Object columns that Parquet cannot store as plain strings/bools (lists, mappings, mixed types).
+
+    Example:
+        >>> _json_columns(pd.DataFrame({"s": ["a", None], "b": [True, None], "l": [[1], None], "m": ["a", 1]}))
+        ['l', 'm']
+    """
+    plain = {"string", "boolean", "empty"}  # pandas' C type inference, missing values skipped
+    return [col for col in df.columns
+            if df[col].dtype == object and pd.api.types.infer_dtype(df[col], skipna=True) not in plain]
 
 
 class CacheMiss(Exception):
