@@ -127,18 +127,31 @@ def read_run_rows(table: str, ref: RunRef) -> list[dict]:
     return rows
 
 
-def _read_chunk(table: str, refs: list[RunRef], cache_dir: str | None = None, sizes: list[int] | None = None):
+def _read_chunk(table: str, refs: list[RunRef], cache_dir: str | None = None, sizes: list[int] | None = None,
+                keep: bool = False, columns: list[str] | None = None):
     """Worker: rows of several runs as one frame, plus ``(index, path, problem)`` per failed run.
 
     The frame is an Arrow table for the numeric tables (see :mod:`.arrow_rows`)
     and a DataFrame for the others; its run-directory column holds directory names.
     With ``cache_dir`` (the suite's cache folder) the frame is written there as a
-    cache part at once and ``(part id, manifest entry)`` comes back instead.
+    cache part at once and ``((part id, manifest entry), frame)`` comes back
+    instead, the frame only with ``keep`` (else None), projected to ``columns``.
     """
     frame, failures = _read_chunk_arrow(table, refs, sizes) if table in ARROW_MAKERS else _read_chunk_rows(table, refs)
-    if cache_dir is not None and frame is not None:
-        return table_cache.write_part(cache_dir, table, frame), failures
-    return frame, failures
+    if cache_dir is None:
+        return frame, failures
+    if frame is None:
+        return (None, None), failures
+    written = table_cache.write_part(cache_dir, table, frame)
+    if not keep:
+        return (written, None), failures
+    ops = _ArrowFrames if table in ARROW_MAKERS else _PandasFrames
+    return (written, ops.project(frame, _with_keys(columns)) if columns else frame), failures
+
+
+def _with_keys(columns: list[str]) -> list[str]:
+    """The columns plus those every frame keeps: suite, run name, run directory."""
+    return ["suite", "run_spec.name", table_cache.RUN_DIR_COLUMN, *columns]
 
 
 def _read_chunk_rows(table: str, refs: list[RunRef]):
@@ -298,15 +311,18 @@ def _signatures(refs: list[RunRef], table: str) -> list[list | None]:
 
 
 def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | None = None,
-           sizes: list[int] | None = None):
+           sizes: list[int] | None = None, columns: list[str] | None = None):
     """Parse runs in chunks (contiguous, results in order), in parallel when there is enough to parse.
 
     The Arrow-flattened tables parse in threads (Arrow's JSON reader releases
     the GIL), in chunks of about :data:`ARROW_CHUNK_BYTES`; the others in
     chunks of :data:`PYTHON_CHUNK_BYTES`, in worker processes above
     :data:`PARALLEL_MIN_BYTES`. Either way only a few chunks' parsed JSON
-    is in memory at once; what is kept is the flattened (columnar) result, or
-    with ``cache_dir`` not even that: each chunk becomes a cache part.
+    is in memory at once; what is kept is the flattened (columnar) result.
+    With ``cache_dir`` each chunk also becomes a cache part, and comes back as
+    ``(chunk, (part id, manifest entry), frame)``: the frame (projected to
+    ``columns``) when it was made in this process, None from worker processes,
+    whose frames are read back from their parts rather than shipped.
     ``sizes`` are the table files' sizes when the caller has them (else stat'ed here).
     """
     if sizes is None:
@@ -319,7 +335,7 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | 
         chunks = _byte_chunks(refs, sizes, target)
 
         def read(chunk):
-            return _read_chunk(table, chunk, cache_dir, [size_of[r.path] for r in chunk])
+            return _read_chunk(table, chunk, cache_dir, [size_of[r.path] for r in chunk], True, columns)
 
         if n_jobs <= 1 or len(chunks) == 1:
             results = [read(c) for c in chunks]
@@ -332,7 +348,7 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | 
         # Chunk by chunk, each flattened into a frame before the next is parsed: the parsed
         # JSON of one chunk is held at a time, never the whole corpus's.
         chunks = _byte_chunks(refs, sizes, PYTHON_CHUNK_BYTES)
-        results = [_read_chunk(table, c, cache_dir) for c in chunks]
+        results = [_read_chunk(table, c, cache_dir, keep=True, columns=columns) for c in chunks]
     else:
         from joblib import Parallel, delayed
 
@@ -342,7 +358,7 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | 
         results = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_read_chunk)(table, c, cache_dir) for c in chunks)
     frames, failures = [], []
     for chunk, (frame, chunk_failures) in zip(chunks, results):
-        frames.append((chunk, frame) if cache_dir is not None else frame)
+        frames.append((chunk, *frame) if cache_dir is not None else frame)
         failures += [(chunk[i], p, m) for i, p, m in chunk_failures]
     return frames, failures
 
@@ -505,25 +521,30 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
     retries = len(manifest.parts) if retries is None else retries
     to_read = [r for r in refs if not manifest.fresh(r.name, sigs[r.name])]
     sizes = [sigs[r.name][-1][0] if sigs[r.name] else 0 for r in to_read]  # the cache key stat'ed them already
-    parts, failures = _parse(table, to_read, n_jobs, cache_dir=cdir, sizes=sizes) if to_read else ([], [])
+    parts, failures = _parse(table, to_read, n_jobs, cdir, sizes, columns) if to_read else ([], [])
+    fresh_frames, in_memory = [], set()  # chunks flattened in this process need not be read back
     if to_read:
         failed = {ref for ref, _, _ in failures}
-        for chunk, written in parts:
+        for chunk, written, frame in parts:
             part = None
             if written is not None:
                 part, info = written
                 manifest.parts[part] = info
                 manifest.known.add(part)
+            if frame is not None:
+                fresh_frames.append(frame)
+                in_memory.add(part)
             for ref in chunk:
                 if ref in failed or sigs[ref.name] is None:
                     manifest.runs.pop(ref.name, None)
                 else:
                     manifest.runs[ref.name] = {"sig": sigs[ref.name], "part": part}
         table_cache.save_manifest(cdir, table, manifest)
-    asked = [r.name for r in refs if r.name in manifest.runs]
+    asked = [r.name for r in refs if r.name in manifest.runs and manifest.runs[r.name]["part"] not in in_memory]
     try:
-        pieces = [f if keep is None else ops.select(f, keep, keep=True)
-                  for f, keep in table_cache.read_parts(cdir, table, manifest, asked, columns, ops is _ArrowFrames)]
+        pieces = fresh_frames + [
+            f if keep is None else ops.select(f, keep, keep=True)
+            for f, keep in table_cache.read_parts(cdir, table, manifest, asked, columns, ops is _ArrowFrames)]
     except table_cache.CacheMiss as miss:
         if retries <= 0:
             raise
