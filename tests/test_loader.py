@@ -433,3 +433,37 @@ def test_parts_of_a_concurrent_loader_are_kept_until_they_are_old(small_copy, tm
     os.utime(run / "stats.json", ns=(time.time_ns(), time.time_ns() + 10**9))  # a change: the manifest is rewritten
     pd.testing.assert_frame_equal(outputs.stats(), outputs.stats(cache=False))
     assert young.exists() and not old.exists()
+
+
+@pytest.mark.parametrize("table", ["stats", "scenario_states"])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_progress_bar_counts_every_byte_parsed(small_copy, tmp_path, monkeypatch, table, n_jobs):
+    import io
+
+    from rich.console import Console
+
+    from magnet.backends.helm import loading
+    from magnet.backends.helm.load_progress import LoadProgress
+    from magnet.backends.helm.tables import TABLE_FILES
+
+    monkeypatch.setattr(loading, "PARALLEL_MIN_BYTES", 0)  # worker processes for scenario_states with 2 jobs
+    monkeypatch.setattr(loading, "PYTHON_CHUNK_BYTES", 100_000)  # several chunks, each counted as it is done
+    monkeypatch.setattr(loading, "ARROW_CHUNK_BYTES", 100_000)
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=120)
+    bars = []
+
+    class OnATerminal(LoadProgress):
+        def __init__(self, label, want=None):
+            super().__init__(label, want, console=terminal)
+            bars.append(self)
+
+    monkeypatch.setattr(loading, "LoadProgress", OnATerminal)
+    outputs = HelmOutputs.coerce(small_copy, cache_dir=tmp_path / "cache")
+    outputs.table(table, progress=True, n_jobs=n_jobs)
+    expected = sum(os.path.getsize(run / TABLE_FILES[table]) for run in _runs(small_copy))
+    assert (bars[-1].shown, bars[-1].completed, bars[-1].total) == (True, expected, expected)
+    assert f"loading {table}" in terminal.file.getvalue()
+    outputs.table(table, progress=True)  # served from the cache: nothing parsed, no bar
+    assert (bars[-1].shown, bars[-1].total) == (False, 0)
+    outputs.table(table, cache=False)  # the default: a bar only for 64 MB or more of JSON
+    assert not bars[-1].shown and bars[-1].completed == expected

@@ -21,6 +21,7 @@ from magnet.backends.helm import cache as table_cache
 from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning, Skipped, check_policy
 from magnet.backends.helm.arrow_rows import ARROW_MAKERS, STRUCT_MAKERS, column_order_key
 from magnet.backends.helm.json_batches import read_json_files
+from magnet.backends.helm.load_progress import LoadProgress
 from magnet.backends.helm.tables import OPTIONAL_FILES, ROW_MAKERS, TABLE_FILES, TABLES
 
 #: Below this many bytes to parse, loading stays in one process: on 2 cores, starting
@@ -311,7 +312,7 @@ def _signatures(refs: list[RunRef], table: str) -> list[list | None]:
 
 
 def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | None = None,
-           sizes: list[int] | None = None, columns: list[str] | None = None):
+           sizes: list[int] | None = None, columns: list[str] | None = None, progress=None):
     """Parse runs in chunks (contiguous, results in order), in parallel when there is enough to parse.
 
     The Arrow-flattened tables parse in threads (Arrow's JSON reader releases
@@ -324,38 +325,53 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | 
     ``columns``) when it was made in this process, None from worker processes,
     whose frames are read back from their parts rather than shipped.
     ``sizes`` are the table files' sizes when the caller has them (else stat'ed here).
+    ``progress`` (a :class:`.load_progress.LoadProgress`) is told the bytes to parse
+    and each chunk's bytes as it is done.
     """
     if sizes is None:
         sizes = [_file_size(os.path.join(r.path, TABLE_FILES[table])) for r in refs]
     n_jobs = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
+    size_of = dict(zip(refs, sizes))
+    if progress is not None:
+        progress.add(sum(sizes))
+
+    def done(chunk, result):
+        if progress is not None:
+            progress.advance(sum(size_of[r] for r in chunk))
+        return result
+
     if table in ARROW_MAKERS:
-        size_of = dict(zip((r.path for r in refs), sizes))
         # Enough chunks to keep every thread busy to the end, none above ARROW_CHUNK_BYTES.
         target = min(ARROW_CHUNK_BYTES, max(ARROW_BATCH_BYTES, sum(sizes) // (8 * max(n_jobs, 1))))
         chunks = _byte_chunks(refs, sizes, target)
 
         def read(chunk):
-            return _read_chunk(table, chunk, cache_dir, [size_of[r.path] for r in chunk], True, columns)
+            return _read_chunk(table, chunk, cache_dir, [size_of[r] for r in chunk], True, columns)
 
         if n_jobs <= 1 or len(chunks) == 1:
-            results = [read(c) for c in chunks]
+            results = [done(c, read(c)) for c in chunks]
         else:
-            from concurrent.futures import ThreadPoolExecutor
+            from concurrent.futures import ThreadPoolExecutor, as_completed
 
             with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                results = list(pool.map(read, chunks))
+                futures = {pool.submit(read, c): c for c in chunks}
+                for future in as_completed(futures):
+                    done(futures[future], None)
+                results = [f.result() for f in futures]  # in chunk order
     elif n_jobs <= 1 or len(refs) < 2 * n_jobs or sum(sizes) < PARALLEL_MIN_BYTES:
         # Chunk by chunk, each flattened into a frame before the next is parsed: the parsed
         # JSON of one chunk is held at a time, never the whole corpus's.
         chunks = _byte_chunks(refs, sizes, PYTHON_CHUNK_BYTES)
-        results = [_read_chunk(table, c, cache_dir, keep=True, columns=columns) for c in chunks]
+        results = [done(c, _read_chunk(table, c, cache_dir, keep=True, columns=columns)) for c in chunks]
     else:
         from joblib import Parallel, delayed
 
         n_chunks = min(len(refs), 4 * n_jobs)
         bounds = [round(i * len(refs) / n_chunks) for i in range(n_chunks + 1)]
         chunks = [refs[a:b] for a, b in zip(bounds, bounds[1:])]
-        results = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_read_chunk)(table, c, cache_dir) for c in chunks)
+        stream = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
+            delayed(_read_chunk)(table, c, cache_dir) for c in chunks)
+        results = [done(c, result) for c, result in zip(chunks, stream)]
     frames, failures = [], []
     for chunk, (frame, chunk_failures) in zip(chunks, results):
         frames.append((chunk, *frame) if cache_dir is not None else frame)
@@ -508,7 +524,8 @@ def _is_string_like(t) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, retries: int | None = None):
+def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, retries: int | None = None,
+                 progress=None):
     """One suite's rows through its cache: re-read changed runs into new parts, then read the asked runs' rows.
 
     Returns ``(frame, failures)``. A part that cannot be read (deleted or damaged
@@ -521,7 +538,7 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
     retries = len(manifest.parts) if retries is None else retries
     to_read = [r for r in refs if not manifest.fresh(r.name, sigs[r.name])]
     sizes = [sigs[r.name][-1][0] if sigs[r.name] else 0 for r in to_read]  # the cache key stat'ed them already
-    parts, failures = _parse(table, to_read, n_jobs, cdir, sizes, columns) if to_read else ([], [])
+    parts, failures = _parse(table, to_read, n_jobs, cdir, sizes, columns, progress) if to_read else ([], [])
     fresh_frames, in_memory = [], set()  # chunks flattened in this process need not be read back
     if to_read:
         failed = {ref for ref, _, _ in failures}
@@ -549,7 +566,7 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
         if retries <= 0:
             raise
         table_cache.forget_parts(cdir, table, manifest, miss.part)
-        return _load_cached(table, refs, cdir, ops, n_jobs, columns, retries - 1)
+        return _load_cached(table, refs, cdir, ops, n_jobs, columns, retries - 1, progress)
     return ops.concat(pieces), failures
 
 
@@ -562,6 +579,7 @@ def load_table(
     cache_root: str | os.PathLike | None = None,
     columns: list[str] | None = None,
     dtype_backend: str = "numpy",
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Load one table for the given runs (see :meth:`HelmOutputs.table`).
 
@@ -569,6 +587,8 @@ def load_table(
     columns are read from the cache (less time and memory).
     ``dtype_backend`` is ``"numpy"`` (object strings, float64 with NaN) or
     ``"pyarrow"`` (``pd.ArrowDtype`` columns, as in pandas' own readers).
+    ``progress``: a bar of bytes parsed on a terminal: True, False, or None (the
+    default) for only when there is much to parse (see :mod:`.load_progress`).
     """
     import numpy as np
 
@@ -584,25 +604,29 @@ def load_table(
         by_suite.setdefault(ref.suite_dir, []).append(ref)
 
     suite_frames, failures = [], []
-    for suite_dir, suite_refs in by_suite.items():
-        cdir = table_cache.cache_dir_for(suite_dir, cache_root) if cache_root else None
-        frame = None
-        if cdir is not None:
-            try:
-                frame, suite_failures = _load_cached(table, suite_refs, cdir, ops, n_jobs, columns)
-            except table_cache.CacheMiss:  # a part went missing under us: read the JSON, cache nothing
-                cdir = None
-        if cdir is None:
-            new_frames, suite_failures = _parse(table, suite_refs, n_jobs)
-            frame = ops.concat(new_frames)
-        failures += suite_failures
-        if frame is not None:
-            # Rows in run order (as listed), and in file order within a run.
-            position = {r.name: i for i, r in enumerate(suite_refs)}
-            key = ops.order_key(frame, position)
-            if len(key) and (np.diff(key) < 0).any():
-                frame = ops.take(frame, np.argsort(key, kind="stable"))
-            suite_frames.append(frame)
+    bar = LoadProgress(table, progress)  # shown only for long parses on a terminal
+    try:
+        for suite_dir, suite_refs in by_suite.items():
+            cdir = table_cache.cache_dir_for(suite_dir, cache_root) if cache_root else None
+            frame = None
+            if cdir is not None:
+                try:
+                    frame, suite_failures = _load_cached(table, suite_refs, cdir, ops, n_jobs, columns, progress=bar)
+                except table_cache.CacheMiss:  # a part went missing under us: read the JSON, cache nothing
+                    cdir = None
+            if cdir is None:
+                new_frames, suite_failures = _parse(table, suite_refs, n_jobs, progress=bar)
+                frame = ops.concat(new_frames)
+            failures += suite_failures
+            if frame is not None:
+                # Rows in run order (as listed), and in file order within a run.
+                position = {r.name: i for i, r in enumerate(suite_refs)}
+                key = ops.order_key(frame, position)
+                if len(key) and (np.diff(key) < 0).any():
+                    frame = ops.take(frame, np.argsort(key, kind="stable"))
+                suite_frames.append(frame)
+    finally:
+        bar.close()
 
     frame = ops.concat(suite_frames)
     front = ["suite", "run_spec.name"]

@@ -188,7 +188,8 @@ class HelmOutputs:
         return [r for s in self.suites() for r in s.runs()]
 
     def table(self, name: str, *, errors: str = "raise", n_jobs: int | None = None, cache: bool = True,
-              columns: list[str] | None = None, dtype_backend: str = "numpy") -> pd.DataFrame:
+              columns: list[str] | None = None, dtype_backend: str = "numpy",
+              progress: bool | None = None) -> pd.DataFrame:
         """One flat table: ``run_specs``, ``scenario_states``, ``stats`` or ``per_instance_stats``.
 
         Parameters
@@ -205,6 +206,9 @@ class HelmOutputs:
         dtype_backend: ``"numpy"`` (default: object strings, float64 with NaN) or
             ``"pyarrow"`` (``pd.ArrowDtype`` columns kept in Arrow memory: less memory,
             faster from the cache), like pandas' own ``read_parquet(dtype_backend=...)``.
+        progress: a progress bar (bytes of JSON parsed) on the terminal: ``None``
+            (default) shows it when 64 MB or more are to be parsed, ``True`` always,
+            ``False`` never. Loads served from the cache parse nothing.
 
         Example:
             >>> outputs = HelmOutputs.demo(preset="small")
@@ -220,7 +224,7 @@ class HelmOutputs:
             refs += [RunRef(suite.name, suite_dir, n) for n in suite.run_dir_names()]
         return load_table(name, refs, errors=errors, n_jobs=n_jobs,
                           cache_root=self.cache_dir if cache else None, columns=columns,
-                          dtype_backend=dtype_backend)
+                          dtype_backend=dtype_backend, progress=progress)
 
     def run_specs(self, **kwargs) -> pd.DataFrame:
         """The ``run_specs`` table (one row per run)."""
