@@ -1,16 +1,17 @@
 """On-disk cache of flattened tables, keyed by each source file's size and mtime.
 
 One cache folder per (suite directory, table): *parts*, each holding
-the rows of one chunk of runs as it was flattened (Arrow IPC files, lz4-compressed,
-for the tables flattened in Arrow: they read back several times faster than
-Parquet; Parquet for the others, whose long texts compress better there), plus ``manifest.json``
-mapping each run directory to the ``(size, mtime_ns)`` signatures of the
-files its rows came from and to the part holding them. A load reuses the
-rows of runs whose signatures are unchanged and re-reads only the others,
-each new chunk written as a new part as soon as it is flattened (so a cold
-load never holds more than the chunks in flight plus what it returns), then
-reads the asked runs' rows back, only the asked columns. Parts no run
-refers to any more are deleted when the manifest is written.
+the rows of one chunk of runs as it was flattened (lz4-compressed Arrow IPC
+files for the tables flattened in Arrow: they read back several times faster
+than Parquet; Parquet for the others, whose long texts compress better
+there), plus ``manifest.json`` mapping each run directory to the
+``(size, mtime_ns)`` signatures of the files its rows came from and to the
+part holding them. A load reuses the rows of runs whose signatures are
+unchanged and re-reads only the others, each new chunk written as a new part
+as soon as it is flattened (so a cold load never holds more than the chunks
+in flight plus what it returns), then reads the other asked runs' rows back
+from their parts, only the asked columns. Parts no run refers to any more
+are deleted when the manifest is written.
 
 Python objects (lists, mappings, mixed-type columns) are stored as JSON text
 and decoded on read; each part's manifest entry lists those columns.
@@ -229,7 +230,7 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
         except (OSError, ValueError, pa.ArrowException, orjson.JSONDecodeError) as e:
             raise CacheMiss(f"{path}: {e}", part) from None
 
-    # Parts are read in threads (Parquet decoding releases the GIL), results in order.
+    # Parts are read in threads (decompressing and decoding release the GIL), results in order.
     with ThreadPoolExecutor(max_workers=min(len(by_part), os.cpu_count() or 1) or 1) as pool:
         for (part, names), frame in zip(by_part.items(), pool.map(read, by_part)):
             # Every run with rows in the part still owned by it and asked for: no filtering.

@@ -146,8 +146,7 @@ def _read_chunk(table: str, refs: list[RunRef], cache_dir: str | None = None, si
     written = table_cache.write_part(cache_dir, table, frame)
     if not keep:
         return (written, None), failures
-    ops = _ArrowFrames if table in ARROW_MAKERS else _PandasFrames
-    return (written, ops.project(frame, _with_keys(columns)) if columns else frame), failures
+    return (written, _frames_for(table).project(frame, _with_keys(columns)) if columns else frame), failures
 
 
 def _with_keys(columns: list[str]) -> list[str]:
@@ -516,6 +515,11 @@ class _ArrowFrames:
         return pd.DataFrame(columns, copy=False)
 
 
+def _frames_for(table: str):
+    """The frame operations of a table: Arrow tables for the Arrow-flattened ones, else DataFrames."""
+    return _ArrowFrames if table in ARROW_MAKERS else _PandasFrames
+
+
 def _is_string_like(t) -> bool:
     import pyarrow as pa
 
@@ -597,7 +601,7 @@ def load_table(
     if dtype_backend not in DTYPE_BACKENDS:
         raise ValueError(f"dtype_backend must be one of {', '.join(DTYPE_BACKENDS)}, got {dtype_backend!r}")
     check_policy(errors)
-    ops = _ArrowFrames if table in ARROW_MAKERS else _PandasFrames
+    ops = _frames_for(table)
     order = {ref: i for i, ref in enumerate(refs)}
     by_suite: dict[str, list[RunRef]] = {}
     for ref in refs:
