@@ -206,7 +206,7 @@ def _read_chunk_arrow(table: str, refs: list[RunRef], sizes: list[int] | None = 
         except HelmOutputError as e:
             failures.append((i, e.path, e.problem))
     if sizes is None:
-        sizes = [_file_size(os.path.join(ref.path, TABLE_FILES[table])) for ref in refs]
+        sizes = _table_file_sizes(table, refs)
     for batch in _byte_chunks(good, [sizes[i] for i, _, _ in good], ARROW_BATCH_BYTES):
         parsed = _read_batch_arrow(table, batch, [sizes[i] for i, _, _ in batch])
         if parsed is not None:
@@ -235,6 +235,11 @@ def _read_chunk_arrow(table: str, refs: list[RunRef], sizes: list[int] | None = 
         per_run = pc.dictionary_encode(pa.array([k[idx] for k in keys]))  # unique dictionary
         combined = combined.append_column(col, per_run.take(codes))
     return combined, failures
+
+
+def _table_file_sizes(table: str, refs: list[RunRef]) -> list[int]:
+    """Each run's table file size in bytes (0 when it cannot be stat'ed)."""
+    return [_file_size(os.path.join(ref.path, TABLE_FILES[table])) for ref in refs]
 
 
 def _file_size(path: str) -> int:
@@ -328,7 +333,7 @@ def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | 
     and each chunk's bytes as it is done.
     """
     if sizes is None:
-        sizes = [_file_size(os.path.join(r.path, TABLE_FILES[table])) for r in refs]
+        sizes = _table_file_sizes(table, refs)
     n_jobs = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
     size_of = dict(zip(refs, sizes))
     if progress is not None:
