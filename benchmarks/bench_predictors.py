@@ -52,10 +52,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from magnet.backends.helm.outputs import HelmOutputs  # noqa: E402
-from magnet.benchmark import benchmark  # noqa: E402
-from magnet.corpus import RUN, Corpus  # noqa: E402
-from magnet.noise_floor import noise_floor_mae  # noqa: E402
-from magnet.splits import scenario_of  # noqa: E402
+from magnet.protocol.benchmark import benchmark  # noqa: E402
+from magnet.protocol.corpus import RUN, Corpus  # noqa: E402
+from magnet.stats.noise_floor import noise_floor_mae  # noqa: E402
+from magnet.protocol.splits import scenario_of  # noqa: E402
 from predictors.builtin import BUILTIN_PREDICTORS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"

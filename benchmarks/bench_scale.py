@@ -64,8 +64,8 @@ def measure(root, table, cache, columns="-") -> dict:
 
 def throughput(n_jobs: int) -> tuple[float, int]:
     from magnet.backends.helm.outputs import HelmOutputs
-    from magnet.corpus import Corpus
-    from magnet.runner import run_protocol
+    from magnet.protocol.corpus import Corpus
+    from magnet.protocol.runner import run_protocol
     from predictors.example_random_predictor import ExampleRandomPredictor
 
     predictor = ExampleRandomPredictor()

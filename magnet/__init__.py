@@ -19,11 +19,11 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "HelmOutputs": "magnet.backends.helm.outputs",
     "Predictor": "magnet.predictor",
-    "Corpus": "magnet.corpus",
+    "Corpus": "magnet.protocol.corpus",
     "make_stat": "magnet.helm_objects",
-    "make_folds": "magnet.splits",
-    "run_protocol": "magnet.runner",
-    "mbe_check": "magnet.mbe",
+    "make_folds": "magnet.protocol.splits",
+    "run_protocol": "magnet.protocol.runner",
+    "mbe_check": "magnet.stats.mbe",
     "check_predictor": "magnet.testing",
 }
 

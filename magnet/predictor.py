@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import abc
+import importlib
 import inspect
 from typing import Any
 
@@ -178,3 +179,20 @@ def check_predictions(predictions: pd.DataFrame, eval_runs: list[str]) -> tuple[
     if unknown:
         problems.append(f"unknown runs (not in this eval fold): {', '.join(unknown[:5])}")
     return valid.reset_index(drop=True), problems
+
+
+def load_predictor(spec: str):
+    """Instantiate ``module.path:ClassName`` (with default parameters).
+
+    Example:
+        >>> load_predictor("predictors.example_random_predictor:ExampleRandomPredictor").name
+        'ExampleRandomPredictor'
+    """
+    module, _, cls = spec.partition(":")
+    if not cls:
+        raise ValueError(f"--predictor should be MODULE:CLASS, got {spec!r}")
+    try:
+        obj = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load predictor {spec!r}: {e}") from None
+    return obj() if isinstance(obj, type) else obj

@@ -45,6 +45,12 @@ import numpy as np
 import pandas as pd
 
 from magnet.predictor import PREDICTION_COLUMNS, PREFIX, Predictor, predictions_to_frame
+from magnet.backends.helm.outputs import HelmOutputs
+from magnet.protocol.corpus import Corpus
+from magnet.protocol.splits import fold_inputs
+from magnet.protocol.splits import make_folds
+from magnet.protocol.splits import reveal
+from magnet.protocol.truth import join_truth
 
 #: How checks run a predictor: fold strategy, revealed instances per eval run, seed.
 CHECK_SPLIT = "leave-one-model-out"
@@ -96,14 +102,11 @@ class PredictorCheckError(AssertionError):
 @functools.lru_cache(maxsize=1)
 def default_corpus():
     """The small demo corpus (16 runs), loaded once per process."""
-    from magnet.backends.helm.outputs import HelmOutputs
-    from magnet.corpus import Corpus
 
     return Corpus.load(HelmOutputs.demo(preset="small"))
 
 
 def _coerce_corpus(corpus):
-    from magnet.corpus import Corpus
 
     if corpus is None:
         return default_corpus()
@@ -169,7 +172,6 @@ class CheckContext:
 
     @property
     def folds(self) -> list:
-        from magnet.splits import make_folds
 
         if "folds" not in self._cache:
             self._cache["folds"] = make_folds(self.corpus.run_specs, self.split, seed=self.seed)
@@ -177,7 +179,6 @@ class CheckContext:
 
     @property
     def revealed(self) -> dict[str, list[str]]:
-        from magnet.splits import reveal
 
         if "revealed" not in self._cache:
             self._cache["revealed"] = reveal(self.corpus, self.num_eval_samples, self.seed)
@@ -191,7 +192,6 @@ class CheckContext:
 
     def inputs(self, fold):
         """Fresh private inputs of one fold (:func:`magnet.splits.fold_inputs`)."""
-        from magnet.splits import fold_inputs
 
         wants = self.fresh_wants()
         return fold_inputs(self.corpus, fold, self.revealed, with_per_instance=wants)
@@ -471,7 +471,6 @@ def check_values_in_range(ctx: CheckContext) -> tuple[bool, str]:
         "perturbation name/computed_on), and each eval run's unperturbed main target is predicted")
 def check_split_and_perturbation_match_targets(ctx: CheckContext) -> tuple[bool, str]:
     """Predictions are scoreable: :func:`magnet.truth.join_truth` finds the actual stat of each."""
-    from magnet.truth import join_truth
 
     preds = ctx.predictions()
     rows = preds.drop(columns=["fold"]).assign(fold=np.arange(len(preds)))  # join_truth keeps "fold": a row id here

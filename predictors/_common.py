@@ -37,8 +37,8 @@ clipped to the range the stat can take.
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.corpus import Corpus
-    >>> from magnet.splits import fold_inputs, make_folds, reveal
+    >>> from magnet.protocol.corpus import Corpus
+    >>> from magnet.protocol.splits import fold_inputs, make_folds, reveal
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
     >>> inputs = fold_inputs(corpus, fold, reveal(corpus, 5))
@@ -57,9 +57,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from magnet.corpus import target_key
+from magnet.protocol.corpus import scenario_label, target_key
 from magnet.helm_objects import make_stat
-from magnet.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT, scenario_of
+from magnet.protocol.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT, scenario_of
 
 from predictors._revealed import STATE, _is_missing, instance_table, variant_values
 
@@ -79,7 +79,6 @@ def stable_seed(*parts) -> int:
 
 
 def _label(specs: pd.DataFrame) -> pd.Series:
-    from magnet.display import scenario_label
 
     return scenario_label(specs)
 

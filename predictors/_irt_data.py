@@ -14,8 +14,8 @@ run: the same prompt to the same model), and the items still unknown.
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.corpus import Corpus
-    >>> from magnet.splits import fold_inputs, make_folds, reveal
+    >>> from magnet.protocol.corpus import Corpus
+    >>> from magnet.protocol.splits import fold_inputs, make_folds, reveal
     >>> from predictors._common import prepare
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]

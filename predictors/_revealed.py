@@ -59,7 +59,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from magnet.corpus import variant_instance_values
+from magnet.protocol.corpus import variant_instance_values
 
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."

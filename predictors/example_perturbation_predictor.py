@@ -28,8 +28,8 @@ Run it on a benchmark_output::
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.corpus import Corpus
-    >>> from magnet.splits import fold_inputs, make_folds, reveal
+    >>> from magnet.protocol.corpus import Corpus
+    >>> from magnet.protocol.splits import fold_inputs, make_folds, reveal
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> runs = corpus.run_specs["run_spec.name"]
     >>> held_out = "simple_mcqa:model=magnet-sim_atlas-1b,data_augmentation=typo0.1"
@@ -51,6 +51,9 @@ import pandas as pd
 
 from magnet.helm_objects import make_stat
 from magnet.predictor import PREFIX, Predictor
+from magnet.protocol.corpus import scenario_label
+from magnet.protocol.splits import scenario_of
+from magnet.protocol.targets import resolve_targets
 
 RUN = "run_spec.name"
 MODEL = "run_spec.adapter_spec.model"
@@ -63,8 +66,6 @@ def _missing(x) -> bool:
 
 def _describe_runs(run_specs: pd.DataFrame | None) -> pd.DataFrame:
     """Per run: model, scenario (no model, no augmentation), augmentation label and whether it is perturbed."""
-    from magnet.display import scenario_label
-    from magnet.splits import scenario_of
 
     columns = [RUN, "model", "scenario", "augmentation", "perturbed"]
     if run_specs is None or not len(run_specs) or RUN not in run_specs:
@@ -114,7 +115,6 @@ def _train_values(train_stats_df: pd.DataFrame | None, runs: pd.DataFrame) -> pd
 
 def _main_values(values: pd.DataFrame, train_run_specs_df: pd.DataFrame | None) -> pd.DataFrame:
     """Each train run's unperturbed main stat (resolved from its groups by HELM's packaged schemas, as for targets)."""
-    from magnet.targets import resolve_targets
 
     if not len(values):
         return values
@@ -207,6 +207,6 @@ class ExamplePerturbationPredictor(Predictor):
 
 
 if __name__ == "__main__":
-    from magnet.predict_command import predictor_main
+    from magnet.cli.predict import predictor_main
 
     raise SystemExit(predictor_main(ExamplePerturbationPredictor))

@@ -42,6 +42,6 @@ class ExampleRandomPredictor(Predictor):
 
 
 if __name__ == "__main__":
-    from magnet.predict_command import predictor_main
+    from magnet.cli.predict import predictor_main
 
     raise SystemExit(predictor_main(ExampleRandomPredictor))

@@ -35,8 +35,8 @@ Run it::
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.corpus import Corpus
-    >>> from magnet.runner import run_protocol
+    >>> from magnet.protocol.corpus import Corpus
+    >>> from magnet.protocol.runner import run_protocol
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> result = run_protocol(GBM(inner_folds=2), corpus, split="kfold", num_eval_samples=5, progress=False)
     >>> p = result.predictions
@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from magnet.predictor import Predictor
-from magnet.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT
+from magnet.protocol.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT
 
 from predictors._common import RUN, FoldData, prepare, stable_seed, with_variants, write_predictions
 from predictors._revealed import STATE, _is_missing
@@ -200,6 +200,6 @@ class GBM(Predictor):
 
 
 if __name__ == "__main__":
-    from magnet.predict_command import predictor_main
+    from magnet.cli.predict import predictor_main
 
     raise SystemExit(predictor_main(GBM))

@@ -32,8 +32,8 @@ Run it::
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.corpus import Corpus
-    >>> from magnet.runner import run_protocol
+    >>> from magnet.protocol.corpus import Corpus
+    >>> from magnet.protocol.runner import run_protocol
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> result = run_protocol(KNNRuns(), corpus, split="kfold", num_eval_samples=5, progress=False)
     >>> p = result.predictions
@@ -132,6 +132,6 @@ class KNNRuns(Predictor):
 
 
 if __name__ == "__main__":
-    from magnet.predict_command import predictor_main
+    from magnet.cli.predict import predictor_main
 
     raise SystemExit(predictor_main(KNNRuns))

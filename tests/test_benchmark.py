@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from magnet.baselines import compute_baselines
-from magnet.benchmark import benchmark
-from magnet.cli import main as magnet_main
-from magnet.corpus import Corpus
+from magnet.protocol.baselines import compute_baselines
+from magnet.protocol.benchmark import benchmark
+from magnet.cli.main import main as magnet_main
+from magnet.protocol.corpus import Corpus
 from magnet.helm_objects import make_stat
 from magnet.predictor import Predictor
-from magnet.splits import reveal
+from magnet.protocol.splits import reveal
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.corpus import Corpus
-from magnet.mbe import mbe_check
-from magnet.runner import run_protocol
-from magnet.truth import join_truth
+from magnet.protocol.corpus import Corpus
+from magnet.stats.mbe import mbe_check
+from magnet.protocol.runner import run_protocol
+from magnet.protocol.truth import join_truth
 from predictors._revealed import instance_table
 from predictors.builtin import BUILTIN_PREDICTORS
 from predictors.irt import IRT
@@ -48,7 +48,7 @@ def _equivalent_checks(cls, corpus):
     """What magnet.testing.check_predictor checks, for checkouts without it."""
     import pickle
 
-    from magnet.splits import fold_inputs, make_folds, reveal
+    from magnet.protocol.splits import fold_inputs, make_folds, reveal
 
     folds = make_folds(corpus.run_specs, "leave-one-model-out")
     revealed = reveal(corpus, 3)

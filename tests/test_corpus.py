@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from magnet.corpus import Corpus
+from magnet.protocol.corpus import Corpus
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 
 from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.cli import main as magnet_main
+from magnet.cli.main import main as magnet_main
 
 
 def _first_run(suite: Path) -> Path:

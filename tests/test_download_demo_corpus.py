@@ -9,7 +9,7 @@ import pytest
 import gcs_fake_bucket as fb
 from magnet.backends.helm.download_helm_results import main as download_main
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.cli import main as magnet_main
+from magnet.cli.main import main as magnet_main
 
 FILES = ("run_spec.json", "stats.json", "scenario_state.json", "per_instance_stats.json", "scenario.json")
 

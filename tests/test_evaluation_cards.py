@@ -17,7 +17,7 @@ from magnet.evaluation.card import card_schema
 from magnet.evaluation.evaluate import check_type
 from magnet.evaluation.namespace import DEFAULT_INPUTS
 from magnet.evaluation.cli import register
-from magnet.splits import STRATEGIES
+from magnet.protocol.splits import STRATEGIES
 
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT / "cards"

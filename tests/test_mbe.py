@@ -1,4 +1,4 @@
-"""Tests of magnet.mbe: agreement with pingouin, verdict rules, intervals, power."""
+"""Tests of magnet.stats.mbe: agreement with pingouin, verdict rules, intervals, power."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from magnet.mbe import (
+from magnet.stats.mbe import (
     MBEResult,
     classify_effect,
     fisher_ci,
@@ -407,8 +407,8 @@ def test_data_problems_never_raise(data, method):
 @pytest.mark.parametrize("k", [1, 2])
 def test_vectorised_bootstrap_replicates_equal_pingouin_on_each_resample(method, k):
     """Every bootstrap replicate (computed for all resamples at once) is pingouin's partial r of that resample."""
-    from magnet import mbe
-    from magnet.bootstrap import make_plan
+    from magnet.stats import mbe
+    from magnet.stats.bootstrap import make_plan
 
     rng = np.random.default_rng(k)
     n = 36
@@ -426,7 +426,7 @@ def test_vectorised_bootstrap_replicates_equal_pingouin_on_each_resample(method,
 
 
 def test_vectorised_bootstrap_replicates_are_nan_where_a_resample_is_undefined():
-    from magnet import mbe
+    from magnet.stats import mbe
 
     x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
     y = np.array([2.0, 1.0, 4.0, 3.0, 6.0, 5.0, 8.0, 7.0])

@@ -1,4 +1,4 @@
-"""Tests of magnet.noise_floor against Monte-Carlo simulation of the oracle's error."""
+"""Tests of magnet.stats.noise_floor against Monte-Carlo simulation of the oracle's error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from magnet.noise_floor import (
+from magnet.stats.noise_floor import (
     binomial_floor,
     continuous_floor,
     expected_rmse_floor,

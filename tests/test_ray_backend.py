@@ -14,12 +14,12 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from magnet.benchmark import benchmark  # noqa: E402
-from magnet.corpus import Corpus  # noqa: E402
-from magnet.execution import ensure_ray  # noqa: E402
+from magnet.protocol.benchmark import benchmark  # noqa: E402
+from magnet.protocol.corpus import Corpus  # noqa: E402
+from magnet.protocol.execution import ensure_ray  # noqa: E402
 from magnet.helm_objects import make_stat  # noqa: E402
 from magnet.predictor import Predictor  # noqa: E402
-from magnet.runner import run_protocol  # noqa: E402
+from magnet.protocol.runner import run_protocol  # noqa: E402
 from predictors.example_random_predictor import ExampleRandomPredictor  # noqa: E402
 
 

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.corpus import Corpus
+from magnet.protocol.corpus import Corpus
 from magnet.helm_objects import make_stat
 from magnet.predictor import PREDICTION_COLUMNS, Predictor
-from magnet.runner import run_protocol
+from magnet.protocol.runner import run_protocol
 
 SPLIT = "leave-one-model-out"
 FAULTY_MODEL = "magnet-sim/atlas-1b"

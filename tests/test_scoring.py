@@ -1,4 +1,4 @@
-"""Tests of magnet.scoring and the shared bootstrap in magnet.bootstrap."""
+"""Tests of magnet.stats.scoring and the shared bootstrap in magnet.bootstrap."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from scipy import stats
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
-from magnet import scoring
-from magnet.bootstrap import bootstrap_ci, make_plan, percentile_interval
-from magnet.scoring import Scores, score_predictions
+from magnet.stats import scoring
+from magnet.stats.bootstrap import bootstrap_ci, make_plan, percentile_interval
+from magnet.stats.scoring import Scores, score_predictions
 
 METRICS = ("mae", "rmse", "bias", "r2", "spearman", "kendall")
 
@@ -43,7 +43,7 @@ def test_point_values_match_sklearn_and_scipy():
 
 
 def test_vectorised_rank_correlations_match_scipy_with_ties():
-    from magnet.bootstrap import weighted_pearson, weighted_ranks
+    from magnet.stats.bootstrap import weighted_pearson, weighted_ranks
 
     rng = np.random.default_rng(1)
     for n in (30, scoring.PAIRWISE_KENDALL_MAX + 10):  # all-pairs path, then scipy per resample

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.corpus import RUN, STATE, Corpus
-from magnet.splits import (NUM_EVAL_INSTANCES, NUM_REVEALED, STRATEGIES, TARGET_NAMES, TARGET_SPLIT, PredictorInputs,
+from magnet.protocol.corpus import RUN, STATE, Corpus
+from magnet.protocol.splits import (NUM_EVAL_INSTANCES, NUM_REVEALED, STRATEGIES, TARGET_NAMES, TARGET_SPLIT, PredictorInputs,
                            fold_inputs, make_folds, reveal, scenario_of)
 from magnet.testing import frame_difference
 

@@ -22,6 +22,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from magnet.cli.display import make_console
+from magnet.evaluation.card import CardError, Issue, load_card
+from magnet.evaluation.evaluate import run_cards
 
 VERDICT_STYLE = {"VERIFIED": "bold green", "FALSIFIED": "bold red", "INCONCLUSIVE": "bold yellow"}
 
@@ -87,9 +90,6 @@ def run(args) -> int:
     """Validate, evaluate and summarise (see the module docstring for the exit status)."""
     from rich.markup import escape
 
-    from magnet.display import make_console
-    from magnet.evaluation.card import CardError, Issue, load_card
-    from magnet.evaluation.evaluate import run_cards
 
     console = make_console()
     cards, issues = [], []

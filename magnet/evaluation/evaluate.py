@@ -77,6 +77,9 @@ from magnet.evaluation.logic import (
     Estimate, MissingData, UndecidedError, _kleene_and, _kleene_or, is_undecided, not_,
 )
 from magnet.evaluation.namespace import Context
+from magnet.evaluation.card import CardError, load_card
+from magnet.protocol.benchmark import Leaderboard
+from magnet.protocol.execution import ensure_ray
 
 SCHEMA_VERSION = 1
 VERSION_PACKAGES = ("magnet", "crfm-helm", "pandas", "numpy", "pingouin")
@@ -361,7 +364,6 @@ def check_type(name: str, type_: str, value):
             raise MissingData(f"table {name!r} is empty")
         return value
     if type_ == "leaderboard":
-        from magnet.benchmark import Leaderboard
 
         if not isinstance(value, Leaderboard):
             raise bad(f"a {type(value).__name__}")
@@ -762,7 +764,7 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
     ``timeout`` (seconds per cell) overrides the cards' own ``timeout`` (default
     600). Results come back in card/cell order; ``on_result`` is called as each
     cell finishes. Writes ``<out>/summary.json`` too. With ``backend="ray"`` each
-    cell's subprocess runs inside a Ray task (see :mod:`magnet.execution`; card
+    cell's subprocess runs inside a Ray task (see :mod:`magnet.protocol.execution`; card
     files and ``out`` must be on storage the workers share), all cells at once.
     """
     dirs = out_dirs(cards, out)
@@ -771,7 +773,6 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
     lock = threading.Lock()
     remote = None
     if backend == "ray":
-        from magnet.execution import ensure_ray
 
         ray = ensure_ray(ray_address)
         remote = ray.remote(max_retries=1)(_ray_cell)
@@ -814,7 +815,6 @@ def run_card_files(paths, **kwargs) -> list[CellResult]:
 
     Raises :class:`~magnet.evaluation.card.CardError` with the problems of every invalid card.
     """
-    from magnet.evaluation.card import CardError, load_card
 
     cards, issues = [], []
     for p in paths:

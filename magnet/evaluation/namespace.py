@@ -46,6 +46,14 @@ import numpy as np
 from magnet.evaluation.logic import (
     Estimate, MissingData, Undecided, all_of, any_of, approx, ci_above, ci_below, decide, not_, require,
 )
+from magnet.backends.helm.errors import HelmOutputError
+from magnet.backends.helm.outputs import HelmOutputs
+from magnet.predictor import load_predictor
+from magnet.protocol.benchmark import benchmark
+from magnet.protocol.corpus import Corpus
+from magnet.protocol.splits import scenario_of
+from magnet.stats.bootstrap import bootstrap_ci
+from magnet.stats.mbe import fisher_ci
 
 RUN = "run_spec.name"
 MODEL = "run_spec.adapter_spec.model"
@@ -67,8 +75,6 @@ _CACHE: dict = {}
 
 def load_outputs(benchmark_output=None, demo_preset: str = "default", suite: str | None = None):
     """HelmOutputs of a path (or the demo corpus when None), optionally one suite; MissingData if unreadable."""
-    from magnet.backends.helm.errors import HelmOutputError
-    from magnet.backends.helm.outputs import HelmOutputs
 
     try:
         outputs = HelmOutputs.demo(preset=demo_preset) if benchmark_output is None \
@@ -86,8 +92,6 @@ def load_outputs(benchmark_output=None, demo_preset: str = "default", suite: str
 def load_corpus(benchmark_output=None, demo_preset: str = "default", suite: str | None = None,
                 stats: list[str] | None = None):
     """The :class:`~magnet.corpus.Corpus` of :func:`load_outputs` (cached per process)."""
-    from magnet.backends.helm.errors import HelmOutputError
-    from magnet.corpus import Corpus
 
     key = ("corpus", str(benchmark_output), demo_preset, suite, tuple(stats or ()))
     if key not in _CACHE:
@@ -110,7 +114,6 @@ def main_scores(corpus, augmented: bool = False):
     """
     import pandas as pd
 
-    from magnet.splits import scenario_of
 
     t = corpus.targets
     main = t[t["target.key"] == t["target.name"]].drop_duplicates(RUN)
@@ -174,7 +177,6 @@ def paired_mae_diff(board, a: str, b: str, split: str | None = None, stat: str =
     over models of the paired per-run error differences (runs of one model
     are not independent), much tighter than comparing the two MAE intervals.
     """
-    from magnet.bootstrap import bootstrap_ci
 
     j = board.joined
     if split is None:
@@ -203,8 +205,6 @@ def spearman_ci(x, y, method: str = "fisher", n_boot: int = 1000, seed: int = 0,
     """
     from scipy import stats
 
-    from magnet.bootstrap import bootstrap_ci
-    from magnet.mbe import fisher_ci
 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -247,8 +247,6 @@ class Context:
         return main_scores(self.corpus() if corpus is None else corpus, augmented=augmented)
 
     def run_benchmark(self, predictors, splits=None, corpus=None, **overrides):
-        from magnet.benchmark import benchmark
-        from magnet.predict_command import load_predictor
 
         if isinstance(predictors, (str, bytes)) or not hasattr(predictors, "__iter__"):
             predictors = [predictors]
@@ -273,8 +271,6 @@ class Context:
         """A fresh dict of the names in :data:`NAMESPACE_NAMES`."""
         import pandas as pd
 
-        from magnet.bootstrap import bootstrap_ci
-        from magnet.mbe import fisher_ci
 
         ns = {
             "inputs": dict(self.inputs), "tolerance": self.tolerance, "card_dir": self.card_dir,

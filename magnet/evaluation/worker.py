@@ -13,6 +13,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from magnet.evaluation.card import CardError, load_card
+from magnet.evaluation.evaluate import evaluate_card
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,8 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell", type=int, help="index of the sweep cell")
     args = parser.parse_args(argv)
 
-    from magnet.evaluation.card import CardError, load_card
-    from magnet.evaluation.evaluate import evaluate_card
 
     try:
         card = load_card(args.card)

@@ -50,8 +50,8 @@ states[["run_spec.name", "scenario_state.request_states.instance.id",
 # place that decides what a predictor may see.
 
 # %%
-from magnet.corpus import Corpus
-from magnet.splits import fold_inputs, make_folds, reveal
+from magnet.protocol.corpus import Corpus
+from magnet.protocol.splits import fold_inputs, make_folds, reveal
 
 corpus = Corpus.load(outputs)
 folds = make_folds(corpus.run_specs, "leave-one-model-out")
@@ -89,7 +89,7 @@ print("revealed instances per eval run:", per_run.describe()[["min", "max"]].to_
 # %%
 from magnet.helm_objects import make_stat
 from magnet.predictor import Predictor
-from magnet.splits import scenario_of
+from magnet.protocol.splits import scenario_of
 
 
 class ScenarioMeanPlusRevealed(Predictor):
@@ -120,8 +120,8 @@ class ScenarioMeanPlusRevealed(Predictor):
 # prediction carry information beyond the revealed sample's own mean and loss?
 
 # %%
-from magnet.benchmark import benchmark
-from magnet.report import leaderboard_table
+from magnet.protocol.benchmark import benchmark
+from magnet.report.terminal import leaderboard_table
 from predictors.example_random_predictor import ExampleRandomPredictor
 from rich.console import Console
 
@@ -142,7 +142,7 @@ print(row.mbe["verdict"], "-", row.mbe["reason"])
 
 # %%
 %matplotlib inline
-from magnet.report import predicted_vs_actual_figure, residual_figure
+from magnet.report.html import predicted_vs_actual_figure, residual_figure
 
 predicted_vs_actual_figure(board.joined, "ScenarioMeanPlusRevealed", "leave-one-model-out");
 residual_figure(board.joined, "ScenarioMeanPlusRevealed", "leave-one-model-out", board.controls);

@@ -129,9 +129,9 @@ print(done.stdout[-1500:])
 # %%
 from rich.console import Console
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.benchmark import benchmark
-from magnet.corpus import Corpus
-from magnet.report import leaderboard_table
+from magnet.protocol.benchmark import benchmark
+from magnet.protocol.corpus import Corpus
+from magnet.report.terminal import leaderboard_table
 from predictors.builtin import BUILTIN_PREDICTORS
 
 corpus = Corpus.load(HelmOutputs.demo())

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from magnet.backends.helm.demo import DemoSpec, build_demo, cache_root
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.loading import RunRef, load_table, read_json
 from magnet.backends.helm.tables import TABLE_FILES, TABLES
@@ -74,7 +75,7 @@ class HelmRun:
         ``prob`` are kept in a generic ``PerturbationDescription`` only as far
         as HELM's class allows). Use the DataFrame tables for bulk work.
         """
-        from magnet.helm_objects import stat_from_json
+        from magnet.helm_objects import stat_from_json  # lazy: crfm-helm's classes load slowly, needed only here
 
         data = read_json(self.path / "stats.json")
         if not isinstance(data, list):
@@ -129,8 +130,6 @@ class HelmOutputs:
         self.root = Path(root)
         self._suites = suites
         if cache_dir is None or cache_dir is True:
-            from magnet.backends.helm.demo.corpus import cache_root
-
             cache_dir = cache_root() / "tables"
         self.cache_dir = Path(cache_dir) if cache_dir else None
 
@@ -175,8 +174,6 @@ class HelmOutputs:
 
         See :class:`magnet.backends.helm.demo.DemoSpec` for the presets.
         """
-        from magnet.backends.helm.demo import DemoSpec, build_demo
-
         return cls.coerce(build_demo(DemoSpec.preset(preset, **overrides), cache_dir=cache_dir, progress=False))
 
     def suites(self) -> list[HelmSuite]:

@@ -16,7 +16,7 @@
 each with a percentile bootstrap interval.  Runs of the same model are not
 independent, so when ``groups`` (e.g. the model of each run) is given the
 bootstrap resamples whole groups (a cluster bootstrap, see
-:mod:`magnet.bootstrap`) and the result says so in ``Scores.bootstrap``.
+:mod:`magnet.stats.bootstrap`) and the result says so in ``Scores.bootstrap``.
 
 Rows where either value is NaN or infinite are dropped and counted.
 Undefined quantities (fewer than two rows, constant inputs) are NaN, never an
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from magnet.bootstrap import (
+from magnet.stats.bootstrap import (
     MAX_CELLS,
     ResamplePlan,
     as_group_labels,

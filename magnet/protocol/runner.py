@@ -9,7 +9,7 @@ where it stopped.
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.corpus import Corpus
+    >>> from magnet.protocol.corpus import Corpus
     >>> from predictors.example_random_predictor import ExampleRandomPredictor
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> result = run_protocol(ExampleRandomPredictor(), corpus, split="leave-one-model-out", progress=False)
@@ -33,27 +33,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from magnet.corpus import Corpus
+from magnet.protocol.corpus import Corpus
 from magnet.predictor import Predictor, check_predictions, predictions_to_frame
-from magnet.splits import Fold, PredictorInputs, fold_inputs, make_folds, reveal
-
-
-class PredictorTimeout(Exception):
-    """The predictor did not return within the time limit."""
-
-
-@dataclass
-class FoldResult:
-    """What happened in one fold."""
-
-    index: int
-    label: str
-    status: str  # "ok", "partial" (some predictions invalid) or "failed"
-    reason: str
-    seconds: float
-    n_eval_runs: int
-    n_predictions: int
-    batch: str = ""
+from magnet.protocol.execution import check_backend, iter_local, iter_ray
+from magnet.protocol.fold_run import FoldResult, PredictorTimeout, run_fold
+from magnet.protocol.splits import Fold, PredictorInputs, fold_inputs, make_folds, reveal
 
 
 @dataclass
@@ -70,45 +54,6 @@ class ProtocolResult:
     @property
     def failed_folds(self) -> list[FoldResult]:
         return [f for f in self.folds if f.status != "ok"]
-
-
-@contextmanager
-def _time_limit(seconds: float | None):
-    """Raise PredictorTimeout in this (main) thread after ``seconds``; no-op without a limit."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise PredictorTimeout(f"timed out after {seconds:g} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def run_fold(predictor: Predictor, inputs: PredictorInputs, fold: Fold, timeout: float | None):
-    """Run the predictor on one fold's inputs: ``(predictions, FoldResult)``. Never raises for predictor faults."""
-    start = time.perf_counter()
-    wants = inputs.train_per_instance_stats_df is not None
-    try:
-        with _time_limit(timeout):
-            raw = predictor.predict(**inputs.as_kwargs(wants))
-        predictions = predictions_to_frame(raw)
-    except PredictorTimeout as e:
-        return None, FoldResult(fold.index, fold.label, "failed", str(e), time.perf_counter() - start, len(fold.eval_runs), 0)
-    except Exception as e:  # a predictor's fault is recorded, not propagated
-        reason = f"raised {type(e).__name__}: {' '.join(str(e).split())}"[:500]
-        return None, FoldResult(fold.index, fold.label, "failed", reason, time.perf_counter() - start, len(fold.eval_runs), 0)
-    valid, problems = check_predictions(predictions, list(fold.eval_runs))
-    status = "ok" if not problems else ("partial" if len(valid) else "failed")
-    result = FoldResult(fold.index, fold.label, status, "; ".join(problems), time.perf_counter() - start,
-                        len(fold.eval_runs), len(valid))
-    return valid, result
 
 
 def _config(predictor: Predictor, corpus: Corpus, split: str, n_folds: int, num_eval_samples, seed: int) -> dict:
@@ -194,7 +139,7 @@ def run_protocol(
     ----------
     predictor: a :class:`~magnet.predictor.Predictor` instance.
     corpus: the runs (:class:`~magnet.corpus.Corpus`).
-    split: a strategy of :mod:`magnet.splits`; ``n_folds`` for ``kfold``.
+    split: a strategy of :mod:`magnet.protocol.splits`; ``n_folds`` for ``kfold``.
     num_eval_samples: revealed instances per eval run (int) or fraction (float < 1).
     seed: seeds the folds and the revealed samples.
     n_jobs: folds run in parallel worker processes when > 1 (forked: they share the corpus).
@@ -202,9 +147,8 @@ def run_protocol(
     out_dir: write predictions incrementally here and resume from it.
     backend: ``"local"`` (this process, or forked workers with ``n_jobs``) or
         ``"ray"`` (Ray tasks; ``ray_address`` of a cluster, default a local Ray);
-        see :mod:`magnet.execution`. Every backend gives the same predictions.
+        see :mod:`magnet.protocol.execution`. Every backend gives the same predictions.
     """
-    from magnet.execution import check_backend, iter_local, iter_ray
 
     check_backend(backend)
     folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)

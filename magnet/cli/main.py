@@ -13,9 +13,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from magnet.display import make_console
+from magnet.cli.display import make_console
 
 from magnet.backends.helm.errors import HelmOutputError, POLICIES
+from magnet.backends.helm.demo import DemoSpec, build_demo
+from magnet.backends.helm.export import export_table
+from magnet.backends.helm.outputs import HelmOutputs
+from magnet.cli import benchmark, predict
+from magnet.cli.display import corpus_summary_table, listing_table
+from magnet.evaluation import cli as evaluation_cli
 
 console = make_console()
 err_console = Console(stderr=True)
@@ -27,9 +33,6 @@ def _errors_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(args) -> int:
-    from magnet.backends.helm.demo import DemoSpec, build_demo
-    from magnet.backends.helm.outputs import HelmOutputs
-    from magnet.display import corpus_summary_table
 
     overrides = {"seed": args.seed}
     if args.instances:
@@ -43,16 +46,12 @@ def cmd_demo(args) -> int:
 
 
 def cmd_ls(args) -> int:
-    from magnet.backends.helm.outputs import HelmOutputs
-    from magnet.display import listing_table
 
     console.print(listing_table(HelmOutputs.coerce(args.path), errors=args.errors))
     return 0
 
 
 def cmd_export(args) -> int:
-    from magnet.backends.helm.outputs import HelmOutputs
-    from magnet.export import export_table
 
     df = HelmOutputs.coerce(args.path).table(args.table, errors=args.errors)
     export_table(df, args.output, args.format)
@@ -87,16 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     _errors_arg(p)
     p.set_defaults(func=cmd_export)
 
-    for register in _extra_commands():
+    for register in (predict.register, benchmark.register, evaluation_cli.register):
         register(sub)
     return parser
-
-
-def _extra_commands():
-    """Subcommands defined next to the library code they wrap."""
-    from magnet import commands
-
-    return commands.REGISTRARS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from magnet.corpus import RUN, STATE, Corpus
+from magnet.protocol.corpus import RUN, STATE, Corpus, scenario_label
 
 STRATEGIES = ("kfold", "leave-one-model-out", "leave-one-scenario-out", "leave-one-run-out")
 NUM_EVAL_INSTANCES = "magnet.num_eval_instances"
@@ -82,8 +82,6 @@ class PredictorInputs:
 
 def scenario_of(run_specs: pd.DataFrame) -> pd.Series:
     """The scenario configuration of each run (run name minus model and data augmentation)."""
-    from magnet.display import scenario_label
-
     return scenario_label(run_specs).str.replace(r"\+.*$", "", regex=True)
 
 

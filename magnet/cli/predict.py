@@ -11,32 +11,20 @@ Example:
 from __future__ import annotations
 
 import argparse
-import importlib
 
 import pandas as pd
 from rich.console import Console
 
-from magnet.display import make_console
+from magnet.cli.display import make_console
 from rich.table import Table
 
-from magnet.splits import STRATEGIES
-
-
-def load_predictor(spec: str):
-    """Instantiate ``module.path:ClassName`` (with default parameters).
-
-    Example:
-        >>> load_predictor("predictors.example_random_predictor:ExampleRandomPredictor").name
-        'ExampleRandomPredictor'
-    """
-    module, _, cls = spec.partition(":")
-    if not cls:
-        raise ValueError(f"--predictor should be MODULE:CLASS, got {spec!r}")
-    try:
-        obj = getattr(importlib.import_module(module), cls)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"cannot load predictor {spec!r}: {e}") from None
-    return obj() if isinstance(obj, type) else obj
+from magnet.predictor import load_predictor
+from magnet.protocol.splits import STRATEGIES
+from magnet.backends.helm.errors import HelmOutputError
+from magnet.backends.helm.outputs import HelmOutputs
+from magnet.protocol.corpus import Corpus
+from magnet.protocol.runner import run_protocol
+from magnet.protocol.truth import join_truth
 
 
 def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-model-out",), many_splits=False) -> None:
@@ -64,14 +52,11 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
 
 
 def corpus_from_args(args):
-    from magnet.backends.helm.outputs import HelmOutputs
-    from magnet.corpus import Corpus
 
     outputs = HelmOutputs.coerce(args.root_dir) if args.root_dir else HelmOutputs.demo()
     if args.suite:
         suites = [s for s in outputs.suites() if s.name == args.suite]
         if not suites:
-            from magnet.backends.helm.errors import HelmOutputError
 
             raise HelmOutputError(outputs.root, f"no suite {args.suite!r}; suites: {[s.name for s in outputs.suites()]}")
         outputs = HelmOutputs(outputs.root, suites)
@@ -95,8 +80,6 @@ def predicted_vs_actual_table(joined: pd.DataFrame, title: str) -> Table:
 
 
 def run_predict(predictor, args) -> int:
-    from magnet.runner import run_protocol
-    from magnet.truth import join_truth
 
     console = make_console()
     corpus = corpus_from_args(args)
@@ -114,7 +97,6 @@ def run_predict(predictor, args) -> int:
 
 def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
     """``python -m predictors.<module>``: run one predictor class on a benchmark_output."""
-    from magnet.backends.helm.errors import HelmOutputError
 
     parser = argparse.ArgumentParser(description=f"Run {predictor_cls.__name__} and show predicted vs actual.")
     add_protocol_args(parser)

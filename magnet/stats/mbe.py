@@ -88,7 +88,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from magnet.bootstrap import (
+from magnet.stats.bootstrap import (
     as_group_labels,
     drawn_constant,
     make_plan,
@@ -96,7 +96,7 @@ from magnet.bootstrap import (
     weighted_pearson,
     weighted_ranks,
 )
-from magnet.scoring import as_float_vector
+from magnet.stats.scoring import as_float_vector
 
 __all__ = [
     "MBEResult",

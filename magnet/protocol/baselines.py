@@ -9,12 +9,12 @@ They are registered by name:
 * ``revealed_loss``: the mean negative log-probability of the revealed
   completions (the literal "early loss"); only where runs recorded logprobs.
 
-The MBE check controls for these (see :mod:`magnet.mbe`).
+The MBE check controls for these (see :mod:`magnet.stats.mbe`).
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.corpus import Corpus
-    >>> from magnet.splits import reveal
+    >>> from magnet.protocol.corpus import Corpus
+    >>> from magnet.protocol.splits import reveal
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> b = compute_baselines(corpus, reveal(corpus, 5), ["revealed_mean", "revealed_loss"])
     >>> sorted(b.columns)
@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from magnet.corpus import RUN, STATE, Corpus
+from magnet.protocol.corpus import RUN, STATE, Corpus
 
 BASELINES: dict[str, Callable] = {}
 DEFAULT_BASELINES = ("revealed_mean", "revealed_loss")

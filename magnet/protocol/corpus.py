@@ -3,7 +3,7 @@
 :class:`Corpus` loads the tables once. Besides the tables it derives:
 
 * ``targets``: the stats table rows that are targets (each run's main metric
-  and split, all perturbation variants; see :mod:`magnet.targets`), with a
+  and split, all perturbation variants; see :mod:`magnet.protocol.targets`), with a
   ``target.key`` column naming the variant (``exact_match``,
   ``exact_match@robustness/worst``, ``exact_match@typos/perturbed``, ...);
 * ``instance_values``: for every target row, the per-instance values it is
@@ -32,7 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from magnet.targets import resolve_targets, target_stats
+from magnet.protocol.targets import resolve_targets, target_stats
+from magnet.backends.helm.errors import HelmOutputError
+from magnet.backends.helm.outputs import HelmOutputs
 
 RUN = "run_spec.name"
 PIS = "per_instance_stats."
@@ -71,8 +73,6 @@ class Corpus:
     @classmethod
     def load(cls, outputs, stat_names: list[str] | None = None, errors: str = "raise") -> "Corpus":
         """Load from a :class:`~magnet.backends.helm.outputs.HelmOutputs` (or a path)."""
-        from magnet.backends.helm.errors import HelmOutputError
-        from magnet.backends.helm.outputs import HelmOutputs
 
         outputs = HelmOutputs.coerce(outputs)
         run_specs = outputs.run_specs(errors=errors)
@@ -180,3 +180,23 @@ def variant_instance_values(orig: pd.Series, perturbed: pd.DataFrame, pname, com
     if computed_on == "worst":
         return pd.concat([orig.loc[ids], own.loc[ids]], axis=1).min(axis=1)
     return None
+
+
+def scenario_label(run_specs: pd.DataFrame) -> pd.Series:
+    """A short scenario-configuration label per run: the run name without model and augmentation.
+
+    Example:
+        >>> df = pd.DataFrame({"run_spec.name": ["mmlu:subject=a,model=x_y", "dyck_language_np=2:model=z",
+        ...                                      "boolq:model=x_y,data_augmentation=typo0.1", "mmlu:model=x,subject=a"]})
+        >>> scenario_label(df).tolist()
+        ['mmlu:subject=a', 'dyck_language_np=2', 'boolq+typo0.1', 'mmlu:subject=a']
+    """
+    labels = []
+    for name in run_specs["run_spec.name"].astype(str):
+        base, _, args = name.partition(":")
+        parts = [a for a in args.split(",") if a] if args else []
+        aug = [a.split("=", 1)[1] for a in parts if a.startswith("data_augmentation=")]
+        kept = [a for a in parts if not a.startswith(("model=", "data_augmentation="))]
+        label = base + (":" + ",".join(kept) if kept else "")
+        labels.append(label + ("+" + aug[0] if aug else ""))
+    return pd.Series(labels, index=run_specs.index)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+from magnet.protocol.fold_run import FoldResult, run_fold
+from magnet.protocol.splits import fold_inputs
 
 BACKENDS = ("local", "ray")
 RAY_MAX_RETRIES = 3
@@ -42,7 +44,6 @@ def iter_local(todo, predictor, inputs_of, timeout, n_jobs, corpus=None, reveale
     inputs: the parent only hands out fold numbers. A worker that dies fails the
     folds it had not finished, with the reason; the others are unaffected.
     """
-    from magnet.runner import run_fold
 
     if n_jobs == 1 or len(todo) <= 1 or corpus is None or "fork" not in mp.get_all_start_methods():
         for fold in todo:
@@ -74,16 +75,12 @@ _SHARED = None
 
 
 def _forked_fold(fold):
-    from magnet.runner import run_fold
-    from magnet.splits import fold_inputs
 
     predictor, corpus, revealed, wants, timeout = _SHARED
     return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants), fold, timeout)
 
 
 def _failed(fold, reason: str):
-    from magnet.runner import FoldResult
-
     return FoldResult(fold.index, fold.label, "failed", reason[:500], 0.0, len(fold.eval_runs), 0)
 
 
@@ -116,8 +113,6 @@ def ensure_ray(address: str | None = None):
 
 
 def _ray_fold(predictor, corpus, revealed, fold, wants, timeout):
-    from magnet.runner import run_fold
-    from magnet.splits import fold_inputs
 
     return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants), fold, timeout)
 

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from magnet.backends.helm.outputs import HelmOutputs
+from magnet.protocol.corpus import scenario_label
+from magnet.protocol.targets import main_stat_rows
 
 MODEL_COL = "run_spec.adapter_spec.model"
 
@@ -25,29 +27,8 @@ def make_console(stderr: bool = False) -> Console:
 SCENARIO_COL = "run_spec.scenario_spec.class_name"
 
 
-def scenario_label(run_specs: pd.DataFrame) -> pd.Series:
-    """A short scenario-configuration label per run: the run name without model and augmentation.
-
-    Example:
-        >>> df = pd.DataFrame({"run_spec.name": ["mmlu:subject=a,model=x_y", "dyck_language_np=2:model=z",
-        ...                                      "boolq:model=x_y,data_augmentation=typo0.1", "mmlu:model=x,subject=a"]})
-        >>> scenario_label(df).tolist()
-        ['mmlu:subject=a', 'dyck_language_np=2', 'boolq+typo0.1', 'mmlu:subject=a']
-    """
-    labels = []
-    for name in run_specs["run_spec.name"].astype(str):
-        base, _, args = name.partition(":")
-        parts = [a for a in args.split(",") if a] if args else []
-        aug = [a.split("=", 1)[1] for a in parts if a.startswith("data_augmentation=")]
-        kept = [a for a in parts if not a.startswith(("model=", "data_augmentation="))]
-        label = base + (":" + ",".join(kept) if kept else "")
-        labels.append(label + ("+" + aug[0] if aug else ""))
-    return pd.Series(labels, index=run_specs.index)
-
-
 def corpus_summary_table(outputs: HelmOutputs, stat_name: str | None = None) -> Table:
     """Models x scenario configurations: each run's main score (test split, unperturbed)."""
-    from magnet.targets import main_stat_rows
 
     run_specs = outputs.run_specs()
     main = main_stat_rows(outputs, run_specs=run_specs, stat_names=[stat_name] if stat_name else None)

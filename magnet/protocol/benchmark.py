@@ -16,7 +16,7 @@ Definitions (n = eval runs scored):
   percentile bootstrap CIs, resampling **models** (runs of one model are not
   independent: cluster bootstrap);
 * ``noise_floor``: the expected MAE of an oracle that knows each run's true
-  success rate but not its unrevealed outcomes (:mod:`magnet.noise_floor`);
+  success rate but not its unrevealed outcomes (:mod:`magnet.stats.noise_floor`);
 * ``revealed_mean_mae``: MAE of the revealed-sample mean on the same runs;
 * ``gain_share = (revealed_mean_mae - mae) / (revealed_mean_mae - noise_floor)``:
   the share of the attainable gain a predictor captures (1 = at the floor);
@@ -25,7 +25,7 @@ Definitions (n = eval runs scored):
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.corpus import Corpus
+    >>> from magnet.protocol.corpus import Corpus
     >>> from predictors.example_random_predictor import ExampleRandomPredictor
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> board = benchmark([ExampleRandomPredictor()], corpus, splits=["leave-one-model-out"], progress=False, n_boot=200)
@@ -45,13 +45,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from magnet.baselines import DEFAULT_BASELINES, compute_baselines
-from magnet.corpus import RUN, Corpus
-from magnet.mbe import mbe_check
-from magnet.noise_floor import noise_floor_mae
-from magnet.runner import ProtocolResult, run_protocol
-from magnet.scoring import score_predictions
-from magnet.truth import join_truth
+from magnet.protocol.baselines import DEFAULT_BASELINES, compute_baselines
+from magnet.protocol.corpus import RUN, Corpus
+from magnet.stats.mbe import mbe_check
+from magnet.stats.noise_floor import noise_floor_mae
+from magnet.protocol.runner import ProtocolResult, run_protocol
+from magnet.stats.scoring import score_predictions
+from magnet.protocol.truth import join_truth
+from magnet.protocol.splits import reveal
+from magnet.report.html import write_report
 
 MIN_ROWS = 5
 
@@ -149,7 +151,6 @@ class Leaderboard:
         (out / "leaderboard.json").write_text(json.dumps(self.to_json(), indent=2))
         self.joined.to_csv(out / "predictions.csv", index=False)
         if plots:
-            from magnet.report import write_report
 
             write_report(self, out)
         return out
@@ -256,9 +257,8 @@ def benchmark(
 ) -> Leaderboard:
     """Run every predictor under every split on the same folds and score them (MBE check always on).
 
-    ``backend``/``ray_address`` choose where folds run (see :mod:`magnet.execution`).
+    ``backend``/``ray_address`` choose where folds run (see :mod:`magnet.protocol.execution`).
     """
-    from magnet.splits import reveal
 
     revealed = reveal(corpus, num_eval_samples, seed)
     baselines = compute_baselines(corpus, revealed)

@@ -1,14 +1,16 @@
-"""The leaderboard in the terminal (rich), as plots (PNG) and as one self-contained HTML report.
+"""The leaderboard as plots (PNG) and as one self-contained HTML report.
 
 Example:
+    >>> import tempfile
     >>> from magnet.backends.helm.outputs import HelmOutputs
-    >>> from magnet.benchmark import benchmark
-    >>> from magnet.corpus import Corpus
+    >>> from magnet.protocol.benchmark import benchmark
+    >>> from magnet.protocol.corpus import Corpus
     >>> from predictors.example_random_predictor import ExampleRandomPredictor
     >>> board = benchmark([ExampleRandomPredictor()], Corpus.load(HelmOutputs.demo(preset="small")),
     ...                   splits=["leave-one-model-out"], progress=False, n_boot=100)
-    >>> leaderboard_table(board).row_count
-    1
+    >>> path = write_report(board, tempfile.mkdtemp())
+    >>> path.name, sorted(p.suffix for p in (path.parent / "plots").iterdir())
+    ('report.html', ['.png', '.png'])
 """
 
 from __future__ import annotations
@@ -20,48 +22,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-from rich.table import Table
+from magnet.report.terminal import fmt_ci, fmt_num
+from magnet.stats.mbe import partial_residuals
 
 VERDICT_STYLE = {"genuine": "green", "loss-proxy": "bold red", "insufficient-data": "yellow"}
-
-
-def _ci(ci) -> str:
-    lo, hi = ci
-    return "" if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) else f"[{lo:.3f}, {hi:.3f}]"
-
-
-def _f(x, fmt=".3f") -> str:
-    return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
-
-
-def leaderboard_table(board) -> Table:
-    """The main leaderboard: one row per predictor x split, ranked by MAE; flagged rows marked."""
-    rows = board.main_rows()
-    models = max((r.n_models for r in rows), default=0)
-    table = Table(title=f"magnet leaderboard: main targets, {board.num_eval_samples:g} revealed instances per eval run")
-    for col, justify in (("split", "left"), ("predictor", "left"), ("n", "right"), ("MAE [95% CI]", "right"),
-                         ("floor", "right"), ("gain", "right"), ("Spearman", "right"),
-                         ("partial r [95% CI]", "right"), ("MBE", "left")):
-        table.add_column(col, justify=justify, overflow="fold")
-    for r in rows:
-        mbe = r.mbe
-        verdict = mbe.get("verdict", "?")
-        flag = "" if verdict == "genuine" else " ⚑"
-        table.add_row(
-            r.split, r.predictor + flag, str(r.n), f"{_f(r.mae)} {_ci(r.mae_ci)}", _f(r.noise_floor),
-            "n/a" if not math.isfinite(r.gain_share) else f"{r.gain_share:.0%}", _f(r.spearman, ".2f"),
-            f"{_f(mbe.get('partial_r', float('nan')), '.2f')} {_ci(mbe.get('ci95', (None, None)))}"
-            f" p={_f(mbe.get('partial_p', float('nan')), '.3g')}",
-            f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
-        )
-    table.caption = (
-        f"MAE CIs: cluster bootstrap over {models} models. floor: expected MAE of an oracle knowing each run's true "
-        f"rate (binomial noise of unrevealed instances). gain: share of the attainable gain over the revealed-sample "
-        f"mean (over 100%: below that floor, possible for a predictor that knows which instances are hard or a "
-        f"sibling run's answers). MBE: partial Spearman r of predicted vs actual controlling for {', '.join(board.controls)} "
-        f"(n = runs per row; Fisher 95% CI); ⚑ = no information beyond the baseline (loss-proxy) or too little data."
-    )
-    return table
 
 
 def _png(fig) -> bytes:
@@ -99,7 +63,6 @@ def residual_figure(joined, predictor: str, split: str, controls: list[str]):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from magnet.mbe import partial_residuals
 
     d = joined[(joined["predictor"] == predictor) & (joined["split"] == split)
                & (joined["target.key"] == joined["target.name"])]
@@ -146,14 +109,14 @@ def write_report(board, out_dir: Path) -> Path:
         sections.append(
             f"<h3>{html.escape(r.predictor)} &middot; {html.escape(r.split)} &middot; "
             f"<span class='{verdict}'>{verdict}</span></h3>"
-            f"<p>MAE {_f(r.mae)} {_ci(r.mae_ci)} (n = {r.n} runs, {r.n_models} models); noise floor {_f(r.noise_floor)}; "
+            f"<p>MAE {fmt_num(r.mae)} {fmt_ci(r.mae_ci)} (n = {r.n} runs, {r.n_models} models); noise floor {fmt_num(r.noise_floor)}; "
             f"MBE: {html.escape(r.mbe.get('reason', ''))}</p>" + "".join(images))
     table_rows = "".join(
         f"<tr class='{r.mbe.get('verdict')}'><td>{html.escape(r.split)}</td><td>{html.escape(r.predictor)}</td>"
-        f"<td>{r.n}</td><td>{_f(r.mae)} {_ci(r.mae_ci)}</td><td>{_f(r.noise_floor)}</td>"
-        f"<td>{'n/a' if not math.isfinite(r.gain_share) else f'{r.gain_share:.0%}'}</td><td>{_f(r.spearman, '.2f')}</td>"
-        f"<td>{_f(r.mbe.get('partial_r', float('nan')), '.2f')} {_ci(r.mbe.get('ci95', (None, None)))}</td>"
-        f"<td>{_f(r.mbe.get('partial_p', float('nan')), '.3g')}</td><td>{r.mbe.get('verdict')}</td></tr>"
+        f"<td>{r.n}</td><td>{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}</td><td>{fmt_num(r.noise_floor)}</td>"
+        f"<td>{'n/a' if not math.isfinite(r.gain_share) else f'{r.gain_share:.0%}'}</td><td>{fmt_num(r.spearman, '.2f')}</td>"
+        f"<td>{fmt_num(r.mbe.get('partial_r', float('nan')), '.2f')} {fmt_ci(r.mbe.get('ci95', (None, None)))}</td>"
+        f"<td>{fmt_num(r.mbe.get('partial_p', float('nan')), '.3g')}</td><td>{r.mbe.get('verdict')}</td></tr>"
         for r in board.main_rows())
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>magnet report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}}

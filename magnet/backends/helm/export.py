@@ -14,13 +14,13 @@ import os
 from pathlib import Path
 
 import pandas as pd
+from magnet.backends.helm.cache import _json_columns
 
 FORMATS = ("parquet", "csv", "jsonl")
 
 
 def export_table(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None = None) -> None:
     """Write ``df`` atomically; ``fmt`` defaults to the file extension."""
-    from magnet.backends.helm.cache import _json_columns
 
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".")

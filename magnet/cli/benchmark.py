@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from magnet.display import make_console
+from magnet.cli.display import make_console
 
-from magnet.predict_command import _num, add_protocol_args, corpus_from_args, load_predictor
+from magnet.cli.predict import _num, add_protocol_args, corpus_from_args, load_predictor
+from magnet.protocol.benchmark import benchmark
+from magnet.report.terminal import leaderboard_table
 
 DEFAULT_SPLITS = ("kfold", "leave-one-model-out")
 
@@ -23,8 +25,6 @@ def default_predictors() -> list:
 
 
 def run_benchmark(args) -> int:
-    from magnet.benchmark import benchmark
-    from magnet.report import leaderboard_table
 
     console = make_console()
     corpus = corpus_from_args(args)

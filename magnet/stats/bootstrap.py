@@ -1,4 +1,4 @@
-"""Row and cluster bootstrap resampling shared by :mod:`magnet.scoring` and :mod:`magnet.mbe`.
+"""Row and cluster bootstrap resampling shared by :mod:`magnet.stats.scoring` and :mod:`magnet.stats.mbe`.
 
 Runs of the same model (or the same scenario) are not independent, so a
 bootstrap that resamples rows treats correlated rows as independent evidence

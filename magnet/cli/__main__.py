@@ -1,0 +1,7 @@
+"""``python -m magnet.cli``: the same as the ``magnet`` command."""
+
+import sys
+
+from magnet.cli.main import main
+
+sys.exit(main())
