@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from magnet.errors import UserError
 from magnet.helm_objects import stat_to_json
 
 PREFIX = "predicted_"
@@ -184,15 +185,40 @@ def check_predictions(predictions: pd.DataFrame, eval_runs: list[str]) -> tuple[
 def load_predictor(spec: str):
     """Instantiate ``module.path:ClassName`` (with default parameters).
 
+    Every way this can fail is a :class:`magnet.errors.UserError` naming the spec and the problem.
+
     Example:
         >>> load_predictor("predictors.example_random_predictor:ExampleRandomPredictor").name
         'ExampleRandomPredictor'
+        >>> load_predictor("predictors.example_random_predictor")
+        Traceback (most recent call last):
+        ...
+        magnet.errors.UserError: --predictor predictors.example_random_predictor: expected MODULE:CLASS
     """
+    what = f"--predictor {spec}"
     module, _, cls = spec.partition(":")
-    if not cls:
-        raise ValueError(f"--predictor should be MODULE:CLASS, got {spec!r}")
+    if not module or not cls:
+        raise UserError(what, "expected MODULE:CLASS",
+                        hint="e.g. predictors.example_random_predictor:ExampleRandomPredictor")
     try:
-        obj = getattr(importlib.import_module(module), cls)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"cannot load predictor {spec!r}: {e}") from None
-    return obj() if isinstance(obj, type) else obj
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        raise UserError(what, f"cannot import module {module!r}: {e}",
+                        hint="the module must be importable from the current directory or an installed package") from None
+    except Exception as e:  # noqa: BLE001 - the user's module failed while importing
+        raise UserError(what, f"importing {module!r} raised {type(e).__name__}: {e}") from None
+    obj = getattr(mod, cls, None)
+    if obj is None:
+        names = sorted(n for n, v in vars(mod).items()
+                       if isinstance(v, type) and hasattr(v, "predict") and v.__module__ == mod.__name__)
+        raise UserError(what, f"module {module!r} has no {cls!r}",
+                        hint=f"predictors it defines: {', '.join(names)}" if names else None)
+    if isinstance(obj, type):
+        try:
+            obj = obj()
+        except Exception as e:  # noqa: BLE001 - the user's constructor failed
+            raise UserError(what, f"{cls}() raised {type(e).__name__}: {e}") from None
+    if not callable(getattr(obj, "predict", None)):
+        raise UserError(what, f"{cls} is not a predictor (no predict method)",
+                        hint="subclass magnet.predictor.Predictor")
+    return obj

@@ -500,7 +500,7 @@ def test_cli_exit_status_two_with_an_invalid_card(tmp_path):
     """)
     p = cli(bad, good, "--out", tmp_path / "out")
     assert p.returncode == 2
-    assert f"{bad}:4: symbols.x.depends_on[0]: unknown symbol 'y'" in p.stderr.splitlines()
+    assert f"error: {bad}:4: symbols.x.depends_on[0]: unknown symbol 'y'" in p.stderr.splitlines()
     assert "VERIFIED" in p.stdout  # the valid card is still evaluated
     p = cli(bad, "--check")
     assert p.returncode == 2 and "unknown symbol 'y'" in p.stderr

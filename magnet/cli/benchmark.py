@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
 from magnet.cli.display import make_console
-
+from magnet.cli.errors import writable_dir
+from magnet.errors import UserError
 from magnet.cli.predict import _num, add_protocol_args, corpus_from_args, load_predictor
 from magnet.protocol.benchmark import benchmark
 from magnet.report.terminal import leaderboard_table
@@ -25,11 +24,15 @@ def default_predictors() -> list:
 
 
 def run_benchmark(args) -> int:
-
+    """``magnet benchmark``: the leaderboard in the terminal, and the outputs under ``--out``."""
     console = make_console()
+    mine = [load_predictor(spec) for spec in args.predictor or []]  # a bad --predictor fails before any work
+    if args.no_builtin and not mine:
+        raise UserError("--no-builtin", "no predictor left to benchmark", hint="add --predictor MODULE:CLASS")
+    if args.out:
+        writable_dir(args.out, "--out")
     corpus = corpus_from_args(args)
-    predictors = [] if args.no_builtin else default_predictors()
-    predictors += [load_predictor(spec) for spec in args.predictor or []]
+    predictors = ([] if args.no_builtin else default_predictors()) + mine
     board = benchmark(predictors, corpus, splits=args.split or DEFAULT_SPLITS, n_folds=args.n_folds,
                       num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
                       timeout=args.timeout, out_dir=args.out, progress=not args.quiet,

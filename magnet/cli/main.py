@@ -1,8 +1,14 @@
 """The ``magnet`` command: thin subcommands over library functions.
 
 Subcommands: ``demo`` (build the demo corpus and summarise it), ``ls``,
-``export``, ``predict``, ``benchmark``, ``evaluate``. Errors in input files
-end the command with a one-line message (exit status 2), never a traceback.
+``export``, ``predict``, ``benchmark``, ``evaluate``. A user's mistake ends
+the command with one ``error:`` line and exit status 2, never a traceback
+(``--debug`` shows it): see :mod:`magnet.cli.errors`.
+
+Example:
+    >>> main(["--version"])
+    magnet 0.1.0
+    0
 """
 
 from __future__ import annotations
@@ -11,20 +17,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
+from magnet import __version__
 from magnet.cli.display import make_console
-
 from magnet.backends.helm.errors import HelmOutputError, POLICIES
 from magnet.backends.helm.demo import DemoSpec, build_demo
-from magnet.backends.helm.export import export_table
+from magnet.backends.helm.export import export_format, export_table
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli import benchmark, predict
+from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_file
 from magnet.cli.display import corpus_summary_table, listing_table
 from magnet.evaluation import cli as evaluation_cli
 
 console = make_console()
-err_console = Console(stderr=True)
 
 
 def _errors_arg(p: argparse.ArgumentParser) -> None:
@@ -53,6 +57,8 @@ def cmd_ls(args) -> int:
 
 def cmd_export(args) -> int:
 
+    writable_file(args.output, "-o")  # before the (possibly long) load: fail fast, write nothing
+    export_format(args.output, args.format)
     df = HelmOutputs.coerce(args.path).table(args.table, errors=args.errors)
     export_table(df, args.output, args.format)
     console.print(f"wrote {len(df)} rows x {df.shape[1]} columns of {args.table} to {args.output}")
@@ -62,8 +68,10 @@ def cmd_export(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="magnet", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = ArgumentParser(prog="magnet", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="store_true", help="print magnet's version and exit")
+    add_debug_flag(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("demo", help="build (or reuse) the offline demo corpus and summarise it")
     p.add_argument("--preset", default="default", choices=["default", "large", "small"])
@@ -88,19 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in (predict.register, benchmark.register, evaluation_cli.register):
         register(sub)
+    for p in sub.choices.values():  # --debug after the subcommand too (SUPPRESS: do not reset a global --debug)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except HelmOutputError as e:
-        err_console.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True, markup=True)
-        return 2
-    except KeyboardInterrupt:
-        err_console.print("[red]interrupted[/]")
-        return 130
+    """The ``magnet`` entry point: parse, run the subcommand under the error contract, return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"magnet {__version__}")
+        return 0
+    if not getattr(args, "func", None):
+        parser.error("a command is required: " + ", ".join(parser._subparsers._group_actions[0].choices))
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

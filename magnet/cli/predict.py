@@ -13,18 +13,53 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
-from rich.console import Console
-
-from magnet.cli.display import make_console
 from rich.table import Table
 
-from magnet.predictor import load_predictor
-from magnet.protocol.splits import STRATEGIES
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.outputs import HelmOutputs
+from magnet.cli.display import make_console
+from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
+from magnet.predictor import load_predictor
+from magnet.protocol.checks import target_problems, warn_all
+from magnet.protocol.splits import STRATEGIES
 from magnet.protocol.corpus import Corpus
 from magnet.protocol.runner import run_protocol
 from magnet.protocol.truth import join_truth
+
+
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+    return parse
+
+
+def _eval_samples(text: str) -> float:
+    """``--num-eval-samples``: a count (>= 0) or a fraction in (0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of instances or a fraction, got {text!r}") from None
+    if not value >= 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a count >= 0 or a fraction in (0, 1), got {text}")
+    if value > 1 and not value.is_integer():
+        raise argparse.ArgumentTypeError(f"a count of instances must be whole, got {text}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
 
 
 def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-model-out",), many_splits=False) -> None:
@@ -36,23 +71,23 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
                        help=f"fold strategy, repeatable (default: {' and '.join(default_splits)})")
     else:
         p.add_argument("--split", choices=STRATEGIES, default=default_splits[0])
-    p.add_argument("--n-folds", type=int, default=5, help="folds for kfold (default 5)")
-    p.add_argument("--num-eval-samples", type=float, default=10,
+    p.add_argument("--n-folds", type=_int_at_least(2), default=5, help="folds for kfold (default 5)")
+    p.add_argument("--num-eval-samples", type=_eval_samples, default=10,
                    help="revealed instances per eval run (default 10; a value < 1 is a fraction)")
     p.add_argument("--stat", action="append", help="target stat name, repeatable (default: each run's main metric)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=1, help="folds in parallel (local backend)")
+    p.add_argument("--n-jobs", type=_int_at_least(1), default=1, help="folds in parallel (local backend)")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="where folds run: local processes (default) or a Ray cluster")
     p.add_argument("--ray-address", help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray)")
-    p.add_argument("--timeout", type=float, help="seconds per fold")
+    p.add_argument("--timeout", type=_positive_seconds, help="seconds per fold")
     p.add_argument("--errors", choices=["raise", "warn", "skip"], default="raise")
     p.add_argument("--out", help="output directory (predictions are written incrementally; reruns resume)")
     p.add_argument("--quiet", action="store_true")
 
 
 def corpus_from_args(args):
-
+    """The corpus the protocol options name (the demo corpus without ``--root-dir``)."""
     outputs = HelmOutputs.coerce(args.root_dir) if args.root_dir else HelmOutputs.demo()
     if args.suite:
         suites = [s for s in outputs.suites() if s.name == args.suite]
@@ -60,7 +95,9 @@ def corpus_from_args(args):
 
             raise HelmOutputError(outputs.root, f"no suite {args.suite!r}; suites: {[s.name for s in outputs.suites()]}")
         outputs = HelmOutputs(outputs.root, suites)
-    return Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
+    corpus = Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
+    warn_all(target_problems(corpus.run_specs, corpus.targets, args.stat, where=str(outputs.root)))
+    return corpus
 
 
 def _num(x: float):
@@ -80,8 +117,10 @@ def predicted_vs_actual_table(joined: pd.DataFrame, title: str) -> Table:
 
 
 def run_predict(predictor, args) -> int:
-
+    """``magnet predict``: one predictor over the folds; predicted vs actual in the terminal."""
     console = make_console()
+    if args.out:
+        writable_dir(args.out, "--out")
     corpus = corpus_from_args(args)
     result = run_protocol(predictor, corpus, split=args.split, n_folds=args.n_folds,
                           num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
@@ -96,16 +135,20 @@ def run_predict(predictor, args) -> int:
 
 
 def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
-    """``python -m predictors.<module>``: run one predictor class on a benchmark_output."""
-
-    parser = argparse.ArgumentParser(description=f"Run {predictor_cls.__name__} and show predicted vs actual.")
+    """``python -m predictors.<module>``: run one predictor class on a benchmark_output (same error contract)."""
+    parser = ArgumentParser(prog=f"python -m {predictor_cls.__module__}",
+                            description=f"Run {predictor_cls.__name__} and show predicted vs actual.")
     add_protocol_args(parser)
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
+    return run_command(lambda a: run_predict(_instantiate(predictor_cls, a.seed), a), args)
+
+
+def _instantiate(predictor_cls, seed: int):
     try:
-        return run_predict(predictor_cls(seed=args.seed), args)
-    except (HelmOutputError, ValueError) as e:
-        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
-        return 2
+        return predictor_cls(seed=seed)
+    except TypeError:
+        return predictor_cls()
 
 
 def register(sub) -> None:

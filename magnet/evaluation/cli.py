@@ -2,7 +2,7 @@
 
 Arguments are card files or directories (every ``*.yaml``/``*.yml`` in them).
 Every card is validated first; each schema or symbol problem is printed to
-stderr as ``file:line: field: problem``. The valid cards are then evaluated,
+stderr as ``error: file:line: field: problem``. The valid cards are then evaluated,
 each sweep cell in its own subprocess (``--jobs`` at a time, ``--timeout``
 seconds each), and a table with one row per card/cell is printed.
 
@@ -22,20 +22,42 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
 from magnet.cli.display import make_console
+from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
 from magnet.evaluation.card import CardError, Issue, load_card
 from magnet.evaluation.evaluate import run_cards
 
 VERDICT_STYLE = {"VERIFIED": "bold green", "FALSIFIED": "bold red", "INCONCLUSIVE": "bold yellow"}
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("cards", nargs="+", metavar="CARD", help="card files (YAML) or directories of cards")
     p.add_argument("--out", default="cards_out",
                    help="output directory; verdicts go to OUT/<card stem>[/<cell>]/verdict.json (default cards_out)")
-    p.add_argument("--timeout", type=float,
+    p.add_argument("--timeout", type=_positive_float,
                    help="seconds per card/cell, overriding the cards' own timeout (default: the card's, else 600)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="cells evaluated in parallel (default 1)")
+    p.add_argument("--jobs", "-j", type=_positive_int, default=1, help="cells evaluated in parallel (default 1)")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="run cells as local subprocesses (default) or inside Ray tasks")
     p.add_argument("--ray-address", help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray)")
@@ -45,11 +67,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m magnet.evaluation",
         description="Evaluate evaluation cards (claims about HELM predictors and data): VERIFIED, FALSIFIED "
                     "or INCONCLUSIVE. Cards contain Python code: only evaluate cards you trust.")
     add_arguments(parser)
+    add_debug_flag(parser)
     return parser
 
 
@@ -101,17 +124,20 @@ def run(args) -> int:
         except (OSError, UnicodeDecodeError) as e:
             issues.append(Issue(str(path), 1, "(file)", f"cannot read the card: {getattr(e, 'strerror', None) or e}"))
     for issue in issues:
-        print(issue, file=sys.stderr)
-    if issues:
+        print(f"error: {issue}", file=sys.stderr)
+    if len(issues) > 1:
         n_bad = len({i.file for i in issues})
-        print(f"{n_bad} invalid card{'s' if n_bad > 1 else ''} ({len(issues)} problem"
+        print(f"error: {n_bad} invalid card{'s' if n_bad > 1 else ''} ({len(issues)} problem"
               f"{'s' if len(issues) > 1 else ''})", file=sys.stderr)
     if args.check:
         if not issues:
             console.print(f"{len(cards)} card{'s' if len(cards) != 1 else ''} valid")
         return 2 if issues else 0
     if not cards:
+        if not issues:
+            print(f"error: {' '.join(args.cards)}: no card files (*.yaml, *.yml) found", file=sys.stderr)
         return 2
+    writable_dir(args.out, "--out")
 
     def show(r):
         if not args.quiet:
@@ -140,9 +166,5 @@ def register(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    """``python -m magnet.evaluation``: the same error contract as ``magnet`` (see :mod:`magnet.cli.errors`)."""
+    return run_command(run, build_parser().parse_args(argv))

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from magnet.protocol.checks import fold_warnings, reveal_warnings, warn_all
 from magnet.protocol.corpus import Corpus
 from magnet.predictor import Predictor, check_predictions, predictions_to_frame
 from magnet.protocol.execution import check_backend, iter_local, iter_ray
@@ -153,6 +154,7 @@ def run_protocol(
     check_backend(backend)
     folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
     revealed = reveal(corpus, num_eval_samples, seed)
+    warn_all(fold_warnings(folds) + reveal_warnings(revealed, corpus.eval_instances))
     config = _config(predictor, corpus, split, n_folds, num_eval_samples, seed)
     store = _Store(Path(out_dir), config) if out_dir else None
     finished, previous = store.done() if store else ({}, pd.DataFrame())

@@ -15,17 +15,28 @@ from pathlib import Path
 
 import pandas as pd
 from magnet.backends.helm.cache import _json_columns
+from magnet.errors import UserError
 
 FORMATS = ("parquet", "csv", "jsonl")
 
 
+def export_format(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """The format to write ``path`` in: ``fmt``, else the file extension; a :class:`UserError` if neither is known.
+
+    Example:
+        >>> export_format("stats.csv"), export_format("stats.out", "jsonl")
+        ('csv', 'jsonl')
+    """
+    fmt = fmt or Path(path).suffix.lstrip(".")
+    if fmt not in FORMATS:
+        raise UserError(str(path), f"cannot tell the format from the extension; use --format {'|'.join(FORMATS)}")
+    return fmt
+
+
 def export_table(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None = None) -> None:
     """Write ``df`` atomically; ``fmt`` defaults to the file extension."""
-
     path = Path(path)
-    fmt = fmt or path.suffix.lstrip(".")
-    if fmt not in FORMATS:
-        raise ValueError(f"cannot tell the format of {path}: use --format {'|'.join(FORMATS)}")
+    fmt = export_format(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     if fmt == "parquet":

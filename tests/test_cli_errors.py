@@ -1,0 +1,213 @@
+"""Every command answers a user's mistake with one ``error:`` line and exit status 2, never a traceback.
+
+Table-driven: each case is a command line, the words its error line must
+contain, and the paths that must not exist afterwards (a failed command
+writes nothing). Most cases run in-process through ``magnet.cli.main.main``
+(fast); the ``python -m`` entry points run as subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from magnet.backends.helm.outputs import HelmOutputs
+from magnet.cli.errors import BUG_LINE, run_command
+from magnet.cli.main import main as magnet_main
+
+ROOT = Path(__file__).resolve().parents[1]
+PREDICTOR = "predictors.example_random_predictor:ExampleRandomPredictor"
+
+
+@pytest.fixture(scope="module")
+def demo_root():
+    return str(HelmOutputs.demo(preset="small").root)
+
+
+@pytest.fixture
+def bad_predictors(tmp_path, monkeypatch):
+    """A module with predictors that fail in the ways users' predictors do."""
+    (tmp_path / "my_bad_predictors.py").write_text(textwrap.dedent("""
+        from magnet.predictor import Predictor
+
+        class RaisesInInit(Predictor):
+            def __init__(self):
+                raise RuntimeError("no GPU found")
+            def predict(self, *args):
+                return {}
+
+        class NotAPredictor:
+            pass
+    """))
+    (tmp_path / "my_broken_module.py").write_text("import nosuchpackage_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def _cases(tmp: Path, demo: str) -> list[tuple[str, list[str], list[str], list[Path]]]:
+    """(id, argv, words the error line must contain, paths that must not exist afterwards)."""
+    empty_file = tmp / "empty.json"
+    empty_file.write_text("")
+    empty_dir = tmp / "empty_dir"
+    empty_dir.mkdir()
+    out_dir = tmp / "out_dir"
+    out_dir.mkdir()
+    a_file = tmp / "a_file.txt"
+    a_file.write_text("x")
+    bad_name = os.fsdecode(bytes(tmp) + b"/caf\xe9-not-utf8")  # a name that is not UTF-8
+    os.mkdir(os.fsencode(bad_name))
+    new_out = tmp / "new_out"
+    new_export = tmp / "new_dir" / "stats.parquet"
+    bench = ["benchmark", "--root-dir", demo, "--no-builtin", "--predictor", PREDICTOR, "--quiet"]
+    return [
+        ("no-command", [], ["a command is required"], []),
+        ("unknown-command", ["frobnicate"], ["invalid choice", "frobnicate"], []),
+        ("predictor-without-class", ["predict", "--predictor", "predictors.model_mean"], ["MODULE:CLASS"], []),
+        ("predictor-no-such-class", ["predict", "--predictor", "predictors.model_mean:NoClass"],
+         ["predictors.model_mean:NoClass", "has no 'NoClass'"], []),
+        ("predictor-no-such-module", ["predict", "--predictor", "nosuch:Thing"], ["cannot import module 'nosuch'"], []),
+        ("predictor-module-fails-import", ["predict", "--predictor", "my_broken_module:X"], ["nosuchpackage_xyz"], []),
+        ("predictor-raises-in-init", ["predict", "--predictor", "my_bad_predictors:RaisesInInit"],
+         ["RaisesInInit() raised RuntimeError", "no GPU found"], []),
+        ("not-a-predictor", ["predict", "--predictor", "my_bad_predictors:NotAPredictor"], ["not a predictor"], []),
+        ("benchmark-bad-predictor-writes-nothing", bench + ["--predictor", "nosuch:Thing", "--out", str(new_out)],
+         ["nosuch"], [new_out]),
+        ("negative-eval-samples", ["benchmark", "--num-eval-samples", "-3"], ["--num-eval-samples", "-3"], []),
+        ("non-numeric-eval-samples", ["benchmark", "--num-eval-samples", "ten"], ["--num-eval-samples", "'ten'"], []),
+        ("fractional-count", ["predict", "--predictor", PREDICTOR, "--num-eval-samples", "2.5"], ["whole"], []),
+        ("one-fold", ["benchmark", "--n-folds", "1"], ["--n-folds", ">= 2"], []),
+        ("zero-jobs", ["benchmark", "--n-jobs", "0"], ["--n-jobs", ">= 1"], []),
+        ("zero-timeout", ["predict", "--predictor", PREDICTOR, "--timeout", "0"], ["--timeout", "> 0"], []),
+        ("unknown-split", ["predict", "--predictor", PREDICTOR, "--split", "random"], ["--split", "invalid choice"], []),
+        ("out-unwritable", bench + ["--out", "/proc/magnet-x"], ["--out /proc/magnet-x", "cannot write"], []),
+        ("out-is-a-file", bench + ["--out", str(a_file)], ["not a directory"], []),
+        ("root-dir-missing", ["predict", "--predictor", PREDICTOR, "--root-dir", str(tmp / "nope")], ["nope"], []),
+        ("root-dir-is-a-file", ["predict", "--predictor", PREDICTOR, "--root-dir", str(a_file)],
+         ["a_file.txt", "expected a directory"], []),
+        ("root-dir-empty", ["predict", "--predictor", PREDICTOR, "--root-dir", str(empty_dir)],
+         ["empty_dir", "no HELM runs"], []),
+        ("root-dir-not-utf8", ["predict", "--predictor", PREDICTOR, "--root-dir", bad_name], ["no HELM runs"], []),
+        ("unknown-suite", ["predict", "--predictor", PREDICTOR, "--root-dir", demo, "--suite", "nosuite"],
+         ["no suite 'nosuite'"], []),
+        ("stat-in-no-run", ["predict", "--predictor", PREDICTOR, "--root-dir", demo, "--stat", "nosuch_stat"],
+         ["nosuch_stat", "nothing to predict"], []),
+        ("ls-missing", ["ls", str(tmp / "missing")], ["missing"], []),
+        ("ls-a-file", ["ls", str(empty_file)], ["empty.json", "expected a directory"], []),
+        ("export-unwritable", ["export", demo, "--table", "stats", "-o", "/proc/x.parquet"],
+         ["-o /proc/x.parquet", "cannot write"], []),
+        ("export-to-a-directory", ["export", demo, "--table", "stats", "-o", str(out_dir)], ["is a directory"], []),
+        ("export-unknown-format", ["export", demo, "--table", "stats", "-o", str(tmp / "stats.xlsx")],
+         ["stats.xlsx", "format"], [tmp / "stats.xlsx"]),
+        ("export-bad-input-writes-nothing", ["export", str(empty_dir), "--table", "stats", "-o", str(new_export)],
+         ["no HELM runs"], [new_export, new_export.parent]),
+        ("evaluate-no-cards", ["evaluate", str(empty_dir)], ["no card files"], []),
+        ("evaluate-empty-card", ["evaluate", str(empty_file)], ["empty.json"], []),
+        ("evaluate-bad-jobs", ["evaluate", "cards", "--jobs", "0"], ["--jobs", ">= 1"], []),
+        ("evaluate-out-unwritable", ["evaluate", str(ROOT / "cards" / "simple.yaml"), "--out", "/proc/x"],
+         ["--out /proc/x"], []),
+    ]
+
+
+def test_every_bad_input_gets_one_error_line_and_status_2(tmp_path, demo_root, bad_predictors, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("MAGNET_DEBUG", raising=False)
+    failures = []
+    for case_id, argv, words, absent in _cases(tmp_path, demo_root):
+        try:
+            status = magnet_main(argv)
+        except SystemExit as e:  # argparse's errors exit
+            status = e.code
+        out, err = capsys.readouterr()
+        lines = [line for line in err.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("error:")]
+        problems = []
+        if status != 2:
+            problems.append(f"exit status {status}")
+        if "Traceback" in err:
+            problems.append("a traceback")
+        if len(errors) != 1:
+            problems.append(f"{len(errors)} error lines")
+        elif not all(w in errors[0] for w in words):
+            problems.append(f"error line lacks {words}: {errors[0]!r}")
+        if any(not line.startswith(("error:", "hint:", "warning:")) for line in lines):
+            problems.append(f"other stderr lines: {lines}")
+        problems += [f"{p} was written" for p in absent if p.exists()]
+        if problems:
+            failures.append(f"{case_id} ({' '.join(argv)}): {'; '.join(problems)}")
+    assert not failures, "\n".join(failures)
+
+
+def test_debug_shows_the_traceback_too(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert magnet_main(["--debug", "predict", "--predictor", "nosuch:Thing"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-2].startswith("error: --predictor nosuch:Thing")
+    monkeypatch.setenv("MAGNET_DEBUG", "1")
+    assert magnet_main(["predict", "--predictor", "nosuch:Thing"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_an_internal_error_is_a_bug_with_its_traceback(capsys):
+    def broken(args):
+        return {}["missing"]
+
+    assert run_command(broken, None) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "KeyError: 'missing'" in err
+    assert err.strip().splitlines()[-1] == BUG_LINE.format(version="0.1.0")
+
+
+def test_warnings_are_one_line_each(demo_root, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status = magnet_main(["predict", "--predictor", PREDICTOR, "--root-dir", demo_root, "--quiet",
+                          "--num-eval-samples", "1000"])
+    err = capsys.readouterr().err
+    assert status == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "covers every eval instance of 16 of 16 runs" in warnings[0], err
+
+
+def test_fold_without_train_runs_is_warned(capsys, monkeypatch, tmp_path):
+    """One model only: leave-one-model-out leaves its fold no train runs."""
+    demo = Path(HelmOutputs.demo(preset="small").root)
+    runs = sorted((demo / "runs").glob("*/*atlas-1b*"))
+    suite = tmp_path / "benchmark_output" / "runs" / "one"
+    suite.mkdir(parents=True)
+    for run in runs:
+        os.symlink(run, suite / run.name)
+    schema = next((demo / "runs").glob("*/schema.json"), None)
+    if schema:
+        os.symlink(schema, suite / "schema.json")
+    status = magnet_main(["predict", "--predictor", PREDICTOR, "--root-dir", str(tmp_path / "benchmark_output"),
+                          "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 0 and "have no train runs" in err, err
+
+
+def test_version(capsys):
+    assert magnet_main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == "magnet 0.1.0"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["-m", "magnet.evaluation", "--jobs", "x", "cards"], ["--jobs", "'x'"]),
+    (["-m", "magnet.evaluation", "/no/such/card.yaml"], ["/no/such/card.yaml"]),
+    (["-m", "predictors.model_mean", "--num-eval-samples", "-1"], ["--num-eval-samples"]),
+    (["-m", "predictors.model_mean", "--root-dir", "/no/such/dir"], ["/no/such/dir"]),
+    (["-m", "magnet.cli", "predict", "--predictor", "x"], ["MODULE:CLASS"]),
+])
+def test_python_m_entry_points(argv, words):
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, "MAGNET_DEBUG": ""})
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sum(line.startswith("error:") for line in lines) == 1 or any("error" in line for line in lines), lines
+    assert all(w in proc.stderr for w in words), proc.stderr
+    json.dumps(lines)  # the messages are plain text
