@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import gcs_fake_bucket as fb  # noqa: E402
 from magnet.backends.helm import download_helm_results as dl  # noqa: E402
+from magnet.backends.helm.download import bucket as dl_bucket  # noqa: E402
 from magnet.backends.helm.gcs import (  # noqa: E402
     GCSClient,
     GCSError,
@@ -338,7 +339,7 @@ def test_several_benchmarks_get_their_own_subdirectories(emulator, tree, tmp_pat
 
 
 def test_bulk_suite_listing_and_paginated_listings(emulator, proxy, tree, tmp_path, monkeypatch):
-    monkeypatch.setattr(dl, "BULK_LIST_MIN_RUNS", 2)
+    monkeypatch.setattr(dl_bucket, "BULK_LIST_MIN_RUNS", 2)
     proxy.paginate(7)
     result, _ = fetch(proxy.endpoint, tmp_path / "bulk", benchmark="lite", version="v1.1.0")
     assert files_under(tmp_path / "bulk") == expected(tree, LITE, "runs/v1.1.0/")

@@ -1,0 +1,57 @@
+"""The library entry point: plan and run a download in one call."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+from magnet.backends.helm.download.bucket import HelmBucket
+from magnet.backends.helm.download.execute import DownloadResult, ProgressSink, execute_plan
+from magnet.backends.helm.download.names import split_list
+from magnet.backends.helm.download.paths import prepare_dest
+from magnet.backends.helm.download.plan import plan_download
+from magnet.backends.helm.gcs import DEFAULT_BUCKET, GCSClient
+
+
+def download_helm_results(
+    dest: os.PathLike | str,
+    *,
+    benchmark: str | Sequence[str],
+    version: str | Sequence[str] | None = None,
+    release: str | Sequence[str] | None = None,
+    runs: str | Sequence[str] | None = None,
+    files: str | Sequence[str] | None = None,
+    release_files: str | Sequence[str] | None = None,
+    workers: int = 8,
+    endpoint: Optional[str] = None,
+    bucket: str = DEFAULT_BUCKET,
+    dry_run: bool = False,
+    client: Optional[GCSClient] = None,
+    progress: Optional[ProgressSink] = None,
+) -> DownloadResult:
+    """Plan and run a download; the library entry point behind the CLI.
+
+    String arguments may be single patterns; ``files``/``release_files`` may
+    be comma lists.  Pass *client* to control retries/backoff or to count
+    requests (``client.stats``).
+    """
+    as_list = lambda v: [v] if isinstance(v, str) else list(v or ())  # noqa: E731
+    prepare_dest(dest, create=False)
+    own = client is None
+    client = client or GCSClient(bucket, endpoint, pool_size=max(16, workers * 2))
+    try:
+        helm = HelmBucket(client, workers=workers)
+        plan = plan_download(
+            helm,
+            dest,
+            benchmarks=as_list(benchmark),
+            versions=as_list(version),
+            releases=as_list(release),
+            runs=as_list(runs),
+            files=split_list(as_list(files)),
+            release_files=split_list(as_list(release_files)),
+        )
+        return execute_plan(client, plan, workers=workers, dry_run=dry_run, progress=progress)
+    finally:
+        if own:
+            client.close()
