@@ -2,7 +2,12 @@ r"""Download published HELM results from the public ``crfm-helm-public`` bucket.
 
 Brings exactly the requested runs into a local directory laid out like HELM's
 own ``benchmark_output`` (``DEST/runs/<suite>/<run>/<file>.json`` and
-``DEST/releases/<release>/...``), so magnet's loader can read it.  Downloads
+``DEST/releases/<release>/...``), so magnet's loader can read it, together
+with the suite-level files of their suites (``runs/<suite>/schema.json``,
+``summary.json``, ``run_specs.json``, ``runs.json``,
+``runs_to_run_suites.json``, ``groups.json``, ``groups_metadata.json``,
+``costs.json``, ``groups/``; never ``eval_cache/``) or, with ``--release``,
+the release-level files.  Downloads
 are parallel, verified (MD5/CRC32C from the listing, checked before an atomic
 rename) and resumable: a rerun skips files whose size and hash already match
 and finishes half-done ``.part`` files with HTTP Range requests.
@@ -15,6 +20,17 @@ Usage::
         --version=v1.0.0 --runs "regex:mmlu.*llama.*" --files stats.json,run_spec.json
     python -m magnet.backends.helm.download_helm_results DEST --benchmark=lite \
         --release=v1.1.0 --runs "mmlu:*" --dry-run
+    python -m magnet.backends.helm.download_helm_results --download-dir DIR \
+        --benchmark=lite --version=v1.0.0      # MAGNET: DIR/lite/benchmark_output/runs/v1.0.0/
+    magnet download helm DEST --benchmark=lite --version=latest   # the same command
+
+``--files`` restricts every level: it is matched against the path inside each
+run directory and inside the suite (or release) directory, so
+``--files stats.json,run_spec.json`` fetches no suite-level file and
+``--files stats.json,run_spec.json,schema.json`` adds the suite's
+``schema.json``.  ``--suite-files`` / ``--release-files`` (globs of paths
+under ``runs/<suite>/`` / ``releases/<R>/``, e.g. ``schema.json,groups/*``)
+override it for their level.
 
 Patterns (``--benchmark``, ``--version``, ``--release``, ``--runs``,
 ``--files``) are shell globs (:func:`fnmatch.fnmatchcase`, case-sensitive) or,
@@ -82,11 +98,17 @@ Notes that shape the code:
 
 Output layout: with one benchmark selected, ``DEST`` *is* its
 ``benchmark_output`` (``DEST/runs/...``, ``DEST/releases/...``); with several,
-each gets ``DEST/<benchmark>/runs/...``.
+each gets ``DEST/<benchmark>/runs/...``.  ``--download-dir DIR`` (MAGNET's
+spelling; also ``--layout magnet``) writes ``DIR/<benchmark>/benchmark_output/...``
+for every benchmark, and defaults to ``--benchmark lite --version latest``.
 
-Exit codes: 0 success; 1 some files failed (e.g. checksum mismatch); 2 bad
-arguments, missing benchmark/version/release/runs, bad ``DEST``, unsafe object
-names, or the bucket unreachable; 130 interrupted (rerun to resume).
+Errors: a user mistake prints one line ``error: <what>: <why>`` on stderr
+(``--debug`` or ``MAGNET_DEBUG=1`` adds the traceback); anything else is a bug
+and prints its traceback and a line asking to report it.  Exit codes: 0
+success; 1 some files failed (e.g. checksum mismatch); 2 bad arguments,
+missing benchmark/version/release/runs, bad or unwritable ``DEST``, unsafe
+object names, or the server unreachable; 70 internal error (a bug); 130
+interrupted (rerun to resume).
 
 Example:
     >>> match_pattern('regex:mmlu.*llama.*', 'mmlu:subject=anatomy,model=meta_llama-2-7b')
@@ -103,7 +125,7 @@ import sys
 
 from magnet.backends.helm.download.api import download_helm_results
 from magnet.backends.helm.download.bucket import BULK_LIST_FRACTION, BULK_LIST_MIN_RUNS, HelmBucket
-from magnet.backends.helm.download.cli import build_parser, main
+from magnet.backends.helm.download.cli import add_arguments, build_parser, main, register, run
 from magnet.backends.helm.download.errors import DownloadError, UnsafePathError
 from magnet.backends.helm.download.execute import DownloadResult, ProgressSink, execute_plan
 from magnet.backends.helm.download.layout import (
@@ -112,6 +134,8 @@ from magnet.backends.helm.download.layout import (
     LEGACY_ROOT_BENCHMARK,
     NON_RUN_DIRS,
     STANDARD_RUN_FILES,
+    SUITE_DIRS,
+    SUITE_FILES,
     Benchmark,
     ReleaseRef,
     RunRef,
@@ -119,6 +143,7 @@ from magnet.backends.helm.download.layout import (
 )
 from magnet.backends.helm.download.names import (
     format_bytes,
+    check_pattern,
     is_literal,
     match_pattern,
     matches_any,
@@ -128,7 +153,15 @@ from magnet.backends.helm.download.names import (
     split_list,
 )
 from magnet.backends.helm.download.paths import check_component, prepare_dest, safe_join, safe_relpath
-from magnet.backends.helm.download.plan import Plan, PlannedFile, Selection, plan_download, select_runs
+from magnet.backends.helm.download.plan import (
+    Plan,
+    PlannedFile,
+    Selection,
+    bench_prefix,
+    plan_download,
+    select_runs,
+    suite_file_patterns,
+)
 
 __all__ = [
     "DownloadError",
@@ -144,6 +177,7 @@ __all__ = [
     "HelmBucket",
     "match_pattern",
     "matches_any",
+    "check_pattern",
     "is_literal",
     "natural_key",
     "pick_latest",
@@ -157,13 +191,20 @@ __all__ = [
     "Selection",
     "select_runs",
     "plan_download",
+    "bench_prefix",
+    "suite_file_patterns",
     "execute_plan",
     "download_helm_results",
     "build_parser",
+    "add_arguments",
     "main",
+    "run",
+    "register",
     "BENCHMARK_OUTPUT",
     "CORE_RUN_FILES",
     "STANDARD_RUN_FILES",
+    "SUITE_FILES",
+    "SUITE_DIRS",
     "LEGACY_ROOT_BENCHMARK",
     "NON_RUN_DIRS",
     "BULK_LIST_MIN_RUNS",

@@ -22,6 +22,8 @@ def download_helm_results(
     runs: str | Sequence[str] | None = None,
     files: str | Sequence[str] | None = None,
     release_files: str | Sequence[str] | None = None,
+    suite_files: str | Sequence[str] | None = None,
+    layout: str = "benchmark_output",
     workers: int = 8,
     endpoint: Optional[str] = None,
     bucket: str = DEFAULT_BUCKET,
@@ -31,9 +33,23 @@ def download_helm_results(
 ) -> DownloadResult:
     """Plan and run a download; the library entry point behind the CLI.
 
-    String arguments may be single patterns; ``files``/``release_files`` may
-    be comma lists.  Pass *client* to control retries/backoff or to count
-    requests (``client.stats``).
+    String arguments may be single patterns; ``files``, ``suite_files`` and
+    ``release_files`` may be comma lists.  With *version*, the suite-level
+    files of each suite holding a selected run come too; with *release*, the
+    release-level files (both filtered as :func:`~.plan.plan_download`
+    says).  ``layout="magnet"`` writes MAGNET's
+    ``DEST/<benchmark>/benchmark_output/...``; the default makes ``DEST`` the
+    ``benchmark_output`` itself.  Pass *client* to control retries/backoff
+    or to count requests (``client.stats``).  Raises
+    :class:`~.errors.DownloadError` for user mistakes before any network
+    traffic where it can.
+
+    Example:
+        >>> from magnet.backends.helm.download.api import download_helm_results
+        >>> download_helm_results('/proc/no/such/dir', benchmark='lite', version='latest')
+        Traceback (most recent call last):
+        ...
+        magnet.backends.helm.download.errors.DownloadError: destination '/proc/no/such/dir': cannot be created in '/proc' (No such file or directory)
     """
     as_list = lambda v: [v] if isinstance(v, str) else list(v or ())  # noqa: E731
     prepare_dest(dest, create=False)
@@ -50,6 +66,8 @@ def download_helm_results(
             runs=as_list(runs),
             files=split_list(as_list(files)),
             release_files=split_list(as_list(release_files)),
+            suite_files=split_list(as_list(suite_files)),
+            layout=layout,
         )
         return execute_plan(client, plan, workers=workers, dry_run=dry_run, progress=progress)
     finally:

@@ -13,13 +13,14 @@ from magnet.backends.helm.download.layout import (
     BENCHMARK_OUTPUT,
     LEGACY_ROOT_BENCHMARK,
     NON_RUN_DIRS,
+    SUITE_DIRS,
     Benchmark,
     ReleaseRef,
     RunRef,
     SuiteRef,
 )
 from magnet.backends.helm.download.names import is_literal, match_pattern, natural_key, preview, select_names
-from magnet.backends.helm.gcs import GCSClient, GCSError, GCSObject
+from magnet.backends.helm.gcs import GCSClient, GCSError, GCSObject, Listing
 
 # Selecting at least this many runs, and at least this fraction of a suite,
 # lists the whole suite in one paginated call instead of once per run.
@@ -37,6 +38,8 @@ class HelmBucket:
         self._suites: dict[str, dict[str, SuiteRef]] = {}
         self._releases: dict[str, dict[str, ReleaseRef]] = {}
         self._runs: dict[SuiteRef, list[str]] = {}
+        self._suite_listings: dict[SuiteRef, Listing] = {}
+        self._suite_level: dict[SuiteRef, list[GCSObject]] = {}
         self._lock = threading.Lock()
 
     def _map(self, fn, items):
@@ -152,12 +155,22 @@ class HelmBucket:
         return [releases[n] for n in names]
 
     # -- runs ---------------------------------------------------------------
+    def _suite_listing(self, suite: SuiteRef) -> Listing:
+        """One level of ``runs/<suite>/``: its files and its subdirectories (cached)."""
+        with self._lock:
+            cached = self._suite_listings.get(suite)
+        if cached is None:
+            cached = self.client.list_objects(suite.prefix, "/")
+            with self._lock:
+                self._suite_listings[suite] = cached
+        return cached
+
     def runs(self, suite: SuiteRef) -> list[str]:
         """Run directory names of *suite* (not ``groups``/``eval_cache``), sorted."""
         with self._lock:
             cached = self._runs.get(suite)
         if cached is None:
-            listing = self.client.list_objects(suite.prefix, "/")
+            listing = self._suite_listing(suite)
             start = len(suite.prefix)
             names = {p[start:].rstrip("/") for p in listing.prefixes}
             cached = sorted(n for n in names if n and n not in NON_RUN_DIRS)
@@ -234,10 +247,15 @@ class HelmBucket:
             wanted = {run.name: run for run in group}
             listing = self.client.list_objects(suite.prefix)
             start = len(suite.prefix)
+            suite_level = []
             for obj in listing.objects:
                 run_name, sep, _ = obj.name[start:].partition("/")
                 if sep and run_name in wanted:
                     result[wanted[run_name]].append(obj)
+                elif not sep or run_name in SUITE_DIRS:
+                    suite_level.append(obj)
+            with self._lock:  # suite_objects() need not list again
+                self._suite_level[suite] = suite_level
 
         def list_run(run):
             result[run].extend(self.client.list_objects(run.prefix).objects)
@@ -246,5 +264,25 @@ class HelmBucket:
         self._map(list_run, single)
         return result
 
+    def suite_objects(self, suite: SuiteRef) -> list[GCSObject]:
+        """Suite-level objects of *suite*: its files and ``groups/``, not runs, not ``eval_cache/``.
+
+        Reuses a suite-wide listing made by :meth:`run_objects`; otherwise one
+        listing of each suite-level directory the suite has.
+        """
+        with self._lock:
+            cached = self._suite_level.get(suite)
+        if cached is not None:
+            return cached
+        listing = self._suite_listing(suite)
+        dirs = [f"{suite.prefix}{d}/" for d in SUITE_DIRS if f"{suite.prefix}{d}/" in listing.prefixes]
+        found = list(listing.objects)
+        for objects in self._map(lambda prefix: self.client.list_objects(prefix).objects, dirs):
+            found.extend(objects)
+        with self._lock:
+            self._suite_level[suite] = found
+        return found
+
     def release_objects(self, release: ReleaseRef) -> list[GCSObject]:
+        """Every object under ``releases/<release>/``."""
         return self.client.list_objects(release.prefix).objects

@@ -1,79 +1,220 @@
-"""The command line: ``python -m magnet.backends.helm.download_helm_results`` and ``magnet download helm``."""
+"""The command line: ``python -m magnet.backends.helm.download_helm_results`` and ``magnet download helm``.
+
+Both spellings run :func:`run` on arguments defined once by
+:func:`add_arguments`.  Error contract: a user mistake (bad arguments, a DEST
+that cannot be written, an unknown benchmark/version/release, a bad regex, an
+unreachable server) prints one line ``error: <what>: <why>`` on stderr and
+exits 2; ``--debug`` or ``MAGNET_DEBUG=1`` adds the traceback.  Anything else
+is a bug: traceback, a line asking to report it, exit 70.
+
+MAGNET spellings (Kitware's ``aiq-magnet``): ``--download-dir DIR`` (also
+``--dir``, ``--download_dir``) writes ``DIR/<benchmark>/benchmark_output/...``
+and defaults to ``--benchmark lite --version latest`` as MAGNET does;
+``DEST BENCHMARK VERSION`` may be given positionally; ``--bucket`` accepts a
+``gs://`` prefix; ``--checksum`` is accepted (files are always verified);
+``--runs`` accepts a YAML-style list (one ``- pattern`` per line).
+
+Example:
+    >>> parser = build_parser()
+    >>> args = parser.parse_args(['--download-dir', '/data/helm', '--runs', 'mmlu:*'])
+    >>> resolve_args(args)
+    >>> args.dest, args.layout, args.benchmark, args.version, args.runs
+    ('/data/helm', 'magnet', ['lite'], ['latest'], ['mmlu:*'])
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from typing import Optional, Sequence
 
 from magnet.backends.helm.download import render
 from magnet.backends.helm.download.bucket import HelmBucket
 from magnet.backends.helm.download.errors import DownloadError
 from magnet.backends.helm.download.execute import execute_plan
-from magnet.backends.helm.download.names import pick_latest, preview, split_list
+from magnet.backends.helm.download.layout import LAYOUTS
+from magnet.backends.helm.download.names import check_pattern, pick_latest, preview, split_list
 from magnet.backends.helm.download.paths import prepare_dest
 from magnet.backends.helm.download.plan import plan_download, select_runs
 from magnet.backends.helm.gcs import DEFAULT_BUCKET, GCSClient, GCSError
 
+PROG = "python -m magnet.backends.helm.download_helm_results"
+DESCRIPTION = (
+    "Download published HELM results from the public GCS bucket into a "
+    "benchmark_output-style directory (DEST/runs/<suite>/<run>/...), with the "
+    "suite-level (or release-level) files. Patterns are globs, or regular "
+    "expressions with a 'regex:' prefix; 'latest' picks the newest version."
+)
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not a user mistake
+MAGNET_DEFAULT_BENCHMARK = "lite"
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m magnet.backends.helm.download_helm_results",
-        description=(
-            "Download published HELM results from the public GCS bucket into a "
-            "benchmark_output-style directory (DEST/runs/<suite>/<run>/...). "
-            "Patterns are globs, or regular expressions with a 'regex:' prefix; "
-            "'latest' picks the newest version."
-        ),
-    )
+
+class UsageError(DownloadError):
+    """A command-line argument argparse refused."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a refused argument raises :class:`UsageError` (one line, exit 2)."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        raise UsageError(f"{message} (see --help)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the downloader's options to *parser* (shared by both spellings of the command)."""
     parser.add_argument("dest", nargs="?", metavar="DEST",
-                        help="destination directory (acts as benchmark_output)")
+                        help="destination directory; it acts as benchmark_output "
+                             "(DEST/runs/..., DEST/releases/...)")
+    parser.add_argument("benchmark_pos", nargs="?", metavar="BENCHMARK",
+                        help="same as --benchmark (MAGNET's positional form)")
+    parser.add_argument("version_pos", nargs="?", metavar="VERSION",
+                        help="same as --version (MAGNET's positional form)")
+    parser.add_argument("--download-dir", "--download_dir", "--dir", dest="download_dir", metavar="DIR",
+                        help="MAGNET's layout: write DIR/<benchmark>/benchmark_output/...; "
+                             "--benchmark defaults to lite and --version to latest")
+    parser.add_argument("--layout", choices=LAYOUTS, default=None,
+                        help="benchmark_output: DEST is benchmark_output (DEST/<benchmark>/ when "
+                             "several are selected; the default for DEST); magnet: "
+                             "DEST/<benchmark>/benchmark_output (the default for --download-dir)")
     parser.add_argument("--benchmark", action="append", metavar="PATTERN",
                         help="HELM project(s): lite, classic, mmlu, ... (glob/regex:, repeatable)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--version", action="append", metavar="PATTERN",
-                       help="suite(s) under runs/ (glob/regex:/latest, repeatable)")
+                       help="suite(s) under runs/ (glob/regex:/latest, repeatable); their "
+                            "suite-level files (schema.json, summary.json, groups/, ...) come too")
     which.add_argument("--release", action="append", metavar="PATTERN",
                        help="release(s) under releases/: runs come from the suites its "
                             "runs_to_run_suites.json names, plus release-level files")
     parser.add_argument("--runs", action="append", metavar="PATTERN",
-                        help="run names to fetch (glob/regex:, repeatable; default: all)")
+                        help="run names to fetch (glob/regex:, repeatable, or a YAML-style "
+                             "list of '- PATTERN' lines; default: all)")
     parser.add_argument("--files", action="append", metavar="LIST",
-                        help="comma list of per-run file names/globs (default: all), "
-                             "e.g. stats.json,run_spec.json to skip scenario_state.json")
+                        help="comma list of file names/globs to fetch (default: all), e.g. "
+                             "stats.json,run_spec.json,schema.json to skip scenario_state.json; "
+                             "matched against paths inside each run directory, and inside the "
+                             "suite or release directory unless --suite-files/--release-files say otherwise")
+    parser.add_argument("--suite-files", action="append", metavar="LIST",
+                        help="comma list of globs of suite-level files (paths under "
+                             "runs/<suite>/, e.g. schema.json,groups/*; default: --files, else all)")
     parser.add_argument("--release-files", action="append", metavar="LIST",
                         help="comma list of globs of release-level files (paths under "
-                             "releases/<R>/; default: all)")
-    parser.add_argument("--list-benchmarks", action="store_true", help="list projects and exit")
-    parser.add_argument("--list-versions", action="store_true",
+                             "releases/<R>/; default: --files, else all)")
+    parser.add_argument("--list-benchmarks", "--list_benchmarks", action="store_true",
+                        help="list projects and exit")
+    parser.add_argument("--list-versions", "--list_versions", action="store_true",
                         help="list suites and releases of the selected (default: all) benchmarks")
-    parser.add_argument("--list-runs", action="store_true",
+    parser.add_argument("--list-runs", "--list_runs", action="store_true",
                         help="list runs selected by --benchmark/--version|--release/--runs")
     parser.add_argument("--dry-run", action="store_true",
                         help="show the plan and total bytes; write nothing")
     parser.add_argument("--workers", type=int, default=8, metavar="N",
                         help="parallel downloads (default: 8)")
+    parser.add_argument("--max-attempts", type=int, default=6, metavar="N",
+                        help="attempts per request before giving up (default: 6)")
     parser.add_argument("--endpoint", metavar="URL",
                         help="API endpoint (default: $STORAGE_EMULATOR_HOST or "
                              "https://storage.googleapis.com)")
-    parser.add_argument("--bucket", default=DEFAULT_BUCKET, help=f"bucket (default: {DEFAULT_BUCKET})")
+    parser.add_argument("--bucket", default=DEFAULT_BUCKET,
+                        help=f"bucket, with or without gs:// (default: {DEFAULT_BUCKET})")
+    parser.add_argument("--checksum", action="store_true",
+                        help="accepted for MAGNET compatibility: files are always verified "
+                             "(MD5/CRC32C) here")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress bar or summary (errors still go to stderr)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks for errors (also: MAGNET_DEBUG=1)")
     return parser
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m magnet.backends.helm.download_helm_results``.
+
+    Example:
+        >>> build_parser().parse_args(['out', '--benchmark', 'lite', '--version', 'v1.0.0']).dest
+        'out'
+    """
+    return add_arguments(_Parser(prog=PROG, description=DESCRIPTION))
+
+
+def _runs_patterns(values: Optional[Sequence[str]]) -> list[str]:
+    r"""``--runs`` values; a value of several ``- PATTERN`` lines is MAGNET's YAML list.
+
+    Example:
+        >>> _runs_patterns(['mmlu:*', '- wmt_14:*\n  - narrative_qa:*\n'])
+        ['mmlu:*', 'wmt_14:*', 'narrative_qa:*']
+    """
+    out: list[str] = []
+    for value in values or ():
+        lines = [line.strip() for line in value.splitlines() if line.strip()]
+        if len(lines) > 1 or (lines and lines[0].startswith("- ")):
+            for line in lines:
+                if not line.startswith("- "):
+                    raise DownloadError(f"--runs {value!r}: a multi-line value must be a list of '- PATTERN' lines")
+                out.append(line[2:].strip().strip("'\""))
+        else:
+            out.append(value)
+    return out
+
+
+def resolve_args(args: argparse.Namespace) -> None:
+    """Fold MAGNET's spellings into the canonical options and check patterns (no network).
+
+    Sets ``args.dest``, ``args.layout``, ``args.benchmark``, ``args.version``,
+    ``args.runs`` and ``args.bucket``; raises :class:`DownloadError` naming
+    the argument for contradictions and bad patterns.
+    """
+    if args.download_dir is not None:
+        if args.dest is not None:
+            raise DownloadError(f"DEST {args.dest!r} and --download-dir {args.download_dir!r}: give one, not both")
+        args.dest = args.download_dir
+        args.layout = args.layout or "magnet"
+        args.benchmark = args.benchmark or ([] if args.benchmark_pos else [MAGNET_DEFAULT_BENCHMARK])
+        if not (args.version or args.release or args.version_pos):
+            args.version = ["latest"]
+    args.layout = args.layout or "benchmark_output"
+    if args.benchmark_pos is not None:
+        if args.benchmark:
+            raise DownloadError(f"BENCHMARK {args.benchmark_pos!r} and --benchmark: give one, not both")
+        args.benchmark = [args.benchmark_pos]
+    if args.version_pos is not None:
+        if args.version or args.release:
+            raise DownloadError(f"VERSION {args.version_pos!r} and --version/--release: give one, not both")
+        args.version = [args.version_pos]
+    if args.dest is not None and not args.dest.strip():
+        raise DownloadError("DEST '': an empty path; give a directory")
+    if args.workers < 1:
+        raise DownloadError(f"--workers {args.workers}: must be at least 1")
+    if args.max_attempts < 1:
+        raise DownloadError(f"--max-attempts {args.max_attempts}: must be at least 1")
+    bucket = args.bucket[len("gs://"):] if args.bucket.startswith("gs://") else args.bucket
+    bucket = bucket.rstrip("/")
+    if not bucket or "/" in bucket:
+        raise DownloadError(f"--bucket {args.bucket!r}: not a bucket name (expected e.g. {DEFAULT_BUCKET})")
+    args.bucket = bucket
+    args.runs = _runs_patterns(args.runs) or None
+    for option, values in (("--benchmark", args.benchmark), ("--version", args.version),
+                           ("--release", args.release), ("--runs", args.runs),
+                           ("--files", split_list(args.files)),
+                           ("--suite-files", split_list(args.suite_files)),
+                           ("--release-files", split_list(args.release_files))):
+        for value in values or ():
+            check_pattern(value, option=option)
 
 
 def _run_cli(args, out, err) -> int:
-    if args.workers < 1:
-        raise DownloadError("--workers must be at least 1")
+    resolve_args(args)
     listing_mode = args.list_benchmarks or args.list_versions or args.list_runs
     if not listing_mode and not args.dest:
-        raise DownloadError("DEST is required (or use --list-benchmarks/--list-versions/--list-runs)")
+        raise DownloadError("DEST is required: give a directory, or --download-dir DIR "
+                            "(or use --list-benchmarks/--list-versions/--list-runs)")
     if args.dest and not listing_mode:
         prepare_dest(args.dest, create=False)  # fail early, before any network traffic
 
-    client = GCSClient(args.bucket, args.endpoint, pool_size=max(16, args.workers * 2))
+    client = GCSClient(args.bucket, args.endpoint, pool_size=max(16, args.workers * 2),
+                       max_attempts=args.max_attempts)
     try:
         helm = HelmBucket(client, workers=args.workers)
         if args.list_benchmarks:
@@ -128,6 +269,8 @@ def _run_cli(args, out, err) -> int:
             runs=args.runs,
             files=split_list(args.files),
             release_files=split_list(args.release_files),
+            suite_files=split_list(args.suite_files),
+            layout=args.layout,
         )
 
         if args.dry_run:
@@ -146,21 +289,87 @@ def _run_cli(args, out, err) -> int:
         client.close()
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command-line entry point; returns the exit code (see the module docstring)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    out = render.console_for(sys.stdout)
-    err = render.console_for(sys.stderr)
+def _debug_wanted(args: Optional[argparse.Namespace]) -> bool:
+    env = os.environ.get("MAGNET_DEBUG", "").strip().lower()
+    return bool(getattr(args, "debug", False)) or env not in ("", "0", "false", "no", "off")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).replace("\r", " ").split("\n")).strip()
+
+
+def _server_hint(ex: GCSError, args) -> str:
+    """Name the server when a request failed without any HTTP answer (unreachable)."""
+    if ex.status is None and ex.detail:
+        from magnet.backends.helm.gcs import resolve_endpoint
+
+        return f"server {resolve_endpoint(getattr(args, 'endpoint', None))} unreachable: "
+    return ""
+
+
+def run(args: argparse.Namespace, *, out=None, err=None) -> int:
+    """Run parsed arguments under the error contract; returns the exit status.
+
+    This is what ``magnet download helm`` calls (see :func:`register`).
+    """
+    out = out or render.console_for(sys.stdout)
+    err = err or render.console_for(sys.stderr)
+    debug = _debug_wanted(args)
     try:
         return _run_cli(args, out, err)
     except (DownloadError, GCSError) as ex:
-        print(f"error: {ex}", file=sys.stderr)
-        return 2
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        hint = _server_hint(ex, args) if isinstance(ex, GCSError) else ""
+        print(f"error: {hint}{_one_line(ex)}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted: partial downloads kept as *.part; rerun to resume", file=sys.stderr)
         return 130
+    except Exception as ex:  # a bug: show everything
+        traceback.print_exc(file=sys.stderr)
+        print(f"error: internal error ({type(ex).__name__}: {_one_line(ex)}); this is a bug in magnet's "
+              "downloader, please report it with the traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command-line entry point; returns the exit code (see the module docstring).
+
+    Example:
+        >>> main(['--workers', 'many'])
+        2
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as ex:
+        if _debug_wanted(None):
+            traceback.print_exc(file=sys.stderr)
+        print(f"error: {_one_line(ex)}", file=sys.stderr)
+        return EXIT_USAGE
+    return run(args)
+
+
+def register(subparsers) -> None:
+    """Add ``download helm`` to the ``magnet`` command (MAGNET's ``magnet download helm``).
+
+    *subparsers* is what ``argparse.ArgumentParser.add_subparsers`` returned;
+    the command runs :func:`run` through ``args.func``.
+
+    Example:
+        >>> import argparse
+        >>> top = argparse.ArgumentParser(prog='magnet')
+        >>> register(top.add_subparsers(dest='command', required=True))
+        >>> args = top.parse_args(['download', 'helm', 'out', '--benchmark', 'lite', '--version', 'v1.0.0'])
+        >>> args.func is run, args.dest, args.benchmark
+        (True, 'out', ['lite'])
+    """
+    download = subparsers.add_parser(
+        "download", help="download published benchmark results (helm)",
+        description="Download published benchmark results.")
+    sources = download.add_subparsers(dest="download_source", metavar="SOURCE", required=True)
+    helm = sources.add_parser("helm", help="HELM results from the public GCS bucket",
+                              description=DESCRIPTION)
+    add_arguments(helm)
+    helm.set_defaults(func=run)

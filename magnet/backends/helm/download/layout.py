@@ -13,6 +13,22 @@ import dataclasses
 BENCHMARK_OUTPUT = "benchmark_output"
 LEGACY_ROOT_BENCHMARK = "classic"
 NON_RUN_DIRS = frozenset({"groups", "eval_cache"})
+# Suite-level files written by helm-summarize next to the run directories
+# (runs/<suite>/<file>), and the directories among NON_RUN_DIRS fetched with
+# them.  eval_cache/ is never fetched.
+SUITE_FILES = (
+    "schema.json",
+    "summary.json",
+    "run_specs.json",
+    "runs.json",
+    "runs_to_run_suites.json",
+    "groups.json",
+    "groups_metadata.json",
+    "costs.json",
+)
+SUITE_DIRS = ("groups",)
+# Where each benchmark goes under DEST (see plan.bench_prefix).
+LAYOUTS = ("benchmark_output", "magnet")
 CORE_RUN_FILES = (
     "run_spec.json",
     "scenario.json",

@@ -50,6 +50,30 @@ def match_pattern(pattern: str, name: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern)
 
 
+def check_pattern(pattern: str, *, option: str = "pattern") -> str:
+    """Return *pattern* if it can match something, else raise :class:`DownloadError` naming *option*.
+
+    Catches what would otherwise fail late, after network traffic: an empty
+    pattern and a ``regex:`` that does not compile.
+
+    Example:
+        >>> check_pattern('regex:mmlu.*', option='--runs')
+        'regex:mmlu.*'
+        >>> check_pattern('regex:(mmlu', option='--runs')
+        Traceback (most recent call last):
+        ...
+        magnet.backends.helm.download.errors.DownloadError: --runs 'regex:(mmlu': invalid regular expression: missing ), unterminated subpattern at position 0
+    """
+    if not pattern.strip():
+        raise DownloadError(f"{option} {pattern!r}: an empty pattern matches nothing")
+    if pattern.startswith("regex:"):
+        try:
+            re.compile(pattern[len("regex:"):])
+        except re.error as ex:
+            raise DownloadError(f"{option} {pattern!r}: invalid regular expression: {ex}") from None
+    return pattern
+
+
 def matches_any(patterns: Optional[Sequence[str]], name: str) -> bool:
     """True when *patterns* is empty/None or any of them matches *name*.
 

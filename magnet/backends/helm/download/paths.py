@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path, PurePosixPath
 
 from magnet.backends.helm.download.errors import DownloadError, UnsafePathError
@@ -70,27 +71,50 @@ def safe_join(root: os.PathLike | str, rel: str) -> Path:
     return Path(root).joinpath(*safe_relpath(rel).parts)
 
 
-
-
 def prepare_dest(dest: os.PathLike | str, *, create: bool) -> Path:
-    """Check that *dest* is (or can become) a writable directory; create it if asked."""
+    """Check that *dest* is (or can become) a writable directory; create it if asked.
+
+    Without *create*, writability is proven by making and removing an empty
+    temporary directory in *dest* (or in its nearest existing parent), so a
+    place that cannot be written (``/proc/x``, a read-only mount; permission
+    bits do not stop root) fails here, before any network traffic, and
+    nothing is left behind.  Raises :class:`DownloadError` with a one-line
+    ``destination '<path>': <why>`` message.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     print(prepare_dest(tmp + '/new/dir', create=False).exists())
+        False
+        >>> prepare_dest('/proc/x', create=False)
+        Traceback (most recent call last):
+        ...
+        magnet.backends.helm.download.errors.DownloadError: destination '/proc/x': cannot be created in '/proc' (No such file or directory)
+    """
     path = Path(dest).expanduser()
+    where = f"destination {str(path)!r}"
     if path.exists() or path.is_symlink():
         if not path.is_dir():
-            raise DownloadError(f"destination {str(path)!r} exists and is not a directory")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise DownloadError(f"destination {str(path)!r} is not writable")
+            raise DownloadError(f"{where}: exists and is not a directory")
+        _probe_writable(path, f"{where}: is not writable")
         return path
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        raise DownloadError(f"destination {str(path)!r}: {str(parent)!r} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise DownloadError(f"destination {str(path)!r} cannot be created: {str(parent)!r} is not writable")
+        raise DownloadError(f"{where}: {str(parent)!r} is not a directory")
+    _probe_writable(parent, f"{where}: cannot be created in {str(parent)!r}")
     if create:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as ex:
-            raise DownloadError(f"cannot create destination {str(path)!r}: {ex.strerror or ex}") from None
+            raise DownloadError(f"{where}: cannot be created ({ex.strerror or ex})") from None
     return path
+
+
+def _probe_writable(directory: Path, message: str) -> None:
+    try:
+        probe = tempfile.mkdtemp(prefix=".magnet-write-probe-", dir=directory)
+    except OSError as ex:
+        raise DownloadError(f"{message} ({ex.strerror or ex})") from None
+    os.rmdir(probe)

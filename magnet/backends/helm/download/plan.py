@@ -9,7 +9,15 @@ from typing import Optional, Sequence
 
 from magnet.backends.helm.download.bucket import HelmBucket
 from magnet.backends.helm.download.errors import DownloadError
-from magnet.backends.helm.download.layout import CORE_RUN_FILES, ReleaseRef, RunRef, SuiteRef
+from magnet.backends.helm.download.layout import (
+    BENCHMARK_OUTPUT,
+    CORE_RUN_FILES,
+    LAYOUTS,
+    SUITE_FILES,
+    ReleaseRef,
+    RunRef,
+    SuiteRef,
+)
 from magnet.backends.helm.download.names import is_literal, matches_any, natural_key
 from magnet.backends.helm.download.paths import check_component, safe_relpath
 from magnet.backends.helm.gcs import GCSObject
@@ -21,7 +29,8 @@ class PlannedFile:
 
     obj: GCSObject
     rel: PurePosixPath
-    run: Optional[RunRef] = None
+    run: Optional[RunRef] = None  # None for suite- and release-level files
+    suite: Optional[SuiteRef] = None  # set for suite-level files
 
 
 @dataclasses.dataclass
@@ -40,6 +49,54 @@ class Plan:
         return sum(pf.obj.size for pf in self.files)
 
 
+
+
+def bench_prefix(benchmark: str, *, multi: bool, layout: str = "benchmark_output") -> str:
+    """Where a benchmark's ``benchmark_output`` tree goes, relative to DEST.
+
+    ``benchmark_output`` layout: DEST itself for one benchmark, ``DEST/<benchmark>``
+    for several.  ``magnet`` layout (MAGNET's ``--download-dir``): always
+    ``DEST/<benchmark>/benchmark_output``.
+
+    Example:
+        >>> bench_prefix('lite', multi=False), bench_prefix('lite', multi=True)
+        ('', 'lite')
+        >>> bench_prefix('lite', multi=False, layout='magnet')
+        'lite/benchmark_output'
+    """
+    if layout not in LAYOUTS:
+        raise DownloadError(f"layout {layout!r}: unknown; expected one of {', '.join(LAYOUTS)}")
+    if layout == "magnet":
+        return f"{benchmark}/{BENCHMARK_OUTPUT}"
+    return benchmark if multi else ""
+
+
+def suite_file_patterns(
+    files: Optional[Sequence[str]], suite_files: Optional[Sequence[str]]
+) -> tuple[Optional[list[str]], list[str]]:
+    """Patterns for suite- or release-level files, and the names to report when absent.
+
+    Their own patterns (``--suite-files``/``--release-files``) win; else
+    ``--files`` applies to them too (matched against the path under the suite
+    or release directory); else everything.  Absent files are reported for
+    the literal names asked for, and ``schema.json`` (magnet's targets need it)
+    when nothing was asked for.
+
+    Example:
+        >>> suite_file_patterns(None, None)
+        (None, ['schema.json'])
+        >>> suite_file_patterns(['stats.json', 'schema.json'], None)
+        (['stats.json', 'schema.json'], ['schema.json'])
+        >>> suite_file_patterns(['stats.json'], ['groups/*', 'costs.json'])
+        (['groups/*', 'costs.json'], ['costs.json'])
+    """
+    if suite_files:
+        patterns = list(suite_files)
+        return patterns, [p for p in patterns if is_literal(p)]
+    if files:
+        patterns = list(files)
+        return patterns, [p for p in patterns if is_literal(p) and p in SUITE_FILES]
+    return None, ["schema.json"]
 
 
 def _rel_for(bench_prefix: str, base: str, obj_name: str) -> PurePosixPath:
@@ -147,34 +204,64 @@ def plan_download(
     runs: Optional[Sequence[str]] = None,
     files: Optional[Sequence[str]] = None,
     release_files: Optional[Sequence[str]] = None,
+    suite_files: Optional[Sequence[str]] = None,
+    layout: str = "benchmark_output",
 ) -> Plan:
     """Resolve patterns against the bucket into the exact list of objects to fetch.
 
     Runs are chosen by :func:`select_runs`.  *files* filters file paths
-    inside each run directory (default: all); *release_files* filters the
-    release-level files (default: all).  Runs lacking an expected file (the
-    literal names in *files*, else :data:`CORE_RUN_FILES`) are recorded in
-    ``plan.missing``.  Every destination path is checked with
-    :func:`safe_relpath`.
+    inside each run directory (default: all).  With *versions*, each suite
+    holding a selected run also brings its suite-level files
+    (``runs/<suite>/schema.json``, ``summary.json``, ... and ``groups/``;
+    never ``eval_cache/``); with *releases*, each release brings its
+    release-level files.  Those are filtered by *suite_files* /
+    *release_files* when given, else by *files*, else all are fetched (see
+    :func:`suite_file_patterns`).  Runs and suites lacking an expected file
+    (the literal names asked for, else :data:`CORE_RUN_FILES` for runs and
+    ``schema.json`` for suites) are recorded in ``plan.missing``.  *layout*
+    places each benchmark under DEST (:func:`bench_prefix`).  Every
+    destination path is checked with :func:`safe_relpath`.
     """
+    bench_prefix("", multi=False, layout=layout)  # an unknown layout fails before any listing
     sel = select_runs(bucket, benchmarks=benchmarks, versions=versions,
                       releases=releases, runs=runs)
+
+    def prefix_of(benchmark: str) -> str:
+        return bench_prefix(benchmark, multi=sel.multi, layout=layout)
+
     file_patterns = list(files or ())
     expected = [f for f in file_patterns if is_literal(f)] if file_patterns else list(CORE_RUN_FILES)
     planned: dict[str, PlannedFile] = {}
     missing = dict(sel.missing)
 
+    rel_patterns, _ = suite_file_patterns(file_patterns, release_files)
     for rel in sel.releases:
-        bench_prefix = rel.benchmark if sel.multi else ""
         for obj in bucket.release_objects(rel):
             if obj.name.endswith("/"):
                 continue  # "folder" placeholder objects
-            if matches_any(release_files, obj.name[len(rel.prefix):]):
-                planned[obj.name] = PlannedFile(obj, _rel_for(bench_prefix, rel.base, obj.name))
+            if matches_any(rel_patterns, obj.name[len(rel.prefix):]):
+                planned[obj.name] = PlannedFile(obj, _rel_for(prefix_of(rel.benchmark), rel.base, obj.name))
 
     objects = bucket.run_objects(sel.runs)
+
+    suite_patterns, suite_expected = suite_file_patterns(file_patterns, suite_files)
+    used = {(r.benchmark, r.base, r.suite) for r in sel.runs}
+    suites = [s for s in sel.suites if (s.benchmark, s.base, s.name) in used]
+    for suite in suites:
+        present = set()
+        for obj in bucket.suite_objects(suite):
+            if obj.name.endswith("/"):
+                continue
+            inner = obj.name[len(suite.prefix):]
+            present.add(inner)
+            if matches_any(suite_patterns, inner):
+                planned[obj.name] = PlannedFile(
+                    obj, _rel_for(prefix_of(suite.benchmark), suite.base, obj.name), suite=suite)
+        lacking = [f for f in suite_expected if f not in present]
+        if lacking:
+            missing[f"{suite.benchmark}/{suite.name} (suite-level files)"] = lacking
+
     for ref in sel.runs:
-        bench_prefix = ref.benchmark if sel.multi else ""
         present = set()
         for obj in objects[ref]:
             if obj.name.endswith("/"):
@@ -182,7 +269,7 @@ def plan_download(
             inner = obj.name[len(ref.prefix):]
             present.add(inner)
             if matches_any(file_patterns, inner):
-                planned[obj.name] = PlannedFile(obj, _rel_for(bench_prefix, ref.base, obj.name), ref)
+                planned[obj.name] = PlannedFile(obj, _rel_for(prefix_of(ref.benchmark), ref.base, obj.name), ref)
         lacking = [f for f in expected if f not in present]
         if not present:
             lacking = ["(run directory is empty)"]

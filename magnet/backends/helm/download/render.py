@@ -76,8 +76,8 @@ class RichProgress(ProgressSink):
 def print_missing(console, missing: dict[str, list[str]]) -> None:
     if not missing:
         return
-    table = make_table(f"Runs missing some files ({len(missing)}; listed, not failed)",
-                   ["Run", "Missing"])
+    table = make_table(f"Missing files ({len(missing)} runs or suites; listed, not failed)",
+                       ["Run or suite", "Missing"])
     for key, names in missing.items():
         table.add_row(key, ", ".join(names))
     console.print(table)
@@ -85,18 +85,22 @@ def print_missing(console, missing: dict[str, list[str]]) -> None:
 
 def print_plan(console, plan: Plan, result: DownloadResult) -> None:
     per_run: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    suite_level = [0, 0]
     other = [0, 0]
     for pf in plan.files:
-        slot = per_run[pf.run.key] if pf.run else other
+        slot = per_run[pf.run.key] if pf.run else suite_level if pf.suite else other
         slot[0] += 1
         slot[1] += pf.obj.size
     table = make_table(f"Plan: {len(plan.runs)} runs, {len(plan.files)} files into {plan.dest}",
-                   ["Run", "Files", "Bytes"])
+                       ["Run", "Files", "Bytes"])
     limit = 50
     for key, (count, size) in list(per_run.items())[:limit]:
         table.add_row(key, str(count), format_bytes(size))
     if len(per_run) > limit:
         table.add_row(f"... {len(per_run) - limit} more runs", "", "")
+    if suite_level[0]:
+        names = ", ".join(sorted({f"{pf.suite.benchmark}/{pf.suite.name}" for pf in plan.files if pf.suite}))
+        table.add_row(f"suite-level files ({names})", str(suite_level[0]), format_bytes(suite_level[1]))
     if other[0]:
         names = ", ".join(f"{r.benchmark}/{r.name}" for r in plan.releases)
         table.add_row(f"release-level files ({names})", str(other[0]), format_bytes(other[1]))
