@@ -780,6 +780,11 @@ def test_magnet_download_helm_subcommand(emulator, tree, tmp_path, capsys):
     assert args.func(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: benchmark 'nope' not found")
+    with pytest.raises(SystemExit) as info:  # argparse's refusals are one line too
+        top.parse_args(["download", "helm", str(tmp_path / "bad"), "--workers", "x"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("error: argument --workers: invalid int value: 'x'")
 
 
 # ---------------------------------------------------------------------------

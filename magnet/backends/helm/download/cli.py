@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from typing import Optional, Sequence
@@ -61,6 +62,17 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):  # noqa: D401 - argparse API
         raise UsageError(f"{message} (see --help)")
+
+
+class _SubcommandParser(argparse.ArgumentParser):
+    """The parser of ``magnet download helm``: a refused argument prints one line and exits 2.
+
+    (Raising would escape ``magnet``'s own ``parse_args``.)
+    """
+
+    def error(self, message):  # noqa: D401 - argparse API
+        print(f"error: {_one_line(message)} (see --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -298,13 +310,24 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).replace("\r", " ").split("\n")).strip()
 
 
-def _server_hint(ex: GCSError, args) -> str:
-    """Name the server when a request failed without any HTTP answer (unreachable)."""
+def _gcs_message(ex: GCSError, args) -> str:
+    """One line for a failed request; names the server when it gave no HTTP answer at all.
+
+    Example:
+        >>> ex = GCSError('listing failed after 1 attempts', bucket='b', name='p/',
+        ...               detail="ConnectionError: ... [Errno 111] Connection refused'))")
+        >>> _gcs_message(ex, argparse.Namespace(endpoint='http://127.0.0.1:9'))
+        'server http://127.0.0.1:9 unreachable: listing failed after 1 attempts: gs://b/p/: [Errno 111] Connection refused'
+    """
     if ex.status is None and ex.detail:
         from magnet.backends.helm.gcs import resolve_endpoint
 
-        return f"server {resolve_endpoint(getattr(args, 'endpoint', None))} unreachable: "
-    return ""
+        errno = re.search(r"\[Errno -?\d+\][^'\")]*", ex.detail)
+        reason = errno.group(0).strip() if errno else ex.detail
+        where = f": gs://{ex.bucket}/{ex.name or ''}" if ex.bucket is not None else ""
+        server = resolve_endpoint(getattr(args, "endpoint", None))
+        return f"server {server} unreachable: {ex.message}{where}: {reason}"
+    return _one_line(ex)
 
 
 def run(args: argparse.Namespace, *, out=None, err=None) -> int:
@@ -320,8 +343,8 @@ def run(args: argparse.Namespace, *, out=None, err=None) -> int:
     except (DownloadError, GCSError) as ex:
         if debug:
             traceback.print_exc(file=sys.stderr)
-        hint = _server_hint(ex, args) if isinstance(ex, GCSError) else ""
-        print(f"error: {hint}{_one_line(ex)}", file=sys.stderr)
+        text = _gcs_message(ex, args) if isinstance(ex, GCSError) else _one_line(ex)
+        print(f"error: {_one_line(text)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted: partial downloads kept as *.part; rerun to resume", file=sys.stderr)
@@ -368,7 +391,8 @@ def register(subparsers) -> None:
     download = subparsers.add_parser(
         "download", help="download published benchmark results (helm)",
         description="Download published benchmark results.")
-    sources = download.add_subparsers(dest="download_source", metavar="SOURCE", required=True)
+    sources = download.add_subparsers(dest="download_source", metavar="SOURCE", required=True,
+                                      parser_class=_SubcommandParser)
     helm = sources.add_parser("helm", help="HELM results from the public GCS bucket",
                               description=DESCRIPTION)
     add_arguments(helm)
