@@ -765,6 +765,22 @@ def test_download_dir_loads_with_magnet(emulator, tree, tmp_path, capsys):
     assert [r.name for r in outputs.runs()] == [fb.R_GSM_LLAMA3]
 
 
+def test_magnets_python_calls_run_unchanged(emulator, tree, tmp_path, capsys):
+    """MAGNET's documented calls: main(argv=False, list_benchmarks=True), main(argv=False, download_dir=...)."""
+    ep = emulator.endpoint
+    assert dl.main(argv=False, list_benchmarks=True, endpoint=ep) == 0
+    assert "lite" in capsys.readouterr().out
+    assert dl.main(argv=False, list_runs=True, benchmark="lite", version="v1.10.0", endpoint=ep) == 0
+    assert fb.R_GSM_LLAMA3 in capsys.readouterr().out
+    dpath = tmp_path / "download_helm_list"
+    assert dl.main(argv=False, download_dir=dpath, runs="bad-pattern", endpoint=ep) == 2
+    assert capsys.readouterr().err.startswith("error: no runs match 'bad-pattern'")
+    assert not dpath.exists()  # "should not have downloaded anything"
+    assert dl.main(argv=False, download_dir=dpath, runs="gsm:model=meta_llama-3-70b*", version="v1.10.0",
+                   endpoint=ep, quiet=True) == 0
+    assert files_under(dpath) == magnet_layout(tree, "lite", LITE, "v1.10.0")
+
+
 def test_magnet_download_helm_subcommand(emulator, tree, tmp_path, capsys):
     import argparse
 

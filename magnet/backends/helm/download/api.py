@@ -13,6 +13,10 @@ from magnet.backends.helm.download.plan import plan_download
 from magnet.backends.helm.gcs import DEFAULT_BUCKET, GCSClient
 
 
+def _as_list(value) -> list:
+    return [value] if isinstance(value, str) else list(value or ())
+
+
 def download_helm_results(
     dest: os.PathLike | str,
     *,
@@ -51,7 +55,6 @@ def download_helm_results(
         ...
         magnet.backends.helm.download.errors.DownloadError: destination '/proc/no/such/dir': cannot be created in '/proc' (No such file or directory)
     """
-    as_list = lambda v: [v] if isinstance(v, str) else list(v or ())  # noqa: E731
     prepare_dest(dest, create=False)
     own = client is None
     client = client or GCSClient(bucket, endpoint, pool_size=max(16, workers * 2))
@@ -60,13 +63,13 @@ def download_helm_results(
         plan = plan_download(
             helm,
             dest,
-            benchmarks=as_list(benchmark),
-            versions=as_list(version),
-            releases=as_list(release),
-            runs=as_list(runs),
-            files=split_list(as_list(files)),
-            release_files=split_list(as_list(release_files)),
-            suite_files=split_list(as_list(suite_files)),
+            benchmarks=_as_list(benchmark),
+            versions=_as_list(version),
+            releases=_as_list(release),
+            runs=_as_list(runs),
+            files=split_list(_as_list(files)),
+            release_files=split_list(_as_list(release_files)),
+            suite_files=split_list(_as_list(suite_files)),
             layout=layout,
         )
         return execute_plan(client, plan, workers=workers, dry_run=dry_run, progress=progress)

@@ -29,7 +29,18 @@ BULK_LIST_FRACTION = 0.25
 
 
 class HelmBucket:
-    """HELM layout knowledge on top of a :class:`GCSClient` (listing results cached)."""
+    """HELM layout knowledge on top of a :class:`GCSClient` (listing results cached).
+
+    Lists projects (:meth:`benchmarks`), their suites and releases, the runs of
+    a suite, a release's run index and the objects of runs, suites and
+    releases; *workers* bounds the parallel listings.
+
+    Example:
+        >>> from magnet.backends.helm.gcs import GCSClient
+        >>> with GCSClient(endpoint='http://127.0.0.1:9') as client:
+        ...     print(HelmBucket(client).where)
+        gs://crfm-helm-public
+    """
 
     def __init__(self, client: GCSClient, *, workers: int = 8):
         self.client = client

@@ -39,7 +39,7 @@ from magnet.backends.helm.download.layout import LAYOUTS
 from magnet.backends.helm.download.names import check_pattern, pick_latest, preview, split_list
 from magnet.backends.helm.download.paths import prepare_dest
 from magnet.backends.helm.download.plan import plan_download, select_runs
-from magnet.backends.helm.gcs import DEFAULT_BUCKET, GCSClient, GCSError
+from magnet.backends.helm.gcs import DEFAULT_BUCKET, GCSClient, GCSError, resolve_endpoint
 
 PROG = "python -m magnet.backends.helm.download_helm_results"
 DESCRIPTION = (
@@ -54,7 +54,14 @@ MAGNET_DEFAULT_BENCHMARK = "lite"
 
 
 class UsageError(DownloadError):
-    """A command-line argument argparse refused."""
+    """A command-line argument argparse refused.
+
+    Example:
+        >>> build_parser().parse_args(['--workers', 'x'])
+        Traceback (most recent call last):
+        ...
+        magnet.backends.helm.download.cli.UsageError: argument --workers: invalid int value: 'x' (see --help)
+    """
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,7 +83,13 @@ class _SubcommandParser(argparse.ArgumentParser):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the downloader's options to *parser* (shared by both spellings of the command)."""
+    """Add the downloader's options to *parser* (shared by both spellings of the command).
+
+    Example:
+        >>> parser = add_arguments(argparse.ArgumentParser(prog='dl'))
+        >>> parser.parse_args(['out', '--files', 'stats.json', '--files', 'schema.json']).files
+        ['stats.json', 'schema.json']
+    """
     parser.add_argument("dest", nargs="?", metavar="DEST",
                         help="destination directory; it acts as benchmark_output "
                              "(DEST/runs/..., DEST/releases/...)")
@@ -177,6 +190,12 @@ def resolve_args(args: argparse.Namespace) -> None:
     Sets ``args.dest``, ``args.layout``, ``args.benchmark``, ``args.version``,
     ``args.runs`` and ``args.bucket``; raises :class:`DownloadError` naming
     the argument for contradictions and bad patterns.
+
+    Example:
+        >>> args = build_parser().parse_args(['out', 'lite', 'v1.0.0', '--bucket', 'gs://crfm-helm-public'])
+        >>> resolve_args(args)
+        >>> args.benchmark, args.version, args.bucket, args.layout
+        (['lite'], ['v1.0.0'], 'crfm-helm-public', 'benchmark_output')
     """
     if args.download_dir is not None:
         if args.dest is not None:
@@ -239,7 +258,7 @@ def _run_cli(args, out, err) -> int:
         if args.list_versions:
             benches = helm.find_benchmarks(args.benchmark or [])
             table = render.make_table(f"Suites and releases in {helm.where}",
-                           ["Benchmark", "Kind", "Name", "Latest", "Location"])
+                                      ["Benchmark", "Kind", "Name", "Latest", "Location"])
             for bench in benches:
                 suites, releases = helm.suites(bench), helm.releases(bench)
                 for kind, items in (("suite", suites), ("release", releases)):
@@ -316,12 +335,10 @@ def _gcs_message(ex: GCSError, args) -> str:
     Example:
         >>> ex = GCSError('listing failed after 1 attempts', bucket='b', name='p/',
         ...               detail="ConnectionError: ... [Errno 111] Connection refused'))")
-        >>> _gcs_message(ex, argparse.Namespace(endpoint='http://127.0.0.1:9'))
-        'server http://127.0.0.1:9 unreachable: listing failed after 1 attempts: gs://b/p/: [Errno 111] Connection refused'
+        >>> print(_gcs_message(ex, argparse.Namespace(endpoint='http://127.0.0.1:9')))
+        server http://127.0.0.1:9 unreachable: listing failed after 1 attempts: gs://b/p/: [Errno 111] Connection refused
     """
     if ex.status is None and ex.detail:
-        from magnet.backends.helm.gcs import resolve_endpoint
-
         errno = re.search(r"\[Errno -?\d+\][^'\")]*", ex.detail)
         reason = errno.group(0).strip() if errno else ex.detail
         where = f": gs://{ex.bucket}/{ex.name or ''}" if ex.bucket is not None else ""
@@ -334,6 +351,10 @@ def run(args: argparse.Namespace, *, out=None, err=None) -> int:
     """Run parsed arguments under the error contract; returns the exit status.
 
     This is what ``magnet download helm`` calls (see :func:`register`).
+
+    Example:
+        >>> run(build_parser().parse_args(['out', '--benchmark', 'lite', '--workers', '0']))
+        2
     """
     out = out or render.console_for(sys.stdout)
     err = err or render.console_for(sys.stderr)
@@ -356,13 +377,48 @@ def run(args: argparse.Namespace, *, out=None, err=None) -> int:
         return EXIT_INTERNAL
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def kwargs_to_argv(**kwargs) -> list[str]:
+    """Options given as keywords (MAGNET's ``main(argv=False, download_dir=..., runs=...)``) as argv.
+
+    ``True`` gives a flag, ``False``/``None`` nothing, a list repeats the option.
+
+    Example:
+        >>> kwargs_to_argv(download_dir='/data', list_runs=True, runs=['a*', 'b*'], quiet=False)
+        ['--download-dir', '/data', '--list-runs', '--runs', 'a*', '--runs', 'b*']
+    """
+    argv: list[str] = []
+    for key, value in kwargs.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def main(argv: Optional[Sequence[str]] = None, **kwargs) -> int:
     """Command-line entry point; returns the exit code (see the module docstring).
+
+    *argv* defaults to ``sys.argv[1:]``; ``argv=False`` means none, and
+    keywords name options as MAGNET's ``main`` takes them
+    (``main(argv=False, download_dir=DIR, benchmark='lite', version='latest')``).
 
     Example:
         >>> main(['--workers', 'many'])
         2
+        >>> main(argv=False, download_dir='/proc/x', runs='mmlu:*')
+        2
     """
+    if argv is False:
+        argv = []
+    elif argv is None and not kwargs:
+        argv = sys.argv[1:]
+    argv = [*(argv or ()), *kwargs_to_argv(**kwargs)]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

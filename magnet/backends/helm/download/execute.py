@@ -15,7 +15,7 @@ from magnet.backends.helm.gcs import GCSClient, GCSError, verify_file
 
 @dataclasses.dataclass
 class DownloadResult:
-    """Outcome of :func:`execute_plan`/:func:`download_helm_results`.
+    """Outcome of :func:`execute_plan`/:func:`~.api.download_helm_results`.
 
     ``bytes_transferred`` counts object-content bytes received over the
     network (listings and the small release index are not counted): a rerun
@@ -46,9 +46,17 @@ class DownloadResult:
         return not self.failed
 
 
-
 class ProgressSink:
-    """Receives progress events from :func:`execute_plan` (default: ignore them)."""
+    """Receives progress events from :func:`execute_plan` (default: ignore them).
+
+    Example:
+        >>> class Count(ProgressSink):
+        ...     nbytes = 0
+        ...     def advance(self, nbytes):
+        ...         self.nbytes += nbytes
+        >>> sink = Count(); sink.start(10, 1); sink.advance(10); sink.nbytes
+        10
+    """
 
     def start(self, total_bytes: int, total_files: int) -> None: ...
 
@@ -75,6 +83,23 @@ def execute_plan(
     :meth:`GCSClient.download` (resuming ``.part`` files).  Per-file failures
     are collected in ``result.failed``, not raised.  With *dry_run* nothing is
     written: the result tells how many files/bytes would be fetched.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path, PurePosixPath
+        >>> from magnet.backends.helm.gcs import GCSClient, GCSObject, md5_b64
+        >>> from magnet.backends.helm.download.plan import Plan, PlannedFile
+        >>> dest = Path(tempfile.mkdtemp())
+        >>> (dest / 'schema.json').write_bytes(b'{}')
+        2
+        >>> have = GCSObject('x/schema.json', 2, md5=md5_b64(b'{}'))
+        >>> need = GCSObject('x/costs.json', 5, md5=md5_b64(b'{"a"}'))
+        >>> plan = Plan(dest, [PlannedFile(have, PurePosixPath('schema.json')),
+        ...                    PlannedFile(need, PurePosixPath('costs.json'))], runs=[], missing={})
+        >>> with GCSClient(endpoint='http://127.0.0.1:9') as client:  # nothing is requested
+        ...     result = execute_plan(client, plan, dry_run=True)
+        >>> result.skipped, result.files_to_fetch, result.bytes_to_fetch
+        (1, 1, 5)
     """
     result = DownloadResult(plan=plan, dry_run=dry_run)
     sink = progress or ProgressSink()

@@ -68,6 +68,13 @@ class Benchmark:
 
 @dataclasses.dataclass(frozen=True)
 class SuiteRef:
+    """A suite (``runs/<name>/``) of a benchmark, under the prefix *base* that holds it.
+
+    Example:
+        >>> SuiteRef('classic', 'v0.2.4', 'benchmark_output/').prefix
+        'benchmark_output/runs/v0.2.4/'
+    """
+
     benchmark: str
     name: str
     base: str
@@ -79,6 +86,13 @@ class SuiteRef:
 
 @dataclasses.dataclass(frozen=True)
 class ReleaseRef:
+    """A release (``releases/<name>/``) of a benchmark, under the prefix *base* that holds it.
+
+    Example:
+        >>> ReleaseRef('lite', 'v1.1.0', 'lite/benchmark_output/').prefix
+        'lite/benchmark_output/releases/v1.1.0/'
+    """
+
     benchmark: str
     name: str
     base: str
@@ -90,6 +104,13 @@ class ReleaseRef:
 
 @dataclasses.dataclass(frozen=True)
 class RunRef:
+    """A run directory of a suite; ``key`` names it in reports (``benchmark/suite/run``).
+
+    Example:
+        >>> RunRef('lite', 'v1.0.0', 'gsm:model=a_b', 'lite/benchmark_output/').key
+        'lite/v1.0.0/gsm:model=a_b'
+    """
+
     benchmark: str
     suite: str
     name: str

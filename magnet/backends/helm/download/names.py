@@ -182,6 +182,12 @@ def format_bytes(n: int) -> str:
 
 
 def preview(names: Sequence[str], limit: int = 30) -> str:
+    """The first *limit* names, comma-separated, saying how many more there are.
+
+    Example:
+        >>> preview(['a', 'b', 'c'], limit=2), preview([])
+        ('a, b, ... (1 more)', '(none)')
+    """
     names = list(names)
     if not names:
         return "(none)"

@@ -25,7 +25,14 @@ from magnet.backends.helm.gcs import GCSObject
 
 @dataclasses.dataclass(frozen=True)
 class PlannedFile:
-    """One object to fetch and where it goes (relative to DEST)."""
+    """One object to fetch and where it goes (relative to DEST).
+
+    Example:
+        >>> from magnet.backends.helm.gcs import GCSObject
+        >>> PlannedFile(GCSObject('lite/benchmark_output/runs/v1/schema.json', 2),
+        ...             PurePosixPath('runs/v1/schema.json')).rel.name
+        'schema.json'
+    """
 
     obj: GCSObject
     rel: PurePosixPath
@@ -35,7 +42,12 @@ class PlannedFile:
 
 @dataclasses.dataclass
 class Plan:
-    """What a download will fetch; built by :func:`plan_download`."""
+    """What a download will fetch; built by :func:`plan_download`.
+
+    Example:
+        >>> Plan(Path('out'), files=[], runs=[], missing={}).total_bytes
+        0
+    """
 
     dest: Path
     files: list[PlannedFile]
@@ -47,8 +59,6 @@ class Plan:
     @property
     def total_bytes(self) -> int:
         return sum(pf.obj.size for pf in self.files)
-
-
 
 
 def bench_prefix(benchmark: str, *, multi: bool, layout: str = "benchmark_output") -> str:
@@ -106,7 +116,12 @@ def _rel_for(bench_prefix: str, base: str, obj_name: str) -> PurePosixPath:
 
 @dataclasses.dataclass
 class Selection:
-    """Runs (and releases) chosen by :func:`select_runs`, before listing their files."""
+    """Runs (and releases) chosen by :func:`select_runs`, before listing their files.
+
+    Example:
+        >>> Selection(runs=[], missing={}, suites=[], releases=[], multi=False).multi
+        False
+    """
 
     runs: list[RunRef]
     missing: dict[str, list[str]]
@@ -130,6 +145,14 @@ def select_runs(
     index entries whose suite or run directory does not exist are reported in
     ``missing``.  Raises :class:`DownloadError` when something matches nothing
     and :class:`UnsafePathError` for names that are not plain path components.
+
+    Example:
+        >>> from magnet.backends.helm.gcs import GCSClient
+        >>> with GCSClient(endpoint='http://127.0.0.1:9') as client:  # refused before any request
+        ...     select_runs(HelmBucket(client), benchmarks=['lite'], versions=['v1'], releases=['v1'])
+        Traceback (most recent call last):
+        ...
+        magnet.backends.helm.download.errors.DownloadError: specify exactly one of --version or --release
     """
     if bool(versions) == bool(releases):
         raise DownloadError("specify exactly one of --version or --release")
@@ -221,6 +244,14 @@ def plan_download(
     ``schema.json`` for suites) are recorded in ``plan.missing``.  *layout*
     places each benchmark under DEST (:func:`bench_prefix`).  Every
     destination path is checked with :func:`safe_relpath`.
+
+    Example:
+        >>> from magnet.backends.helm.gcs import GCSClient
+        >>> with GCSClient(endpoint='http://127.0.0.1:9') as client:  # refused before any request
+        ...     plan_download(HelmBucket(client), 'out', benchmarks=['lite'], versions=['v1'], layout='flat')
+        Traceback (most recent call last):
+        ...
+        magnet.backends.helm.download.errors.DownloadError: layout 'flat': unknown; expected one of benchmark_output, magnet
     """
     bench_prefix("", multi=False, layout=layout)  # an unknown layout fails before any listing
     sel = select_runs(bucket, benchmarks=benchmarks, versions=versions,

@@ -12,6 +12,7 @@ from magnet.backends.helm.download.plan import Plan
 
 
 def console_for(file):
+    """A rich console on *file*; never wraps when the output is not a terminal."""
     from rich.console import Console
 
     is_tty = hasattr(file, "isatty") and file.isatty()
@@ -20,6 +21,7 @@ def console_for(file):
 
 
 def make_table(title: str, columns: Sequence[str]):
+    """A borderless rich table with a left-aligned title and folding columns."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
@@ -29,6 +31,8 @@ def make_table(title: str, columns: Sequence[str]):
 
 
 class RichProgress(ProgressSink):
+    """A rich progress bar (bytes, speed, files done, time left) fed by :func:`~.execute.execute_plan`."""
+
     def __init__(self, console):
         from rich.progress import (
             BarColumn,
@@ -74,6 +78,7 @@ class RichProgress(ProgressSink):
 
 
 def print_missing(console, missing: dict[str, list[str]]) -> None:
+    """Runs and suites lacking expected files (listed, not failed)."""
     if not missing:
         return
     table = make_table(f"Missing files ({len(missing)} runs or suites; listed, not failed)",
@@ -84,6 +89,7 @@ def print_missing(console, missing: dict[str, list[str]]) -> None:
 
 
 def print_plan(console, plan: Plan, result: DownloadResult) -> None:
+    """The dry-run table: files and bytes per run, suite-level and release-level files."""
     per_run: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     suite_level = [0, 0]
     other = [0, 0]
@@ -115,6 +121,7 @@ def print_plan(console, plan: Plan, result: DownloadResult) -> None:
 
 
 def print_summary(console, result: DownloadResult) -> None:
+    """One line of counts after a download, then what was missing."""
     console.print(
         f"Downloaded {result.downloaded} files ({result.resumed} resumed), "
         f"skipped {result.skipped} already verified, {len(result.failed)} failed; "
