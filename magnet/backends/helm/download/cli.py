@@ -196,6 +196,9 @@ def resolve_args(args: argparse.Namespace) -> None:
         >>> resolve_args(args)
         >>> args.benchmark, args.version, args.bucket, args.layout
         (['lite'], ['v1.0.0'], 'crfm-helm-public', 'benchmark_output')
+        >>> resolve_args(args)  # idempotent
+        >>> args.benchmark, args.version
+        (['lite'], ['v1.0.0'])
     """
     if args.download_dir is not None:
         if args.dest is not None:
@@ -205,15 +208,16 @@ def resolve_args(args: argparse.Namespace) -> None:
         args.benchmark = args.benchmark or ([] if args.benchmark_pos else [MAGNET_DEFAULT_BENCHMARK])
         if not (args.version or args.release or args.version_pos):
             args.version = ["latest"]
+        args.download_dir = None  # folded in: resolving again changes nothing
     args.layout = args.layout or "benchmark_output"
     if args.benchmark_pos is not None:
         if args.benchmark:
             raise DownloadError(f"BENCHMARK {args.benchmark_pos!r} and --benchmark: give one, not both")
-        args.benchmark = [args.benchmark_pos]
+        args.benchmark, args.benchmark_pos = [args.benchmark_pos], None
     if args.version_pos is not None:
         if args.version or args.release:
             raise DownloadError(f"VERSION {args.version_pos!r} and --version/--release: give one, not both")
-        args.version = [args.version_pos]
+        args.version, args.version_pos = [args.version_pos], None
     if args.dest is not None and not args.dest.strip():
         raise DownloadError("DEST '': an empty path; give a directory")
     if args.workers < 1:
