@@ -167,6 +167,8 @@ BIG_FILE = f"lite/benchmark_output/runs/v1.0.0/{R_GSM_LLAMA7}/scenario_state.jso
 LITE_V100 = [R_ANAT_LLAMA7, R_ANAT_GPT4, R_CHEM_LLAMA13, R_GSM_LLAMA7, R_PERCENT]
 LITE_V110 = [R_ANAT_LLAMA7, R_NARR, R_MATH]
 LITE_V1100 = [R_GSM_LLAMA3]
+SUITE_LEVEL_FILES = ("schema.json", "summary.json", "run_specs.json", "runs.json",
+                     "runs_to_run_suites.json", "groups.json", "groups_metadata.json", "costs.json")
 
 
 def _json_blob(rng: random.Random, payload: dict, n: int) -> bytes:
@@ -249,6 +251,18 @@ def build_helm_tree(seed: int = 0) -> dict[str, bytes]:
         {"x": "../../../../tmp"}).encode()
     # Not a benchmark.
     tree["source_datasets/scenarios/foo/data.txt"] = b"not a benchmark"
+
+    # A suite with every suite-level file helm-summarize writes (names as in the
+    # published helm-safety v3 suite) and an eval_cache/ that is never fetched.
+    suite = f"{lite}runs/v1.10.0/"
+    for fname in SUITE_LEVEL_FILES:
+        tree[suite + fname] = _json_blob(rng, {"suite": "v1.10.0", "file": fname}, 40)
+    tree[suite + "runs_to_run_suites.json"] = json.dumps({R_GSM_LLAMA3: "v1.10.0"}).encode()
+    tree[suite + "groups/gsm.json"] = _json_blob(rng, {"group": "gsm"}, 30)
+    tree[suite + "groups/json/gsm_gsm_.json"] = _json_blob(rng, {"table": "gsm"}, 20)
+    tree[suite + "groups/latex/gsm_gsm_.tex"] = b"\\begin{table}\n\\end{table}\n"
+    tree[suite + "groups/latex/empty.tex"] = b""
+    tree[suite + "eval_cache/cache.sqlite"] = b"SQLite format 3\x00" + bytes(1000)
     return tree
 
 

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import gcs_fake_bucket as fb  # noqa: E402
 from magnet.backends.helm import download_helm_results as dl  # noqa: E402
+from magnet.backends.helm.download import bucket as dl_bucket  # noqa: E402
 from magnet.backends.helm.gcs import (  # noqa: E402
     GCSClient,
     GCSError,
@@ -232,14 +233,14 @@ def test_subprocess_list_benchmarks(emulator):
 def test_full_suite_download_is_byte_identical_then_rerun_is_free(emulator, proxy, tree, tmp_path):
     dest = tmp_path / "out"
     result, _ = fetch(proxy.endpoint, dest, benchmark="lite", version="v1.0.0")
-    want = {k: v for k, v in expected(tree, LITE, "runs/v1.0.0/").items()
-            if "/groups/" not in k and not k.endswith("v1.0.0/summary.json")}
-    assert files_under(dest) == want  # exactly the runs, byte for byte, no .part left
+    want = expected(tree, LITE, "runs/v1.0.0/")  # the runs and the suite-level summary.json, groups/
+    assert files_under(dest) == want  # exactly the suite, byte for byte, no .part left
     assert result.ok and result.downloaded == len(want) and result.skipped == 0
     assert result.bytes_transferred == sum(len(v) for v in want.values()) == result.total_bytes
     assert (dest / "runs" / "v1.0.0" / fb.R_PERCENT / "stats.json").is_file()
     key = f"lite/v1.0.0/{fb.R_CHEM_LLAMA13}"
-    assert result.missing == {key: ["scenario_state.json"]}  # reported, not failed
+    assert result.missing == {key: ["scenario_state.json"],  # reported, not failed
+                              "lite/v1.0.0 (suite-level files)": ["schema.json"]}
 
     proxy.reset()
     again, client = fetch(proxy.endpoint, dest, benchmark="lite", version="v1.0.0")
@@ -255,11 +256,13 @@ def test_cli_download_regex_runs_and_summary(emulator, tree, tmp_path, capsys):
                              "--runs", "regex:mmlu.*llama.*", "--endpoint", emulator.endpoint, "--workers", 3)
     assert code == 0, err
     got = files_under(dest)
-    want = {}
+    want = {k: v for k, v in expected(tree, LITE, "runs/v1.0.0/").items()
+            if k.count("/") == 2 or "/groups/" in k}  # the suite-level files
+    assert set(want) == {"runs/v1.0.0/summary.json", "runs/v1.0.0/groups/mmlu.json"}
     for run in (fb.R_ANAT_LLAMA7, fb.R_CHEM_LLAMA13):
         want.update(expected(tree, LITE, f"runs/v1.0.0/{run}/"))
     assert got == want
-    assert "Downloaded 15 files" in out and "scenario_state.json" in out and fb.R_CHEM_LLAMA13 in out
+    assert "Downloaded 17 files" in out and "scenario_state.json" in out and fb.R_CHEM_LLAMA13 in out
 
 
 def test_files_restriction(emulator, tree, tmp_path):
@@ -338,7 +341,7 @@ def test_several_benchmarks_get_their_own_subdirectories(emulator, tree, tmp_pat
 
 
 def test_bulk_suite_listing_and_paginated_listings(emulator, proxy, tree, tmp_path, monkeypatch):
-    monkeypatch.setattr(dl, "BULK_LIST_MIN_RUNS", 2)
+    monkeypatch.setattr(dl_bucket, "BULK_LIST_MIN_RUNS", 2)
     proxy.paginate(7)
     result, _ = fetch(proxy.endpoint, tmp_path / "bulk", benchmark="lite", version="v1.1.0")
     assert files_under(tmp_path / "bulk") == expected(tree, LITE, "runs/v1.1.0/")
@@ -468,7 +471,7 @@ def test_checksum_mismatch_leaves_no_file(emulator, proxy, tree, tmp_path, capsy
     assert not (run_dir / "stats.json").exists() and not (run_dir / "stats.json.part").exists()
     assert [name for name, _ in result.failed] == [f"{LITE}runs/v1.0.0/{fb.R_GSM_LLAMA7}/stats.json"]
     assert "checksum mismatch" in result.failed[0][1]
-    assert result.downloaded == 7  # every other file is fine
+    assert result.downloaded == 7 + 2  # every other file of the run, and the suite's 2 files
     assert client.stats.checksum_failures == 2  # first try + one full re-download
 
     code, out, err = run_cli(capsys, tmp_path / "bad2", "--benchmark", "lite", "--version", "v1.0.0",
@@ -586,3 +589,318 @@ def test_unreachable_endpoint_is_one_line(tmp_path, capsys):
     with pytest.raises(GCSError, match="after 2 attempts"):
         dl.HelmBucket(client).benchmarks()
     client.close()
+
+
+# ---------------------------------------------------------------------------
+# Suite-level files (issue 16.5)
+# ---------------------------------------------------------------------------
+V1100 = "runs/v1.10.0/"
+
+
+def suite_level(tree, base=LITE, suite="v1.10.0"):
+    """The suite-level objects of a suite as expected under DEST (files and groups/, no eval_cache/)."""
+    out = {}
+    for key, data in expected(tree, base, f"runs/{suite}/").items():
+        inner = key[len(f"runs/{suite}/"):]
+        if "/" not in inner or inner.startswith("groups/"):
+            out[key] = data
+    return out
+
+
+def test_suite_level_files_arrive_byte_identical_and_rerun_is_free(emulator, proxy, tree, tmp_path):
+    dest = tmp_path / "suite"
+    result, _ = fetch(proxy.endpoint, dest, benchmark="lite", version="v1.10.0")
+    want = expected(tree, LITE, V1100)
+    del want[V1100 + "eval_cache/cache.sqlite"]  # helm's cache, never fetched
+    got = files_under(dest)
+    assert got == want  # every run file and every suite-level file, byte for byte
+    level = suite_level(tree)
+    assert {k[len(V1100):] for k in level} >= set(fb.SUITE_LEVEL_FILES) | {
+        "groups/json/gsm_gsm_.json", "groups/latex/empty.tex"}
+    assert all(got[k] == v for k, v in level.items())
+    assert not (dest / V1100 / "eval_cache").exists()
+    assert result.ok and result.missing == {} and result.downloaded == len(want)
+    assert sum(1 for pf in result.plan.files if pf.suite) == len(level)
+    # Every non-empty object was fetched once (a zero-byte one needs no request).
+    media = [e for e in proxy.log if e["kind"] == "media"]
+    assert len(media) == sum(1 for v in want.values() if v)
+    assert not [e for e in media if "eval_cache" in e["path"]]
+
+    proxy.reset()
+    again, client = fetch(proxy.endpoint, dest, benchmark="lite", version="v1.10.0")
+    assert again.ok and again.downloaded == 0 and again.skipped == len(want)
+    assert again.bytes_transferred == 0 and client.stats.bytes_downloaded == 0
+    assert not [e for e in proxy.log if e["kind"] == "media"]
+
+
+def test_suite_level_files_are_verified_and_resumed(emulator, proxy, tree, tmp_path):
+    dest = tmp_path / "verify"
+    schema = dest / V1100 / "schema.json"
+    proxy.corrupt("v1.10.0/schema.json")
+    result, client = fetch(proxy.endpoint, dest, benchmark="lite", version="v1.10.0")
+    assert [name for name, _ in result.failed] == [f"{LITE}{V1100}schema.json"]
+    assert "checksum mismatch" in result.failed[0][1]
+    assert not schema.exists() and not schema.with_name("schema.json.part").exists()
+
+    proxy.reset()
+    runs_json = dest / V1100 / "runs.json"
+    data = tree[f"{LITE}{V1100}runs.json"]
+    runs_json.unlink()
+    runs_json.with_name("runs.json.part").write_bytes(data[:100])
+    result, client = fetch(proxy.endpoint, dest, benchmark="lite", version="v1.10.0")
+    assert result.ok and result.downloaded == 2 and result.resumed == 1
+    assert runs_json.read_bytes() == data and schema.read_bytes() == tree[f"{LITE}{V1100}schema.json"]
+    assert [e["range"] for e in proxy.requests_for("v1.10.0/runs.json", "media")] == ["bytes=100-"]
+
+
+def test_suite_level_files_come_from_the_bulk_listing(emulator, proxy, tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(dl_bucket, "BULK_LIST_MIN_RUNS", 1)
+    monkeypatch.setattr(dl_bucket, "BULK_LIST_FRACTION", 0.0)
+    result, _ = fetch(proxy.endpoint, tmp_path / "bulk", benchmark="lite", version="v1.10.0")
+    assert files_under(tmp_path / "bulk") == {
+        k: v for k, v in expected(tree, LITE, V1100).items() if "eval_cache" not in k}
+    lists = [e["prefix"] for e in proxy.log if e["kind"] == "list"]
+    assert f"{LITE}{V1100}groups/" not in lists  # no second listing for groups/
+    assert result.ok
+
+
+def test_files_option_restricts_suite_and_release_levels(emulator, tree, tmp_path):
+    # --files names run files only: no suite-level file comes.
+    result, _ = fetch(emulator.endpoint, tmp_path / "a", benchmark="lite", version="v1.10.0",
+                      files="stats.json")
+    assert set(files_under(tmp_path / "a")) == {f"{V1100}{fb.R_GSM_LLAMA3}/stats.json"}
+    assert result.missing == {}
+    # ... and applies to suite-level paths too when it names them.
+    fetch(emulator.endpoint, tmp_path / "b", benchmark="lite", version="v1.10.0",
+          files="stats.json,schema.json,groups/json/*")
+    assert set(files_under(tmp_path / "b")) == {
+        f"{V1100}{fb.R_GSM_LLAMA3}/stats.json", f"{V1100}schema.json", f"{V1100}groups/json/gsm_gsm_.json"}
+    # --suite-files overrides --files for the suite level; an absent named file is reported.
+    result, _ = fetch(emulator.endpoint, tmp_path / "c", benchmark="lite", version="v1.0.0",
+                      runs=fb.R_GSM_LLAMA7, files="stats.json", suite_files="schema.json,groups/*")
+    got = files_under(tmp_path / "c")
+    assert set(got) == {f"runs/v1.0.0/{fb.R_GSM_LLAMA7}/stats.json", "runs/v1.0.0/groups/mmlu.json"}
+    assert result.missing == {"lite/v1.0.0 (suite-level files)": ["schema.json"]}
+    # Releases: --files restricts the release-level files as well; --release-files overrides.
+    fetch(emulator.endpoint, tmp_path / "d", benchmark="lite", release="v1.1.0", runs=fb.R_ANAT_GPT4,
+          files="stats.json,schema.json")
+    assert set(files_under(tmp_path / "d")) == {
+        f"runs/v1.0.0/{fb.R_ANAT_GPT4}/stats.json", "releases/v1.1.0/schema.json"}
+    fetch(emulator.endpoint, tmp_path / "e", benchmark="lite", release="v1.1.0", runs=fb.R_ANAT_GPT4,
+          files="stats.json", release_files="summary.json")
+    assert set(files_under(tmp_path / "e")) == {
+        f"runs/v1.0.0/{fb.R_ANAT_GPT4}/stats.json", "releases/v1.1.0/summary.json"}
+
+
+def test_suite_without_selected_runs_brings_no_suite_files(emulator, tree, tmp_path):
+    result, _ = fetch(emulator.endpoint, tmp_path / "x", benchmark="lite", version="regex:v1\\.10?\\.0",
+                      runs=fb.R_GSM_LLAMA3, files="stats.json,summary.json")
+    assert set(files_under(tmp_path / "x")) == {
+        f"{V1100}{fb.R_GSM_LLAMA3}/stats.json", f"{V1100}summary.json"}  # not v1.0.0's summary.json
+
+
+def test_dry_run_shows_suite_level_files(emulator, tree, tmp_path, capsys):
+    code, out, err = run_cli(capsys, tmp_path / "dry", "--benchmark", "lite", "--version", "v1.10.0",
+                             "--dry-run", "--endpoint", emulator.endpoint)
+    assert code == 0, err
+    level = suite_level(tree)
+    row = next(line for line in out.splitlines() if "suite-level files (lite/v1.10.0)" in line)
+    assert [cell.strip() for cell in row.split("\u2502")][1] == str(len(level))  # name | files | bytes
+    assert not (tmp_path / "dry").exists()
+
+
+# ---------------------------------------------------------------------------
+# MAGNET spellings (issue 18.5): --download-dir, positionals, `magnet download helm`
+# ---------------------------------------------------------------------------
+def magnet_layout(tree, bench, base, suite):
+    return {f"{bench}/benchmark_output/{k}": v for k, v in expected(tree, base, f"runs/{suite}/").items()
+            if "eval_cache" not in k}
+
+
+def test_download_dir_writes_magnets_layout(emulator, tree, tmp_path, capsys):
+    ep = ("--endpoint", emulator.endpoint, "--quiet")
+    code, _, err = run_cli(capsys, "--download-dir", tmp_path / "m1", "--benchmark", "lite",
+                           "--version", "v1.10.0", *ep)
+    assert code == 0, err
+    assert files_under(tmp_path / "m1") == magnet_layout(tree, "lite", LITE, "v1.10.0")
+    # MAGNET's defaults: --benchmark lite, --version latest (v1.10.0 here); --dir is an alias.
+    code, _, err = run_cli(capsys, "--dir", tmp_path / "m2", *ep)
+    assert code == 0, err
+    assert files_under(tmp_path / "m2") == files_under(tmp_path / "m1")
+    # MAGNET's positional form DEST BENCHMARK VERSION, with its layout asked for explicitly.
+    code, _, err = run_cli(capsys, tmp_path / "m3", "lite", "v1.10.0", "--layout", "magnet", *ep)
+    assert code == 0, err
+    assert files_under(tmp_path / "m3") == files_under(tmp_path / "m1")
+    # Positional DEST alone keeps benchmark_output layout (DEST is benchmark_output).
+    code, _, err = run_cli(capsys, tmp_path / "p", "lite", "v1.10.0", *ep)
+    assert code == 0, err
+    assert set(files_under(tmp_path / "p")) == {
+        k[len("lite/benchmark_output/"):] for k in files_under(tmp_path / "m1")}
+
+
+def test_download_dir_several_benchmarks_and_releases(emulator, tree, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "--download-dir", tmp_path / "multi", "--benchmark", "regex:lite|mmlu",
+                           "--version", "v1.0.0", "--runs", fb.R_ANAT_LLAMA7, "--files", "stats.json",
+                           "--endpoint", emulator.endpoint, "--quiet")
+    assert code == 0, err
+    assert set(files_under(tmp_path / "multi")) == {
+        f"lite/benchmark_output/runs/v1.0.0/{fb.R_ANAT_LLAMA7}/stats.json",
+        f"mmlu/benchmark_output/runs/v1.0.0/{fb.R_ANAT_LLAMA7}/stats.json"}
+    code, _, err = run_cli(capsys, "--download-dir", tmp_path / "rel", "--release", "v1.1.0",
+                           "--runs", fb.R_NARR, "--release-files", "summary.json",
+                           "--endpoint", emulator.endpoint, "--quiet")
+    assert code == 0, err
+    got = files_under(tmp_path / "rel")
+    assert got["lite/benchmark_output/releases/v1.1.0/summary.json"] == tree[f"{LITE}releases/v1.1.0/summary.json"]
+    assert f"lite/benchmark_output/runs/v1.1.0/{fb.R_NARR}/stats.json" in got
+
+
+def test_download_dir_loads_with_magnet(emulator, tree, tmp_path, capsys):
+    from magnet.backends.helm.outputs import HelmOutputs
+
+    code, _, err = run_cli(capsys, "--download-dir", tmp_path / "dl", "--version", "v1.10.0",
+                           "--endpoint", emulator.endpoint, "--quiet")
+    assert code == 0, err
+    outputs = HelmOutputs.coerce(tmp_path / "dl" / "lite" / "benchmark_output", cache_dir=False)
+    assert [r.name for r in outputs.runs()] == [fb.R_GSM_LLAMA3]
+
+
+def test_magnets_python_calls_run_unchanged(emulator, tree, tmp_path, capsys):
+    """MAGNET's documented calls: main(argv=False, list_benchmarks=True), main(argv=False, download_dir=...)."""
+    ep = emulator.endpoint
+    assert dl.main(argv=False, list_benchmarks=True, endpoint=ep) == 0
+    assert "lite" in capsys.readouterr().out
+    assert dl.main(argv=False, list_runs=True, benchmark="lite", version="v1.10.0", endpoint=ep) == 0
+    assert fb.R_GSM_LLAMA3 in capsys.readouterr().out
+    dpath = tmp_path / "download_helm_list"
+    assert dl.main(argv=False, download_dir=dpath, runs="bad-pattern", endpoint=ep) == 2
+    assert capsys.readouterr().err.startswith("error: no runs match 'bad-pattern'")
+    assert not dpath.exists()  # "should not have downloaded anything"
+    assert dl.main(argv=False, download_dir=dpath, runs="gsm:model=meta_llama-3-70b*", version="v1.10.0",
+                   endpoint=ep, quiet=True) == 0
+    assert files_under(dpath) == magnet_layout(tree, "lite", LITE, "v1.10.0")
+
+
+def test_magnet_download_helm_subcommand(emulator, tree, tmp_path, capsys):
+    import argparse
+
+    top = argparse.ArgumentParser(prog="magnet")
+    dl.register(top.add_subparsers(dest="command", required=True))
+    args = top.parse_args(["download", "helm", "--download-dir", str(tmp_path / "sub"), "--benchmark", "lite",
+                           "--version", "v1.10.0", "--runs", "- gsm:*\n- nothing:*\n",
+                           "--endpoint", emulator.endpoint, "--quiet"])
+    assert args.func(args) == 0
+    assert files_under(tmp_path / "sub") == magnet_layout(tree, "lite", LITE, "v1.10.0")
+    args = top.parse_args(["download", "helm", str(tmp_path / "bad"), "--benchmark", "nope",
+                           "--version", "v1", "--endpoint", emulator.endpoint])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: benchmark 'nope' not found")
+    with pytest.raises(SystemExit) as info:  # argparse's refusals are one line too
+        top.parse_args(["download", "helm", str(tmp_path / "bad"), "--workers", "x"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("error: argument --workers: invalid int value: 'x'")
+
+
+# ---------------------------------------------------------------------------
+# The error contract (issue 22): one line, exit 2, no traceback, nothing written
+# ---------------------------------------------------------------------------
+NON_UTF8 = os.fsdecode(b"caf\xe9-\xff")
+
+
+def _bad_inputs(tmp_path, endpoint):
+    afile = tmp_path / "a-file.txt"
+    afile.write_text("x")
+    odd = tmp_path / NON_UTF8
+    odd.write_bytes(b"x")
+    dest = str(tmp_path / "dest")
+    ok = ("--benchmark", "lite", "--version", "v1.0.0")
+    return [
+        # (argv, needles on the error line, path that must not appear)
+        ((dest, *ok, "--workers", "many"), ["argument --workers", "invalid int value: 'many'"]),
+        ((dest, *ok, "--workers", "0"), ["--workers 0", "at least 1"]),
+        ((dest, *ok, "--max-attempts", "0"), ["--max-attempts 0", "at least 1"]),
+        ((dest, *ok, "--no-such-option"), ["unrecognized arguments: --no-such-option"]),
+        ((dest, "--benchmark", "lite", "--version", "v1", "--release", "r"), ["--release", "not allowed with"]),
+        ((dest, *ok, "--layout", "flat"), ["--layout", "invalid choice: 'flat'"]),
+        (("/proc/x", *ok), ["destination '/proc/x'", "cannot be created"]),
+        ((str(afile), *ok), [f"destination {str(afile)!r}", "exists and is not a directory"]),
+        ((str(afile / "sub"), *ok), ["is not a directory"]),
+        ((str(odd), *ok), ["exists and is not a directory", "caf"]),
+        ((dest, "--benchmark", "nope", "--version", "v1"), ["benchmark 'nope' not found", "lite"]),
+        ((dest, "--benchmark", "lite", "--version", "v9"), ["version 'v9' not found", "v1.10.0"]),
+        ((dest, "--benchmark", "lite", "--release", "v9"), ["release 'v9' not found", "v1.1.0"]),
+        ((dest, *ok, "--runs", "regex:(mmlu"), ["--runs 'regex:(mmlu'", "invalid regular expression"]),
+        ((dest, "--benchmark", "regex:[", "--version", "v1"), ["--benchmark 'regex:['", "invalid regular"]),
+        ((dest, *ok, "--files", "regex:*.json"), ["--files 'regex:*.json'", "invalid regular"]),
+        ((dest, *ok, "--runs", ""), ["--runs ''", "empty pattern"]),
+        ((dest, *ok, "--runs", "a\nb"), ["--runs", "'- PATTERN' lines"]),
+        ((dest, *ok, "--runs", "nothing:*"), ["no runs match 'nothing:*'"]),
+        ((dest, *ok, "--bucket", "a/b"), ["--bucket 'a/b'", "not a bucket name"]),
+        ((dest, "--download-dir", dest + "2", *ok), ["--download-dir", "give one, not both"]),
+        ((dest, "lite", "--benchmark", "lite", "--version", "v1.0.0"), ["BENCHMARK 'lite'", "not both"]),
+        ((dest, *ok, "--endpoint", f"http://127.0.0.1:{fb.free_port()}", "--max-attempts", "1"),
+         ["unreachable", "127.0.0.1"]),
+        ((*ok,), ["DEST is required"]),
+    ]
+
+
+def test_bad_inputs_get_one_line_and_exit_2(emulator, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MAGNET_DEBUG", raising=False)
+    cases = _bad_inputs(tmp_path, emulator.endpoint)
+    before = sorted(p for p in tmp_path.rglob("*"))
+    for argv, needles in cases:
+        argv = [*argv] if "--endpoint" in argv else [*argv, "--endpoint", emulator.endpoint]
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 2, (argv, err)
+        lines = err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (argv, err)
+        assert "Traceback" not in err, argv
+        for needle in needles:
+            assert needle in lines[0], (argv, lines[0])
+        assert sorted(p for p in tmp_path.rglob("*")) == before, argv  # nothing written
+    assert not Path("/proc/x").exists()
+
+
+def test_bad_inputs_through_python_dash_m(emulator, tmp_path):
+    def run(*argv, env=None):
+        return subprocess.run([sys.executable, "-m", "magnet.backends.helm.download_helm_results", *argv],
+                              cwd=REPO, capture_output=True, timeout=60,
+                              env={**os.environ, "MAGNET_DEBUG": "", **(env or {})})
+
+    ep = ("--endpoint", emulator.endpoint)
+    odd = os.fsencode(tmp_path) + b"/caf\xe9"
+    Path(os.fsdecode(odd)).write_bytes(b"x")
+    for argv, needle in [(("/proc/x", "--benchmark", "lite", "--version", "v1.0.0", *ep), b"/proc/x"),
+                         ((odd, "--benchmark", "lite", "--version", "v1.0.0", *ep), b"not a directory"),
+                         (("--workers", "x"), b"--workers"),
+                         ((str(tmp_path / "d"), "--benchmark", "lite", "--version", "v1.0.0",
+                           "--runs", "regex:(", *ep), b"invalid regular expression")]:
+        proc = run(*argv)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count(b"\n") == 1 and proc.stderr.startswith(b"error: ") and needle in proc.stderr
+        assert b"Traceback" not in proc.stderr
+    assert not (tmp_path / "d").exists()
+    # --debug / MAGNET_DEBUG=1 show the traceback, still exit 2 with the one-line error last.
+    for argv, env in [(("/proc/x", "--benchmark", "lite", "--version", "v1.0.0", "--debug", *ep), None),
+                      (("/proc/x", "--benchmark", "lite", "--version", "v1.0.0", *ep), {"MAGNET_DEBUG": "1"})]:
+        proc = run(*argv, env=env)
+        assert proc.returncode == 2
+        assert b"Traceback" in proc.stderr and b"DownloadError" in proc.stderr
+        assert proc.stderr.splitlines()[-1].startswith(b"error: destination '/proc/x'")
+
+
+def test_internal_error_prints_traceback_and_asks_for_a_report(emulator, tmp_path, capsys, monkeypatch):
+    from magnet.backends.helm.download import cli
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "plan_download", broken)
+    code, out, err = run_cli(capsys, tmp_path / "d", "--benchmark", "lite", "--version", "v1.0.0",
+                             "--endpoint", emulator.endpoint)
+    assert code == 70
+    assert "Traceback" in err and "ZeroDivisionError" in err
+    assert "this is a bug" in err.splitlines()[-1] and "please report it" in err.splitlines()[-1]
+    assert not (tmp_path / "d").exists()

@@ -754,6 +754,34 @@ def _error_message(resp) -> str:
 
 
 def _one_line(value) -> str:
-    text = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else str(value)
+    text = f"{type(value).__name__}: {_root_reason(value)}" if isinstance(value, BaseException) else str(value)
     text = " ".join(text.split())
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _root_reason(ex: BaseException) -> str:
+    """The innermost reason of a wrapped network error (``[Errno 111] Connection refused``).
+
+    requests wraps urllib3's ``MaxRetryError`` whose ``reason`` wraps the
+    socket error; their messages repeat the URL and hide the cause.
+
+    Example:
+        >>> import urllib3
+        >>> inner = urllib3.exceptions.NewConnectionError(None, 'Failed to establish a new connection: [Errno 111] Connection refused')
+        >>> _root_reason(requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, '/x', inner)))
+        'Failed to establish a new connection: [Errno 111] Connection refused'
+    """
+    seen = set()
+    while id(ex) not in seen:
+        seen.add(id(ex))
+        nested = getattr(ex, "reason", None)
+        if not isinstance(nested, BaseException) and ex.args and isinstance(ex.args[0], BaseException):
+            nested = ex.args[0]
+        if not isinstance(nested, BaseException):
+            break
+        ex = nested
+    text = str(ex)
+    start = text.find("Failed to establish")
+    if start < 0:
+        start = text.find("[Errno")
+    return text[start:] if start > 0 else text
