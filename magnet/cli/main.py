@@ -1,7 +1,7 @@
 """The ``magnet`` command: thin subcommands over library functions.
 
 Subcommands: ``demo`` (build the demo corpus and summarise it), ``ls``,
-``export``, ``predict``, ``benchmark``, ``evaluate``. A user's mistake ends
+``export``, ``predict``, ``benchmark``, ``evaluate``, ``download helm``. A user's mistake ends
 the command with one ``error:`` line and exit status 2, never a traceback
 (``--debug`` shows it): see :mod:`magnet.cli.errors`.
 
@@ -21,6 +21,7 @@ from magnet import __version__
 from magnet.cli.display import make_console
 from magnet.backends.helm.errors import HelmOutputError, POLICIES
 from magnet.backends.helm.demo import DemoSpec, build_demo
+from magnet.backends.helm.download import cli as download_cli
 from magnet.backends.helm.export import export_format, export_table
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli import benchmark, predict
@@ -69,7 +70,7 @@ def cmd_export(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="magnet", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="store_true", help="print magnet's version and exit")
+    parser.add_argument("--version", action="store_true", dest="show_version", help="print magnet's version and exit")
     add_debug_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _errors_arg(p)
     p.set_defaults(func=cmd_export)
 
-    for register in (predict.register, benchmark.register, evaluation_cli.register):
+    for register in (predict.register, benchmark.register, evaluation_cli.register, download_cli.register):
         register(sub)
     for p in sub.choices.values():  # --debug after the subcommand too (SUPPRESS: do not reset a global --debug)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     """The ``magnet`` entry point: parse, run the subcommand under the error contract, return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.version:
+    if args.show_version:
         print(f"magnet {__version__}")
         return 0
     if not getattr(args, "func", None):
