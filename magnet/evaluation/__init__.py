@@ -115,14 +115,18 @@ Example:
 """
 
 from magnet.evaluation.card import Card, CardError, Cell, Issue, card_schema, load_card
-from magnet.evaluation.evaluate import CellResult, Verdict, evaluate_card, run_card_files, run_cards
+from magnet.evaluation.evaluate import (
+    CardResult, CellResult, Verdict, aggregate_verdicts, card_results, evaluate_card, run_card_files, run_cards,
+)
+from magnet.evaluation.evaluation_card import EvaluationCard
 from magnet.evaluation.logic import (
     Estimate, MissingData, Undecided, UndecidedError, all_of, any_of, ci_above, ci_below, decide, not_, require,
 )
 
 __all__ = [
     "Card", "CardError", "Cell", "Issue", "card_schema", "load_card",
-    "CellResult", "Verdict", "evaluate_card", "run_cards", "run_card_files",
+    "CardResult", "CellResult", "Verdict", "aggregate_verdicts", "card_results", "evaluate_card", "run_cards",
+    "run_card_files", "EvaluationCard",
     "Estimate", "MissingData", "Undecided", "UndecidedError", "all_of", "any_of", "ci_above", "ci_below", "decide",
     "not_", "require",
 ]
