@@ -164,7 +164,10 @@ class Card:
 
     @property
     def form(self) -> str:
-        """``"expression"`` (magnet's form: the claim is an expression) or ``"assert"`` (MAGNET's ``claim: {python: ...}``)."""
+        """``"expression"`` (magnet's form: the claim is an expression) or ``"assert"`` (MAGNET's form).
+
+        MAGNET's form is recognised by its claim: a mapping ``{python: code}``.
+        """
         return "assert" if isinstance(self.data.get("claim"), dict) else "expression"
 
     @property

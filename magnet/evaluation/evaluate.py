@@ -772,7 +772,7 @@ class CellResult:
 
 @dataclass
 class CardResult:
-    """A MAGNET-form card's verdict over its settings (``claim_aggregation_strategy``), as :func:`card_results` gives it."""
+    """A MAGNET-form card's verdict over its settings (``claim_aggregation_strategy``); see :func:`card_results`."""
 
     card: Card
     verdict: str
@@ -793,7 +793,8 @@ class CardResult:
         return {"schema_version": SCHEMA_VERSION, "card": self.card.file, "title": self.card.title,
                 "claim_aggregation_strategy": self.card.aggregation, "verdict": self.verdict, "reason": self.reason,
                 "expected": self.expected, "settings": len(self.cells), "counts": counts,
-                "cells": [{"cell": c.cell.name if c.cell else None, "values": summarize(c.cell.values) if c.cell else None,
+                "cells": [{"cell": c.cell.name if c.cell else None,
+                           "values": summarize(c.cell.values) if c.cell else None,
                            "verdict": c.verdict, "reason": c.reason,
                            "verdict_json": str(c.out_dir / "verdict.json")} for c in self.cells]}
 
