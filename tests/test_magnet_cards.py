@@ -371,6 +371,7 @@ def test_depends_on_shares_imports_and_definitions():
     """
     v = one(text)
     assert v.verdict == "VERIFIED", v.reason
+    assert one(text.replace("depends_on:", "depends:")).verdict == "VERIFIED"  # MAGNET's other spelling
     # without depends_on only the value is shared (MAGNET's own resolution shares values only)
     v = one(text.replace("depends_on: [base]\n            python: root", "python: root"))
     assert v.verdict == "INCONCLUSIVE" and "NameError: name 'm' is not defined" in v.reason
@@ -431,7 +432,8 @@ def test_validation_of_magnet_format_cards():
         (5, "sweep", "unknown field; allowed: category, claim, claim_aggregation_strategy, description, expected, "
                      "inputs, links, organizations, references, submitter, symbols, tags, timeout, title, tolerance, "
                      "version"),
-        (7, "symbols.x.ref", "unknown field; allowed: depends_on, description, metadata, python, sweep, type, value"),
+        (7, "symbols.x.ref", "unknown field; allowed: depends, depends_on, description, metadata, python, sweep, type, "
+                             "value"),
     ]
 
 

@@ -459,10 +459,16 @@ class _Validator:
                     pytype = parse_type(spec["type"])
                 except ValueError as e:
                     self.issue(where + ("type",), f"{spec['type']!r}: {e}")
-            declared = [d for d in spec.get("depends_on") or [] if isinstance(d, str)]
-            for i, d in enumerate(spec.get("depends_on") or []):
+            dep_key = "depends_on"
+            if assert_form and "depends" in spec:  # newer MAGNET accepts `depends` as a spelling of `depends_on`
+                if "depends_on" in spec and spec["depends_on"] != spec["depends"]:
+                    self.issue(where + ("depends",), "`depends` and `depends_on` are the same field and disagree; "
+                               "give one of them", key=True)
+                dep_key = "depends_on" if "depends_on" in spec else "depends"
+            declared = [d for d in spec.get(dep_key) or [] if isinstance(d, str)]
+            for i, d in enumerate(spec.get(dep_key) or []):
                 if isinstance(d, str) and d not in names:
-                    self.unknown(where + ("depends_on", i), d, names)
+                    self.unknown(where + (dep_key, i), d, names)
             inferred: set[str] = set()
             code_node = _walk(self.root, where + ("python",))
             code_line = _code_first_line(code_node)

@@ -118,6 +118,29 @@ class EvaluationCard:
             default: a new temporary directory (kept, see ``card.output_path``).
         validate: MAGNET's option; only ``"error"`` is supported (magnet runs valid cards only).
         timeout: seconds per setting (default: the card's ``timeout``, else 600).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> path = Path(tempfile.mkdtemp()) / "bound.yaml"
+        >>> _ = path.write_text('''
+        ... title: x stays below a bound
+        ... description: it does not
+        ... claim:
+        ...   python: assert x < bound, f"x = {x} is not below {bound}"
+        ... symbols:
+        ...   x: {type: int, python: "x = 2 + 3"}
+        ...   bound: {type: float, value: 4.5}
+        ... ''')
+        >>> card = EvaluationCard(path)
+        >>> card.symbols()
+        {'x': None, 'bound': 4.5}
+        >>> status = card.evaluate()
+        Assertion does not hold: x = 5 is not below 4.5
+        >>> status, card.symbols()
+        (FALSIFIED, {'x': 5, 'bound': 4.5})
+        >>> (card.output_path / "bound" / "verdict.json").is_file()
+        True
     """
 
     def __init__(self, path: str | os.PathLike, output_path: str | os.PathLike | None = None,
