@@ -496,3 +496,49 @@ def test_llama_card_on_helm_safety(tmp_path, capsys):
     for r in c.results:
         doc = json.loads((r.out_dir / "verdict.json").read_text())
         assert math.isclose(doc["symbols"]["comp_score"]["value"], scores[r.cell.values["comp_model"]][0])
+
+
+# ---------------------------------------------------------------- the subprocess, its time limit, the command line
+
+
+def test_a_hanging_setting_times_out_inconclusive(tmp_path, capsys):
+    path = write(tmp_path, "hang.yaml", """
+        title: t
+        description: d
+        claim: {python: "assert slow > 0"}
+        symbols:
+          slow:
+            type: int
+            python: |
+              import time
+              time.sleep(60)
+              slow = 1
+    """)
+    c = EvaluationCard(path, tmp_path / "out", timeout=3)
+    assert c.evaluate() == "INCONCLUSIVE"
+    assert capsys.readouterr().out.startswith("timed out after 3 s")  # (while evaluating 'slow', if it got there)
+    assert c.results[0].cause == "timeout" and c.claim.status == "INCONCLUSIVE"
+
+
+def test_cli_strict_compares_expected_with_the_aggregated_verdict(tmp_path):
+    import subprocess
+    import sys
+
+    text = """
+        title: t
+        description: d
+        expected: {expected}
+        claim: {{python: "assert x < 2"}}
+        symbols:
+          x: {{type: int, sweep: [1, 2]}}
+    """
+    # the settings' verdicts differ (VERIFIED, FALSIFIED): only the card's aggregated verdict is compared
+    paths = [write(tmp_path, f"strict_{e}.yaml", text.format(expected=e)) for e in ("FALSIFIED", "VERIFIED")]
+    p = subprocess.run([sys.executable, "-m", "magnet.evaluation", *map(str, paths), "--out", str(tmp_path / "out"),
+                        "--strict", "--quiet", "--jobs", "2"], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "strict_FALSIFIED: FALSIFIED over 2 settings" in p.stdout
+    assert "strict_VERIFIED: FALSIFIED (expected VERIFIED) over 2 settings" in p.stdout
+    for e in ("FALSIFIED", "VERIFIED"):
+        doc = json.loads((tmp_path / "out" / f"strict_{e}" / "card_verdict.json").read_text())
+        assert (doc["verdict"], doc["expected"], doc["counts"]["VERIFIED"]) == ("FALSIFIED", e, 1)
