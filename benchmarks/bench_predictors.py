@@ -3,7 +3,7 @@
 Part 1, the default demo corpus (8 models x 9 run entries, 40 eval
 instances; the synthetic-reasoning runs ~18), under ``kfold`` and
 ``leave-one-model-out`` with 10 revealed instances per eval run, scored by
-:func:`magnet.benchmark.benchmark`: MAE with a 95% cluster-bootstrap CI
+:func:`magnet.protocol.benchmark.benchmark`: MAE with a 95% cluster-bootstrap CI
 (over models), the noise floor, the share of the attainable gain over the
 revealed-sample mean, Spearman, and the MBE verdict (partial correlation
 with the actual values controlling for the revealed mean and the revealed

@@ -5,7 +5,7 @@ functions of this module, yielded by :func:`_yield_checks`) on a predictor
 class or instance. They run it under leave-one-model-out on the small demo
 corpus (``Corpus.load(HelmOutputs.demo(preset="small"))``, 16 runs) with 3
 revealed instances per eval run, calling ``predict`` directly on the frames
-of :func:`magnet.splits.fold_inputs`. Each check reports its name, what it
+of :func:`magnet.protocol.splits.fold_inputs`. Each check reports its name, what it
 expected and what it got; failures raise :class:`PredictorCheckError`.
 
 :func:`parametrize_with_checks` turns each (predictor, check) pair into its
@@ -191,7 +191,7 @@ class CheckContext:
         return copy.deepcopy(self.predictor)
 
     def inputs(self, fold):
-        """Fresh private inputs of one fold (:func:`magnet.splits.fold_inputs`)."""
+        """Fresh private inputs of one fold (:func:`magnet.protocol.splits.fold_inputs`)."""
 
         wants = self.fresh_wants()
         return fold_inputs(self.corpus, fold, self.revealed, with_per_instance=wants)
@@ -470,7 +470,7 @@ def check_values_in_range(ctx: CheckContext) -> tuple[bool, str]:
 @_check("every prediction matches an actual target stat (same run, name without 'predicted_', split and "
         "perturbation name/computed_on), and each eval run's unperturbed main target is predicted")
 def check_split_and_perturbation_match_targets(ctx: CheckContext) -> tuple[bool, str]:
-    """Predictions are scoreable: :func:`magnet.truth.join_truth` finds the actual stat of each."""
+    """Predictions are scoreable: :func:`magnet.protocol.truth.join_truth` finds the actual stat of each."""
 
     preds = ctx.predictions()
     rows = preds.drop(columns=["fold"]).assign(fold=np.arange(len(preds)))  # join_truth keeps "fold": a row id here
@@ -561,7 +561,7 @@ def check_predictor(predictor, *, corpus=None, raise_on_failure: bool = True) ->
     Parameters
     ----------
     predictor: a :class:`~magnet.predictor.Predictor` subclass or instance.
-    corpus: a :class:`~magnet.corpus.Corpus` (or what ``Corpus.load`` accepts); default: the small demo corpus.
+    corpus: a :class:`~magnet.protocol.corpus.Corpus` (or what ``Corpus.load`` accepts); default: the small demo corpus.
     raise_on_failure: raise :class:`PredictorCheckError` listing the failed checks (else just return the results).
 
     Example:

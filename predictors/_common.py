@@ -14,7 +14,7 @@
   the run's revealed request states;
 * ``train``: the train runs' values of every variant key of interest, with
   each run's model, scenario (run name without model and data augmentation,
-  :func:`magnet.splits.scenario_of`) and *cell* (the scenario for the
+  :func:`magnet.protocol.splits.scenario_of`) and *cell* (the scenario for the
   unperturbed stat, the scenario plus augmentation for a perturbation
   variant: an augmented run's unperturbed stat is over the same original
   instances as its plain sibling run's);

@@ -31,7 +31,7 @@ Perturbed request states (HELM data augmentation) are scored too, and
 :func:`variant_values` aggregates per-instance values into the target
 variants magnet scores (``perturbed``, ``original``, ``worst``, and the
 ``robustness``/``fairness`` worst-case families), by the same rules as
-:func:`magnet.corpus.instance_values`.
+:func:`magnet.protocol.corpus.instance_values`.
 
 Example:
     >>> refs = [{"output": {"text": "Even"}, "tags": ["correct"]}, {"output": {"text": "Odd"}, "tags": []}]

@@ -9,7 +9,7 @@ systems"), here on the score matrix studied by benchmark-predictability
 work (Ye et al. 2023, "How predictable are large language model
 capabilities? A case study on BIG-bench"). The scenario is the
 run name without model and data augmentation
-(:func:`magnet.splits.scenario_of`); a model or scenario unseen in training
+(:func:`magnet.protocol.splits.scenario_of`); a model or scenario unseen in training
 gets effect 0. A small ridge penalty keeps poorly observed effects near 0.
 It ignores the revealed sample. Perturbation variants: the prediction plus
 the train mean ``variant - unperturbed`` offset of the same scenario

@@ -3,11 +3,11 @@
 For an eval run, and each of its target stats:
 
 1. the **base** value: the target stat (unperturbed variant) of the same
-   model's unperturbed train run of the same scenario (:func:`magnet.splits.scenario_of`);
+   model's unperturbed train run of the same scenario (:func:`magnet.protocol.splits.scenario_of`);
    failing that, of the model's perturbed train runs of that scenario (their
    unperturbed variant); then the model's mean over its train runs (of each
    run's unperturbed main stat, resolved like the targets by
-   :func:`magnet.targets.resolve_targets` from the packaged HELM schemas),
+   :func:`magnet.protocol.targets.resolve_targets` from the packaged HELM schemas),
    then the scenario's mean over the other models, then the global mean over
    the train runs' main stats;
 2. the **variants**: the (perturbation name, ``computed_on``) variants of the

@@ -4,7 +4,7 @@ The "task difficulty" baseline of benchmark prediction, the column-mean
 baseline of the models x scenarios matrix (the item-mean baseline of
 collaborative filtering): how hard the scenario is for the models seen so
 far. The scenario of a run is its name without model and data
-augmentation (:func:`magnet.splits.scenario_of`); perturbation variants use
+augmentation (:func:`magnet.protocol.splits.scenario_of`); perturbation variants use
 the train runs of the same augmentation. A scenario without train runs gets
 the train mean of the stat.
 

@@ -1,4 +1,4 @@
-"""Tests of magnet.stats.scoring and the shared bootstrap in magnet.bootstrap."""
+"""Tests of magnet.stats.scoring and the shared bootstrap in magnet.stats.bootstrap."""
 
 from __future__ import annotations
 

@@ -88,6 +88,37 @@ Validation (:mod:`magnet.evaluation.card`) reports every problem as
 ``file:line: field: problem``: schema errors, unknown symbols in
 ``depends_on``/``$`` arguments/the claim, syntax errors, cycles, bad sweep keys.
 
+MAGNET's card format
+--------------------
+
+Cards written for Kitware's MAGNET package (aiq-magnet) run unchanged; a card
+whose ``claim`` is a mapping with ``python`` is in MAGNET's form:
+
+.. code-block:: yaml
+
+    title: In-domain Model Consistency for Llama Family       # required
+    description: scores of a model family stay within a bound   # required
+    version: 1.0                     # optional metadata: version, organizations, submitter {name, email},
+    organizations: [Kitware]         # tags, links [{title, url, type}], category (shown by summarize())
+    claim:                           # required: code; finishing = VERIFIED, AssertionError = FALSIFIED
+      python: |                      # (with its message), any other error = INCONCLUSIVE
+        assert abs(comp_score - base_score) < threshold, f"{comp_model} ..."
+    claim_aggregation_strategy:      # optional: all (default) | any | fraction (parameters: {threshold: 0.6})
+      type: all
+    symbols:                         # required
+      threshold: {type: float, value: 0.1}            # a constant
+      comp_model: {sweep: [meta/llama-3-8b, ...]}     # one setting per value (product over swept symbols)
+      scores:
+        type: List[Tuple[str, float]]                 # a Python type name, checked (pytypes.py)
+        depends_on: [run_specs]                       # also shares run_specs' imports and definitions
+        python: |
+          scores = ...                                # assigns the variable named like the symbol
+
+Each setting of a sweep is evaluated in its own process like any cell; the
+card's verdict aggregates them (:func:`aggregate_verdicts`,
+``card_verdict.json``). :class:`EvaluationCard` is MAGNET's API over this
+engine: ``EvaluationCard(path)``, ``.summarize()``, ``.evaluate()``.
+
 Command line
 ------------
 
@@ -115,14 +146,18 @@ Example:
 """
 
 from magnet.evaluation.card import Card, CardError, Cell, Issue, card_schema, load_card
-from magnet.evaluation.evaluate import CellResult, Verdict, evaluate_card, run_card_files, run_cards
+from magnet.evaluation.evaluate import (
+    CardResult, CellResult, Verdict, aggregate_verdicts, card_results, evaluate_card, run_card_files, run_cards,
+)
+from magnet.evaluation.evaluation_card import EvaluationCard
 from magnet.evaluation.logic import (
     Estimate, MissingData, Undecided, UndecidedError, all_of, any_of, ci_above, ci_below, decide, not_, require,
 )
 
 __all__ = [
     "Card", "CardError", "Cell", "Issue", "card_schema", "load_card",
-    "CellResult", "Verdict", "evaluate_card", "run_cards", "run_card_files",
+    "CardResult", "CellResult", "Verdict", "aggregate_verdicts", "card_results", "evaluate_card", "run_cards",
+    "run_card_files", "EvaluationCard",
     "Estimate", "MissingData", "Undecided", "UndecidedError", "all_of", "any_of", "ci_above", "ci_below", "decide",
     "not_", "require",
 ]

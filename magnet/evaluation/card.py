@@ -65,10 +65,14 @@ from typing import Any
 import yaml
 
 from magnet.evaluation.namespace import DEFAULT_INPUTS, NAMESPACE_NAMES
+from magnet.evaluation.pytypes import PyType, parse_type
 
 SCHEMA_PATH = Path(__file__).with_name("card_schema.json")
 VERDICTS = ("VERIFIED", "FALSIFIED", "INCONCLUSIVE")
 DEFAULT_TIMEOUT = 600.0
+DEFAULT_AGGREGATION = {"type": "all"}
+#: MAGNET's card metadata fields (shown by EvaluationCard.summarize()).
+METADATA_FIELDS = ("category", "version", "organizations", "submitter", "tags", "links")
 
 
 def _jsonschema():
@@ -112,7 +116,7 @@ class Symbol:
 
     name: str
     type: str
-    kind: str  # "python", "ref" or "value"
+    kind: str  # "python", "ref", "value" or (MAGNET form) "sweep"
     python: str | None = None
     ref: str | None = None
     args: Any = None
@@ -122,6 +126,8 @@ class Symbol:
     deps: list[str] = field(default_factory=list)  # depends_on + inferred, sorted
     line: int = 1  # line of the symbol's name
     code_line: int = 1  # line of the first line of its python code
+    sweep: list | None = None  # MAGNET form: the values swept over
+    pytype: PyType | None = None  # MAGNET form: the parsed Python type (None = not checked)
 
 
 @dataclass
@@ -157,6 +163,24 @@ class Card:
     claim_line: int
 
     @property
+    def form(self) -> str:
+        """``"expression"`` (magnet's form: the claim is an expression) or ``"assert"`` (MAGNET's form).
+
+        MAGNET's form is recognised by its claim: a mapping ``{python: code}``.
+        """
+        return "assert" if isinstance(self.data.get("claim"), dict) else "expression"
+
+    @property
+    def aggregation(self) -> dict:
+        """MAGNET form: ``claim_aggregation_strategy`` (default ``{"type": "all"}``)."""
+        return dict(self.data.get("claim_aggregation_strategy") or DEFAULT_AGGREGATION)
+
+    @property
+    def metadata(self) -> dict:
+        """The MAGNET metadata fields present in the card (category, version, organizations, ...)."""
+        return {k: self.data[k] for k in METADATA_FIELDS if k in self.data}
+
+    @property
     def title(self) -> str:
         return self.data["title"]
 
@@ -166,6 +190,9 @@ class Card:
 
     @property
     def claim(self) -> str:
+        """The claim's text: the expression, or (MAGNET form) the code of ``claim.python``."""
+        if self.form == "assert":
+            return self.data["claim"]["python"].strip("\n").rstrip()
         return self.data["claim"].strip()
 
     @property
@@ -197,6 +224,9 @@ class Card:
 
     @property
     def sweep(self) -> dict:
+        """The grid: ``sweep`` of the card, or (MAGNET form) each swept symbol's values, in card order."""
+        if self.form == "assert":
+            return {name: list(s.sweep) for name, s in self.symbols.items() if s.sweep is not None}
         return dict(self.data.get("sweep") or {})
 
     def cells(self) -> list[Cell | None]:
@@ -211,7 +241,7 @@ class Card:
         """Defaults, then the card's ``inputs``, then the cell's input values; paths made absolute."""
         inputs = dict(DEFAULT_INPUTS)
         inputs.update(self.data.get("inputs") or {})
-        if cell:
+        if cell and self.form == "expression":
             inputs.update({k: v for k, v in cell.values.items() if k in DEFAULT_INPUTS})
         if inputs["benchmark_output"] is not None:
             base = self.path.parent if self.path else Path.cwd()
@@ -394,6 +424,8 @@ class _Validator:
                 present = [k for k in ("python", "ref", "value") if isinstance(err.instance, dict) and k in err.instance]
                 got = f" (has {', '.join(present)})" if present else ""
                 self.issue(path, err.schema["x-error-oneOf"] + got, key=True)
+            elif err.validator == "anyOf" and "x-error-anyOf" in err.schema:
+                self.issue(path, err.schema["x-error-anyOf"], key=True)
             elif err.validator == "dependentRequired":
                 self.issue(path + ("args",), "`args` is only allowed with `ref`", key=True)
             else:
@@ -404,6 +436,7 @@ class _Validator:
         if not isinstance(raw, dict):
             return {}
         names = set(raw)
+        assert_form = isinstance(data.get("claim"), dict)
         out: dict[str, Symbol] = {}
         for name, spec in raw.items():
             if not isinstance(spec, dict):
@@ -412,13 +445,30 @@ class _Validator:
             where = ("symbols", name)
             if keyword.iskeyword(name):
                 self.issue(where, "a symbol name cannot be a Python keyword", key=True)
-            if name in NAMESPACE_NAMES:
+            if name in NAMESPACE_NAMES and not assert_form:
                 self.issue(where, f"symbol name {name!r} shadows a name of the card namespace", key=True)
-            kind = next((k for k in ("python", "ref", "value") if k in spec), "value")
-            declared = [d for d in spec.get("depends_on") or [] if isinstance(d, str)]
-            for i, d in enumerate(spec.get("depends_on") or []):
+            if assert_form:
+                # MAGNET's precedence: a sweep sets the value per setting; a non-null value is used as is; else code
+                kind = "sweep" if isinstance(spec.get("sweep"), list) else \
+                    "value" if spec.get("value") is not None or "python" not in spec else "python"
+            else:
+                kind = next((k for k in ("python", "ref", "value") if k in spec), "value")
+            pytype = None
+            if assert_form and isinstance(spec.get("type"), str):
+                try:
+                    pytype = parse_type(spec["type"])
+                except ValueError as e:
+                    self.issue(where + ("type",), f"{spec['type']!r}: {e}")
+            dep_key = "depends_on"
+            if assert_form and "depends" in spec:  # newer MAGNET accepts `depends` as a spelling of `depends_on`
+                if "depends_on" in spec and spec["depends_on"] != spec["depends"]:
+                    self.issue(where + ("depends",), "`depends` and `depends_on` are the same field and disagree; "
+                               "give one of them", key=True)
+                dep_key = "depends_on" if "depends_on" in spec else "depends"
+            declared = [d for d in spec.get(dep_key) or [] if isinstance(d, str)]
+            for i, d in enumerate(spec.get(dep_key) or []):
                 if isinstance(d, str) and d not in names:
-                    self.unknown(where + ("depends_on", i), d, names)
+                    self.unknown(where + (dep_key, i), d, names)
             inferred: set[str] = set()
             code_node = _walk(self.root, where + ("python",))
             code_line = _code_first_line(code_node)
@@ -428,6 +478,11 @@ class _Validator:
                     loads, stores = _names(tree)
                     inferred = {n for n in loads - stores if n in names and n != name} | \
                                ({name} if name in loads - stores else set())
+                    if kind != "python":
+                        inferred = set()  # MAGNET form: a swept or constant symbol's code is not run
+                    elif assert_form and name not in stores:
+                        self.issue(where + ("python",), f"the code must assign the variable {name!r} "
+                                   "(its value is the symbol's value)", line=code_line)
                 except SyntaxError as e:
                     self.issue(where + ("python",), f"Python syntax error: {e.msg}",
                                line=code_line + (e.lineno or 1) - 1)
@@ -439,7 +494,8 @@ class _Validator:
                         self.unknown(where + ("args",), ref, names, what="`$` argument")
             deps = sorted((set(declared) | inferred) & names)
             out[name] = Symbol(
-                name=name, type=spec.get("type", "any"), kind=kind, python=spec.get("python"),
+                name=name, type=spec.get("type", "object" if assert_form else "any"), kind=kind,
+                python=spec.get("python") if kind == "python" else None, sweep=spec.get("sweep"), pytype=pytype,
                 ref=spec.get("ref"), args=spec.get("args"), value=spec.get("value"),
                 description=spec.get("description", ""), depends_on=declared, deps=deps,
                 line=_line(_walk(self.root, where, key=True)), code_line=code_line,
@@ -461,6 +517,8 @@ class _Validator:
             return list(symbols)
 
     def claim(self, data: dict, symbols: dict[str, Symbol]) -> int:
+        if isinstance(data.get("claim"), dict):
+            return self.claim_code(data, symbols)
         node = _walk(self.root, ("claim",))
         line = _code_first_line(node)
         claim = data.get("claim")
@@ -480,6 +538,30 @@ class _Validator:
                 continue  # a symbol with a schema error, already reported
             hint = difflib.get_close_matches(name, sorted(symbols), n=1)
             self.issue(("claim",), f"unknown name {name!r} (not a symbol, a card namespace name or a builtin)"
+                       + (f"; did you mean {hint[0]!r}?" if hint else ""), line=line)
+        return line
+
+    def claim_code(self, data: dict, symbols: dict[str, Symbol]) -> int:
+        """MAGNET form: ``claim.python`` is code; check its syntax and the names it reads."""
+        node = _walk(self.root, ("claim", "python"))
+        line = _code_first_line(node)
+        code = data["claim"].get("python")
+        if not isinstance(code, str) or not code.strip():
+            return line
+        code = code.strip("\n").rstrip()
+        line += len(data["claim"]["python"]) - len(data["claim"]["python"].lstrip("\n"))
+        try:
+            tree = ast.parse(code, filename=self.file)
+        except SyntaxError as e:
+            self.issue(("claim", "python"), f"Python syntax error in the claim code: {e.msg}",
+                       line=line + (e.lineno or 1) - 1)
+            return line
+        loads, stores = _names(tree)
+        known = set(symbols) | set(NAMESPACE_NAMES) | set(dir(builtins)) | stores
+        raw = data.get("symbols") if isinstance(data.get("symbols"), dict) else {}
+        for name in sorted(loads - known - set(raw)):
+            hint = difflib.get_close_matches(name, sorted(symbols), n=1)
+            self.issue(("claim", "python"), f"unknown name {name!r} (not a symbol, a card namespace name or a builtin)"
                        + (f"; did you mean {hint[0]!r}?" if hint else ""), line=line)
         return line
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from magnet.cli.display import make_console
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
 from magnet.evaluation.card import CardError, Issue, load_card
-from magnet.evaluation.evaluate import run_cards
+from magnet.evaluation.evaluate import card_results, run_cards
 
 VERDICT_STYLE = {"VERIFIED": "bold green", "FALSIFIED": "bold red", "INCONCLUSIVE": "bold yellow"}
 
@@ -148,11 +148,17 @@ def run(args) -> int:
 
     results = run_cards(cards, out=args.out, timeout=args.timeout, jobs=args.jobs, on_result=show,
                         backend=args.backend, ray_address=args.ray_address)
+    aggregated = card_results(results)
     console.print(summary_table(results))
+    for c in aggregated:
+        style = VERDICT_STYLE.get(c.verdict, "")
+        note = "" if c.as_expected else f" [magenta](expected {c.expected})[/]"
+        console.print(f"{escape(c.card.stem)}: [{style}]{c.verdict}[/]{note} over {len(c.cells)} settings "
+                      f"({escape(c.reason)})", highlight=False)
     console.print(f"verdicts in {args.out}/<card>[/<cell>]/verdict.json", highlight=False, markup=False)
     if issues:
         return 2
-    if args.strict and not all(r.as_expected for r in results):
+    if args.strict and not all(r.as_expected for r in [*results, *aggregated]):
         return 1
     return 0
 

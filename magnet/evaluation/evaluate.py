@@ -77,6 +77,7 @@ from magnet.evaluation.logic import (
     Estimate, MissingData, UndecidedError, _kleene_and, _kleene_or, is_undecided, not_,
 )
 from magnet.evaluation.namespace import Context
+from magnet.evaluation.pytypes import check_value
 from magnet.evaluation.card import CardError, load_card
 from magnet.protocol.benchmark import Leaderboard
 from magnet.protocol.execution import ensure_ray
@@ -381,6 +382,18 @@ def check_type(name: str, type_: str, value):
     raise SymbolTypeError(f"unknown type {type_!r}")
 
 
+def check_symbol(card: Card, sym, value):
+    """Check ``value`` against ``sym``'s declared type: magnet's types, or Python type names (MAGNET form)."""
+    if card.form != "assert":
+        return check_type(sym.name, sym.type, value)
+    if sym.pytype is None:
+        return value
+    problem = check_value(sym.pytype, value)
+    if problem:
+        raise SymbolTypeError(f"symbol {sym.name!r} is declared {sym.type} but {problem}")
+    return value
+
+
 # ---------------------------------------------------------------- evaluation of one cell
 
 
@@ -418,9 +431,20 @@ class _NoValue(Exception):
     pass
 
 
-def _run_python(sym, card: Card, ns: dict):
+def _run_python(sym, card: Card, ns: dict, definitions: dict | None = None):
     tree = ast.parse(sym.python, filename=card.file)
     ast.increment_lineno(tree, sym.code_line - 1)
+    if card.form == "assert":
+        # MAGNET's rule: the code assigns the variable named like the symbol
+        g = dict(ns)
+        g["__name__"] = f"card_{card.stem}_{sym.name}"
+        exec(compile(tree, card.file, "exec"), g)
+        if definitions is not None:
+            definitions[sym.name] = {k: v for k, v in g.items() if not k.startswith("__") and
+                                     (k not in ns or g[k] is not ns[k])}
+        if sym.name not in g:
+            raise _NoValue(f"the python code of symbol {sym.name!r} did not assign {sym.name!r}")
+        return g[sym.name]
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     g = dict(ns)
     g["__name__"] = f"card_{card.stem}_{sym.name}"
@@ -505,19 +529,20 @@ def evaluate_card(card: Card, cell: Cell | None = None, out_dir: str | os.PathLi
     started, t0 = _now(), time.perf_counter()
     inputs = card.resolved_inputs(cell)
     overrides = {k: v for k, v in (cell.values.items() if cell else ()) if k in card.symbols}
-    ctx = Context(inputs, card.tolerance, card.path.parent if card.path else None)
+    ctx = Context(inputs, card.tolerance, card.path.parent.resolve() if card.path else None)
     base = ctx.namespace()
     values: dict[str, Any] = {}
     results: dict[str, SymbolResult] = {}
     first_failure: tuple[str, str] | None = None  # (cause, reason)
     note = progress or (lambda event: None)
 
+    definitions: dict[str, dict] = {}  # MAGNET form: what each python symbol's code defined (imports, functions)
     for name in card.order:
         sym = card.symbols[name]
         failed = [d for d in sym.deps if d not in values]
         if name in overrides:
             try:
-                values[name] = check_type(name, sym.type, overrides[name])
+                values[name] = check_symbol(card, sym, overrides[name])
                 results[name] = SymbolResult(name, sym.type, "override", values[name])
             except Exception as e:  # noqa: BLE001 - a wrong sweep value is this cell's failure
                 results[name] = SymbolResult(name, sym.type, _cause_of(e), error=_describe(e))
@@ -531,13 +556,18 @@ def evaluate_card(card: Card, cell: Cell | None = None, out_dir: str | os.PathLi
         try:
             if sym.kind == "python":
                 ns = dict(base)
+                if card.form == "assert":
+                    for d in sym.depends_on:
+                        ns.update(definitions.get(d, {}))
                 ns.update({d: values[d] for d in sym.deps})
-                value = _run_python(sym, card, ns)
+                value = _run_python(sym, card, ns, definitions)
             elif sym.kind == "ref":
                 value = _run_ref(sym, values, inputs)
+            elif sym.kind == "sweep":
+                raise ValueError(f"symbol {name!r} is swept: evaluate one setting (a cell) of the card")
             else:
                 value = sym.value
-            values[name] = check_type(name, sym.type, value)
+            values[name] = check_symbol(card, sym, value)
             results[name] = SymbolResult(name, sym.type, "ok", values[name], time.perf_counter() - s0)
         except (Exception, SystemExit) as e:  # noqa: BLE001 - any failure of card code is recorded, not raised
             cause = _cause_of(e)
@@ -558,6 +588,9 @@ def evaluate_card(card: Card, cell: Cell | None = None, out_dir: str | os.PathLi
     if first_failure:
         cause, reason = first_failure
         verdict = "INCONCLUSIVE"
+    elif card.form == "assert":
+        note({"symbol": "(claim)", "event": "start"})
+        verdict, cause, reason = _run_claim_code(card, base, values)
     else:
         note({"symbol": "(claim)", "event": "start"})
         ns = dict(base)
@@ -575,7 +608,122 @@ def evaluate_card(card: Card, cell: Cell | None = None, out_dir: str | os.PathLi
                 claim_value=claim_value, symbols=results, started=started, seconds=time.perf_counter() - t0)
     if out_dir is not None:
         v.write(out_dir)
+        write_reprs(out_dir, {n: r.value for n, r in results.items() if r.status in ("ok", "override")})
     return v
+
+
+def write_reprs(out_dir, values: dict, limit: int = 2000) -> Path:
+    """``reprs.json`` next to ``verdict.json``: each evaluated symbol's ``repr`` (cut at ``limit`` characters).
+
+    verdict.json holds JSON-safe summaries; this keeps the Python rendering that
+    :meth:`magnet.evaluation.evaluation_card.EvaluationCard.summarize` prints.
+    """
+    out = {}
+    for name, value in values.items():
+        try:
+            text = repr(value)
+        except Exception as e:  # noqa: BLE001 - a broken __repr__ must not lose the verdict
+            text = f"<{type(value).__name__}: repr failed: {e}>"
+        out[name] = text if len(text) <= limit else text[:limit - 3] + "..."
+    path = Path(out_dir) / "reprs.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    return path
+
+
+def _run_claim_code(card: Card, base: dict, values: dict) -> tuple[str, str, str]:
+    """MAGNET form: run ``claim.python``; it finishing is VERIFIED, an AssertionError FALSIFIED, else INCONCLUSIVE."""
+    tree = ast.parse(card.claim, filename=card.file)
+    ast.increment_lineno(tree, card.claim_line - 1)
+    ns = dict(base)
+    ns.update(values)
+    ns["__name__"] = f"card_{card.stem}_claim"
+    try:
+        exec(compile(tree, card.file, "exec"), ns)
+    except AssertionError as e:
+        message = str(e)
+        if not message:
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == card.file]
+            lines = card.text.splitlines()
+            lineno = frames[-1].lineno if frames else 0
+            source = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else "assert"
+            message = source + _where(card, e)
+        return "FALSIFIED", "claim", f"Assertion does not hold: {message}"
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - any failure of the claim code is INCONCLUSIVE
+        cause = _cause_of(e)
+        if cause == "missing-data":
+            return "INCONCLUSIVE", cause, f"missing data in the claim: {e}"
+        if cause == "undecided":
+            return "INCONCLUSIVE", cause, f"claim undecided: {e}"
+        prefix = "SymbolNotResolved" if isinstance(e, NameError) else "ERROR evaluating claim"
+        return "INCONCLUSIVE", cause, f"{prefix}: {_describe(e)}{_where(card, e)}"
+    evidence = _evidence(card.claim, values, mode="exec")
+    return "VERIFIED", "claim", "Assertion holds" + (f": {evidence}" if evidence else "")
+
+
+def _evidence(claim: str, values: dict, mode: str = "eval") -> str:
+    """``name = value; ...`` for the symbols the claim reads, in order of first use (cut at 240 characters)."""
+    first: dict[str, tuple] = {}
+    for n in ast.walk(ast.parse(claim, mode=mode)):
+        if isinstance(n, ast.Name) and n.id in values:
+            first[n.id] = min(first.get(n.id, (n.lineno, n.col_offset)), (n.lineno, n.col_offset))
+    evidence = [f"{n} = {_short(values[n])}" for n in sorted(first, key=first.get)
+                if not _short(values[n]).startswith("<")]
+    text = "; ".join(evidence)
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+#: MAGNET's ``claim_aggregation_strategy`` types.
+AGGREGATIONS = ("all", "any", "fraction")
+
+
+def aggregate_verdicts(verdicts: list[str], strategy: dict | None = None) -> tuple[str, str]:
+    """The card's verdict from its settings' verdicts, and why (``claim_aggregation_strategy``).
+
+    * ``all`` (default): FALSIFIED if a setting is, else INCONCLUSIVE if one is, else VERIFIED;
+    * ``any``: VERIFIED if a setting is, else INCONCLUSIVE if one is, else FALSIFIED;
+    * ``fraction`` (``parameters.threshold`` t): VERIFIED when verified/n >= t; FALSIFIED when even
+      counting every INCONCLUSIVE setting as verified stays below t; otherwise INCONCLUSIVE (MAGNET
+      says FALSIFIED there; the undecided settings could still make the fraction).
+
+    No settings: INCONCLUSIVE.
+
+    Example:
+        >>> aggregate_verdicts(["VERIFIED", "FALSIFIED", "VERIFIED"], {"type": "fraction",
+        ...                    "parameters": {"threshold": 0.6}})
+        ('VERIFIED', 'fraction: 2 of 3 settings VERIFIED (0.667 >= 0.6)')
+        >>> aggregate_verdicts(["VERIFIED", "INCONCLUSIVE"])
+        ('INCONCLUSIVE', 'all: 1 of 2 settings INCONCLUSIVE, none FALSIFIED')
+    """
+    strategy = dict(strategy or {"type": "all"})
+    kind = strategy.get("type", "all")
+    n = len(verdicts)
+    v, f, i = (verdicts.count(x) for x in ("VERIFIED", "FALSIFIED", "INCONCLUSIVE"))
+    if n == 0:
+        return "INCONCLUSIVE", f"{kind}: no settings were evaluated"
+    if kind == "all":
+        if f:
+            return "FALSIFIED", f"all: {f} of {n} settings FALSIFIED"
+        if i:
+            return "INCONCLUSIVE", f"all: {i} of {n} settings INCONCLUSIVE, none FALSIFIED"
+        return "VERIFIED", f"all: {n} of {n} settings VERIFIED"
+    if kind == "any":
+        if v:
+            return "VERIFIED", f"any: {v} of {n} settings VERIFIED"
+        if i:
+            return "INCONCLUSIVE", f"any: none of {n} settings VERIFIED, {i} INCONCLUSIVE"
+        return "FALSIFIED", f"any: none of {n} settings VERIFIED"
+    if kind == "fraction":
+        t = (strategy.get("parameters") or {}).get("threshold")
+        if t is None:
+            raise ValueError("claim_aggregation_strategy type fraction needs parameters.threshold")
+        t = float(t)
+        if v / n >= t:
+            return "VERIFIED", f"fraction: {v} of {n} settings VERIFIED ({v / n:.3g} >= {t:g})"
+        if (v + i) / n < t:
+            return "FALSIFIED", f"fraction: {v} of {n} settings VERIFIED ({v / n:.3g} < {t:g})"
+        return "INCONCLUSIVE", (f"fraction: {v} of {n} settings VERIFIED ({v / n:.3g} < {t:g}), but {i} INCONCLUSIVE "
+                                f"could reach it")
+    raise ValueError(f"unknown claim_aggregation_strategy type {kind!r}; expected one of {', '.join(AGGREGATIONS)}")
 
 
 def _judge(card: Card, value, values: dict) -> tuple[str, str, str]:
@@ -585,15 +733,7 @@ def _judge(card: Card, value, values: dict) -> tuple[str, str, str]:
         return "INCONCLUSIVE", "undecided", f"claim undecided: {value.reason}"
     if not isinstance(value, (bool, np.bool_)):
         return "INCONCLUSIVE", "error", f"the claim gave {_short(value)} ({type(value).__name__}), not True or False"
-    first: dict[str, tuple] = {}
-    for n in ast.walk(ast.parse(card.claim, mode="eval")):
-        if isinstance(n, ast.Name) and n.id in values:
-            first[n.id] = min(first.get(n.id, (n.lineno, n.col_offset)), (n.lineno, n.col_offset))
-    evidence = [f"{n} = {_short(values[n])}" for n in sorted(first, key=first.get)
-                if not _short(values[n]).startswith("<")]
-    text = "; ".join(evidence)
-    if len(text) > 240:
-        text = text[:237] + "..."
+    text = _evidence(card.claim, values)
     if bool(value):
         return "VERIFIED", "claim", "claim holds" + (f": {text}" if text else "")
     return "FALSIFIED", "claim", "claim is false" + (f": {text}" if text else "")
@@ -616,6 +756,9 @@ class CellResult:
 
     @property
     def expected(self) -> str | None:
+        """The card's ``expected`` verdict; None for a setting of a MAGNET-form sweep (``expected`` is the card's)."""
+        if self.card.form == "assert" and self.cell is not None:
+            return None
         return self.card.expected
 
     @property
@@ -626,6 +769,49 @@ class CellResult:
         return {"card": self.card.file, "cell": self.cell.name if self.cell else None, "verdict": self.verdict,
                 "reason": self.reason, "cause": self.cause, "seconds": round(self.seconds, 3),
                 "expected": self.expected, "verdict_json": str(self.out_dir / "verdict.json")}
+
+
+@dataclass
+class CardResult:
+    """A MAGNET-form card's verdict over its settings (``claim_aggregation_strategy``); see :func:`card_results`."""
+
+    card: Card
+    verdict: str
+    reason: str
+    cells: list[CellResult]
+    out_dir: Path
+
+    @property
+    def expected(self) -> str | None:
+        return self.card.expected
+
+    @property
+    def as_expected(self) -> bool:
+        return self.expected is None or self.expected == self.verdict
+
+    def to_json(self) -> dict:
+        counts = {v: sum(c.verdict == v for c in self.cells) for v in ("VERIFIED", "FALSIFIED", "INCONCLUSIVE")}
+        return {"schema_version": SCHEMA_VERSION, "card": self.card.file, "title": self.card.title,
+                "claim_aggregation_strategy": self.card.aggregation, "verdict": self.verdict, "reason": self.reason,
+                "expected": self.expected, "settings": len(self.cells), "counts": counts,
+                "cells": [{"cell": c.cell.name if c.cell else None,
+                           "values": summarize(c.cell.values) if c.cell else None,
+                           "verdict": c.verdict, "reason": c.reason,
+                           "verdict_json": str(c.out_dir / "verdict.json")} for c in self.cells]}
+
+
+def card_results(results: list[CellResult]) -> list[CardResult]:
+    """One :class:`CardResult` per MAGNET-form card with a sweep among ``results`` (its cells' verdicts aggregated)."""
+    groups: dict[int, list[CellResult]] = {}
+    for r in results:
+        if r.card.form == "assert" and r.cell is not None:
+            groups.setdefault(id(r.card), []).append(r)
+    out = []
+    for cells in groups.values():
+        card = cells[0].card
+        verdict, reason = aggregate_verdicts([c.verdict for c in cells], card.aggregation)
+        out.append(CardResult(card, verdict, reason, cells, cells[0].out_dir.parent))
+    return out
 
 
 def out_dirs(cards: list[Card], out: str | os.PathLike) -> dict[int, Path]:
@@ -763,7 +949,9 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
 
     ``timeout`` (seconds per cell) overrides the cards' own ``timeout`` (default
     600). Results come back in card/cell order; ``on_result`` is called as each
-    cell finishes. Writes ``<out>/summary.json`` too. With ``backend="ray"`` each
+    cell finishes. Writes ``<out>/summary.json`` too, and for a MAGNET-form card
+    with swept symbols ``<out>/<card stem>/card_verdict.json``: the settings'
+    verdicts aggregated by its ``claim_aggregation_strategy`` (:func:`card_results`). With ``backend="ray"`` each
     cell's subprocess runs inside a Ray task (see :mod:`magnet.protocol.execution`; card
     files and ``out`` must be on storage the workers share), all cells at once.
     """
@@ -805,8 +993,12 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     Path(out).mkdir(parents=True, exist_ok=True)
+    aggregated = card_results(results)
+    for c in aggregated:
+        (c.out_dir / "card_verdict.json").write_text(json.dumps(c.to_json(), indent=2) + "\n")
     (Path(out) / "summary.json").write_text(json.dumps(
-        {"schema_version": SCHEMA_VERSION, "cells": [r.to_json() for r in results]}, indent=2) + "\n")
+        {"schema_version": SCHEMA_VERSION, "cells": [r.to_json() for r in results],
+         "cards": [{k: v for k, v in c.to_json().items() if k != "cells"} for c in aggregated]}, indent=2) + "\n")
     return results
 
 

@@ -10,15 +10,15 @@ Every ``python`` symbol and the ``claim`` run with these names bound (the
 ``tolerance``         the card's ``tolerance`` (default 0)
 ``card_dir``          the directory of the card file (``pathlib.Path``)
 ``outputs()``         the :class:`~magnet.backends.helm.outputs.HelmOutputs` of the inputs
-``corpus()``          the :class:`~magnet.corpus.Corpus` of the inputs (loaded once per process)
+``corpus()``          the :class:`~magnet.protocol.corpus.Corpus` of the inputs (loaded once per process)
 ``main_scores()``     one row per run: its main (unperturbed) target value; see :func:`main_scores`
-``run_benchmark(ps)`` :func:`magnet.benchmark.benchmark` of predictors ``ps`` (``"module:Class"``
+``run_benchmark(ps)`` :func:`magnet.protocol.benchmark.benchmark` of predictors ``ps`` (``"module:Class"``
                       strings or instances) on ``corpus()`` with the inputs' split,
                       num_eval_samples, seed, n_folds, n_boot (keywords override)
 ``leaderboard_row``   :func:`leaderboard_row` (one row of a Leaderboard)
 ``paired_mae_diff``   :func:`paired_mae_diff`: MAE(a) - MAE(b) on the same runs, cluster-bootstrap CI
 ``spearman_ci``       :func:`spearman_ci`: Spearman rho with a Fisher or bootstrap CI
-``bootstrap_ci``      :func:`magnet.bootstrap.bootstrap_ci`; ``fisher_ci``: :func:`magnet.mbe.fisher_ci`
+``bootstrap_ci``      :func:`magnet.stats.bootstrap.bootstrap_ci`; ``fisher_ci``: :func:`magnet.stats.mbe.fisher_ci`
 ``decide``, ``ci_above``, ``ci_below``, ``Undecided``, ``all_of``, ``any_of``, ``not_``,
 ``Estimate``, ``require``, ``MissingData``: :mod:`magnet.evaluation.logic`
 ``approx(a, b)``      ``|a - b| <= tolerance``
@@ -91,7 +91,7 @@ def load_outputs(benchmark_output=None, demo_preset: str = "default", suite: str
 
 def load_corpus(benchmark_output=None, demo_preset: str = "default", suite: str | None = None,
                 stats: list[str] | None = None):
-    """The :class:`~magnet.corpus.Corpus` of :func:`load_outputs` (cached per process)."""
+    """The :class:`~magnet.protocol.corpus.Corpus` of :func:`load_outputs` (cached per process)."""
 
     key = ("corpus", str(benchmark_output), demo_preset, suite, tuple(stats or ()))
     if key not in _CACHE:
@@ -107,7 +107,7 @@ def main_scores(corpus, augmented: bool = False):
     """One row per run: its main, unperturbed target value.
 
     Columns: ``run_spec.name``, ``model``, ``scenario`` (run name without model
-    and augmentation, :func:`magnet.splits.scenario_of`), ``augmentation``
+    and augmentation, :func:`magnet.protocol.splits.scenario_of`), ``augmentation``
     (``data_augmentation=`` of the run name, or None), ``target.name``,
     ``value`` (``stats.mean``). Runs with a data augmentation have the same
     main value as their plain twin, so they are left out unless ``augmented``.
@@ -135,7 +135,7 @@ def main_scores(corpus, augmented: bool = False):
 
 
 def leaderboard_row(board, predictor: str, split: str | None = None, stat: str = "main"):
-    """The :class:`~magnet.benchmark.LeaderboardRow` of ``predictor`` (its name) in ``board``.
+    """The :class:`~magnet.protocol.benchmark.LeaderboardRow` of ``predictor`` (its name) in ``board``.
 
     ``split`` may be omitted when the board has one split. MissingData when absent.
     """

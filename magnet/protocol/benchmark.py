@@ -1,6 +1,6 @@
 """Score predictors: errors with cluster-bootstrap CIs, the noise floor, and the mandatory MBE check.
 
-:func:`score_protocol` turns one :class:`~magnet.runner.ProtocolResult` into
+:func:`score_protocol` turns one :class:`~magnet.protocol.runner.ProtocolResult` into
 leaderboard rows; :func:`benchmark` runs several predictors under several
 split strategies on the same folds and returns a :class:`Leaderboard`.
 
@@ -20,7 +20,7 @@ Definitions (n = eval runs scored):
 * ``revealed_mean_mae``: MAE of the revealed-sample mean on the same runs;
 * ``gain_share = (revealed_mean_mae - mae) / (revealed_mean_mae - noise_floor)``:
   the share of the attainable gain a predictor captures (1 = at the floor);
-* ``mbe``: :func:`magnet.mbe.mbe_check` of predicted vs actual controlling for
+* ``mbe``: :func:`magnet.stats.mbe.mbe_check` of predicted vs actual controlling for
   the baselines (``revealed_mean``, plus ``revealed_loss`` where logprobs exist).
 
 Example:

@@ -139,7 +139,7 @@ def run_protocol(
     Parameters
     ----------
     predictor: a :class:`~magnet.predictor.Predictor` instance.
-    corpus: the runs (:class:`~magnet.corpus.Corpus`).
+    corpus: the runs (:class:`~magnet.protocol.corpus.Corpus`).
     split: a strategy of :mod:`magnet.protocol.splits`; ``n_folds`` for ``kfold``.
     num_eval_samples: revealed instances per eval run (int) or fraction (float < 1).
     seed: seeds the folds and the revealed samples.

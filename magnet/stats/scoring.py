@@ -22,7 +22,7 @@ Rows where either value is NaN or infinite are dropped and counted.
 Undefined quantities (fewer than two rows, constant inputs) are NaN, never an
 exception.  Every metric is bootstrapped from row multiplicities: the
 mean-type metrics with one matrix product, the rank correlations with ranks
-computed for all resamples at once (:func:`magnet.bootstrap.weighted_ranks`).
+computed for all resamples at once (:func:`magnet.stats.bootstrap.weighted_ranks`).
 """
 
 from __future__ import annotations
