@@ -107,7 +107,6 @@ def default_corpus():
 
 
 def _coerce_corpus(corpus):
-
     if corpus is None:
         return default_corpus()
     return corpus if isinstance(corpus, Corpus) else Corpus.load(corpus)
@@ -172,14 +171,12 @@ class CheckContext:
 
     @property
     def folds(self) -> list:
-
         if "folds" not in self._cache:
             self._cache["folds"] = make_folds(self.corpus.run_specs, self.split, seed=self.seed)
         return self._cache["folds"]
 
     @property
     def revealed(self) -> dict[str, list[str]]:
-
         if "revealed" not in self._cache:
             self._cache["revealed"] = reveal(self.corpus, self.num_eval_samples, self.seed)
         return self._cache["revealed"]

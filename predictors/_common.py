@@ -79,7 +79,6 @@ def stable_seed(*parts) -> int:
 
 
 def _label(specs: pd.DataFrame) -> pd.Series:
-
     return scenario_label(specs)
 
 

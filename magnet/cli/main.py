@@ -38,7 +38,6 @@ def _errors_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(args) -> int:
-
     overrides = {"seed": args.seed}
     if args.instances:
         overrides["max_eval_instances"] = args.instances
@@ -51,13 +50,11 @@ def cmd_demo(args) -> int:
 
 
 def cmd_ls(args) -> int:
-
     console.print(listing_table(HelmOutputs.coerce(args.path), errors=args.errors))
     return 0
 
 
 def cmd_export(args) -> int:
-
     writable_file(args.output, "-o")  # before the (possibly long) load: fail fast, write nothing
     export_format(args.output, args.format)
     df = HelmOutputs.coerce(args.path).table(args.table, errors=args.errors)

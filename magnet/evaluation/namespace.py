@@ -247,7 +247,6 @@ class Context:
         return main_scores(self.corpus() if corpus is None else corpus, augmented=augmented)
 
     def run_benchmark(self, predictors, splits=None, corpus=None, **overrides):
-
         if isinstance(predictors, (str, bytes)) or not hasattr(predictors, "__iter__"):
             predictors = [predictors]
         loaded = [load_predictor(p) if isinstance(p, str) else p for p in predictors]

@@ -75,7 +75,6 @@ _SHARED = None
 
 
 def _forked_fold(fold):
-
     predictor, corpus, revealed, wants, timeout = _SHARED
     return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants), fold, timeout)
 
@@ -113,7 +112,6 @@ def ensure_ray(address: str | None = None):
 
 
 def _ray_fold(predictor, corpus, revealed, fold, wants, timeout):
-
     return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants), fold, timeout)
 
 
