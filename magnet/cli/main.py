@@ -6,8 +6,9 @@ the command with one ``error:`` line and exit status 2, never a traceback
 (``--debug`` shows it): see :mod:`magnet.cli.errors`.
 
 Example:
-    >>> main(["--version"])
+    >>> status = main(["--version"])
     magnet 0.1.0
+    >>> status
     0
 """
 

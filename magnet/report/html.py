@@ -22,10 +22,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from magnet.report.terminal import fmt_ci, fmt_num
 from magnet.stats.mbe import partial_residuals
-
-VERDICT_STYLE = {"genuine": "green", "loss-proxy": "bold red", "insufficient-data": "yellow"}
 
 
 def _png(fig) -> bytes:
