@@ -17,6 +17,7 @@ from rich.table import Table
 
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.outputs import HelmOutputs
+from magnet.cli.arguments import eval_samples, int_at_least, positive_float
 from magnet.cli.display import make_console
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
 from magnet.predictor import load_predictor
@@ -25,41 +26,6 @@ from magnet.protocol.splits import STRATEGIES
 from magnet.protocol.corpus import Corpus
 from magnet.protocol.runner import run_protocol
 from magnet.protocol.truth import join_truth
-
-
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-    return parse
-
-
-def _eval_samples(text: str) -> float:
-    """``--num-eval-samples``: a count (>= 0) or a fraction in (0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of instances or a fraction, got {text!r}") from None
-    if not value >= 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a count >= 0 or a fraction in (0, 1), got {text}")
-    if value > 1 and not value.is_integer():
-        raise argparse.ArgumentTypeError(f"a count of instances must be whole, got {text}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
-    return value
 
 
 def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-model-out",), many_splits=False) -> None:
@@ -71,16 +37,16 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
                        help=f"fold strategy, repeatable (default: {' and '.join(default_splits)})")
     else:
         p.add_argument("--split", choices=STRATEGIES, default=default_splits[0])
-    p.add_argument("--n-folds", type=_int_at_least(2), default=5, help="folds for kfold (default 5)")
-    p.add_argument("--num-eval-samples", type=_eval_samples, default=10,
+    p.add_argument("--n-folds", type=int_at_least(2), default=5, help="folds for kfold (default 5)")
+    p.add_argument("--num-eval-samples", type=eval_samples, default=10,
                    help="revealed instances per eval run (default 10; a value < 1 is a fraction)")
     p.add_argument("--stat", action="append", help="target stat name, repeatable (default: each run's main metric)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=_int_at_least(1), default=1, help="folds in parallel (local backend)")
+    p.add_argument("--n-jobs", type=int_at_least(1), default=1, help="folds in parallel (local backend)")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="where folds run: local processes (default) or a Ray cluster")
     p.add_argument("--ray-address", help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray)")
-    p.add_argument("--timeout", type=_positive_seconds, help="seconds per fold")
+    p.add_argument("--timeout", type=positive_float, help="seconds per fold")
     p.add_argument("--errors", choices=["raise", "warn", "skip"], default="raise")
     p.add_argument("--out", help="output directory (predictions are written incrementally; reruns resume)")
     p.add_argument("--quiet", action="store_true")

@@ -23,6 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from magnet.cli.arguments import int_at_least, positive_float
 from magnet.cli.display import make_console
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
 from magnet.evaluation.card import CardError, Issue, load_card
@@ -31,33 +32,13 @@ from magnet.evaluation.evaluate import card_results, run_cards
 VERDICT_STYLE = {"VERIFIED": "bold green", "FALSIFIED": "bold red", "INCONCLUSIVE": "bold yellow"}
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("cards", nargs="+", metavar="CARD", help="card files (YAML) or directories of cards")
     p.add_argument("--out", default="cards_out",
                    help="output directory; verdicts go to OUT/<card stem>[/<cell>]/verdict.json (default cards_out)")
-    p.add_argument("--timeout", type=_positive_float,
+    p.add_argument("--timeout", type=positive_float,
                    help="seconds per card/cell, overriding the cards' own timeout (default: the card's, else 600)")
-    p.add_argument("--jobs", "-j", type=_positive_int, default=1, help="cells evaluated in parallel (default 1)")
+    p.add_argument("--jobs", "-j", type=int_at_least(1), default=1, help="cells evaluated in parallel (default 1)")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="run cells as local subprocesses (default) or inside Ray tasks")
     p.add_argument("--ray-address", help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray)")
