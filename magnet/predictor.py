@@ -112,6 +112,17 @@ class Predictor(abc.ABC):
         return evaluate_predictor(self, root_dir=root_dir, suite=suite, helm_suites=helm_suites,
                                   helm_runs=helm_runs, split=split, quiet=quiet, **kwargs)
 
+    def run_spec_filter(self, run_spec) -> bool:
+        """MAGNET's hook: keep a run (its HELM ``RunSpec``) when called as ``predictor(...)``; default all."""
+        return True
+
+    def run_spec_dataframe_filter(self, row) -> bool:
+        """MAGNET's hook: keep a run (its ``run_specs`` row) when called as ``predictor(...)``; default all."""
+        return True
+
+    run_spec_filter.magnet_default = True  # type: ignore[attr-defined]
+    run_spec_dataframe_filter.magnet_default = True  # type: ignore[attr-defined]
+
     @abc.abstractmethod
     def predict(
         self,

@@ -316,3 +316,20 @@ def test_perturbation_predictor_fits_a_line_in_misspelling_strength():
         assert predicted == pytest.approx(min(max(fit.intercept + fit.slope * q, 0), 1))
     # The simulation makes misspelled instances harder the stronger the misspelling.
     assert linregress(prob, t["stats.mean"]).slope < 0
+
+
+class OnlyMcqa(Runs):
+    """MAGNET's run filters: one on the HELM RunSpec, one on the run_specs row."""
+
+    def run_spec_filter(self, run_spec):
+        return run_spec.scenario_spec.class_name.endswith("SimpleMCQAScenario")
+
+    def run_spec_dataframe_filter(self, row):
+        return "data_augmentation" not in row["run_spec.name"]
+
+
+def test_run_spec_filters_choose_the_runs(small):
+    result = OnlyMcqa()(small.root_dir, "demo", quiet=True)
+    runs = set(result.protocol.predictions["run_spec.name"])
+    assert runs and all(r.startswith("simple_mcqa:") and "data_augmentation" not in r for r in runs)
+    assert len(runs) == 4  # one per model

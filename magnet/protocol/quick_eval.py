@@ -99,6 +99,28 @@ def outputs_for(root_dir=None, suite=None, helm_suites=None, helm_runs=None) -> 
     return outputs
 
 
+def filtered(predictor, outputs: HelmOutputs) -> HelmOutputs:
+    """The runs kept by the predictor's MAGNET hooks ``run_spec_filter`` / ``run_spec_dataframe_filter``, if overridden."""
+    by_spec = getattr(predictor, "run_spec_filter", None)
+    by_row = getattr(predictor, "run_spec_dataframe_filter", None)
+    by_spec = None if getattr(by_spec, "magnet_default", False) else by_spec
+    by_row = None if getattr(by_row, "magnet_default", False) else by_row
+    if by_spec is None and by_row is None:
+        return outputs
+    specs = outputs.run_specs()
+    rows = {(s, n.replace("/", "_")): row for (_, row), s, n in zip(specs.iterrows(), specs["suite"], specs[RUN])}
+    kept = []
+    for run in outputs.runs():
+        row = rows.get((run.suite, run.name))
+        if row is None or (by_row is not None and not by_row(row)) or (by_spec is not None and not by_spec(run.run_spec())):
+            continue
+        kept.append(run.path)
+    if not kept:
+        raise ValueError(f"{type(predictor).__name__}.run_spec_filter / run_spec_dataframe_filter kept no run "
+                         f"of {outputs.root}")
+    return HelmRuns(kept).to_outputs()
+
+
 def seed_table(joined: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     """Per scored target: a ``predicted`` row (a one-value stat) and the ``actual`` stat, MAGNET's columns."""
     actual = targets.drop_duplicates([RUN, "target.key"]).set_index([RUN, "target.key"])
@@ -150,7 +172,7 @@ def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None
                        split: str = "leave-one-run-out", n_folds: int = 5, num_eval_samples=None, seed=None,
                        quiet: bool = False, n_jobs: int = 1, timeout: float | None = None) -> Evaluation:
     """Run ``predictor`` on the named runs and report predicted vs actual (see the module docstring)."""
-    outputs = outputs_for(root_dir, suite, helm_suites, helm_runs)
+    outputs = filtered(predictor, outputs_for(root_dir, suite, helm_suites, helm_runs))
     corpus = Corpus.load(outputs)
     num = num_eval_samples if num_eval_samples is not None else getattr(predictor, "num_eval_samples", 10)
     seed = seed if seed is not None else getattr(predictor, "seed", 0)
