@@ -27,7 +27,7 @@ from magnet.predictions import (  # noqa: F401  (the contract's public names liv
     PREDICTION_COLUMNS, PREFIX, InstancePrediction, RunPrediction, check_predictions, predictions_to_frame,
 )
 from magnet.protocol import predict_call
-from magnet.protocol.quick_eval import evaluate_predictor
+from magnet.protocol.quick_eval import evaluate_predictor, predict_inputs
 
 
 class Predictor(abc.ABC):
@@ -122,6 +122,14 @@ class Predictor(abc.ABC):
 
     run_spec_filter.magnet_default = True  # type: ignore[attr-defined]
     run_spec_dataframe_filter.magnet_default = True  # type: ignore[attr-defined]
+
+    def prepare_predict_inputs(self, root_dir=None, suite=None, *, helm_suites=None, helm_runs=None, **kwargs):
+        """MAGNET's look at the inputs: ``(train_split, sequestered_test_split)`` of one fold (default: the first).
+
+        See :func:`magnet.protocol.quick_eval.predict_inputs`.
+        """
+        return predict_inputs(self, root_dir=root_dir, suite=suite, helm_suites=helm_suites, helm_runs=helm_runs,
+                              **kwargs)
 
     @abc.abstractmethod
     def predict(

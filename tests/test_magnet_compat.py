@@ -333,3 +333,20 @@ def test_run_spec_filters_choose_the_runs(small):
     runs = set(result.protocol.predictions["run_spec.name"])
     assert runs and all(r.startswith("simple_mcqa:") and "data_augmentation" not in r for r in runs)
     assert len(runs) == 4  # one per model
+
+
+def test_readme_call_forms_with_a_suite_path(small):
+    """MAGNET's README calls ``predictor_instance(suite_path)`` and ``prepare_predict_inputs(suite_path)``."""
+
+    class MyPredictor(Predictor):  # the README's anatomy: a plain Predictor returning RunPredictions
+        def predict(self, train_split: TrainSplit, sequestered_test_split: SequesteredTestSplit) -> list:
+            return [RunPrediction(run_spec_name=name, split="test", stat_name="exact_match", mean=0.5)
+                    for name in sequestered_test_split.run_specs["run_spec.name"]]
+
+    suite_path = small.suites()[0].path
+    result = MyPredictor(num_eval_samples=5)(suite_path, quiet=True)
+    assert result.n_scored == len(main_truth(Corpus.load(small)))
+    train_split, sequestered_test_split = MyPredictor(num_eval_samples=5).prepare_predict_inputs(suite_path)
+    assert sequestered_test_split.stats is None and sequestered_test_split.per_instance_stats is None
+    assert train_split.per_instance_stats is not None and len(train_split.run_specs) == 15
+    assert sequestered_test_split.scenario_state["scenario_state.request_states.instance.id"].nunique() == 5

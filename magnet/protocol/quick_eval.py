@@ -40,9 +40,10 @@ from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.helm_outputs import HelmRuns, HelmSuites
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.corpus import RUN, Corpus
-from magnet.protocol.predict_call import call_predict, predict_style
+from magnet.data_splits import SequesteredTestSplit, TrainSplit
+from magnet.protocol.predict_call import as_splits, call_predict, predict_style
 from magnet.protocol.runner import ProtocolResult, run_protocol
-from magnet.protocol.splits import fold_inputs, make_folds
+from magnet.protocol.splits import fold_inputs, make_folds, reveal
 from magnet.protocol.truth import join_truth
 from magnet.protocol.unmatched import unmatched_predictions
 from magnet.stats.instance_scores import binary_scores, is_binary
@@ -166,6 +167,28 @@ def score_instances(predictor, corpus: Corpus, protocol: ProtocolResult, n_folds
             "mae": float(np.mean(np.abs(p - y)))}
         rows.append({"stat": stat, **scores})
     return pd.DataFrame(rows, columns=["stat", "n", "n_positive", "brier", "log_loss", "auroc", "mae"])
+
+
+def predict_inputs(predictor, *, root_dir=None, suite=None, helm_suites=None, helm_runs=None,
+                   split: str = "leave-one-run-out", fold: int = 0, n_folds: int = 5, num_eval_samples=None,
+                   seed=None) -> tuple[TrainSplit, SequesteredTestSplit]:
+    """One fold's inputs as MAGNET's ``(train_split, sequestered_test_split)`` (what ``predict`` would receive).
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> from predictors.example_random_predictor import ExampleRandomPredictor
+        >>> suite_path = HelmOutputs.demo(preset="small").suites()[0].path
+        >>> train, seq = predict_inputs(ExampleRandomPredictor(num_eval_samples=3), root_dir=suite_path)
+        >>> seq.run_specs["run_spec.name"].nunique(), seq.stats, train.stats["run_spec.name"].nunique()
+        (1, None, 15)
+        >>> int(seq.scenario_state["scenario_state.request_states.instance.id"].nunique())
+        3
+    """
+    corpus = Corpus.load(filtered(predictor, outputs_for(root_dir, suite, helm_suites, helm_runs)))
+    num = num_eval_samples if num_eval_samples is not None else getattr(predictor, "num_eval_samples", 10)
+    seed = seed if seed is not None else getattr(predictor, "seed", 0)
+    folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
+    return as_splits(fold_inputs(corpus, folds[fold], reveal(corpus, num, seed), with_per_instance=True))
 
 
 def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None, helm_runs=None,
