@@ -22,6 +22,8 @@ Example:
     ['run_spec', 'source', 'name', 'mean', 'min', 'max', 'count', 'stddev', 'sum', 'sum_squared', 'variance']
     >>> result.n_scored > 0, result.unmatched, result.all_failed
     (True, [], False)
+    >>> result
+    <Evaluation ExampleRandomPredictor, leave-one-model-out: 16 scored predictions, MAE ..., 0 unmatched, 0 of 4 folds not ok>
     >>> evaluate_predictor(ExampleRandomPredictor(), root_dir=outputs.root_dir, suite="nope")
     Traceback (most recent call last):
     magnet.backends.helm.errors.HelmOutputError: ...no suite 'nope'; suites: ['demo']
@@ -53,7 +55,7 @@ TABLE_COLUMNS = ["run_spec", "source", "name", "mean", "min", "max", "count", "s
 PIS = "per_instance_stats."
 
 
-@dataclass
+@dataclass(repr=False)
 class Evaluation:
     """What a predictor call returns: the seed's table and everything behind it."""
 
@@ -63,6 +65,12 @@ class Evaluation:
     unmatched: list[str]
     instance_scores: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        failed = len(self.protocol.failed_folds)
+        mae = f"MAE {self.mae:.3f}" if self.n_scored else "nothing scored"
+        return (f"<Evaluation {self.protocol.predictor}, {self.protocol.split}: {self.n_scored} scored predictions, "
+                f"{mae}, {len(self.unmatched)} unmatched, {failed} of {len(self.protocol.folds)} folds not ok>")
 
     @property
     def n_scored(self) -> int:
