@@ -60,6 +60,8 @@ def spec_from_run_entries(run_entries, max_eval_instances: int = 7, seed: int = 
         if base not in OFFLINE_SCENARIOS:
             raise ValueError(f"run entry {entry!r}: scenario {base!r} downloads its data; "
                              f"offline scenarios: {', '.join(OFFLINE_SCENARIOS)}")
+        if model is None:
+            raise ValueError(f"run entry {entry!r}: no model=...; the demo's simulated models: {', '.join(known_models)}")
         if model not in known_models:
             raise ValueError(f"run entry {entry!r}: model {model!r} needs the network (its weights or API); "
                              f"the demo's simulated models: {', '.join(known_models)}")
