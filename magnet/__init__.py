@@ -19,6 +19,10 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "HelmOutputs": "magnet.backends.helm.outputs",
     "Predictor": "magnet.predictor",
+    "RunPredictor": "magnet.predictor",
+    "InstancePredictor": "magnet.predictor",
+    "RunPrediction": "magnet.predictions",
+    "InstancePrediction": "magnet.predictions",
     "Corpus": "magnet.protocol.corpus",
     "make_stat": "magnet.helm_objects",
     "make_folds": "magnet.protocol.splits",

@@ -19,22 +19,16 @@ from __future__ import annotations
 
 import abc
 import importlib
-import inspect
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from magnet.errors import UserError
-from magnet.helm_objects import stat_to_json
-
-PREFIX = "predicted_"
-
-#: Columns of the tidy predictions table (``stats.*`` as in the stats table).
-PREDICTION_COLUMNS = [
-    "run_spec.name", "stats.name.name", "stats.name.split", "stats.name.sub_split",
-    "stats.name.perturbation.name", "stats.name.perturbation.computed_on", "stats.mean",
-]
+from magnet.data_splits import SequesteredTestSplit, TrainSplit
+from magnet.predictions import (  # noqa: F401  (the contract's public names live here too)
+    PREDICTION_COLUMNS, PREFIX, InstancePrediction, RunPrediction, check_predictions, predictions_to_frame,
+)
+from magnet.protocol import predict_call
+from magnet.protocol.quick_eval import evaluate_predictor, predict_inputs
 
 
 class Predictor(abc.ABC):
@@ -84,6 +78,60 @@ class Predictor(abc.ABC):
 
     seed: int = 0
 
+    def __init__(self, num_eval_samples: float = 10, num_example_runs: int | None = None,
+                 random_seed: int | None = None, seed: int = 0):
+        """MAGNET's parameters, so a subclass without its own ``__init__`` works.
+
+        ``num_eval_samples``: revealed instances per eval run when the predictor
+        is called (``predictor(root_dir, suite)``); ``random_seed`` is MAGNET's
+        name for ``seed``. ``num_example_runs`` is accepted and recorded: magnet's
+        protocol gives a predictor every run outside the eval fold as train runs.
+        """
+        self.num_eval_samples = num_eval_samples
+        self.num_example_runs = num_example_runs
+        self.seed = seed if random_seed is None else random_seed
+
+    @property
+    def random_seed(self) -> int:
+        """MAGNET's spelling of :attr:`seed`."""
+        return self.seed
+
+    @random_seed.setter
+    def random_seed(self, value: int) -> None:
+        self.seed = value
+
+    def __call__(self, root_dir=None, suite=None, *, helm_suites=None, helm_runs=None,
+                 split: str = "leave-one-run-out", quiet: bool = False, **kwargs):
+        """Run the protocol on some HELM runs, print predicted vs actual, return the results.
+
+        Any of MAGNET's call forms: ``predictor(root_dir, suite)``,
+        ``predictor(helm_suites=path_or_glob)``, ``predictor(helm_runs=glob)``.
+        Every run is an eval run once (``split``, default leave-one-run-out),
+        with ``self.num_eval_samples`` revealed instances and ``self.seed``. See
+        :func:`magnet.protocol.quick_eval.evaluate_predictor` for the result.
+        """
+        return evaluate_predictor(self, root_dir=root_dir, suite=suite, helm_suites=helm_suites,
+                                  helm_runs=helm_runs, split=split, quiet=quiet, **kwargs)
+
+    def run_spec_filter(self, run_spec) -> bool:
+        """MAGNET's hook: keep a run (its HELM ``RunSpec``) when called as ``predictor(...)``; default all."""
+        return True
+
+    def run_spec_dataframe_filter(self, row) -> bool:
+        """MAGNET's hook: keep a run (its ``run_specs`` row) when called as ``predictor(...)``; default all."""
+        return True
+
+    run_spec_filter.magnet_default = True  # type: ignore[attr-defined]
+    run_spec_dataframe_filter.magnet_default = True  # type: ignore[attr-defined]
+
+    def prepare_predict_inputs(self, root_dir=None, suite=None, *, helm_suites=None, helm_runs=None, **kwargs):
+        """MAGNET's look at the inputs: ``(train_split, sequestered_test_split)`` of one fold (default: the first).
+
+        See :func:`magnet.protocol.quick_eval.predict_inputs`.
+        """
+        return predict_inputs(self, root_dir=root_dir, suite=suite, helm_suites=helm_suites, helm_runs=helm_runs,
+                              **kwargs)
+
     @abc.abstractmethod
     def predict(
         self,
@@ -102,84 +150,47 @@ class Predictor(abc.ABC):
 
     def wants_per_instance_stats(self) -> bool:
         """True when ``predict`` accepts ``train_per_instance_stats_df``."""
-        return "train_per_instance_stats_df" in inspect.signature(self.predict).parameters
+        return predict_call.wants_per_instance_stats(self)
 
 
-def _stat_rows(run: str, stats: list) -> list[dict[str, Any]]:
-    rows = []
-    for stat in stats:
-        d = stat if isinstance(stat, dict) else stat_to_json(stat)
-        name = d.get("name") or {}
-        pert = name.get("perturbation") or {}
-        rows.append({
-            "run_spec.name": run, "stats.name.name": name.get("name"), "stats.name.split": name.get("split"),
-            "stats.name.sub_split": name.get("sub_split"), "stats.name.perturbation.name": pert.get("name"),
-            "stats.name.perturbation.computed_on": pert.get("computed_on"), "stats.mean": d.get("mean"),
-        })
-    return rows
+class RunPredictor(Predictor):
+    """MAGNET's run-level API: ``predict(train_split, sequestered_test_split) -> list[RunPrediction]``.
 
-
-def predictions_to_frame(result: "dict[str, list] | pd.DataFrame") -> pd.DataFrame:
-    """Turn a predictor's return value into the tidy predictions table.
-
-    Raises ``TypeError`` / ``ValueError`` with a one-line reason when the
-    value does not follow the contract.
-    """
-    if isinstance(result, pd.DataFrame):
-        missing = {"run_spec.name", "stats.name.name", "stats.mean"} - set(result.columns)
-        if missing:
-            raise ValueError(f"returned DataFrame lacks columns {sorted(missing)}")
-        df = result.copy()
-        for col in PREDICTION_COLUMNS:
-            if col not in df:
-                df[col] = "test" if col == "stats.name.split" else None
-    elif isinstance(result, dict):
-        rows = []
-        for run, stats in result.items():
-            if not isinstance(stats, (list, tuple)):
-                raise TypeError(f"predictions for run {run!r} should be a list of Stat, got {type(stats).__name__}")
-            rows += _stat_rows(run, list(stats))
-        df = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
-    else:
-        raise TypeError(f"predict() should return a dict of run name -> list[Stat] or a DataFrame, "
-                        f"got {type(result).__name__}")
-    df = df[PREDICTION_COLUMNS].copy()
-    df["stats.mean"] = pd.to_numeric(df["stats.mean"], errors="coerce").astype(float)
-    for col in PREDICTION_COLUMNS:
-        if df[col].dtype == object:
-            df[col] = df[col].where(df[col].notna(), None)
-    return df.reset_index(drop=True)
-
-
-def check_predictions(predictions: pd.DataFrame, eval_runs: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Split predictions into the valid ones and a list of problems (missing/unknown runs, bad names, NaN/inf).
+    ``train_split`` (:class:`~magnet.data_splits.TrainSplit`) has the train
+    runs' ``run_specs``, ``scenario_state``, ``stats`` and ``per_instance_stats``;
+    ``sequestered_test_split`` (:class:`~magnet.data_splits.SequesteredTestSplit`)
+    the eval runs' ``run_specs`` and revealed ``scenario_state``. Any return
+    form of :class:`Predictor` is accepted too.
 
     Example:
-        >>> p = pd.DataFrame({"run_spec.name": ["a", "x"], "stats.name.name": ["predicted_em", "predicted_em"],
-        ...                   "stats.mean": [np.inf, 0.2]})
-        >>> valid, problems = check_predictions(predictions_to_frame(p), ["a", "b"])
-        >>> len(valid), problems
-        (0, ['non-finite values for 1 run(s): a', 'missing eval runs (1 of 2): b', 'unknown runs (not in this eval fold): x'])
+        >>> class Half(RunPredictor):
+        ...     def predict(self, train_split, sequestered_test_split):
+        ...         return [RunPrediction(run, "test", "exact_match", 0.5)
+        ...                 for run in sequestered_test_split.run_specs["run_spec.name"]]
+        >>> p = Half(num_eval_samples=5)
+        >>> p.num_eval_samples, p.random_seed, p.wants_per_instance_stats()
+        (5, 0, True)
     """
-    problems = []
-    eval_set = set(eval_runs)
-    bad_value = ~np.isfinite(predictions["stats.mean"].to_numpy(dtype=float))
-    if bad_value.any():
-        runs = sorted(set(predictions.loc[bad_value, "run_spec.name"]))
-        problems.append(f"non-finite values for {len(runs)} run(s): {', '.join(runs[:5])}")
-    bad_name = ~predictions["stats.name.name"].astype(str).str.startswith(PREFIX)
-    if bad_name.any():
-        names = sorted(set(predictions.loc[bad_name, "stats.name.name"].astype(str)))
-        problems.append(f"stat names must start with {PREFIX!r}: {', '.join(names[:5])}")
-    known = predictions["run_spec.name"].isin(eval_set)
-    valid = predictions[~bad_value & ~bad_name & known]
-    missing = sorted(eval_set - set(valid["run_spec.name"]) - set(predictions.loc[bad_value, "run_spec.name"]))
-    if missing:
-        problems.append(f"missing eval runs ({len(missing)} of {len(eval_set)}): {', '.join(missing[:5])}")
-    unknown = sorted(set(predictions.loc[~known, "run_spec.name"].astype(str)))
-    if unknown:
-        problems.append(f"unknown runs (not in this eval fold): {', '.join(unknown[:5])}")
-    return valid.reset_index(drop=True), problems
+
+    @abc.abstractmethod
+    def predict(self, train_split: TrainSplit, sequestered_test_split: SequesteredTestSplit) -> list[RunPrediction]:
+        """Predict run-level stats of the eval runs."""
+
+
+class InstancePredictor(Predictor):
+    """MAGNET's per-instance API: ``predict(train_split, sequestered_test_split) -> list[InstancePrediction]``.
+
+    One :class:`~magnet.predictions.InstancePrediction` per row of
+    ``sequestered_test_split.scenario_state`` (identified by its
+    ``magnet.instance_predict_id``); for a 0/1 stat its ``mean`` is the
+    probability of 1. magnet scores them per instance (Brier, log-loss, AUROC)
+    and as run-level predictions: the mean of a run's unperturbed instance
+    predictions (:func:`magnet.protocol.predict_call.instances_to_runs`).
+    """
+
+    @abc.abstractmethod
+    def predict(self, train_split: TrainSplit, sequestered_test_split: SequesteredTestSplit) -> list[InstancePrediction]:
+        """Predict per-instance stats of the eval runs' revealed request states."""
 
 
 def load_predictor(spec: str):

@@ -44,7 +44,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from magnet.predictor import PREDICTION_COLUMNS, PREFIX, Predictor, predictions_to_frame
+from magnet.predictor import PREDICTION_COLUMNS, PREFIX, InstancePrediction, Predictor, RunPrediction
+from magnet.protocol.predict_call import SPLIT_PARAMS, coerce_output, predict_args
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.corpus import Corpus
 from magnet.protocol.splits import fold_inputs
@@ -201,17 +202,18 @@ class CheckContext:
     def run(self, predictor: Predictor | None = None, reverse: bool = False) -> list[FoldRun]:
         """Call ``predict`` of ``predictor`` (default: a fresh instance) on every fold, recording errors."""
         predictor = self.fresh() if predictor is None else predictor
-        wants = predictor.wants_per_instance_stats()
         runs = []
         for fold in (self.folds[::-1] if reverse else self.folds):
             out = FoldRun(fold)
+            inputs = self.inputs(fold)
+            args, kwargs = predict_args(predictor, inputs)
             try:
-                out.raw = predictor.predict(**self.inputs(fold).as_kwargs(wants))
+                out.raw = predictor.predict(*args, **kwargs)
             except Exception as e:
                 out.error = f"predict raised {_one_line(e)} in fold {fold.index} ({fold.label})"
             else:
                 try:
-                    out.frame = predictions_to_frame(out.raw)
+                    out.frame = coerce_output(out.raw, inputs, args).runs
                 except Exception as e:
                     out.error = f"predict returned an unsupported value in fold {fold.index}: {_one_line(e)}"
             runs.append(out)
@@ -396,9 +398,13 @@ def check_returns_supported_type(ctx: CheckContext) -> tuple[bool, str]:
                     return False, f"a dict key of type {type(key).__name__} ({key!r}) in fold {run.fold.index}"
                 if not isinstance(stats, (list, tuple)):
                     return False, f"{type(stats).__name__} for run {key!r} in fold {run.fold.index}"
-                bad = [type(s).__name__ for s in stats if not isinstance(s, (Stat, dict))]
+                bad = [type(s).__name__ for s in stats if not isinstance(s, (Stat, dict, RunPrediction))]
                 if bad:
                     return False, f"list items of type {_few(sorted(set(bad)))} for run {key!r} in fold {run.fold.index}"
+        elif isinstance(raw, (list, tuple)):
+            bad = [type(p).__name__ for p in raw if not isinstance(p, (RunPrediction, InstancePrediction))]
+            if bad:
+                return False, f"list items of type {_few(sorted(set(bad)))} in fold {run.fold.index}"
         elif not isinstance(raw, pd.DataFrame):
             return False, f"{type(raw).__name__} in fold {run.fold.index}"
         if run.error:
@@ -498,13 +504,15 @@ def check_split_and_perturbation_match_targets(ctx: CheckContext) -> tuple[bool,
 def check_inputs_not_mutated(ctx: CheckContext) -> tuple[bool, str]:
     """``predict`` must not modify its inputs; compared against deep copies taken before the call."""
     predictor = ctx.fresh()
-    wants = predictor.wants_per_instance_stats()
     for fold in ctx.folds:
         inputs = ctx.inputs(fold)
-        kwargs = inputs.as_kwargs(wants)
+        args, kwargs = predict_args(predictor, inputs)
+        if args:  # the split objects' frames, by their MAGNET names
+            kwargs = {f"{name}.{table}": frame for name, split in zip(SPLIT_PARAMS, args)
+                      for table, frame in vars(split).items() if frame is not None}
         before = {k: _deep_copy(v) for k, v in kwargs.items()}
         try:
-            predictor.predict(**kwargs)
+            predictor.predict(*args) if args else predictor.predict(**kwargs)
         except Exception as e:
             raise _PredictFailed(f"predict raised {_one_line(e)} in fold {fold.index} ({fold.label})") from None
         for key in kwargs:

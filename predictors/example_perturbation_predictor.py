@@ -16,7 +16,13 @@ For an eval run, and each of its target stats:
    else of runs with the same data augmentation in any scenario;
 3. each variant is predicted as base + the average effect (variant minus
    unperturbed value of the same run) over those train runs, clipped to
-   [0, 1] when every train value of the stat lies there.
+   [0, 1] when every train value of the stat lies there;
+4. **misspelling strength** (MAGNET's example model): for an eval run whose
+   data augmentation is HELM's ``MisspellingPerturbation`` with probability
+   ``q`` (e.g. one run of ``data_augmentation=misspelling_sweep``), the
+   ``misspellings``/``perturbed`` variant is a least-squares line of that
+   stat against ``q`` over the train runs' misspelled stats (at least two
+   distinct ``q``), evaluated at the eval run's ``q`` (clipped as above).
 
 A run counts as perturbed when ``run_spec.data_augmenter_spec.perturbation_specs``
 is non-empty or its name has ``data_augmentation=``. The predictor is
@@ -25,6 +31,22 @@ deterministic; ``seed`` is accepted for the common interface.
 Run it on a benchmark_output::
 
     python -m predictors.example_perturbation_predictor --root-dir BENCHMARK_OUTPUT --suite SUITE
+
+MAGNET's example call, on a demo misspelling sweep (HELM's
+``misspelling_sweep``: misspelling probabilities 0, 0.05, 0.2 and 0.5) of a
+scenario with words to misspell:
+
+    >>> import magnet
+    >>> outputs = magnet.HelmOutputs.demo(run_entries=[
+    ...     "synthetic_reasoning_natural:difficulty=easy,model=magnet-sim/atlas-7b,data_augmentation=misspelling_sweep",
+    ...     "synthetic_reasoning_natural:difficulty=easy,model=magnet-sim/brook-13b,data_augmentation=misspelling_sweep"],
+    ...     max_eval_instances=40)
+    >>> suite_path = outputs.suites()[0].path
+    >>> predictor_instance = ExamplePerturbationPredictor(num_eval_samples=5)
+    >>> result = predictor_instance(helm_suites=suite_path)  # xdoctest: +IGNORE_WANT
+    >>> swept = result.joined[result.joined["target.key"].str.endswith("@misspellings/perturbed")]
+    >>> len(swept) == 6   # the runs with misspellings (q > 0), each predicted from the other runs' line
+    True
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
@@ -130,11 +152,50 @@ def _mean(values: pd.Series) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-class ExamplePerturbationPredictor(Predictor):
-    """Predicts each target stat variant from the same model's unperturbed run plus the average perturbation effect."""
+def misspelling_prob(perturbation_specs) -> float | None:
+    """The probability of a run's ``MisspellingPerturbation`` (HELM's ``args.prob``), or None.
 
-    def __init__(self, seed: int = 0):
-        self.seed = seed
+    Example:
+        >>> misspelling_prob([{"class_name": "helm.benchmark.augmentations.misspelling_perturbation.MisspellingPerturbation",
+        ...                    "args": {"prob": 0.2}}])
+        0.2
+        >>> misspelling_prob(None) is None
+        True
+    """
+    if not isinstance(perturbation_specs, (list, tuple, np.ndarray)):
+        return None
+    for spec in perturbation_specs:
+        if isinstance(spec, dict) and str(spec.get("class_name", "")).endswith("MisspellingPerturbation"):
+            prob = (spec.get("args") or {}).get("prob")
+            return None if prob is None else float(prob)
+    return None
+
+
+def _misspelling_line(train_run_specs_df, train_stats_df, name: str, split: str) -> tuple[float, float] | None:
+    """``(intercept, slope)`` of the stat's ``misspellings``/``perturbed`` value against the misspelling probability."""
+    if train_stats_df is None or not len(train_stats_df) or PERTURBATIONS not in train_run_specs_df:
+        return None
+    prob_of = dict(zip(train_run_specs_df[RUN], train_run_specs_df[PERTURBATIONS].map(misspelling_prob)))
+    s = train_stats_df
+    rows = s[(s["stats.name.name"] == name) & (s["stats.name.split"] == split)
+             & (s.get("stats.name.perturbation.name") == "misspellings")
+             & (s.get("stats.name.perturbation.computed_on") == "perturbed")]
+    q = rows[RUN].map(prob_of).to_numpy(dtype=float)
+    y = pd.to_numeric(rows["stats.mean"], errors="coerce").to_numpy(dtype=float)
+    keep = np.isfinite(q) & np.isfinite(y)
+    if len(np.unique(q[keep])) < 2:
+        return None
+    slope, intercept = np.polyfit(q[keep], y[keep], 1)
+    return float(intercept), float(slope)
+
+
+class ExamplePerturbationPredictor(Predictor):
+    """Predicts each target stat variant from the same model's unperturbed run plus the average perturbation effect.
+
+    Misspelled variants of runs with a known misspelling probability follow a
+    linear model of the stat against that probability (step 4 of the module docstring).
+    Parameters are :class:`~magnet.predictor.Predictor`'s; the predictor is deterministic.
+    """
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
                 eval_run_specs_df, eval_scenario_states_df):
@@ -145,6 +206,9 @@ class ExamplePerturbationPredictor(Predictor):
         names_of = dict(zip(eval_run_specs_df[RUN], eval_run_specs_df["magnet.target_names"]))
         split_of = dict(zip(eval_run_specs_df[RUN], eval_run_specs_df["magnet.target_split"]))
         out = {}
+        probs = (eval_run_specs_df[PERTURBATIONS].map(misspelling_prob).tolist() if PERTURBATIONS in eval_run_specs_df
+                 else [None] * len(eval_run_specs_df))
+        prob_of = dict(zip(eval_run_specs_df[RUN], probs))
         for run, model, scenario, augmentation in zip(evals[RUN], evals["model"], evals["scenario"],
                                                       evals["augmentation"]):
             split = split_of.get(run)
@@ -157,8 +221,17 @@ class ExamplePerturbationPredictor(Predictor):
                 base = self._base(stat_values, main_values, model, scenario)
                 pool = stat_values["value"] if len(stat_values) else main_values["value"]
                 bounded = bool(pool.between(0, 1).all())
+                variants = {}
                 for pert, effect in self._effects(stat_values, scenario, augmentation):
-                    value = base + effect
+                    key = (pert or {}).get("name"), (pert or {}).get("computed_on")
+                    variants[key] = (pert, base + effect)
+                line = (_misspelling_line(train_run_specs_df, train_stats_df, name, split)
+                        if prob_of.get(run) else None)
+                if line is not None:
+                    description = {"name": "misspellings", "computed_on": "perturbed", "robustness": True,
+                                   "fairness": False}
+                    variants[("misspellings", "perturbed")] = (description, line[0] + line[1] * prob_of[run])
+                for pert, value in variants.values():
                     if bounded:
                         value = min(max(value, 0.0), 1.0)
                     stats.append(make_stat(PREFIX + str(name), value, split=split, perturbation=pert))

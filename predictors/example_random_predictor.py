@@ -4,6 +4,20 @@ Run it on a benchmark_output::
 
     python -m predictors.example_random_predictor --root-dir BENCHMARK_OUTPUT --suite SUITE
 
+MAGNET's own example calls run unchanged (every run is an eval run once;
+the table of predicted vs actual stats is printed and the results returned):
+
+    >>> import magnet
+    >>> outputs = magnet.HelmOutputs.demo(preset="small")
+    >>> suite = outputs.suites()[0].name
+    >>> root_dir = outputs.root_dir
+    >>> predictor_instance = ExampleRandomPredictor(num_eval_samples=5)
+    >>> result = predictor_instance(root_dir, suite)  # xdoctest: +IGNORE_WANT
+    >>> suite_path = outputs.suites()[0].path
+    >>> result = predictor_instance(helm_suites=suite_path)  # xdoctest: +IGNORE_WANT
+    >>> result.n_scored > 0 and set(result.table["source"]) == {"predicted", "actual"}
+    True
+
 Example:
     >>> import pandas as pd
     >>> specs = pd.DataFrame({"run_spec.name": ["r1"], "magnet.target_names": [["exact_match"]],
@@ -25,10 +39,11 @@ from magnet.predictor import Predictor
 
 
 class ExampleRandomPredictor(Predictor):
-    """Predicts ``U(0, 1)`` for each target stat, seeded by (seed, run name)."""
+    """Predicts ``U(0, 1)`` for each target stat, seeded by (seed, run name).
 
-    def __init__(self, seed: int = 0):
-        self.seed = seed
+    Parameters are :class:`~magnet.predictor.Predictor`'s (``seed`` or
+    ``random_seed``, ``num_eval_samples``, ``num_example_runs``).
+    """
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
                 eval_run_specs_df, eval_scenario_states_df):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 from magnet.cli.display import make_console
 from magnet.cli.errors import writable_dir
+from magnet.cli.predict import _num, add_protocol_args, corpus_from_args, load_predictor, report_unmatched
 from magnet.errors import UserError
-from magnet.cli.predict import _num, add_protocol_args, corpus_from_args, load_predictor
 from magnet.protocol.benchmark import benchmark
 from magnet.report.terminal import leaderboard_table
 
@@ -38,13 +40,20 @@ def run_benchmark(args) -> int:
                       timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
                       backend=args.backend, ray_address=args.ray_address)
     console.print(leaderboard_table(board))
+    dead = set()
     for result in board.results:
         for f in result.failed_folds:
             console.print(f"[yellow]{result.predictor}/{result.split} fold {f.index} ({f.label}) {f.status}:[/] "
                           f"{f.reason}", highlight=False)
+        report_unmatched(console, result, corpus, f"{result.predictor}/{result.split}")
+        if result.folds and all(f.status == "failed" for f in result.folds):
+            dead.add(f"{result.predictor}/{result.split}")
     if args.out:
         board.write(args.out)
         console.print(f"wrote leaderboard.json, predictions.csv, plots/ and report.html to {args.out}")
+    if dead:
+        print(f"error: every fold failed for {', '.join(sorted(dead))} (the reasons are above)", file=sys.stderr)
+        return 1
     return 0
 
 

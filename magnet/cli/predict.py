@@ -11,6 +11,8 @@ Example:
 from __future__ import annotations
 
 import argparse
+import inspect
+import sys
 
 import pandas as pd
 from rich.table import Table
@@ -26,6 +28,7 @@ from magnet.protocol.splits import STRATEGIES
 from magnet.protocol.corpus import Corpus
 from magnet.protocol.runner import run_protocol
 from magnet.protocol.truth import join_truth
+from magnet.protocol.unmatched import unmatched_predictions
 
 
 def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-model-out",), many_splits=False) -> None:
@@ -97,7 +100,37 @@ def run_predict(predictor, args) -> int:
         console.print(predicted_vs_actual_table(joined, f"{predictor.name}, {args.split}: predicted vs actual"))
     for f in result.failed_folds:
         console.print(f"[yellow]fold {f.index} ({f.label}) {f.status}:[/] {f.reason}", highlight=False)
+    report_unmatched(console, result, corpus, predictor.name)
+    if result.folds and all(f.status == "failed" for f in result.folds):
+        print(f"error: {predictor.name}: every fold failed ({len(result.folds)} folds; the reasons are above)",
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def report_unmatched(console, result, corpus, label: str, limit: int = 5) -> int:
+    """Print the predictions matching no target (with the nearest target); return how many there are."""
+    lines = unmatched_predictions(result.predictions, corpus.targets) if len(result.predictions) else []
+    if lines:
+        console.print(f"[yellow]{label}: {len(lines)} prediction(s) match no target stat and are not scored:[/]",
+                      highlight=False)
+        for line in lines[:limit]:
+            console.print(f"  {line}", highlight=False)
+        if len(lines) > limit:
+            console.print(f"  ... and {len(lines) - limit} more", highlight=False)
+    return len(lines)
+
+
+def make_predictor(predictor_cls, seed: int):
+    """An instance with the given seed, whichever of ``seed`` / ``random_seed`` its ``__init__`` takes."""
+    params = inspect.signature(predictor_cls.__init__).parameters
+    if "seed" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return predictor_cls(seed=seed)
+    if "random_seed" in params:
+        return predictor_cls(random_seed=seed)
+    predictor = predictor_cls()
+    predictor.seed = seed
+    return predictor
 
 
 def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
@@ -107,14 +140,9 @@ def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
     add_protocol_args(parser)
     add_debug_flag(parser)
     args = parser.parse_args(argv)
-    return run_command(lambda a: run_predict(_instantiate(predictor_cls, a.seed), a), args)
+    return run_command(lambda a: run_predict(make_predictor(predictor_cls, a.seed), a), args)
 
 
-def _instantiate(predictor_cls, seed: int):
-    try:
-        return predictor_cls(seed=seed)
-    except TypeError:
-        return predictor_cls()
 
 
 def register(sub) -> None:

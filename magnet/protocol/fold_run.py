@@ -25,7 +25,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from magnet.predictor import Predictor, check_predictions, predictions_to_frame
+from magnet.predictions import check_predictions
+from magnet.protocol.predict_call import call_predict
 from magnet.protocol.splits import Fold, PredictorInputs
 
 
@@ -66,14 +67,12 @@ def _time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, old)
 
 
-def run_fold(predictor: Predictor, inputs: PredictorInputs, fold: Fold, timeout: float | None):
+def run_fold(predictor, inputs: PredictorInputs, fold: Fold, timeout: float | None):
     """Run the predictor on one fold's inputs: ``(predictions, FoldResult)``. Never raises for predictor faults."""
     start = time.perf_counter()
-    wants = inputs.train_per_instance_stats_df is not None
     try:
         with _time_limit(timeout):
-            raw = predictor.predict(**inputs.as_kwargs(wants))
-        predictions = predictions_to_frame(raw)
+            predictions = call_predict(predictor, inputs).runs
     except PredictorTimeout as e:
         return None, FoldResult(fold.index, fold.label, "failed", str(e), time.perf_counter() - start, len(fold.eval_runs), 0)
     except Exception as e:  # a predictor's fault is recorded, not propagated

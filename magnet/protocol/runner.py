@@ -35,7 +35,8 @@ import pandas as pd
 
 from magnet.protocol.checks import fold_warnings, reveal_warnings, warn_all
 from magnet.protocol.corpus import Corpus
-from magnet.predictor import Predictor, check_predictions, predictions_to_frame
+from magnet.predictions import check_predictions, predictions_to_frame
+from magnet.protocol.predict_call import wants_per_instance_stats
 from magnet.protocol.execution import check_backend, iter_local, iter_ray
 from magnet.protocol.fold_run import FoldResult, PredictorTimeout, run_fold
 from magnet.protocol.splits import Fold, PredictorInputs, fold_inputs, make_folds, reveal
@@ -57,7 +58,7 @@ class ProtocolResult:
         return [f for f in self.folds if f.status != "ok"]
 
 
-def _config(predictor: Predictor, corpus: Corpus, split: str, n_folds: int, num_eval_samples, seed: int) -> dict:
+def _config(predictor, corpus: Corpus, split: str, n_folds: int, num_eval_samples, seed: int) -> dict:
     return {
         "predictor": predictor.name, "predictor_params": {k: repr(v) for k, v in sorted(vars(predictor).items())},
         "corpus": corpus.source, "runs": len(corpus.run_specs), "split": split, "n_folds": n_folds,
@@ -120,7 +121,7 @@ class _Store:
 
 
 def run_protocol(
-    predictor: Predictor,
+    predictor,
     corpus: Corpus,
     *,
     split: str = "kfold",
@@ -160,7 +161,7 @@ def run_protocol(
     finished, previous = store.done() if store else ({}, pd.DataFrame())
     todo = [f for f in folds if f.index not in finished]
 
-    wants = predictor.wants_per_instance_stats()
+    wants = wants_per_instance_stats(predictor)
 
     def inputs_of(fold: Fold) -> PredictorInputs:
         return fold_inputs(corpus, fold, revealed, with_per_instance=wants)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from magnet.predictor import PREFIX
+from magnet.predictions import PREFIX
 
 KEY = ["run_spec.name", "name", "stat_split", "pert", "computed_on"]
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from magnet.backends.helm.demo import DemoSpec, build_demo, cache_root
+from magnet.backends.helm.demo.entries import spec_from_run_entries
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.loading import RunRef, load_table, read_json
 from magnet.backends.helm.tables import TABLE_FILES, TABLES
@@ -169,12 +170,33 @@ class HelmOutputs:
         raise HelmOutputError(p, "no HELM runs found (expected benchmark_output/, runs/, a suite or a run directory)")
 
     @classmethod
-    def demo(cls, preset: str = "default", cache_dir=None, **overrides) -> "HelmOutputs":
+    def demo(cls, preset: str = "default", cache_dir=None, run_entries=None, max_eval_instances=None,
+             **overrides) -> "HelmOutputs":
         """The built-in demo corpus (built with the real HELM pipeline on first use, then cached).
 
-        See :class:`magnet.backends.helm.demo.DemoSpec` for the presets.
+        See :class:`magnet.backends.helm.demo.DemoSpec` for the presets. MAGNET's
+        form, ``demo(run_entries=[...], max_eval_instances=N)``, runs exactly those
+        HELM run entries (offline ones only: simulated models, scenarios and data
+        augmentations that need no download; anything else is a one-line
+        ``ValueError`` naming the entry; see :mod:`magnet.backends.helm.demo.entries`).
+
+        Example:
+            >>> HelmOutputs.demo(run_entries=["mmlu:subject=anatomy,model=openai/gpt2"])
+            Traceback (most recent call last):
+            ValueError: run entry 'mmlu:subject=anatomy,model=openai/gpt2': scenario 'mmlu' downloads its data; ...
         """
-        return cls.coerce(build_demo(DemoSpec.preset(preset, **overrides), cache_dir=cache_dir, progress=False))
+        if run_entries is not None:
+            spec = spec_from_run_entries(run_entries, max_eval_instances=max_eval_instances or 7, **overrides)
+        else:
+            if max_eval_instances is not None:
+                overrides["max_eval_instances"] = max_eval_instances
+            spec = DemoSpec.preset(preset, **overrides)
+        return cls.coerce(build_demo(spec, cache_dir=cache_dir, progress=False))
+
+    @property
+    def root_dir(self) -> Path:
+        """MAGNET's spelling of :attr:`root`."""
+        return self.root
 
     def suites(self) -> list[HelmSuite]:
         """The suites, sorted by name."""

@@ -104,7 +104,10 @@ def key_entries_for_run(request_states: list[dict[str, Any]], scenario: str) -> 
             answer = " " + correct_texts[0].strip()
             wrong = [" " + w.strip() for w in _wrong_generation_answers(correct_texts[0], pool, instance["id"])]
             multiple_choice = False
-        perturbation = (instance.get("perturbation") or {}).get("name")
+        described = instance.get("perturbation") or {}
+        perturbation = described.get("name")
+        if perturbation == "misspellings" and described.get("prob") is not None:
+            perturbation = f"misspellings{described['prob']:g}"  # its strength sets the simulated difficulty
         key[prompt_key(rs["request"]["prompt"])] = {
             "scenario": scenario,
             "instance_id": instance["id"],

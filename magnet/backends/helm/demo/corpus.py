@@ -98,6 +98,8 @@ class DemoSpec:
     max_eval_instances: int = 40
     seed: int = 0
     suite: str = "demo"
+    #: Explicit run entries (``scenario:...,model=M[,data_augmentation=P]``) instead of models x scenarios.
+    entries: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
@@ -118,6 +120,12 @@ class DemoSpec:
 
     def run_entries(self, model: str | None = None) -> list[str]:
         """HELM run entries, for every model (or the given one)."""
+        if self.entries:
+            if model is None:
+                return list(self.entries)
+            swapped = [re.sub(r"model=[^,]*", f"model={model}", e) for e in self.entries]
+            mine = [e for e, s in zip(self.entries, swapped) if e == s]
+            return mine if model in {m.name for m in self.models} else list(dict.fromkeys(swapped))
         models = [model] if model else [m.name for m in self.models]
         entries = []
         for m in models:
@@ -131,6 +139,8 @@ class DemoSpec:
         """The spec as plain JSON (what the variant id hashes)."""
         d = dataclasses.asdict(self)
         d.pop("extra")
+        if not d["entries"]:
+            d.pop("entries")  # the presets' ids stay what they were before entries existed
         return d
 
     def variant_id(self) -> str:

@@ -15,7 +15,9 @@ Every answer of a simulated model follows one stated item-response-theory
   ``z_i`` is a standard normal derived deterministically from the text of the
   (unperturbed) instance, so the same question is equally hard for every model.
 * **Perturbations** (HELM data augmentation) make an instance harder by
-  ``shift_p * (1.5 - sigmoid(theta_m))``: big models are more robust.
+  ``shift_p * (1.5 - sigmoid(theta_m))``: big models are more robust. For
+  ``misspellings`` the shift grows with the misspelling probability ``q``
+  (HELM's ``prob``): ``shift_p = MISSPELLING_SHIFT_PER_PROB * q``.
 * **Success probability.** ``p = sigmoid(a_s * (theta_ms - b_i - shift))``;
   with ``K`` answer options a multiple-choice guess floor is added:
   ``p_eff = 1/K + (1 - 1/K) * p``.
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
@@ -64,6 +67,9 @@ PERTURBATION_SHIFTS: dict[str, float] = {
     "filler": 0.3,
     "space": 0.2,
 }
+
+#: Shift per unit of misspelling probability (``misspellings<q>`` in the answer key).
+MISSPELLING_SHIFT_PER_PROB = 3.0
 
 _NORMAL = NormalDist()
 
@@ -158,9 +164,14 @@ def perturbation_shift(perturbation: str | None, ability: float) -> float:
         0.0
         >>> perturbation_shift("typo0.1", 2.0) < perturbation_shift("typo0.1", -2.0)
         True
+        >>> perturbation_shift("misspellings0", 0.0), perturbation_shift("misspellings0.2", 0.0) < perturbation_shift("misspellings0.5", 0.0)
+        (0.0, True)
     """
     if not perturbation:
         return 0.0
+    strength = re.fullmatch(r"misspellings([0-9.]+)", perturbation)
+    if strength:
+        return MISSPELLING_SHIFT_PER_PROB * float(strength.group(1)) * (1.5 - sigmoid(ability))
     base = next((v for k, v in PERTURBATION_SHIFTS.items() if perturbation.startswith(k)), 0.3)
     return base * (1.5 - sigmoid(ability))
 

@@ -1,0 +1,205 @@
+"""MAGNET's HELM views (``magnet.backends.helm.helm_outputs``), thin over magnet's loader.
+
+The names and call forms of MAGNET's module: :class:`HelmOutputs` (with
+``root_dir``, ``suites(pattern)``), :class:`HelmSuite` (``runs(pattern)``),
+:class:`HelmSuites`, :class:`HelmRuns` (alias :data:`HelmSuiteRuns`) with
+``.paths``, ``.coerce(paths or globs)``, and per run or set of runs the tables
+``run_spec()``, ``stats()``, ``scenario_state()``, ``per_instance_stats()``.
+Every table is read by :mod:`magnet.backends.helm.loading` through the same
+cache as ``HelmOutputs.stats()``: the same rows and columns.
+
+Example:
+    >>> outputs = HelmOutputs.demo(preset="small")
+    >>> suite = outputs.suites()[0]
+    >>> runs = suite.runs("simple_mcqa*")
+    >>> len(runs.paths) == 8 and all(p.name.startswith("simple_mcqa") for p in runs.paths)
+    True
+    >>> same = HelmSuiteRuns.coerce([str(p) for p in runs.paths])
+    >>> sorted(same.stats()["run_spec.name"].unique()) == sorted(runs.run_spec()["run_spec.name"])
+    True
+    >>> HelmRuns.coerce(str(outputs.root_dir / "runs" / "demo" / "no_such_run*"))
+    Traceback (most recent call last):
+    ValueError: no HELM run matches '.../no_such_run*'
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from magnet.backends.helm import outputs as _outputs
+
+TABLE_OF = {"run_spec": "run_specs", "stats": "stats", "scenario_state": "scenario_states",
+            "per_instance_stats": "per_instance_stats"}
+
+
+def _expand(input, kind: str, accept) -> list[Path]:
+    """Paths or glob patterns (one or a list) -> the matching directories accepted by ``accept``."""
+    items = [input] if isinstance(input, (str, os.PathLike)) else list(input)
+    found: list[Path] = []
+    for item in items:
+        text = os.fspath(item)
+        matches = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
+        good = [Path(m) for m in matches if accept(Path(m))]
+        if not good:
+            shown = text if len(text) < 60 else "..." + text[-40:]
+            raise ValueError(f"no HELM {kind} matches {shown!r}")
+        found += good
+    return list(dict.fromkeys(found))
+
+
+def _is_run(path: Path) -> bool:
+    return (path / "run_spec.json").is_file()
+
+
+def _is_suite(path: Path) -> bool:
+    return path.is_dir() and any(_is_run(c) for c in path.iterdir() if c.is_dir())
+
+
+class HelmRuns:
+    """A set of run directories, possibly from several suites (MAGNET's ``HelmRuns`` / ``HelmSuiteRuns``)."""
+
+    def __init__(self, paths):
+        self.paths = [Path(p) for p in paths]
+
+    def __repr__(self) -> str:
+        return f"<HelmRuns({len(self.paths)})>"
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self):
+        return (HelmRun(p) for p in self.paths)
+
+    def __getitem__(self, index):
+        return HelmRuns(self.paths[index]) if isinstance(index, slice) else HelmRun(self.paths[index])
+
+    @classmethod
+    def coerce(cls, input) -> "HelmRuns":
+        """From a HelmRuns, a HelmSuite, or run paths / glob patterns (one or a list); ``ValueError`` if none match."""
+        if isinstance(input, cls):
+            return input
+        if isinstance(input, _outputs.HelmSuite):
+            return HelmSuite.coerce(input).runs()
+        if isinstance(input, (str, os.PathLike, list, tuple)):
+            return cls(_expand(input, "run", _is_run))
+        raise TypeError(f"cannot make HelmRuns of a {type(input).__name__}")
+
+    def to_outputs(self) -> _outputs.HelmOutputs:
+        """magnet's :class:`~magnet.backends.helm.outputs.HelmOutputs` over exactly these runs."""
+        by_suite: dict[Path, list[str]] = {}
+        for p in self.paths:
+            by_suite.setdefault(p.parent, []).append(p.name)
+        suites = [_outputs.HelmSuite(s, run_filter=tuple(names)) for s, names in by_suite.items()]
+        root = Path(os.path.commonpath([str(s) for s in by_suite])) if by_suite else Path(".")
+        return _outputs.HelmOutputs(root, suites)
+
+    def _table(self, name: str) -> pd.DataFrame:
+        return self.to_outputs().table(TABLE_OF[name])
+
+    def run_spec(self) -> pd.DataFrame:
+        """The ``run_specs`` table of these runs (one row per run)."""
+        return self._table("run_spec")
+
+    def stats(self) -> pd.DataFrame:
+        """The ``stats`` table of these runs."""
+        return self._table("stats")
+
+    def scenario_state(self) -> pd.DataFrame:
+        """The ``scenario_states`` table of these runs (one row per request state)."""
+        return self._table("scenario_state")
+
+    def per_instance_stats(self) -> pd.DataFrame:
+        """The ``per_instance_stats`` table of these runs."""
+        return self._table("per_instance_stats")
+
+
+#: MAGNET's older name of :class:`HelmRuns`.
+HelmSuiteRuns = HelmRuns
+
+
+class HelmRun(HelmRuns):
+    """One run directory, with the same table methods."""
+
+    def __init__(self, path):
+        super().__init__([path])
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"<HelmRun({self.path.name})>"
+
+    @property
+    def name(self) -> str:
+        """The directory name."""
+        return self.path.name
+
+    def exists(self) -> bool:
+        """True when the run has its ``run_spec.json`` and ``stats.json``."""
+        return _is_run(self.path) and (self.path / "stats.json").is_file()
+
+
+class HelmSuite(_outputs.HelmSuite):
+    """One suite directory (magnet's suite, with MAGNET's ``runs(pattern)``)."""
+
+    def __repr__(self) -> str:
+        return f"<HelmSuite({self.path.name})>"
+
+    @classmethod
+    def coerce(cls, input) -> "HelmSuite":
+        """From a HelmSuite or a suite directory."""
+        if isinstance(input, _outputs.HelmSuite):
+            return cls(input.path, input.run_filter)
+        return cls(_expand(input, "suite", _is_suite)[0])
+
+    def runs(self, pattern: str = "*") -> HelmRuns:  # type: ignore[override]
+        """The suite's runs whose directory name matches ``pattern``."""
+        return HelmRuns([self.path / n for n in self.run_dir_names() if fnmatch.fnmatch(n, pattern)])
+
+
+class HelmSuites:
+    """Several suites (MAGNET's ``HelmSuites``)."""
+
+    def __init__(self, paths):
+        self.paths = [Path(p) for p in paths]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self):
+        return (HelmSuite(p) for p in self.paths)
+
+    def __getitem__(self, index):
+        return HelmSuites(self.paths[index]) if isinstance(index, slice) else HelmSuite(self.paths[index])
+
+    @classmethod
+    def coerce(cls, input) -> "HelmSuites":
+        """From HelmSuites, a HelmSuite, or suite paths / glob patterns; ``ValueError`` if none match."""
+        if isinstance(input, cls):
+            return input
+        if isinstance(input, _outputs.HelmSuite):
+            return cls([input.path])
+        return cls(_expand(input, "suite", _is_suite))
+
+    def runs(self, pattern: str = "*") -> HelmRuns:
+        """The runs of every suite whose directory name matches ``pattern``."""
+        return HelmRuns([p for s in self for p in s.runs(pattern).paths])
+
+
+class HelmOutputs(_outputs.HelmOutputs):
+    """magnet's :class:`~magnet.backends.helm.outputs.HelmOutputs` with MAGNET's ``suites(pattern)`` views."""
+
+    def suites(self, pattern: str = "*") -> list[HelmSuite]:  # type: ignore[override]
+        """The suites whose name matches ``pattern`` (MAGNET's :class:`HelmSuite` views)."""
+        return [HelmSuite(s.path, s.run_filter) for s in super().suites() if fnmatch.fnmatch(s.name, pattern)]
+
+    def list_suites(self) -> list[str]:
+        """Suite names."""
+        return [s.name for s in self.suites()]
+
+    def list_run_specs(self, suite: str = "*") -> list[str]:
+        """Run directory names in the suites matching ``suite``."""
+        return [p.name for s in self.suites(suite) for p in s.runs().paths]

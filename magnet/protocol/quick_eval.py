@@ -1,0 +1,246 @@
+"""``predictor(root_dir, suite)`` and MAGNET's other call forms: run the protocol, print the seed's table, return results.
+
+:func:`evaluate_predictor` is what :meth:`magnet.predictor.Predictor.__call__`
+runs. It loads the runs named by one of MAGNET's call forms
+(``root_dir`` + ``suite``, ``helm_suites=``, ``helm_runs=``), runs
+:func:`~magnet.protocol.runner.run_protocol` (every run an eval run once, the
+same boundary as ``magnet benchmark``), joins the truth, and prints, per
+scored target, a *predicted* and an *actual* row with the columns of MAGNET's
+table (run_spec, source, name, mean, min, max, count, stddev, sum,
+sum_squared, variance). Predictions that match no target are listed with the
+nearest target; failed folds with their reason. For an
+:class:`~magnet.predictor.InstancePredictor` the per-instance predictions are
+also scored (Brier, log-loss, AUROC where the stat is 0/1).
+
+Example:
+    >>> from magnet.backends.helm.outputs import HelmOutputs
+    >>> from predictors.example_random_predictor import ExampleRandomPredictor
+    >>> outputs = HelmOutputs.demo(preset="small")
+    >>> result = evaluate_predictor(ExampleRandomPredictor(), root_dir=outputs.root_dir, suite="demo",
+    ...                             split="leave-one-model-out", quiet=True)
+    >>> list(result.table.columns)
+    ['run_spec', 'source', 'name', 'mean', 'min', 'max', 'count', 'stddev', 'sum', 'sum_squared', 'variance']
+    >>> result.n_scored > 0, result.unmatched, result.all_failed
+    (True, [], False)
+    >>> result
+    <Evaluation ExampleRandomPredictor, leave-one-model-out: 16 scored predictions, MAE ..., 0 unmatched, 0 of 4 folds not ok>
+    >>> evaluate_predictor(ExampleRandomPredictor(), root_dir=outputs.root_dir, suite="nope")
+    Traceback (most recent call last):
+    magnet.backends.helm.errors.HelmOutputError: ...no suite 'nope'; suites: ['demo']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from magnet.backends.helm.errors import HelmOutputError
+from magnet.backends.helm.helm_outputs import HelmRuns, HelmSuites
+from magnet.backends.helm.outputs import HelmOutputs
+from magnet.protocol.corpus import RUN, Corpus
+from magnet.data_splits import SequesteredTestSplit, TrainSplit
+from magnet.protocol.predict_call import as_splits, call_predict, predict_style
+from magnet.protocol.runner import ProtocolResult, run_protocol
+from magnet.protocol.splits import fold_inputs, make_folds, reveal
+from magnet.protocol.truth import join_truth
+from magnet.protocol.unmatched import unmatched_predictions
+from magnet.stats.instance_scores import binary_scores, is_binary
+
+TABLE_COLUMNS = ["run_spec", "source", "name", "mean", "min", "max", "count", "stddev", "sum", "sum_squared",
+                 "variance"]
+PIS = "per_instance_stats."
+
+
+@dataclass(repr=False)
+class Evaluation:
+    """What a predictor call returns: the seed's table and everything behind it."""
+
+    table: pd.DataFrame
+    joined: pd.DataFrame
+    protocol: ProtocolResult
+    unmatched: list[str]
+    instance_scores: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        failed = len(self.protocol.failed_folds)
+        mae = f"MAE {self.mae:.3f}" if self.n_scored else "nothing scored"
+        return (f"<Evaluation {self.protocol.predictor}, {self.protocol.split}: {self.n_scored} scored predictions, "
+                f"{mae}, {len(self.unmatched)} unmatched, {failed} of {len(self.protocol.folds)} folds not ok>")
+
+    @property
+    def n_scored(self) -> int:
+        """Predictions matched to a target (scored)."""
+        return len(self.joined)
+
+    @property
+    def all_failed(self) -> bool:
+        """True when no fold produced a valid prediction."""
+        return all(f.status == "failed" for f in self.protocol.folds)
+
+    @property
+    def mae(self) -> float:
+        """Mean absolute error over the scored predictions (NaN if none)."""
+        return float((self.joined["predicted"] - self.joined["actual"]).abs().mean()) if len(self.joined) else np.nan
+
+
+def outputs_for(root_dir=None, suite=None, helm_suites=None, helm_runs=None) -> HelmOutputs:
+    """The runs named by one of MAGNET's call forms; ``ValueError`` for none or several."""
+    given = [name for name, v in (("root_dir", root_dir), ("helm_suites", helm_suites), ("helm_runs", helm_runs))
+             if v is not None]
+    if len(given) != 1:
+        raise ValueError("call a predictor with one of: (root_dir, suite), helm_suites=PATH_OR_GLOB, "
+                         f"helm_runs=GLOB; got {', '.join(given) or 'none'}")
+    if helm_runs is not None:
+        return HelmRuns.coerce(helm_runs).to_outputs()
+    if helm_suites is not None:
+        return HelmSuites.coerce(helm_suites).runs().to_outputs()
+    outputs = HelmOutputs.coerce(root_dir)
+    if suite is not None:
+        chosen = [s for s in outputs.suites() if s.name == suite]
+        if not chosen:
+            raise HelmOutputError(outputs.root, f"no suite {suite!r}; suites: {[s.name for s in outputs.suites()]}")
+        outputs = HelmOutputs(outputs.root, chosen)
+    return outputs
+
+
+def filtered(predictor, outputs: HelmOutputs) -> HelmOutputs:
+    """The runs kept by the predictor's MAGNET hooks ``run_spec_filter`` / ``run_spec_dataframe_filter``, if overridden."""
+    by_spec = getattr(predictor, "run_spec_filter", None)
+    by_row = getattr(predictor, "run_spec_dataframe_filter", None)
+    by_spec = None if getattr(by_spec, "magnet_default", False) else by_spec
+    by_row = None if getattr(by_row, "magnet_default", False) else by_row
+    if by_spec is None and by_row is None:
+        return outputs
+    specs = outputs.run_specs()
+    rows = {(s, n.replace("/", "_")): row for (_, row), s, n in zip(specs.iterrows(), specs["suite"], specs[RUN])}
+    kept = []
+    for run in outputs.runs():
+        row = rows.get((run.suite, run.name))
+        if row is None or (by_row is not None and not by_row(row)) or (by_spec is not None and not by_spec(run.run_spec())):
+            continue
+        kept.append(run.path)
+    if not kept:
+        raise ValueError(f"{type(predictor).__name__}.run_spec_filter / run_spec_dataframe_filter kept no run "
+                         f"of {outputs.root}")
+    return HelmRuns(kept).to_outputs()
+
+
+def seed_table(joined: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Per scored target: a ``predicted`` row (a one-value stat) and the ``actual`` stat, MAGNET's columns."""
+    actual = targets.drop_duplicates([RUN, "target.key"]).set_index([RUN, "target.key"])
+    rows = []
+    for run, key, pred in zip(joined[RUN], joined["target.key"], joined["predicted"]):
+        rows.append([run, "predicted", key, pred, pred, pred, 1, 0.0, pred, pred * pred, 0.0])
+        a = actual.loc[(run, key)]
+        rows.append([run, "actual", key] + [a.get(f"stats.{c}", np.nan) for c in TABLE_COLUMNS[3:]])
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def instance_truth(corpus: Corpus, located: pd.DataFrame) -> pd.DataFrame:
+    """Instance predictions joined with the actual per-instance stat (same run, instance, perturbation, stat)."""
+    pis = corpus.per_instance_stats
+    truth = pd.DataFrame({
+        RUN: pis[RUN].to_numpy(), "instance_id": pis[PIS + "instance_id"].to_numpy(),
+        "perturbation": pis.get(PIS + "perturbation.name", pd.Series([None] * len(pis))).to_numpy(),
+        "stat": pis[PIS + "stats.name.name"].to_numpy(), "actual": pis[PIS + "stats.mean"].to_numpy(dtype=float),
+    })
+    truth = truth.fillna({"perturbation": "∅"}).groupby([RUN, "instance_id", "perturbation", "stat"],
+                                                          as_index=False)["actual"].mean()
+    left = located.assign(stat=located[PIS + "stats.name.name"].astype(str).str.removeprefix("predicted_"),
+                          perturbation=located["perturbation"].fillna("∅"),
+                          predicted=located[PIS + "stats.mean"].astype(float))
+    return left.merge(truth, on=[RUN, "instance_id", "perturbation", "stat"], how="inner")
+
+
+def score_instances(predictor, corpus: Corpus, protocol: ProtocolResult, n_folds: int, seed: int) -> pd.DataFrame:
+    """Per stat: the instance predictions' scores against the actual per-instance values (0/1 stats)."""
+    frames = []
+    for fold in make_folds(corpus.run_specs, protocol.split, n_folds=n_folds, seed=seed):
+        try:
+            out = call_predict(predictor, fold_inputs(corpus, fold, protocol.revealed, with_per_instance=True))
+        except Exception:  # the fold's failure is already recorded by the protocol run
+            continue
+        if out.instances is not None:
+            frames.append(instance_truth(corpus, out.instances))
+    rows = []
+    for stat, group in (pd.concat(frames).groupby("stat") if frames else []):
+        y, p = group["actual"].to_numpy(), group["predicted"].to_numpy()
+        scores = binary_scores(y, p) if is_binary(y) else {
+            "n": len(y), "n_positive": None, "brier": None, "log_loss": None, "auroc": None,
+            "mae": float(np.mean(np.abs(p - y)))}
+        rows.append({"stat": stat, **scores})
+    return pd.DataFrame(rows, columns=["stat", "n", "n_positive", "brier", "log_loss", "auroc", "mae"])
+
+
+def predict_inputs(predictor, *, root_dir=None, suite=None, helm_suites=None, helm_runs=None,
+                   split: str = "leave-one-run-out", fold: int = 0, n_folds: int = 5, num_eval_samples=None,
+                   seed=None) -> tuple[TrainSplit, SequesteredTestSplit]:
+    """One fold's inputs as MAGNET's ``(train_split, sequestered_test_split)`` (what ``predict`` would receive).
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> from predictors.example_random_predictor import ExampleRandomPredictor
+        >>> suite_path = HelmOutputs.demo(preset="small").suites()[0].path
+        >>> train, seq = predict_inputs(ExampleRandomPredictor(num_eval_samples=3), root_dir=suite_path)
+        >>> seq.run_specs["run_spec.name"].nunique(), seq.stats, train.stats["run_spec.name"].nunique()
+        (1, None, 15)
+        >>> int(seq.scenario_state["scenario_state.request_states.instance.id"].nunique())
+        3
+    """
+    corpus = Corpus.load(filtered(predictor, outputs_for(root_dir, suite, helm_suites, helm_runs)))
+    num = num_eval_samples if num_eval_samples is not None else getattr(predictor, "num_eval_samples", 10)
+    seed = seed if seed is not None else getattr(predictor, "seed", 0)
+    folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
+    return as_splits(fold_inputs(corpus, folds[fold], reveal(corpus, num, seed), with_per_instance=True))
+
+
+def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None, helm_runs=None,
+                       split: str = "leave-one-run-out", n_folds: int = 5, num_eval_samples=None, seed=None,
+                       quiet: bool = False, n_jobs: int = 1, timeout: float | None = None) -> Evaluation:
+    """Run ``predictor`` on the named runs and report predicted vs actual (see the module docstring)."""
+    outputs = filtered(predictor, outputs_for(root_dir, suite, helm_suites, helm_runs))
+    corpus = Corpus.load(outputs)
+    num = num_eval_samples if num_eval_samples is not None else getattr(predictor, "num_eval_samples", 10)
+    seed = seed if seed is not None else getattr(predictor, "seed", 0)
+    protocol = run_protocol(predictor, corpus, split=split, n_folds=n_folds, num_eval_samples=num, seed=seed,
+                            n_jobs=n_jobs, timeout=timeout, progress=not quiet)
+    if all(f.status == "failed" for f in protocol.folds):
+        first = protocol.folds[0]
+        raise ValueError(f"every fold of {getattr(predictor, 'name', type(predictor).__name__)} failed "
+                         f"({len(protocol.folds)} folds); fold {first.index} ({first.label}): {first.reason}")
+    joined = join_truth(protocol.predictions, corpus.targets)
+    unmatched = unmatched_predictions(protocol.predictions, corpus.targets) if len(protocol.predictions) else []
+    instance_scores = None
+    if predict_style(predictor) == "splits":
+        scored = score_instances(predictor, corpus, protocol, n_folds, seed)
+        instance_scores = scored if len(scored) else None
+    result = Evaluation(seed_table(joined, corpus.targets), joined, protocol, unmatched, instance_scores)
+    if not quiet:
+        show(result, getattr(predictor, "name", type(predictor).__name__))
+    return result
+
+
+def show(result: Evaluation, name: str) -> None:
+    """Print the seed's table, the unmatched predictions, failed folds and instance scores."""
+    console = Console()
+    table = Table(title=f"{name}, {result.protocol.split}: predicted vs actual")
+    for col in TABLE_COLUMNS:
+        table.add_column(col, justify="left" if col in ("run_spec", "source", "name") else "right", overflow="fold")
+    for row in result.table.itertuples(index=False):
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    table.caption = (f"n = {result.n_scored} scored predictions; MAE = {result.mae:.3f}" if result.n_scored
+                     else "no prediction matched a target")
+    console.print(table)
+    for line in result.unmatched[:10]:
+        console.print(f"[yellow]unmatched prediction:[/] {line}", highlight=False)
+    if len(result.unmatched) > 10:
+        console.print(f"[yellow]... {len(result.unmatched) - 10} more unmatched predictions[/]")
+    for f in result.protocol.failed_folds:
+        console.print(f"[yellow]fold {f.index} ({f.label}) {f.status}:[/] {f.reason}", highlight=False)
+    if result.instance_scores is not None:
+        console.print(result.instance_scores.round(4).to_string(index=False))
