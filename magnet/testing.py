@@ -209,7 +209,8 @@ class CheckContext:
         for fold in (self.folds[::-1] if reverse else self.folds):
             out = FoldRun(fold)
             try:
-                out.raw = predictor.predict(**self.inputs(fold).as_kwargs(wants))
+                kwargs = self.inputs(fold).as_kwargs(wants, predictor.wants_eval_per_instance_stats())
+                out.raw = predictor.predict(**kwargs)
             except Exception as e:
                 out.error = f"predict raised {_one_line(e)} in fold {fold.index} ({fold.label})"
             else:
@@ -504,7 +505,7 @@ def check_inputs_not_mutated(ctx: CheckContext) -> tuple[bool, str]:
     wants = predictor.wants_per_instance_stats()
     for fold in ctx.folds:
         inputs = ctx.inputs(fold)
-        kwargs = inputs.as_kwargs(wants)
+        kwargs = inputs.as_kwargs(wants, predictor.wants_eval_per_instance_stats())
         before = {k: _deep_copy(v) for k, v in kwargs.items()}
         try:
             predictor.predict(**kwargs)

@@ -72,7 +72,7 @@ def run_fold(predictor: Predictor, inputs: PredictorInputs, fold: Fold, timeout:
     wants = inputs.train_per_instance_stats_df is not None
     try:
         with _time_limit(timeout):
-            raw = predictor.predict(**inputs.as_kwargs(wants))
+            raw = predictor.predict(**inputs.as_kwargs(wants, predictor.wants_eval_per_instance_stats()))
         predictions = predictions_to_frame(raw)
     except PredictorTimeout as e:
         return None, FoldResult(fold.index, fold.label, "failed", str(e), time.perf_counter() - start, len(fold.eval_runs), 0)
