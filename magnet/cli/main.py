@@ -17,7 +17,7 @@ from magnet.cli.display import make_console
 
 from magnet.backends.helm.errors import HelmOutputError, POLICIES
 from magnet.backends.helm.demo import DemoSpec, build_demo
-from magnet.backends.helm.export import export_table
+from magnet.backends.helm.export import export_table, metadata_path
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli import benchmark, predict
 from magnet.cli.display import corpus_summary_table, listing_table
@@ -58,6 +58,8 @@ def cmd_export(args) -> int:
     console.print(f"wrote {len(df)} rows x {df.shape[1]} columns of {args.table} to {args.output}")
     for s in df.attrs.get("skipped", []):
         console.print(f"[yellow]skipped[/] {s}")
+    if df.attrs.get("skipped") or df.attrs.get("missing"):
+        console.print(f"skipped and incomplete runs are listed in {metadata_path(args.output)}")
     return 0
 
 

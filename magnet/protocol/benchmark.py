@@ -252,14 +252,14 @@ def usable_rows(data: pd.DataFrame, corpus: Corpus, revealed: dict,
         for name, reason in zip(proxies["target.name"], proxies["reason"]):
             if reason:
                 no_proxy.setdefault(name, reason)
-    with_values = set(corpus.instance_values[RUN]) if len(corpus.instance_values) else set()
+    with_pis = set(corpus.per_instance_stats[RUN]) if len(corpus.per_instance_stats) else set()
     for run, name in zip(data.loc[~has, RUN], data.loc[~has, "target.name"]):
         if not revealed.get(run):
             why = "no revealed instances"
+        elif run not in with_pis:
+            why = "the run has no per-instance stats"
         elif name in no_proxy:
             why = f"{name} has no per-instance values and no proxy ({no_proxy[name]})"
-        elif run not in with_values:
-            why = "the run has no per-instance values of its target"
         else:
             why = "no per-instance values of the target for the revealed instances"
         key = f"no revealed_mean baseline: {why}"

@@ -179,7 +179,9 @@ def proxy_instance_values(targets: pd.DataFrame, per_instance_stats: pd.DataFram
     columns = [RUN, "target.key", "instance_id", "value", "proxy"]
     pieces, proxies = [], []
     for (name, split), t in targets.groupby(["stats.name.name", "stats.name.split"], sort=True):
-        lacking = t[~t[RUN].isin(runs_with_instance_stat(per_instance_stats, name, split))]
+        # Runs with per-instance stats, none of them this target's: the ones a proxy can stand in for.
+        lacking = t[t[RUN].isin(set(per_instance_stats[RUN]))
+                    & ~t[RUN].isin(runs_with_instance_stat(per_instance_stats, name, split))]
         if not len(lacking):
             continue
         proxy = choose_proxy(train_stats, train_per_instance_stats, name, split)
