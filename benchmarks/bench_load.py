@@ -49,6 +49,10 @@ if mode == "read_parquet":
     import pandas, pyarrow.dataset
     kwargs = {} if backend == "numpy" else {"dtype_backend": backend}
     pandas.read_parquet(cache, columns=["suite"], **kwargs)  # warm up
+if mode == "warm":  # a second load in the same process: the first pays the process's one-time costs
+    outputs = HelmOutputs.coerce(root, cache_dir=cache)
+    for name in tables:
+        outputs.table(name)
 t = time.perf_counter()
 if mode == "orjson":
     for d in sorted(glob.glob(os.path.join(root, "runs", "*", "*"))):
@@ -120,7 +124,7 @@ def all_tables_table(roots: dict[str, Path], repeat: int, tmp: Path) -> Table:
     """All four tables loaded together, cold and cached, against a bare orjson parse of their files."""
     table = Table(title=f"all four tables together, against a bare orjson parse of their files: best of {repeat}")
     for col in ("corpus", "rows", "orjson parse s", "magnet cold s", "cold / parse", "magnet cached s",
-                "cached / parse"):
+                "cached / parse", "cached, 2nd load in process s", "2nd / parse"):
         table.add_column(col, justify="right")
     for label, root in roots.items():
         ref = best_of(repeat, "orjson", root, "all")
@@ -128,9 +132,11 @@ def all_tables_table(roots: dict[str, Path], repeat: int, tmp: Path) -> Table:
         cache = str(tmp / f"cache-all-{abs(hash(label))}")
         measure("magnet", root, "all", cache)  # fill the cache
         cached = best_of(repeat, "magnet", root, "all", cache)
+        warm = best_of(repeat, "warm", root, "all", cache)
         table.add_row(label, str(cold["rows"]), f"{ref['seconds']:.3f}", f"{cold['seconds']:.3f}",
                       f"{cold['seconds'] / ref['seconds']:.2f}x", f"{cached['seconds']:.3f}",
-                      f"{cached['seconds'] / ref['seconds']:.2f}x")
+                      f"{cached['seconds'] / ref['seconds']:.2f}x", f"{warm['seconds']:.3f}",
+                      f"{warm['seconds'] / ref['seconds']:.2f}x")
     return table
 
 
