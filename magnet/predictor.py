@@ -106,7 +106,7 @@ class Predictor(abc.ABC):
         return "train_per_instance_stats_df" in inspect.signature(self.predict).parameters
 
     def wants_eval_per_instance_stats(self) -> bool:
-        """True when ``predict`` accepts ``eval_per_instance_stats_df`` (the revealed instances' per-instance stats)."""
+        """True when ``predict`` accepts ``eval_per_instance_stats_df`` (per-instance stats of revealed instances)."""
         return "eval_per_instance_stats_df" in inspect.signature(self.predict).parameters
 
 

@@ -102,7 +102,7 @@ class Corpus:
 
 def _eval_instances(states: pd.DataFrame, targets: pd.DataFrame,
                     per_instance_stats: pd.DataFrame | None = None) -> dict[str, list[str]]:
-    """Per run, the unperturbed instance ids of its target split: from its request states, else its per-instance stats."""
+    """Per run, the unperturbed instance ids of its target split (request states, else per-instance stats)."""
     split_of = targets.drop_duplicates(RUN).set_index(RUN)["target.split"]
     out: dict[str, list[str]] = {}
     if len(states) and STATE + "instance.id" in states:

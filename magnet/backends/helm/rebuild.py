@@ -26,7 +26,8 @@ Example:
     ...     {"instance_id": "id1", "train_trial_index": 0,
     ...      "stats": [{"name": {"name": "exact_match", "split": "test"}, "count": 1, "sum": 1, "mean": 1}]}]))
     >>> rows, source = rebuild_rows(str(run), {"adapter_spec": {"method": "generation"}})
-    >>> source, rows[0]["scenario_state.request_states.instance.id"], rows[0]["scenario_state.request_states.instance.split"]
+    >>> row = rows[0]
+    >>> source, row[STATE + "instance.id"], row[STATE + "instance.split"]
     ('per_instance_stats.json', 'id1', 'test')
 """
 
