@@ -61,7 +61,9 @@ class Predictor(abc.ABC):
     * Parameters go in ``__init__`` (no work there); the same seed gives the
       same predictions.
     * A predictor that also wants the train runs' per-instance stats
-      declares an extra keyword parameter ``train_per_instance_stats_df``.
+      declares an extra keyword parameter ``train_per_instance_stats_df``;
+      one that wants the per-instance stats of the eval runs' *revealed*
+      instances (every stat of them) declares ``eval_per_instance_stats_df``.
 
     Example:
         >>> from magnet.helm_objects import make_stat
@@ -151,6 +153,10 @@ class Predictor(abc.ABC):
     def wants_per_instance_stats(self) -> bool:
         """True when ``predict`` accepts ``train_per_instance_stats_df``."""
         return predict_call.wants_per_instance_stats(self)
+
+    def wants_eval_per_instance_stats(self) -> bool:
+        """True when ``predict`` accepts ``eval_per_instance_stats_df`` (per-instance stats of revealed instances)."""
+        return predict_call.wants_eval_per_instance_stats(self)
 
 
 class RunPredictor(Predictor):

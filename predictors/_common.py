@@ -214,8 +214,8 @@ def _pis_scores(pis: pd.DataFrame, metrics: set) -> pd.DataFrame:
 
 def _logprobs(states: pd.DataFrame | None) -> pd.DataFrame:
     cols = [RUN, "instance_id", "logprob"]
-    if states is None or not len(states):
-        return pd.DataFrame(columns=cols)
+    if states is None or not len(states) or STATE + "result.completions" not in states:
+        return pd.DataFrame(columns=cols)  # no completions (e.g. request states rebuilt from per-instance stats)
     pert = states.get(STATE + "instance.perturbation.name")
     s = states if pert is None else states[pert.map(_is_missing).astype(bool)]
     rows = []

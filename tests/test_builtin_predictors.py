@@ -54,7 +54,7 @@ def _equivalent_checks(cls, corpus):
     revealed = reveal(corpus, 3)
     for fold in folds:
         inputs = fold_inputs(corpus, fold, revealed, with_per_instance=cls().wants_per_instance_stats())
-        kwargs = inputs.as_kwargs(cls().wants_per_instance_stats())
+        kwargs = inputs.as_kwargs(cls().wants_per_instance_stats(), cls().wants_eval_per_instance_stats())
         before = {k: pickle.dumps(v) for k, v in kwargs.items()}
         a, b = cls(seed=0).predict(**kwargs), cls(seed=0).predict(**kwargs)
         assert {k: pickle.dumps(v) for k, v in kwargs.items()} == before, "inputs mutated"

@@ -192,7 +192,15 @@ def test_missing_optional_file_is_reported_not_failed(small_copy):
     with pytest.warns(HelmOutputWarning, match="scenario_state.json"):
         table = HelmOutputs.coerce(small_copy, cache_dir=False).scenario_states()
     assert [m.path for m in table.attrs["missing"]] == [str(run / "scenario_state.json")]
-    assert table["run_spec.name"].nunique() == len(_runs(small_copy)) - 1
+    # Its request states are rebuilt from the files HELM wrote from them, and said so.
+    name = json.loads((run / "run_spec.json").read_text())["name"]
+    assert table.attrs["rebuilt"] == {name: "instances.json+display_predictions.json+display_requests.json"}
+    assert table["run_spec.name"].nunique() == len(_runs(small_copy))
+    for f in ("instances.json", "display_predictions.json", "per_instance_stats.json"):
+        (run / f).unlink()
+    with pytest.warns(HelmOutputWarning, match="they add no rows"):
+        table = HelmOutputs.coerce(small_copy, cache_dir=False).scenario_states()
+    assert table["run_spec.name"].nunique() == len(_runs(small_copy)) - 1 and table.attrs["rebuilt"] == {}
 
 
 def test_older_run_spec_schema_loads(small_copy):

@@ -198,7 +198,9 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
     true_ids = true_eval_ids(corpus)
     states = corpus.scenario_states
     assert set(FRAMES) == {"train_run_specs_df", "train_scenario_states_df", "train_stats_df", "eval_run_specs_df",
-                           "eval_scenario_states_df", "train_per_instance_stats_df"}  # there is no eval stats frame
+                           "eval_scenario_states_df", "train_per_instance_stats_df",
+                           "eval_per_instance_stats_df"}  # there is no eval stats frame
+    pis = corpus.per_instance_stats
     for fold in folds:
         train, evals = set(fold.train_runs), set(fold.eval_runs)
         inputs = fold_inputs(corpus, fold, revealed, with_per_instance=with_per_instance)
@@ -232,6 +234,14 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
             assert shown == set(revealed[run]) and shown <= true_ids[run]
             all_versions = (states[RUN] == run) & states[STATE + "instance.id"].isin(shown)
             assert (eval_states[RUN] == run).sum() == all_versions.sum()
+
+            # eval per-instance stats: every stat of the revealed instances (all versions), nothing else
+            eval_pis = inputs.eval_per_instance_stats_df
+            mine = eval_pis[eval_pis[RUN] == run]
+            assert set(mine["per_instance_stats.instance_id"]) == shown
+            every = (pis[RUN] == run) & pis["per_instance_stats.instance_id"].isin(shown)
+            assert len(mine) == every.sum()
+        assert set(inputs.eval_per_instance_stats_df[RUN]) <= evals
 
     # every frame is private: vandalizing one fold's inputs changes neither the corpus nor a later call
     fold = folds[mutated_fold % len(folds)]

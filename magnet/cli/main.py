@@ -23,7 +23,7 @@ from magnet.cli.display import make_console
 from magnet.backends.helm.errors import HelmOutputError, POLICIES
 from magnet.backends.helm.demo import DemoSpec, build_demo
 from magnet.backends.helm.download import cli as download_cli
-from magnet.backends.helm.export import export_format, export_table
+from magnet.backends.helm.export import export_format, export_table, metadata_path
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli import benchmark, predict
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_file
@@ -63,6 +63,8 @@ def cmd_export(args) -> int:
     console.print(f"wrote {len(df)} rows x {df.shape[1]} columns of {args.table} to {args.output}")
     for s in df.attrs.get("skipped", []):
         console.print(f"[yellow]skipped[/] {s}")
+    if df.attrs.get("skipped") or df.attrs.get("missing"):
+        console.print(f"skipped and incomplete runs are listed in {metadata_path(args.output)}")
     return 0
 
 

@@ -21,7 +21,17 @@ Definitions (n = eval runs scored):
 * ``gain_share = (revealed_mean_mae - mae) / (revealed_mean_mae - noise_floor)``:
   the share of the attainable gain a predictor captures (1 = at the floor);
 * ``mbe``: :func:`magnet.stats.mbe.mbe_check` of predicted vs actual controlling for
-  the baselines (``revealed_mean``, plus ``revealed_loss`` where logprobs exist).
+  the baselines (``revealed_mean``, plus ``revealed_loss`` where logprobs exist
+  for every run of the row).
+
+Which runs a row uses: those with a finite prediction, an actual value and a
+``revealed_mean`` baseline (the mandatory MBE control; for a main metric
+without per-instance values, e.g. ``bbq_accuracy``, through the per-instance
+proxy chosen from each fold's train runs, :mod:`magnet.protocol.proxies`,
+named in ``baseline_proxy``). Every statistic of the row is computed on those
+``n`` runs; ``n_dropped`` and ``dropped`` (reason -> runs) say which were left
+out and why. With fewer than :data:`MIN_MBE_RUNS` usable runs the row's MBE
+verdict is ``insufficient-data`` (no partial correlation is reported).
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
@@ -52,10 +62,14 @@ from magnet.stats.noise_floor import noise_floor_mae
 from magnet.protocol.runner import ProtocolResult, run_protocol
 from magnet.stats.scoring import score_predictions
 from magnet.protocol.truth import join_truth
-from magnet.protocol.splits import reveal
+from magnet.protocol.proxies import with_proxy_baselines
+from magnet.protocol.splits import make_folds, reveal
 from magnet.report.html import write_report
 
 MIN_ROWS = 5
+
+#: Fewest usable runs (finite prediction, actual and baseline) for an MBE verdict other than insufficient-data.
+MIN_MBE_RUNS = 10
 
 
 @dataclass
@@ -84,6 +98,9 @@ class LeaderboardRow:
     revealed_mean_mae: float
     gain_share: float
     mbe: dict = field(default_factory=dict)
+    n_dropped: int = 0
+    dropped: dict = field(default_factory=dict)
+    baseline_proxy: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -117,6 +134,7 @@ class Leaderboard:
     num_eval_samples: float
     corpus_source: str
     results: list[ProtocolResult] = field(default_factory=list, repr=False)
+    proxies: pd.DataFrame | None = field(default=None, repr=False)
 
     def main_rows(self) -> list[LeaderboardRow]:
         """The pooled main-target rows, ranked by MAE within each split."""
@@ -142,6 +160,8 @@ class Leaderboard:
             "mbe_controls": self.controls,
             "bootstrap": "cluster bootstrap over models, 95% percentile intervals",
             "rows": [asdict(r) for r in self.rows],
+            "baseline_proxies": [] if self.proxies is None or not len(self.proxies) else
+            self.proxies.astype(object).where(self.proxies.notna(), None).to_dict(orient="records"),
         })
 
     def write(self, out_dir: str | os.PathLike, plots: bool = True) -> Path:
@@ -174,40 +194,114 @@ def _floor_and_baseline(corpus: Corpus, revealed: dict, runs_keys: pd.DataFrame)
 
 def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: pd.DataFrame,
                predictor: str, split: str, stat: str, failed_folds: int, n_targets: int,
-               n_boot: int = 1000, seed: int = 0) -> LeaderboardRow | None:
+               n_boot: int = 1000, seed: int = 0, proxies: pd.DataFrame | None = None) -> LeaderboardRow | None:
     """Score one group of joined predictions (one predictor, split and stat)."""
     data = joined.merge(baselines, on=[RUN, "target.key"], how="left")
-    data = data[np.isfinite(data["predicted"]) & np.isfinite(data["actual"])]
+    if not len(data):
+        return None
+    finite = np.isfinite(pd.to_numeric(data["predicted"], errors="coerce")) & np.isfinite(data["actual"].astype(float))
+    data = data[finite]
     if len(data) < 1:
         return None
+    data, dropped = usable_rows(data, corpus, revealed, proxies)
+    proxy = proxy_label(data)
+    if not len(data):
+        return _empty_row(predictor, split, stat, failed_folds, dropped, proxy)
     groups = data[RUN].map(_models(corpus)).astype(str).to_numpy()
     s = score_predictions(data["predicted"].to_numpy(), data["actual"].to_numpy(), groups=groups,
                           n_boot=n_boot, seed=seed)
-    controls = [c for c in DEFAULT_BASELINES if c in data and data[c].notna().sum() >= MIN_ROWS
-                and data[c].nunique() > 1]
-    mbe = mbe_check(data["predicted"].to_numpy(), data["actual"].to_numpy(),
-                    data[controls] if controls else np.zeros((len(data), 0)), groups=groups,
-                    n_boot=n_boot, seed=seed) if controls else None
+    # revealed_mean always (every usable row has it); other baselines only where every row has them.
+    controls = [c for c in DEFAULT_BASELINES if c in data and data[c].notna().all()
+                and (c == "revealed_mean" or data[c].nunique() > 1)]
+    mbe = mbe_check(data["predicted"].to_numpy(), data["actual"].to_numpy(), data[controls], groups=groups,
+                    n_boot=n_boot, seed=seed) if len(data) >= MIN_MBE_RUNS else None
     floor, _ = _floor_and_baseline(corpus, revealed, data[[RUN, "target.key"]].drop_duplicates())
     rm = data["revealed_mean"] if "revealed_mean" in data else pd.Series(np.nan, index=data.index)
     ok = rm.notna()
     rm_mae = float((rm[ok] - data.loc[ok, "actual"]).abs().mean()) if ok.any() else float("nan")
     denom = rm_mae - floor
     gain = (rm_mae - s.mae) / denom if np.isfinite(denom) and denom > 1e-12 else float("nan")
-    mbe_dict = _mbe_dict(mbe, controls)
+    mbe_dict = _gate_perfect(_mbe_dict(mbe, controls, len(data)))
     return LeaderboardRow(
         predictor=predictor, split=split, stat=stat, n=s.n, n_models=int(len(set(groups))),
         coverage=len(data) / n_targets if n_targets else float("nan"), failed_folds=failed_folds,
         bootstrap=s.bootstrap, mae=s.mae, mae_ci=tuple(s.mae_ci), rmse=s.rmse, rmse_ci=tuple(s.rmse_ci),
         bias=s.bias, bias_ci=tuple(s.bias_ci), r2=s.r2, spearman=s.spearman, spearman_ci=tuple(s.spearman_ci),
         kendall=s.kendall, noise_floor=floor, revealed_mean_mae=rm_mae, gain_share=gain, mbe=mbe_dict,
+        n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy,
     )
 
 
-def _mbe_dict(mbe, controls) -> dict:
+def usable_rows(data: pd.DataFrame, corpus: Corpus, revealed: dict,
+                proxies: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows with a ``revealed_mean`` baseline, and ``{reason: rows dropped}`` for the others.
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+        >>> data = pd.DataFrame({RUN: ["x", "y"], "target.key": ["m", "m"], "target.name": ["m", "m"],
+        ...                      "revealed_mean": [0.5, float("nan")]})
+        >>> kept, dropped = usable_rows(data, corpus, {"y": []})
+        >>> len(kept), dropped
+        (1, {'no revealed_mean baseline: no revealed instances': 1})
+    """
+    has = data["revealed_mean"].notna() if "revealed_mean" in data else pd.Series(False, index=data.index)
+    dropped: dict[str, int] = {}
+    no_proxy = {}
+    if proxies is not None and len(proxies):
+        for name, reason in zip(proxies["target.name"], proxies["reason"]):
+            if reason:
+                no_proxy.setdefault(name, reason)
+    with_pis = set(corpus.per_instance_stats[RUN]) if len(corpus.per_instance_stats) else set()
+    for run, name in zip(data.loc[~has, RUN], data.loc[~has, "target.name"]):
+        if not revealed.get(run):
+            why = "no revealed instances"
+        elif run not in with_pis:
+            why = "the run has no per-instance stats"
+        elif name in no_proxy:
+            why = f"{name} has no per-instance values and no proxy ({no_proxy[name]})"
+        else:
+            why = "no per-instance values of the target for the revealed instances"
+        key = f"no revealed_mean baseline: {why}"
+        dropped[key] = dropped.get(key, 0) + 1
+    return data[has], dropped
+
+
+def proxy_label(data: pd.DataFrame) -> str | None:
+    """``"target <- proxy"`` for every proxied target among the rows (``"; "``-joined), or None."""
+    if "baseline_proxy" not in data:
+        return None
+    pairs = sorted({(t, p) for t, p in zip(data["target.name"], data["baseline_proxy"]) if isinstance(p, str)})
+    return "; ".join(f"{t} <- {p}" for t, p in pairs) or None
+
+
+def _empty_row(predictor, split, stat, failed_folds, dropped, proxy) -> LeaderboardRow:
+    """A row without usable runs: every statistic undefined, the MBE verdict insufficient-data with the reasons."""
+    nan, ci = float("nan"), (float("nan"), float("nan"))
+    reason = "no usable runs: " + "; ".join(f"{k} ({v} runs)" for k, v in dropped.items())
+    return LeaderboardRow(
+        predictor=predictor, split=split, stat=stat, n=0, n_models=0, coverage=0.0, failed_folds=failed_folds,
+        bootstrap="none", mae=nan, mae_ci=ci, rmse=nan, rmse_ci=ci, bias=nan, bias_ci=ci, r2=nan, spearman=nan,
+        spearman_ci=ci, kendall=nan, noise_floor=nan, revealed_mean_mae=nan, gain_share=nan,
+        mbe={"verdict": "insufficient-data", "reason": reason, "controls": [], "n": 0},
+        n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy)
+
+
+def _gate_perfect(mbe: dict) -> dict:
+    """A partial |r| of 1 on real runs means degenerate residuals (too few distinct values), not evidence."""
+    r = mbe.get("partial_r")
+    if mbe.get("verdict") != "insufficient-data" and r is not None and np.isfinite(r) and abs(r) > 1 - 1e-9:
+        return {**mbe, "verdict": "insufficient-data",
+                "reason": f"partial r = {r:+.3f} on {mbe.get('n')} runs: the residuals after the baseline take "
+                          "too few distinct values for a correlation to mean anything"}
+    return mbe
+
+
+def _mbe_dict(mbe, controls, n: int) -> dict:
     if mbe is None:
-        return {"verdict": "insufficient-data", "reason": "no baseline with enough varying values to control for",
-                "controls": list(controls), "n": 0}
+        return {"verdict": "insufficient-data", "controls": list(controls), "n": n,
+                "reason": f"only {n} runs with a prediction, an actual value and a baseline "
+                          f"(need >= {MIN_MBE_RUNS} for an MBE verdict)"}
     return {
         "verdict": mbe.verdict, "reason": mbe.reason, "n": mbe.n, "controls": list(mbe.controls),
         "method": mbe.method, "raw_r": mbe.raw_r, "raw_p": mbe.raw_p, "partial_r": mbe.partial_r,
@@ -217,7 +311,8 @@ def _mbe_dict(mbe, controls) -> dict:
 
 
 def score_protocol(result: ProtocolResult, corpus: Corpus, baselines: pd.DataFrame,
-                   n_boot: int = 1000, seed: int = 0) -> tuple[list[LeaderboardRow], pd.DataFrame]:
+                   n_boot: int = 1000, seed: int = 0,
+                   proxies: pd.DataFrame | None = None) -> tuple[list[LeaderboardRow], pd.DataFrame]:
     """Leaderboard rows for one protocol result (main + per target variant), and its joined predictions."""
     joined = join_truth(result.predictions, corpus.targets)
     joined = joined.assign(predictor=result.predictor, split=result.split)
@@ -227,13 +322,13 @@ def score_protocol(result: ProtocolResult, corpus: Corpus, baselines: pd.DataFra
     main_targets = targets[targets["target.key"] == targets["target.name"]]
     main = joined[joined["target.key"] == joined["target.name"]]
     row = score_rows(main, corpus, result.revealed, baselines, result.predictor, result.split, "main",
-                     failed, len(main_targets), n_boot, seed)
+                     failed, len(main_targets), n_boot, seed, proxies)
     if row:
         rows.append(row)
     for key, g in joined.groupby("target.key", sort=True):
         if len(g) >= MIN_ROWS:
             row = score_rows(g, corpus, result.revealed, baselines, result.predictor, result.split, key,
-                             failed, int((targets["target.key"] == key).sum()), n_boot, seed)
+                             failed, int((targets["target.key"] == key).sum()), n_boot, seed, proxies)
             if row:
                 rows.append(row)
     return rows, joined
@@ -263,19 +358,23 @@ def benchmark(
     revealed = reveal(corpus, num_eval_samples, seed)
     baselines = compute_baselines(corpus, revealed)
     controls = [c for c in DEFAULT_BASELINES if c in baselines]
-    rows, joined, results = [], [], []
+    rows, joined, results, proxies = [], [], [], []
     for split in splits:
+        folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
+        split_baselines, choices = with_proxy_baselines(baselines, corpus, folds, revealed)
+        proxies.append(choices.assign(split=split))
         for predictor in predictors:
             sub = Path(out_dir) / "runs" / f"{predictor.name}-{split}" if out_dir else None
             result = run_protocol(predictor, corpus, split=split, n_folds=n_folds, num_eval_samples=num_eval_samples,
                                   seed=seed, n_jobs=n_jobs, timeout=timeout, out_dir=sub, progress=progress,
                                   backend=backend, ray_address=ray_address)
-            r, j = score_protocol(result, corpus, baselines, n_boot=n_boot, seed=seed)
+            r, j = score_protocol(result, corpus, split_baselines, n_boot=n_boot, seed=seed, proxies=choices)
             rows += r
-            joined.append(j)
+            joined.append(j.merge(split_baselines, on=[RUN, "target.key"], how="left"))
             results.append(result)
     all_joined = pd.concat(joined, ignore_index=True) if joined else pd.DataFrame()
     if len(all_joined):
-        all_joined = all_joined.merge(baselines, on=[RUN, "target.key"], how="left")
         all_joined["model"] = all_joined[RUN].map(corpus.models())
-    return Leaderboard(rows, all_joined, controls, num_eval_samples, corpus.source, results)
+        all_joined = all_joined[[c for c in all_joined.columns if c != "baseline_proxy"] + ["baseline_proxy"]]
+    return Leaderboard(rows, all_joined, controls, num_eval_samples, corpus.source, results,
+                       pd.concat(proxies, ignore_index=True) if proxies else None)

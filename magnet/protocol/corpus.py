@@ -86,7 +86,7 @@ class Corpus:
         targets["target.key"] = [target_key(*k) for k in zip(
             targets["stats.name.name"], _col(targets, "stats.name.perturbation.name"),
             _col(targets, "stats.name.perturbation.computed_on"))]
-        eval_instances = _eval_instances(tables["scenario_states"], targets)
+        eval_instances = _eval_instances(tables["scenario_states"], targets, tables["per_instance_stats"])
         values = instance_values(tables["per_instance_stats"], targets)
         return cls(run_specs, tables["scenario_states"], tables["stats"], tables["per_instance_stats"],
                    targets, values, eval_instances, source=str(outputs.root))
@@ -100,17 +100,25 @@ class Corpus:
         return self.run_specs.set_index(RUN)["run_spec.adapter_spec.model"]
 
 
-def _eval_instances(states: pd.DataFrame, targets: pd.DataFrame) -> dict[str, list[str]]:
+def _eval_instances(states: pd.DataFrame, targets: pd.DataFrame,
+                    per_instance_stats: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """Per run, the unperturbed instance ids of its target split (request states, else per-instance stats)."""
     split_of = targets.drop_duplicates(RUN).set_index(RUN)["target.split"]
     out: dict[str, list[str]] = {}
-    if not len(states):
-        return out
-    unperturbed = _col(states, STATE + "instance.perturbation.name").isna()
-    s = states[unperturbed]
-    for run, group in s.groupby(RUN, sort=False):
-        split = split_of.get(run, "test")
-        ids = group.loc[group[STATE + "instance.split"] == split, STATE + "instance.id"]
-        out[run] = list(dict.fromkeys(ids))
+    if len(states) and STATE + "instance.id" in states:
+        unperturbed = _col(states, STATE + "instance.perturbation.name").isna()
+        s = states[unperturbed]
+        for run, group in s.groupby(RUN, sort=False):
+            split = split_of.get(run, "test")
+            ids = group.loc[_col(group, STATE + "instance.split") == split, STATE + "instance.id"]
+            out[run] = list(dict.fromkeys(ids))
+    pis = per_instance_stats
+    if pis is not None and len(pis) and PIS + "instance_id" in pis:  # runs without any request-state rows
+        rest = pis[~pis[RUN].isin(set(out)) & _col(pis, PIS + "perturbation.name").isna()]
+        for run, group in rest.groupby(RUN, sort=False):
+            split = split_of.get(run, "test")
+            ids = group.loc[_col(group, PIS + "stats.name.split") == split, PIS + "instance_id"]
+            out[run] = list(dict.fromkeys(ids))
     return out
 
 

@@ -3,7 +3,8 @@
 Two ``predict`` signatures are recognised by their parameters:
 
 * **frames** (magnet's): ``predict(train_run_specs_df, train_scenario_states_df,
-  train_stats_df, eval_run_specs_df, eval_scenario_states_df[, train_per_instance_stats_df])``;
+  train_stats_df, eval_run_specs_df, eval_scenario_states_df[, train_per_instance_stats_df]
+  [, eval_per_instance_stats_df])``;
 * **splits** (MAGNET's): ``predict(train_split, sequestered_test_split)`` with
   :class:`~magnet.data_splits.TrainSplit` (the train frames, per-instance
   stats included, as MAGNET gives them) and
@@ -62,6 +63,12 @@ def wants_per_instance_stats(predictor) -> bool:
     return "train_per_instance_stats_df" in inspect.signature(predictor.predict).parameters
 
 
+def wants_eval_per_instance_stats(predictor) -> bool:
+    """True when a frames-API ``predict`` declares ``eval_per_instance_stats_df`` (the revealed instances' stats)."""
+    return predict_style(predictor) == "frames" and \
+        "eval_per_instance_stats_df" in inspect.signature(predictor.predict).parameters
+
+
 def as_splits(inputs: PredictorInputs) -> tuple[TrainSplit, SequesteredTestSplit]:
     """The fold's frames packaged as MAGNET's split objects (eval request states numbered by ``magnet.instance_predict_id``).
 
@@ -93,7 +100,7 @@ def predict_args(predictor, inputs: PredictorInputs) -> tuple[tuple, dict]:
     if predict_style(predictor) == "splits":
         return as_splits(inputs), {}
     wants = inputs.train_per_instance_stats_df is not None and wants_per_instance_stats(predictor)
-    return (), inputs.as_kwargs(wants)
+    return (), inputs.as_kwargs(wants, wants_eval_per_instance_stats(predictor))
 
 
 def coerce_output(raw, inputs: PredictorInputs, args: tuple = ()) -> PredictOutput:

@@ -16,7 +16,10 @@ run_spec, with ``magnet.num_eval_instances``,
 ``magnet.num_revealed_instances``, ``magnet.target_names`` (the stats to
 predict) and ``magnet.target_split`` added (all known before the run), and the request states of its
 *revealed* instances only (original and perturbed versions of each revealed
-instance). No eval stats, no eval per-instance stats, no other request states.
+instance) and, for predictors that ask (keyword ``eval_per_instance_stats_df``), the
+per-instance stats of those revealed instances (every stat of them: what running the
+model on them yields). No eval stats, no per-instance stats of unrevealed instances,
+no other request states.
 The revealed sample of a run is drawn from the instances of its target split
 with a seed derived from (seed, run name), so it is the same whatever the
 fold strategy. Every frame is a private deep copy.
@@ -40,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from magnet.protocol.corpus import RUN, STATE, Corpus, scenario_label
+from magnet.protocol.corpus import PIS, RUN, STATE, Corpus, scenario_label
 
 STRATEGIES = ("kfold", "leave-one-model-out", "leave-one-scenario-out", "leave-one-run-out")
 NUM_EVAL_INSTANCES = "magnet.num_eval_instances"
@@ -70,13 +73,16 @@ class PredictorInputs:
     eval_run_specs_df: pd.DataFrame
     eval_scenario_states_df: pd.DataFrame
     train_per_instance_stats_df: pd.DataFrame | None = None
+    eval_per_instance_stats_df: pd.DataFrame | None = None
 
-    def as_kwargs(self, with_per_instance: bool) -> dict:
+    def as_kwargs(self, with_per_instance: bool, with_eval_per_instance: bool = False) -> dict:
         kwargs = {k: getattr(self, k) for k in (
             "train_run_specs_df", "train_scenario_states_df", "train_stats_df",
             "eval_run_specs_df", "eval_scenario_states_df")}
         if with_per_instance:
             kwargs["train_per_instance_stats_df"] = self.train_per_instance_stats_df
+        if with_eval_per_instance:
+            kwargs["eval_per_instance_stats_df"] = self.eval_per_instance_stats_df
         return kwargs
 
 
@@ -164,8 +170,10 @@ def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with
     revealed_pairs = {(run, i) for run in evals for i in revealed.get(run, [])}
     in_eval = states[RUN].isin(evals)
     eval_states = states[in_eval]
-    keep = [pair in revealed_pairs for pair in zip(eval_states[RUN], eval_states[STATE + "instance.id"])]
+    keep = [pair in revealed_pairs for pair in zip(eval_states[RUN], _column(eval_states, STATE + "instance.id"))]
     pis = corpus.per_instance_stats
+    eval_pis = pis[pis[RUN].isin(evals)]
+    keep_pis = [pair in revealed_pairs for pair in zip(eval_pis[RUN], _column(eval_pis, PIS + "instance_id"))]
     return PredictorInputs(
         train_run_specs_df=_private(rs[rs[RUN].isin(train)]),
         train_scenario_states_df=_private(states[states[RUN].isin(train)]),
@@ -173,4 +181,10 @@ def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with
         eval_run_specs_df=_private(eval_specs),
         eval_scenario_states_df=_private(eval_states[keep]),
         train_per_instance_stats_df=_private(pis[pis[RUN].isin(train)]) if with_per_instance else None,
+        eval_per_instance_stats_df=_private(eval_pis[keep_pis]),
     )
+
+
+def _column(df: pd.DataFrame, name: str):
+    """A column's values, or Nones when the table lacks it (e.g. a suite without any request states)."""
+    return df[name] if name in df else [None] * len(df)

@@ -22,8 +22,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-
-from magnet.report.terminal import fmt_ci, fmt_num
+from magnet.report.terminal import VERDICT_STYLE, data_notes, fmt_ci, fmt_num  # noqa: F401 (VERDICT_STYLE re-exported)
 from magnet.stats.mbe import partial_residuals
 
 
@@ -66,6 +65,7 @@ def residual_figure(joined, predictor: str, split: str, controls: list[str]):
     d = joined[(joined["predictor"] == predictor) & (joined["split"] == split)
                & (joined["target.key"] == joined["target.name"])]
     controls = [c for c in controls if c in d]
+    d = d.dropna(subset=[c for c in controls if c == "revealed_mean"])  # the runs the MBE check used
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     if len(d) >= 5 and controls:
         rx, ry = partial_residuals(d["predicted"].to_numpy(), d["actual"].to_numpy(), d[controls].to_numpy())
@@ -84,7 +84,8 @@ def residual_figure(joined, predictor: str, split: str, controls: list[str]):
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_xlabel("predicted rank, residual after baseline")
     ax.set_ylabel("actual rank, residual after baseline")
-    ax.set_title(f"MBE residuals: {predictor} ({split})\ncontrols: {', '.join(controls)}", fontsize=9)
+    ax.set_title(f"MBE residuals: {predictor} ({split}), n = {len(d)} runs\ncontrols: {', '.join(controls)}",
+                 fontsize=9)
     return fig
 
 
@@ -117,6 +118,7 @@ def write_report(board, out_dir: Path) -> Path:
         f"<td>{fmt_num(r.mbe.get('partial_r', float('nan')), '.2f')} {fmt_ci(r.mbe.get('ci95', (None, None)))}</td>"
         f"<td>{fmt_num(r.mbe.get('partial_p', float('nan')), '.3g')}</td><td>{r.mbe.get('verdict')}</td></tr>"
         for r in board.main_rows())
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(board.main_rows()))
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>magnet report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .loss-proxy{{color:#b00}} .genuine{{color:#070}}
@@ -124,7 +126,7 @@ td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .loss-proxy{{color
 <h1>magnet leaderboard</h1><p>Corpus: {html.escape(board.corpus_source)}; {board.num_eval_samples:g} revealed instances
 per eval run; MBE controls: {html.escape(', '.join(board.controls))}. MAE intervals: cluster bootstrap over models.</p>
 <table><tr><th>split</th><th>predictor</th><th>n</th><th>MAE [95% CI]</th><th>floor</th><th>gain</th><th>Spearman</th>
-<th>partial r [95% CI]</th><th>p</th><th>MBE</th></tr>{table_rows}</table>{''.join(sections)}</body></html>"""
+<th>partial r [95% CI]</th><th>p</th><th>MBE</th></tr>{table_rows}</table>{notes}{''.join(sections)}</body></html>"""
     path = Path(out_dir) / "report.html"
     path.write_text(page)
     return path

@@ -11,6 +11,7 @@ import math
 
 from rich.table import Table
 
+#: Rich style of each MBE verdict.
 VERDICT_STYLE = {"genuine": "green", "loss-proxy": "bold red", "insufficient-data": "yellow"}
 
 
@@ -51,7 +52,27 @@ def leaderboard_table(board) -> Table:
         f"mean (over 100%: below that floor, possible for a predictor that knows which instances are hard or a "
         f"sibling run's answers). MBE: partial Spearman r of predicted vs actual controlling for {', '.join(board.controls)} "
         f"(n = runs per row; Fisher 95% CI); ⚑ = no information beyond the baseline (loss-proxy) or too little data."
+        + "".join(f"\n{note}" for note in data_notes(rows))
     )
     return table
+
+
+def data_notes(rows) -> list[str]:
+    """One line per proxy used and per reason runs were left out of rows (distinct, in row order).
+
+    Example:
+        >>> from types import SimpleNamespace as R
+        >>> data_notes([R(baseline_proxy="bbq_accuracy <- exact_match", dropped={"no revealed instances": 2},
+        ...              predictor="P", split="kfold")])
+        ['baseline proxy: bbq_accuracy <- exact_match (per-instance stat chosen from train runs)', 'P / kfold: 2 runs dropped (no revealed instances)']
+    """
+    notes = []
+    for proxy in dict.fromkeys(getattr(r, "baseline_proxy", None) for r in rows):
+        if proxy:
+            notes.append(f"baseline proxy: {proxy} (per-instance stat chosen from train runs)")
+    for r in rows:
+        for reason, count in (getattr(r, "dropped", None) or {}).items():
+            notes.append(f"{r.predictor} / {r.split}: {count} runs dropped ({reason})")
+    return notes
 
 

@@ -2,9 +2,10 @@
 
 One cache folder per (suite directory, table): *parts*, each holding
 the rows of one chunk of runs as it was flattened (lz4-compressed Arrow IPC
-files for the tables flattened in Arrow: they read back several times faster
-than Parquet; Parquet for the others, whose long texts compress better
-there), plus ``manifest.json`` mapping each run directory to the
+files: ``.arrow`` for the tables flattened in Arrow, ``.feather`` for the
+DataFrame-based ones; they read back several times faster than Parquet,
+whose per-column cost dominated small suites: 36 real runs' scenario_states
+(49 columns) took ~10 ms from Parquet), plus ``manifest.json`` mapping each run directory to the
 ``(size, mtime_ns)`` signatures of the files its rows came from and to the
 part holding them. A load reuses the rows of runs whose signatures are
 unchanged and re-reads only the others, each new chunk written as a new part
@@ -41,10 +42,10 @@ import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
-CACHE_FORMAT = 7  # bump whenever flattening or the layout changes: old caches are then rebuilt
+CACHE_FORMAT = 8  # bump whenever flattening or the layout changes: old caches are then rebuilt
 
 #: File suffixes of parts: Arrow IPC (Arrow tables) and Parquet (DataFrames).
-PART_SUFFIXES = (".arrow", ".parquet")
+PART_SUFFIXES = (".arrow", ".feather", ".parquet")
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:
@@ -127,7 +128,7 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
         runs = pc.unique(frame.column(RUN_DIR_COLUMN)).to_pylist()
         feather.write_feather(frame, tmp, compression="lz4")
     else:
-        suffix = ".parquet"
+        suffix = ".feather"  # Arrow IPC too: a Parquet file costs ~0.2 ms per column to open and decode
         runs = frame[RUN_DIR_COLUMN].unique().tolist()
         json_cols = _json_columns(frame)
         if json_cols:
@@ -135,7 +136,7 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
             for col in json_cols:
                 frame[col] = [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
                               for v in frame[col]]
-        frame.to_parquet(tmp, index=False)
+        feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="lz4")
     os.replace(tmp, folder / f"{part}{suffix}")
     return part, {"file": f"{part}{suffix}", "json_columns": json_cols, "runs": sorted(runs)}
 
@@ -209,7 +210,7 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
     def read(part: str):
         path = _part_path(folder, part, manifest)
         try:
-            if path.suffix == ".arrow":
+            if path.suffix in (".arrow", ".feather"):
                 with pa.OSFile(str(path)) as f:
                     reader = pa.ipc.open_file(f)
                     wanted = _wanted(reader.schema.names, columns)
@@ -217,11 +218,13 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
                         fields = [reader.schema.get_field_index(c) for c in wanted]
                         reader = pa.ipc.open_file(f, options=pa.ipc.IpcReadOptions(included_fields=fields))
                     frame = reader.read_all()
-                return frame if arrow else frame.to_pandas()
-            parquet = pq.ParquetFile(path)  # not pd.read_parquet: its first call costs ~15 ms of imports
-            frame = parquet.read(columns=_wanted(parquet.schema_arrow.names, columns), use_threads=False)
-            if arrow:
-                return frame
+                if arrow or path.suffix == ".arrow":
+                    return frame if arrow else frame.to_pandas()
+            else:
+                parquet = pq.ParquetFile(path)  # not pd.read_parquet: its first call costs ~15 ms of imports
+                frame = parquet.read(columns=_wanted(parquet.schema_arrow.names, columns), use_threads=False)
+                if arrow:
+                    return frame
             frame = frame.to_pandas()
             for col in manifest.parts.get(part, {}).get("json_columns", []):
                 if col in frame.columns:
@@ -230,6 +233,10 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
         except (OSError, ValueError, pa.ArrowException, orjson.JSONDecodeError) as e:
             raise CacheMiss(f"{path}: {e}", part) from None
 
+    if len(by_part) <= 1:  # one part (any small corpus): starting a thread costs more than it saves
+        for part, names in by_part.items():
+            yield read(part), (None if set(manifest.parts.get(part, {}).get("runs", ())) <= names else names)
+        return
     # Parts are read in threads (decompressing and decoding release the GIL), results in order.
     with ThreadPoolExecutor(max_workers=min(len(by_part), os.cpu_count() or 1) or 1) as pool:
         for (part, names), frame in zip(by_part.items(), pool.map(read, by_part)):

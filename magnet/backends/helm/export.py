@@ -1,16 +1,29 @@
-"""Write a table to parquet, csv or jsonl.
+"""Write a table to parquet, csv or jsonl, with what was left out of it as metadata.
+
+A table's ``df.attrs`` say which runs were skipped as damaged (``skipped``),
+lack an optional file (``missing``) or had their request states rebuilt
+(``rebuilt``). Every export keeps them: a sidecar ``<output>.meta.json``
+is written next to each output (all formats), and a parquet file also
+carries them in its own metadata (``pd.read_parquet(...).attrs``).
 
 Example:
-    >>> import pandas as pd, tempfile, pathlib
+    >>> import pandas as pd, tempfile, pathlib, json
+    >>> from magnet.backends.helm.errors import Skipped
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.jsonl"
-    >>> export_table(pd.DataFrame({"a.b": [1, 2], "c": [[1], []]}), out)
+    >>> df = pd.DataFrame({"a.b": [1, 2], "c": [[1], []]})
+    >>> df.attrs["skipped"] = [Skipped("/runs/s/r/stats.json", "file is empty")]
+    >>> export_table(df, out)
     >>> out.read_text().splitlines()[0]
     '{"a.b":1,"c":[1]}'
+    >>> json.loads(metadata_path(out).read_text())["skipped"]
+    [{'path': '/runs/s/r/stats.json', 'problem': 'file is empty'}]
 """
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -33,21 +46,55 @@ def export_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     return fmt
 
 
+def metadata_path(path: str | os.PathLike) -> Path:
+    """The sidecar metadata file of an export: ``<output>.meta.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".meta.json")
+
+
+def _plain(value):
+    """``df.attrs`` values as JSON: Skipped (any dataclass) as a mapping, containers recursively."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def export_metadata(df: pd.DataFrame) -> dict:
+    """What an export records besides the rows: row count, and the table's skipped/missing/rebuilt runs."""
+    meta = {"rows": len(df), "skipped": [], "missing": []}
+    meta.update({k: _plain(v) for k, v in df.attrs.items()})
+    return meta
+
+
+def _write_atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
 def export_table(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None = None) -> None:
-    """Write ``df`` atomically; ``fmt`` defaults to the file extension."""
+    """Write ``df`` atomically; ``fmt`` defaults to the file extension. Also writes :func:`metadata_path`."""
+
     path = Path(path)
     fmt = export_format(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    meta = export_metadata(df)
+    df = df.copy()
+    df.attrs = {k: v for k, v in meta.items() if k != "rows"}  # JSON-safe: pandas embeds them in parquet
     if fmt == "parquet":
         import orjson
 
-        df = df.copy()
         for col in _json_columns(df):  # Python objects are stored as JSON text
             df[col] = [None if v is None else orjson.dumps(v).decode() for v in df[col]]
-        df.to_parquet(tmp, index=False)
+        _write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
     elif fmt == "csv":
-        df.to_csv(tmp, index=False)
+        _write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
     else:
-        df.to_json(tmp, orient="records", lines=True)
-    os.replace(tmp, path)
+        _write_atomic(path, lambda tmp: df.to_json(tmp, orient="records", lines=True))
+    _write_atomic(metadata_path(path), lambda tmp: tmp.write_text(json.dumps(meta, indent=2) + "\n"))

@@ -22,6 +22,7 @@ from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning, Skip
 from magnet.backends.helm.arrow_rows import ARROW_MAKERS, STRUCT_MAKERS, column_order_key
 from magnet.backends.helm.json_batches import read_json_files
 from magnet.backends.helm.load_progress import LoadProgress
+from magnet.backends.helm.rebuild import REBUILD_FILES, SOURCE_COLUMN, SOURCES, rebuild_rows
 from magnet.backends.helm.tables import OPTIONAL_FILES, ROW_MAKERS, TABLE_FILES, TABLES
 
 #: Below this many bytes to parse, loading stays in one process: on 2 cores, starting
@@ -119,12 +120,28 @@ def read_run_rows(table: str, ref: RunRef) -> list[dict]:
     if table == "run_specs":  # the table's own file holds the name: parse it once
         rows = ROW_MAKERS[table](_read_run_spec(ref.path), path)
         name = rows[0]["run_spec.name"]
+    elif table == "scenario_states":
+        name = run_name(ref.path)
+        rows = _scenario_state_rows(ref.path, path)
     else:
         name = run_name(ref.path)
         rows = ROW_MAKERS[table](read_json(path), path)
     for row in rows:
         row["suite"] = ref.suite
         row["run_spec.name"] = name
+    return rows
+
+
+def _scenario_state_rows(run_dir: str, path: str) -> list[dict]:
+    """A run's request-state rows, each naming its source: ``scenario_state.json``, else rebuilt (:mod:`.rebuild`)."""
+    try:
+        rows, source = ROW_MAKERS["scenario_states"](read_json(path), path), SOURCES[0]
+    except HelmOutputError as e:
+        if e.problem != "file is missing":
+            raise
+        rows, source = rebuild_rows(run_dir, _read_run_spec(run_dir))
+    for row in rows:
+        row[SOURCE_COLUMN] = source
     return rows
 
 
@@ -311,8 +328,25 @@ def _signatures(refs: list[RunRef], table: str) -> list[list | None]:
         try:
             sigs.append([[st.st_size, st.st_mtime_ns] for st in (stat(path + suffix) for suffix in suffixes)])
         except OSError:
-            sigs.append(None)
+            sigs.append(_rebuild_signature(path) if table == "scenario_states" else None)
     return sigs
+
+
+def _rebuild_signature(run_path: str) -> list | None:
+    """Cache key of a run whose request states are rebuilt: its run_spec.json and the files they come from.
+
+    A marker entry ``[-1, -1]`` tells it apart from a run read from its own ``scenario_state.json``.
+    """
+    sig = [[-1, -1]]
+    for name in ("run_spec.json", *REBUILD_FILES):
+        try:
+            st = os.stat(run_path + os.sep + name)
+        except OSError:
+            if name == "run_spec.json":
+                return None
+            continue
+        sig.append([st.st_size, st.st_mtime_ns])
+    return sig if len(sig) > 2 else None
 
 
 def _parse(table: str, refs: list[RunRef], n_jobs: int | None, cache_dir: str | None = None,
@@ -638,6 +672,7 @@ def load_table(
         bar.close()
 
     frame = ops.concat(suite_frames)
+    rebuilt = _rebuilt_runs(frame, refs) if table == "scenario_states" else []
     front = ["suite", "run_spec.name"]
     if columns and frame is not None:  # project before converting: only the asked columns become pandas
         frame = ops.project(frame, [*front, table_cache.RUN_DIR_COLUMN, *columns])
@@ -649,15 +684,32 @@ def load_table(
         df = df[front + [c for c in columns if c not in front and c in df.columns]]
     elif list(df.columns[:2]) != front:
         df = df[front + [c for c in df.columns if c not in front]]
-    skipped, missing = _apply_policy(table, failures, errors, order)
+    skipped, missing = _apply_policy(table, failures, errors, order, rebuilt)
     df.attrs["skipped"] = skipped
     df.attrs["missing"] = missing
+    if table == "scenario_states":
+        df.attrs["rebuilt"] = {run: source for run, _, source in rebuilt}
     return df
 
 
-def _apply_policy(table, failures, errors, order):
+def _rebuilt_runs(frame, refs: list[RunRef]) -> list[tuple[str, str, str]]:
+    """``(run name, scenario_state.json path, source)`` of the runs whose request states were rebuilt."""
+    if frame is None or SOURCE_COLUMN not in frame.columns:
+        return []
+    sub = frame[frame[SOURCE_COLUMN] != SOURCES[0]]
+    if not len(sub):
+        return []
+    paths = {(r.suite, r.name): r.path for r in refs}
+    sub = sub.drop_duplicates(["suite", table_cache.RUN_DIR_COLUMN])
+    return [(run, os.path.join(paths.get((suite, d), d), TABLE_FILES["scenario_states"]), source)
+            for run, suite, d, source in zip(sub["run_spec.name"], sub["suite"], sub[table_cache.RUN_DIR_COLUMN],
+                                             sub[SOURCE_COLUMN])]
+
+
+def _apply_policy(table, failures, errors, order, rebuilt=()):
     failures = sorted(failures, key=lambda f: order[f[0]])
-    skipped, missing = [], []
+    skipped, missing = [], [Skipped(path, f"file is missing; request states rebuilt from {source}")
+                            for _, path, source in rebuilt]
     for ref, path, problem in failures:
         optional = os.path.basename(path) in OPTIONAL_FILES and problem == "file is missing"
         if optional:
@@ -670,7 +722,14 @@ def _apply_policy(table, failures, errors, order):
         if skipped:
             warnings.warn(f"skipped {len(skipped)} damaged run(s) reading the {table} table; first: {skipped[0]}",
                           HelmOutputWarning, stacklevel=3)
-        if missing:
-            warnings.warn(f"{len(missing)} run(s) have no {TABLE_FILES[table]} (HELM does not always publish it); "
-                          f"they add no rows to {table}; first: {missing[0].path}", HelmOutputWarning, stacklevel=3)
+        if rebuilt:
+            sources = sorted({source for _, _, source in rebuilt})
+            warnings.warn(f"{len(rebuilt)} run(s) have no {TABLE_FILES[table]} (HELM does not always publish it); "
+                          f"their request states were rebuilt from {' or '.join(sources)} (column {SOURCE_COLUMN}, "
+                          f"df.attrs['rebuilt']); first: {rebuilt[0][1]}", HelmOutputWarning, stacklevel=3)
+        if len(missing) > len(rebuilt):
+            first = missing[len(rebuilt)]
+            warnings.warn(f"{len(missing) - len(rebuilt)} run(s) have no {TABLE_FILES[table]} (HELM does not always "
+                          f"publish it); they add no rows to {table}; first: {first.path}", HelmOutputWarning,
+                          stacklevel=3)
     return skipped, missing
