@@ -37,7 +37,12 @@ _SELECTIONS: dict[tuple, np.ndarray] = {}
 
 @dataclass(frozen=True)
 class IrtFit:
-    """A fitted multidimensional 2PL model: discriminations ``a`` (items x dims), difficulties ``b``, abilities."""
+    """A fitted multidimensional 2PL model: discriminations ``a`` (items x dims), difficulties ``b``, abilities.
+
+    Example:
+        >>> IrtFit(a=np.ones((3, 2)), b=np.zeros(3), theta=np.zeros((4, 2))).a.shape
+        (3, 2)
+    """
 
     a: np.ndarray
     b: np.ndarray

@@ -25,7 +25,12 @@ _CACHE: dict[tuple, "LassoFit"] = {}
 
 @dataclass(frozen=True)
 class LassoFit:
-    """The chosen lasso: its ``alpha``, coefficients over all items, intercept and support (the coreset)."""
+    """The chosen lasso: its ``alpha``, coefficients over all items, intercept and support (the coreset).
+
+    Example:
+        >>> LassoFit(alpha=0.1, coef=np.array([0.0, 0.5]), intercept=0.1, support=np.array([1])).support.tolist()
+        [1]
+    """
 
     alpha: float
     coef: np.ndarray

@@ -64,7 +64,14 @@ def split_models(scores, split: str, seed: int = 0, target_fraction: float | Non
 
 @dataclass(frozen=True)
 class PeerResult:
-    """One method on one split: its coreset, the targets' predicted and actual means, and the gap."""
+    """One method on one split: its coreset, the targets' predicted and actual means, and the gap.
+
+    Example:
+        >>> res = PeerResult("m", "interpolation", 0, 2, np.arange(3), np.array([3, 4]), np.array([0, 1]),
+        ...                  predicted=np.array([0.5, 0.7]), actual=np.array([0.6, 0.7]))
+        >>> round(res.gap, 3)
+        0.05
+    """
 
     method: str
     split: str
@@ -78,7 +85,7 @@ class PeerResult:
 
     @property
     def gap(self) -> float:
-        """Mean over targets of ``|predicted - actual|``."""
+        """Mean over targets of ``|predicted - actual|`` (the peers' "gap")."""
         return float(np.mean(np.abs(self.predicted - self.actual)))
 
 
