@@ -95,7 +95,8 @@ def run_method(name, scores, source, target, coreset_size, seed, extra):
     if name == "lasso":
         row["alpha"] = float(method.rgs.alpha)
     if name in IRT_METHODS:
-        row["lambd"] = float(getattr(method, "lambd", 0.0) or 0.0)
+        if name == "gpirt":
+            row["lambd"] = float(method.lambd)
         row["anchor_weights"] = [float(w) for w in method.anchor_weights]
     return row, method
 
@@ -111,6 +112,10 @@ def main(argv=None) -> None:
     parser.add_argument("--irt-seeds", type=int, nargs="*", default=[0],
                         help="seeds on which pirt/gpirt also run (three Pyro fits of minutes each)")
     parser.add_argument("--irt-splits", nargs="*", default=["interpolation"])
+    parser.add_argument("--irt-method", choices=["pirt", "gpirt"], default="gpirt",
+                        help="gpirt: three Pyro fits, p-IRT read off its first; pirt: one fit, no gp-IRT")
+    parser.add_argument("--irt-only", type=Path, default=None,
+                        help="add the IRT runs to this existing reference JSON instead of redoing the rest")
     parser.add_argument("--search-seeds", type=int, nargs="*", default=[0],
                         help="seeds on which random_search_and_learn runs, with --num-search draws")
     parser.add_argument("--num-search", type=int, default=200)
@@ -135,7 +140,9 @@ def main(argv=None) -> None:
         "runs": [],
     }
     irt_params = {}
-    for dataset in args.datasets:
+    if args.irt_only is not None:
+        out = json.loads(args.irt_only.read_text())
+    for dataset in (args.datasets if args.irt_only is None else []):
         scores = load_scores(DATA / f"{dataset}.npy")
         for split in args.splits:
             for seed in args.seeds:
@@ -155,29 +162,31 @@ def main(argv=None) -> None:
                 out["runs"].append(run)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, separators=(",", ":")))  # a usable file before the slow part
-    # the IRT methods last: three Pyro fits of minutes each per run
+    # the IRT methods last: one (pirt) or three (gpirt) Pyro fits of minutes each per run
+    torch.set_num_threads(1)
     for run in out["runs"]:
         if run["seed"] not in args.irt_seeds or run["split"] not in args.irt_splits:
             continue
         scores = load_scores(DATA / f"{run['dataset']}.npy")
         source, target = run["source"], run["target"]
-        row, method = run_method("gpirt", scores, source, target, args.coreset_size, run["seed"], {})
-        run["methods"]["gpirt"] = row
-        # GPIRTPred's first fit is PIRTPred.fit with the same seed (Pyro reseeded), so
-        # PIRTPred.predict on it is what all_methods["pirt"] gives
-        from benchpred import PIRTPred
+        row, method = run_method(args.irt_method, scores, source, target, args.coreset_size, run["seed"], {})
+        run["methods"][args.irt_method] = row
+        if args.irt_method == "gpirt":
+            # GPIRTPred's first fit is PIRTPred.fit with the same seed (Pyro reseeded), so
+            # PIRTPred.predict on it is what all_methods["pirt"] gives
+            from benchpred import PIRTPred
 
-        pred = np.asarray(PIRTPred.predict(method, scores[:, row["coreset"]][target]), dtype=float)
-        run["methods"]["pirt"] = {
-            "coreset": row["coreset"], "pred": [float(x) for x in pred], "real": row["real"],
-            "gap": float(np.fabs(pred - np.asarray(row["real"])).mean()),
-            "via": "PIRTPred.predict on the gpirt fit"}
-        for name in IRT_METHODS:
+            pred = np.asarray(PIRTPred.predict(method, scores[:, row["coreset"]][target]), dtype=float)
+            run["methods"]["pirt"] = {
+                "coreset": row["coreset"], "pred": [float(x) for x in pred], "real": row["real"],
+                "gap": float(np.fabs(pred - np.asarray(row["real"])).mean()),
+                "via": "PIRTPred.predict on the gpirt fit"}
+        for name in [n for n in IRT_METHODS if n in run["methods"]]:
             print(f"{run['dataset']} {run['split']} seed={run['seed']} {name}: "
                   f"gap={run['methods'][name]['gap']:.4f} ({row['seconds']} s)", flush=True)
         if not irt_params:
             # the fitted item parameters of one run, so a test can check the prediction step
-            # (ability fit, p-IRT and gp-IRT formulas) apart from the stochastic SVI fit
+            # (anchors, ability fit, p-IRT formula) apart from the stochastic SVI fit
             irt_params = {"dataset": run["dataset"], "split": run["split"], "seed": run["seed"],
                           "A": np.round(method.A[0], 6).tolist(), "B": np.round(method.B[0], 6).tolist()}
     if irt_params:
