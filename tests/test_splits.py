@@ -198,10 +198,12 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
     true_ids = true_eval_ids(corpus)
     states = corpus.scenario_states
     assert set(FRAMES) == {"train_run_specs_df", "train_scenario_states_df", "train_stats_df", "eval_run_specs_df",
-                           "eval_scenario_states_df", "train_per_instance_stats_df"}  # there is no eval stats frame
+                           "eval_scenario_states_df", "train_per_instance_stats_df",
+                           "eval_per_instance_stats_df"}  # there is no eval stats frame
     for fold in folds:
         train, evals = set(fold.train_runs), set(fold.eval_runs)
-        inputs = fold_inputs(corpus, fold, revealed, with_per_instance=with_per_instance)
+        inputs = fold_inputs(corpus, fold, revealed, with_per_instance=with_per_instance,
+                             with_eval_per_instance=with_per_instance)
 
         # train frames: all of the train runs, nothing of the eval runs
         assert set(inputs.train_run_specs_df[RUN]) == train
@@ -232,15 +234,25 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
             assert shown == set(revealed[run]) and shown <= true_ids[run]
             all_versions = (states[RUN] == run) & states[STATE + "instance.id"].isin(shown)
             assert (eval_states[RUN] == run).sum() == all_versions.sum()
+            if with_per_instance:  # the revealed instances' per-instance stats: all rows of them, nothing else
+                epis = inputs.eval_per_instance_stats_df
+                pis = corpus.per_instance_stats
+                mine = epis[epis[RUN] == run]
+                assert set(mine["per_instance_stats.instance_id"]) == set(revealed[run])
+                assert len(mine) == ((pis[RUN] == run) & pis["per_instance_stats.instance_id"].isin(shown)).sum()
+        if with_per_instance:
+            assert set(inputs.eval_per_instance_stats_df[RUN]) <= evals
+        else:
+            assert inputs.eval_per_instance_stats_df is None
 
     # every frame is private: vandalizing one fold's inputs changes neither the corpus nor a later call
     fold = folds[mutated_fold % len(folds)]
-    inputs = fold_inputs(corpus, fold, revealed, with_per_instance=True)
+    inputs = fold_inputs(corpus, fold, revealed, with_per_instance=True, with_eval_per_instance=True)
     before = {name: pickle.loads(pickle.dumps(getattr(inputs, name))) for name in FRAMES}
     for name in FRAMES:
         mutate_everything(getattr(inputs, name))
     assert_corpus_intact(corpus, pristine)
-    again = fold_inputs(corpus, fold, revealed, with_per_instance=True)
+    again = fold_inputs(corpus, fold, revealed, with_per_instance=True, with_eval_per_instance=True)
     for name in FRAMES:
         diff = frame_difference(before[name], getattr(again, name))
         assert diff is None, f"{name} of a second call changed after mutating the first: {diff}"

@@ -19,7 +19,7 @@ from magnet.backends.helm.errors import HelmOutputError, POLICIES
 from magnet.backends.helm.demo import DemoSpec, build_demo
 from magnet.backends.helm.export import export_table
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.cli import benchmark, predict
+from magnet.cli import benchmark, import_scores, predict
 from magnet.cli.display import corpus_summary_table, listing_table
 from magnet.evaluation import cli as evaluation_cli
 
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _errors_arg(p)
     p.set_defaults(func=cmd_export)
 
-    for register in (predict.register, benchmark.register, evaluation_cli.register):
+    for register in (predict.register, benchmark.register, evaluation_cli.register, import_scores.register):
         register(sub)
     return parser
 

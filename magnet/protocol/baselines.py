@@ -60,6 +60,8 @@ def revealed_mean(corpus: Corpus, revealed: dict[str, list[str]]) -> pd.DataFram
 def revealed_loss(corpus: Corpus, revealed: dict[str, list[str]]) -> pd.DataFrame:
     """Mean negative logprob of the first completion of each revealed request state, per run."""
     states = corpus.scenario_states
+    if STATE + "instance.id" not in states:  # no request states at all (e.g. an imported score matrix)
+        return pd.DataFrame(columns=[RUN, "target.key", "value"])
     pairs = set(_revealed_pairs(revealed).itertuples(index=False, name=None))
     keep = [p in pairs for p in zip(states[RUN], states[STATE + "instance.id"])]
     s = states[keep]

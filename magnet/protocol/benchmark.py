@@ -176,7 +176,8 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
                predictor: str, split: str, stat: str, failed_folds: int, n_targets: int,
                n_boot: int = 1000, seed: int = 0) -> LeaderboardRow | None:
     """Score one group of joined predictions (one predictor, split and stat)."""
-    data = joined.merge(baselines, on=[RUN, "target.key"], how="left")
+    # baselines=None: ``joined`` carries its baselines already (repeats: each with its own revealed sample)
+    data = joined if baselines is None else joined.merge(baselines, on=[RUN, "target.key"], how="left")
     data = data[np.isfinite(data["predicted"]) & np.isfinite(data["actual"])]
     if len(data) < 1:
         return None
@@ -239,6 +240,27 @@ def score_protocol(result: ProtocolResult, corpus: Corpus, baselines: pd.DataFra
     return rows, joined
 
 
+def _score_pooled(joined: pd.DataFrame, corpus: Corpus, revealed: dict, predictor: str, split: str,
+                  failed: int, n_boot: int, seed: int) -> list[LeaderboardRow]:
+    """Rows of one predictor x split from predictions joined with truth and baselines (as score_protocol)."""
+    targets = corpus.targets
+    rows = []
+    if not len(joined) or "predicted" not in joined:
+        return rows  # every fold failed: the failures are in the results
+    main_targets = targets[targets["target.key"] == targets["target.name"]]
+    main = joined[joined["target.key"] == joined["target.name"]]
+    row = score_rows(main, corpus, revealed, None, predictor, split, "main", failed, len(main_targets), n_boot, seed)
+    if row:
+        rows.append(row)
+    for key, g in joined.groupby("target.key", sort=True):
+        if len(g) >= MIN_ROWS:
+            row = score_rows(g, corpus, revealed, None, predictor, split, key, failed,
+                             int((targets["target.key"] == key).sum()), n_boot, seed)
+            if row:
+                rows.append(row)
+    return rows
+
+
 def benchmark(
     predictors: list,
     corpus: Corpus,
@@ -254,28 +276,53 @@ def benchmark(
     progress: bool = True,
     backend: str = "local",
     ray_address: str | None = None,
+    repeats: int = 1,
+    reveal_mode: str = "per-run",
+    eval_fraction: float | None = None,
+    train_fraction: float | None = None,
 ) -> Leaderboard:
     """Run every predictor under every split on the same folds and score them (MBE check always on).
 
     ``backend``/``ray_address`` choose where folds run (see :mod:`magnet.protocol.execution`).
+    ``repeats``: the protocol runs ``repeats`` times with seeds ``seed, seed + 1, ...`` (new folds of a
+    random split, new revealed samples); the rows pool every repeat's predictions (a run appears once per
+    repeat, column ``repeat``) and their intervals resample models, so they account for the repeats.
+    ``reveal_mode``, ``eval_fraction``, ``train_fraction``: see :func:`magnet.protocol.runner.run_protocol`.
     """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    cached: dict = {}
 
-    revealed = reveal(corpus, num_eval_samples, seed)
-    baselines = compute_baselines(corpus, revealed)
+    def baselines_of(revealed: dict) -> pd.DataFrame:
+        key = hash(tuple((r, tuple(ids)) for r, ids in sorted(revealed.items())))
+        if key not in cached:
+            cached[key] = compute_baselines(corpus, revealed)
+        return cached[key]
+
+    baselines = baselines_of(reveal(corpus, num_eval_samples, seed))
     controls = [c for c in DEFAULT_BASELINES if c in baselines]
     rows, joined, results = [], [], []
     for split in splits:
         for predictor in predictors:
-            sub = Path(out_dir) / "runs" / f"{predictor.name}-{split}" if out_dir else None
-            result = run_protocol(predictor, corpus, split=split, n_folds=n_folds, num_eval_samples=num_eval_samples,
-                                  seed=seed, n_jobs=n_jobs, timeout=timeout, out_dir=sub, progress=progress,
-                                  backend=backend, ray_address=ray_address)
-            r, j = score_protocol(result, corpus, baselines, n_boot=n_boot, seed=seed)
-            rows += r
-            joined.append(j)
-            results.append(result)
+            parts, first = [], None
+            for r in range(repeats):
+                name = f"{predictor.name}-{split}" + (f"-repeat{r}" if repeats > 1 else "")
+                sub = Path(out_dir) / "runs" / name if out_dir else None
+                result = run_protocol(predictor, corpus, split=split, n_folds=n_folds,
+                                      num_eval_samples=num_eval_samples, seed=seed + r, n_jobs=n_jobs,
+                                      timeout=timeout, out_dir=sub, progress=progress, backend=backend,
+                                      ray_address=ray_address, reveal_mode=reveal_mode,
+                                      eval_fraction=eval_fraction, train_fraction=train_fraction)
+                j = join_truth(result.predictions, corpus.targets).assign(predictor=result.predictor, split=split)
+                j = j.merge(baselines_of(result.revealed), on=[RUN, "target.key"], how="left")
+                parts.append(j.assign(repeat=r) if repeats > 1 else j)
+                results.append(result)
+                first = first or result
+            pooled = pd.concat(parts, ignore_index=True)
+            failed = sum(len(res.failed_folds) for res in results[-repeats:])
+            rows += _score_pooled(pooled, corpus, first.revealed, first.predictor, split, failed, n_boot, seed)
+            joined.append(pooled)
     all_joined = pd.concat(joined, ignore_index=True) if joined else pd.DataFrame()
     if len(all_joined):
-        all_joined = all_joined.merge(baselines, on=[RUN, "target.key"], how="left")
         all_joined["model"] = all_joined[RUN].map(corpus.models())
     return Leaderboard(rows, all_joined, controls, num_eval_samples, corpus.source, results)

@@ -70,9 +70,10 @@ def run_fold(predictor: Predictor, inputs: PredictorInputs, fold: Fold, timeout:
     """Run the predictor on one fold's inputs: ``(predictions, FoldResult)``. Never raises for predictor faults."""
     start = time.perf_counter()
     wants = inputs.train_per_instance_stats_df is not None
+    wants_eval = inputs.eval_per_instance_stats_df is not None
     try:
         with _time_limit(timeout):
-            raw = predictor.predict(**inputs.as_kwargs(wants))
+            raw = predictor.predict(**inputs.as_kwargs(wants, wants_eval))
         predictions = predictions_to_frame(raw)
     except PredictorTimeout as e:
         return None, FoldResult(fold.index, fold.label, "failed", str(e), time.perf_counter() - start, len(fold.eval_runs), 0)
