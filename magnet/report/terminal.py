@@ -11,6 +11,8 @@ import math
 
 from rich.table import Table
 
+VERDICT_STYLE = {"genuine": "green", "loss-proxy": "bold red", "insufficient-data": "yellow"}
+
 
 def fmt_ci(ci) -> str:
     """A 95% interval as ``[lo, hi]``, or empty when undefined."""
