@@ -76,6 +76,19 @@ def irt_abilities(y: np.ndarray, a: np.ndarray, b: np.ndarray, prior_sd: float =
     return theta
 
 
+_FITS: dict = {}
+
+
+def _fit_irt_cached(source: np.ndarray):
+    """:func:`fit_irt` with defaults, remembered for the last few source matrices (the ensemble reuses them)."""
+    key = (source.shape, hash(source.tobytes()))
+    if key not in _FITS:
+        if len(_FITS) >= 16:
+            _FITS.pop(next(iter(_FITS)))
+        _FITS[key] = fit_irt(source)
+    return _FITS[key]
+
+
 def fit_irt(source: np.ndarray, iters: int = 12, item_l2: float = 0.5, ability_sd: float = 2.0):
     """Item parameters ``(a, b)`` and source abilities ``theta`` of the 2PL model, by alternating Newton steps.
 
@@ -118,7 +131,7 @@ def irt_estimate(source, coreset, target_coreset_scores, rng=None) -> np.ndarray
         True
     """
     src, idx, tgt = _check(source, coreset, target_coreset_scores)
-    a, b, _ = fit_irt(src)
+    a, b, _ = _fit_irt_cached(src)
     theta = irt_abilities(tgt, a[idx], b[idx])
     rest = np.setdiff1d(np.arange(src.shape[1]), idx)
     p_rest = _sigmoid(theta[:, None] * a[rest] + b[rest])
@@ -157,7 +170,7 @@ def irt_dr_estimate(source, coreset, target_coreset_scores, rng=None) -> np.ndar
         (2,)
     """
     src, idx, tgt = _check(source, coreset, target_coreset_scores)
-    a, b, _ = fit_irt(src)
+    a, b, _ = _fit_irt_cached(src)
     theta = irt_abilities(tgt, a[idx], b[idx])
     return _doubly_robust(_sigmoid(theta[:, None] * a + b), idx, tgt)
 

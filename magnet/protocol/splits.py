@@ -9,7 +9,7 @@ Strategies (all seeded and reproducible):
   variants are held out together);
 * ``leave-one-run-out``: one fold per run;
 * ``interpolation`` (the peers' protocol): one fold; a random ``eval_fraction``
-  (default 25%) of the **models** are eval models, the others train;
+  (default 25%, rounded down as benchpred does) of the **models** are eval models, the others train;
 * ``extrapolation``: one fold; models ranked by their mean main score over
   their runs (``scores``), train = the bottom ``train_fraction`` (50%), eval =
   the top ``eval_fraction`` (30%), the models in between unused.
@@ -171,7 +171,7 @@ def peer_split(run_specs: pd.DataFrame, strategy: str, seed: int = 0, scores: pd
         raise ValueError(f"{strategy} needs at least 2 models, got {len(unique)}")
     if strategy == "interpolation":
         share = _fraction("eval fraction", INTERPOLATION_EVAL if eval_fraction is None else eval_fraction)
-        n_eval = min(max(1, int(round(share * len(unique)))), len(unique) - 1)
+        n_eval = min(max(1, int(share * len(unique))), len(unique) - 1)  # int(): benchpred's rounding
         order = np.random.default_rng(_stable_seed("interpolation", seed)).permutation(len(unique))
         eval_models, train_models = {unique[i] for i in order[:n_eval]}, {unique[i] for i in order[n_eval:]}
         label = f"interpolation {n_eval}/{len(unique)} models"
@@ -187,8 +187,8 @@ def peer_split(run_specs: pd.DataFrame, strategy: str, seed: int = 0, scores: pd
         if per_model.isna().any():
             raise ValueError(f"extrapolation: model {per_model.index[per_model.isna()][0]!r} has no main score")
         ranked = list(per_model.sort_values(kind="stable").index)  # worst first
-        n_train = max(1, int(round(train_share * len(ranked))))
-        n_eval = max(1, int(round(eval_share * len(ranked))))
+        n_train = max(1, int(train_share * len(ranked)))
+        n_eval = max(1, int(eval_share * len(ranked)))
         if n_train + n_eval > len(ranked):
             raise ValueError(f"extrapolation needs more models than {len(ranked)} for these fractions")
         train_models, eval_models = set(ranked[:n_train]), set(ranked[len(ranked) - n_eval:])
@@ -269,13 +269,18 @@ def _revealed_rows(pis: pd.DataFrame, evals: set, revealed_pairs: set) -> pd.Dat
 
 def selection_inputs(corpus: Corpus, fold: Fold) -> dict:
     """What a predictor's ``select_instances`` may see for one fold: the train runs' run_specs, stats and
-    per-instance stats, the eval runs' run_specs (as in :func:`fold_inputs`) and, per scenario, the candidate
+    per-instance stats, the eval runs' run_specs (with ``magnet.num_eval_instances``, ``magnet.target_names``
+    and ``magnet.target_split``) and, per scenario, the candidate
     instance ids (the eval instances of its eval runs). No eval outcome, no eval request state.
     """
     train, evals = set(fold.train_runs), set(fold.eval_runs)
     rs = corpus.run_specs
     eval_specs = rs[rs[RUN].isin(evals)].copy()
     eval_specs[NUM_EVAL_INSTANCES] = eval_specs[RUN].map(corpus.num_eval_instances()).fillna(0).astype(int)
+    wanted = corpus.targets.drop_duplicates([RUN, "target.name"]).groupby(RUN)
+    names, splits = wanted["target.name"].agg(list), wanted["target.split"].first()
+    eval_specs[TARGET_NAMES] = eval_specs[RUN].map(lambda r: list(names.get(r, [])))
+    eval_specs[TARGET_SPLIT] = eval_specs[RUN].map(splits)
     candidates: dict[str, list[str]] = {}
     for run, scenario in zip(eval_specs[RUN], scenario_of(eval_specs)):
         candidates.setdefault(scenario, [])
