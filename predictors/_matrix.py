@@ -25,14 +25,14 @@ Array functions with the peers' signature (``magnet/peers``):
 
 Example:
     >>> rng = np.random.default_rng(0)
-    >>> theta, b = rng.normal(size=40), rng.normal(size=300)
-    >>> S = (rng.random((40, 300)) < 1 / (1 + np.exp(-(theta[:, None] - b)))).astype(float)
-    >>> core = np.arange(30)
-    >>> est = ensemble_estimate(S[:30], core, S[30:, core], 0)
-    >>> gap = np.abs(est - S[30:].mean(1)).mean()
-    >>> base = np.abs(S[30:, core].mean(1) - S[30:].mean(1)).mean()
-    >>> bool(gap < base)
-    True
+    >>> theta, b = rng.normal(size=80), rng.normal(size=400)
+    >>> S = (rng.random((80, 400)) < 1 / (1 + np.exp(-(theta[:, None] - b)))).astype(float)
+    >>> core = np.arange(20)
+    >>> est = ensemble_estimate(S[:60], core, S[60:, core], 0)
+    >>> gap = np.abs(est - S[60:].mean(1)).mean()
+    >>> base = np.abs(S[60:, core].mean(1) - S[60:].mean(1)).mean()   # the sample mean's gap
+    >>> round(float(gap), 3), round(float(base), 3)
+    (0.057, 0.066)
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Example:
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> np.save(d / "m.npy", np.array([[1, 0], [0, 1]], dtype=np.int8))
     >>> run_import_scores(build_args([str(d / "m.npy"), "--scenario", "toy", "--metric", "exact_match",
-    ...                               "-o", str(d / "out")]))
+    ...                               "-o", str(d / "out")]))  # doctest: +ELLIPSIS
+    wrote 2 runs (2 models x 2 instances, 0 missing cells) of scenario 'toy' to ...
     0
     >>> sorted(p.name for p in (d / "out" / "runs" / "imported").iterdir())
     ['schema.json', 'toy:model=model0', 'toy:model=model1']
