@@ -12,10 +12,11 @@ Two parts, in one run:
    (repeats are independent draws), and the ratio of each method's mean gap to the best peer's with
    a 95% bootstrap interval over repeats (paired). Slow peer methods (seconds to minutes per call)
    run ``--slow-repeats`` repeats only; the ``n`` column says how many.
-2. **magnet pipeline at coreset 50** (``--reveal shared``): each matrix imported with
-   ``import_scores``, then ``magnet.protocol.benchmark.benchmark`` with both splits and
-   ``--pipeline-repeats`` repeats for the magnet predictors and the fast peer predictors: MAE with
-   cluster-bootstrap intervals and the MBE verdict of each.
+2. **magnet pipeline at coreset 50**: each matrix imported with ``import_scores``, then
+   ``magnet.protocol.benchmark.benchmark`` with both splits and ``--pipeline-repeats`` repeats for the
+   magnet predictors and the fast peer predictors (``--reveal shared`` for the random-coreset ones,
+   ``--reveal predictor`` for the peers that choose their coreset): MAE with cluster-bootstrap
+   intervals and the MBE verdict of each.
 
 Writes ``benchmarks/results/benchpred_gaps.csv``, ``benchpred_pipeline.csv``,
 ``benchpred_gap_vs_k.png`` and prints the tables and the README block.
@@ -144,7 +145,12 @@ def pipeline(repeats: int, k: int, log) -> pd.DataFrame:
     import warnings
 
     models = (shared_data_dir() / "benchpred-helm-lite" / "models.txt").read_text().split()
-    predictors = [c() for c in MATRIX_PREDICTORS] + [c() for c in PEER_PREDICTORS if c.method not in SLOW_PEERS]
+    from magnet.peers import PEER_METHODS as METHODS
+
+    fast = [c for c in PEER_PREDICTORS if c.method not in SLOW_PEERS]
+    # random-coreset methods share one random coreset; the methods that choose theirs do so (--reveal predictor)
+    groups = {"shared": [c() for c in MATRIX_PREDICTORS] + [c() for c in fast if not METHODS[c.method].chooses_coreset],
+              "predictor": [c() for c in fast if METHODS[c.method].chooses_coreset]}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for bench in BENCHMARKS:
@@ -155,13 +161,16 @@ def pipeline(repeats: int, k: int, log) -> pd.DataFrame:
                 warnings.simplefilter("ignore")
                 corpus = Corpus.load(out)
             for split in SPLITS:
-                board = benchmark(predictors, corpus, splits=[split], num_eval_samples=k, repeats=repeats,
-                                  reveal_mode="shared", progress=False, n_boot=1000)
-                for row in board.main_rows():
-                    rows.append({"benchmark": bench, "split": split, "predictor": row.predictor, "n": row.n,
-                                 "n_models": row.n_models, "mae": row.mae, "mae_lo": row.mae_ci[0],
-                                 "mae_hi": row.mae_ci[1], "partial_r": row.mbe.get("partial_r"),
-                                 "verdict": row.mbe.get("verdict")})
+                for mode, predictors in groups.items():
+                    if not predictors:
+                        continue
+                    board = benchmark(predictors, corpus, splits=[split], num_eval_samples=k, repeats=repeats,
+                                      reveal_mode=mode, progress=False, n_boot=1000)
+                    for row in board.main_rows():
+                        rows.append({"benchmark": bench, "split": split, "predictor": row.predictor, "reveal": mode,
+                                     "n": row.n, "n_models": row.n_models, "mae": row.mae, "mae_lo": row.mae_ci[0],
+                                     "mae_hi": row.mae_ci[1], "partial_r": row.mbe.get("partial_r"),
+                                     "verdict": row.mbe.get("verdict")})
                 log(f"pipeline {bench} {split} done")
     return pd.DataFrame(rows)
 
@@ -181,7 +190,7 @@ def readme_block(summary: pd.DataFrame, pipe: pd.DataFrame, k: int) -> str:
             if len(pipe):
                 p = pipe[(pipe["benchmark"] == bench) & (pipe["split"] == split)]
                 pm = p[~p["predictor"].str.startswith("peer:") & (p["predictor"] != "CoresetMean")]
-                pp = p[p["predictor"].str.startswith("peer:") & (p["predictor"] != "peer:random_sampling")]
+                pp = p[p["predictor"].str.startswith("peer:")]
                 if len(pm) and len(pp):
                     a, b = pm.loc[pm["mae"].idxmin()], pp.loc[pp["mae"].idxmin()]
                     verdicts = (f"{a['predictor']} {a['verdict']} ({a['mae']:.4f}) / "
