@@ -255,3 +255,21 @@ def test_ensemble_beats_the_coreset_mean_on_real_interpolation(tmp_path):
                       repeats=3, reveal_mode="shared", progress=False, n_boot=200)
     rows = {r.predictor: r for r in board.main_rows()}
     assert rows["CoresetEnsemble"].mae < rows["CoresetMean"].mae
+
+
+@pytest.mark.parametrize("method", ["aipw", "random_sampling_and_learn"])
+def test_peer_predictor_gives_the_peer_methods_numbers_on_the_same_coreset(corpus, method):
+    peers = pytest.importorskip("magnet.peers")  # the peers' methods (branch `peers`)
+    from predictors.peers import PeerPredictor
+
+    c, m, models = corpus
+    res = run_protocol(PeerPredictor(method), c, split="extrapolation", num_eval_samples=15, reveal_mode="shared",
+                       progress=False)
+    fold = make_folds(c.run_specs, "extrapolation", scores=main_scores(c))[0]
+    row = {f"gsm:model={x.replace('/', '_')}": i for i, x in enumerate(models)}
+    src = m[[row[r] for r in fold.train_runs]]
+    core = sorted(int(i[2:]) for i in res.revealed[fold.eval_runs[0]])
+    tgt = m[[row[r] for r in fold.eval_runs]][:, core]
+    expected = np.clip(peers.PEER_METHODS[method](src, core, tgt, 0), 0, 1)
+    got = res.predictions.set_index(RUN).loc[list(fold.eval_runs), "stats.mean"].to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
