@@ -11,7 +11,7 @@ Example:
     >>> from magnet.protocol.splits import fold_inputs, make_folds, reveal
     >>> from predictors.example_random_predictor import ExampleRandomPredictor
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
-    >>> fold = make_folds(corpus, "leave-one-model-out")[0]
+    >>> fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
     >>> predictions, result = run_fold(ExampleRandomPredictor(), fold_inputs(corpus, fold, reveal(corpus, 5)), fold, None)
     >>> result.status, result.n_predictions == len(predictions) > 0
     ('ok', True)
