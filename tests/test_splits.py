@@ -203,7 +203,8 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
     pis = corpus.per_instance_stats
     for fold in folds:
         train, evals = set(fold.train_runs), set(fold.eval_runs)
-        inputs = fold_inputs(corpus, fold, revealed, with_per_instance=with_per_instance)
+        inputs = fold_inputs(corpus, fold, revealed, with_per_instance=with_per_instance,
+                             with_eval_per_instance=with_per_instance)
 
         # train frames: all of the train runs, nothing of the eval runs
         assert set(inputs.train_run_specs_df[RUN]) == train
@@ -234,23 +235,25 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
             assert shown == set(revealed[run]) and shown <= true_ids[run]
             all_versions = (states[RUN] == run) & states[STATE + "instance.id"].isin(shown)
             assert (eval_states[RUN] == run).sum() == all_versions.sum()
-
-            # eval per-instance stats: every stat of the revealed instances (all versions), nothing else
-            eval_pis = inputs.eval_per_instance_stats_df
-            mine = eval_pis[eval_pis[RUN] == run]
-            assert set(mine["per_instance_stats.instance_id"]) == shown
-            every = (pis[RUN] == run) & pis["per_instance_stats.instance_id"].isin(shown)
-            assert len(mine) == every.sum()
-        assert set(inputs.eval_per_instance_stats_df[RUN]) <= evals
+            if with_per_instance:  # the revealed instances' per-instance stats: all rows of them, nothing else
+                epis = inputs.eval_per_instance_stats_df
+                pis = corpus.per_instance_stats
+                mine = epis[epis[RUN] == run]
+                assert set(mine["per_instance_stats.instance_id"]) == set(revealed[run])
+                assert len(mine) == ((pis[RUN] == run) & pis["per_instance_stats.instance_id"].isin(shown)).sum()
+        if with_per_instance:
+            assert set(inputs.eval_per_instance_stats_df[RUN]) <= evals
+        else:
+            assert inputs.eval_per_instance_stats_df is None
 
     # every frame is private: vandalizing one fold's inputs changes neither the corpus nor a later call
     fold = folds[mutated_fold % len(folds)]
-    inputs = fold_inputs(corpus, fold, revealed, with_per_instance=True)
+    inputs = fold_inputs(corpus, fold, revealed, with_per_instance=True, with_eval_per_instance=True)
     before = {name: pickle.loads(pickle.dumps(getattr(inputs, name))) for name in FRAMES}
     for name in FRAMES:
         mutate_everything(getattr(inputs, name))
     assert_corpus_intact(corpus, pristine)
-    again = fold_inputs(corpus, fold, revealed, with_per_instance=True)
+    again = fold_inputs(corpus, fold, revealed, with_per_instance=True, with_eval_per_instance=True)
     for name in FRAMES:
         diff = frame_difference(before[name], getattr(again, name))
         assert diff is None, f"{name} of a second call changed after mutating the first: {diff}"

@@ -40,6 +40,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """An argparse type: a share strictly between 0 and 1."""
+    value = _number(text, float, "a fraction")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1), got {text}")
+    return value
+
+
 def eval_samples(text: str) -> float:
     """``--num-eval-samples``: a whole count >= 0, or a fraction in (0, 1)."""
     value = _number(text, float, "a number of instances or a fraction")

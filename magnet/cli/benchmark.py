@@ -38,7 +38,8 @@ def run_benchmark(args) -> int:
     board = benchmark(predictors, corpus, splits=args.split or DEFAULT_SPLITS, n_folds=args.n_folds,
                       num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
                       timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
-                      backend=args.backend, ray_address=args.ray_address)
+                      backend=args.backend, ray_address=args.ray_address, repeats=args.repeats,
+                      reveal_mode=args.reveal, eval_fraction=args.eval_fraction, train_fraction=args.train_fraction)
     console.print(leaderboard_table(board))
     dead = set()
     for result in board.results:
@@ -62,4 +63,6 @@ def register(sub) -> None:
     p.add_argument("--predictor", action="append", help="MODULE:CLASS, repeatable (added to the built-in ones)")
     p.add_argument("--no-builtin", action="store_true", help="only the --predictor ones")
     add_protocol_args(p, default_splits=DEFAULT_SPLITS, many_splits=True)
+    p.add_argument("--repeats", type=int, default=1,
+                   help="run each split N times with seeds seed..seed+N-1 and pool the results (default 1)")
     p.set_defaults(func=run_benchmark)

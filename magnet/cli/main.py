@@ -25,7 +25,7 @@ from magnet.backends.helm.demo import DemoSpec, build_demo
 from magnet.backends.helm.download import cli as download_cli
 from magnet.backends.helm.export import export_format, export_table, metadata_path
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.cli import benchmark, predict
+from magnet.cli import benchmark, import_scores, predict
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_file
 from magnet.cli.display import corpus_summary_table, listing_table
 from magnet.evaluation import cli as evaluation_cli
@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     _errors_arg(p)
     p.set_defaults(func=cmd_export)
 
-    for register in (predict.register, benchmark.register, evaluation_cli.register, download_cli.register):
+    for register in (predict.register, benchmark.register, evaluation_cli.register, download_cli.register,
+                     import_scores.register):
         register(sub)
     for p in sub.choices.values():  # --debug after the subcommand too (SUPPRESS: do not reset a global --debug)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -19,12 +19,13 @@ from rich.table import Table
 
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.outputs import HelmOutputs
-from magnet.cli.arguments import eval_samples, int_at_least, positive_float
+from magnet.cli.arguments import eval_samples, fraction, int_at_least, positive_float
 from magnet.cli.display import make_console
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
 from magnet.predictor import load_predictor
 from magnet.protocol.checks import target_problems, warn_all
-from magnet.protocol.splits import STRATEGIES
+from magnet.protocol.reveal_modes import REVEAL_MODES
+from magnet.protocol.splits import ALL_STRATEGIES as STRATEGIES
 from magnet.protocol.corpus import Corpus
 from magnet.protocol.runner import run_protocol
 from magnet.protocol.truth import join_truth
@@ -41,6 +42,12 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
     else:
         p.add_argument("--split", choices=STRATEGIES, default=default_splits[0])
     p.add_argument("--n-folds", type=int_at_least(2), default=5, help="folds for kfold (default 5)")
+    p.add_argument("--eval-fraction", type=fraction,
+                   help="share of models that are eval runs: interpolation (default 0.25), extrapolation (top 0.3)")
+    p.add_argument("--train-fraction", type=fraction, help="extrapolation: bottom share of models to train on (default 0.5)")
+    p.add_argument("--reveal", choices=REVEAL_MODES, default="per-run",
+                   help="revealed instances: a sample per run (default), one shared coreset per scenario, "
+                        "or chosen by the predictor's select_instances")
     p.add_argument("--num-eval-samples", type=eval_samples, default=10,
                    help="revealed instances per eval run (default 10; a value < 1 is a fraction)")
     p.add_argument("--stat", action="append", help="target stat name, repeatable (default: each run's main metric)")
@@ -94,7 +101,8 @@ def run_predict(predictor, args) -> int:
     result = run_protocol(predictor, corpus, split=args.split, n_folds=args.n_folds,
                           num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
                           timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
-                          backend=args.backend, ray_address=args.ray_address)
+                          backend=args.backend, ray_address=args.ray_address, reveal_mode=args.reveal,
+                          eval_fraction=args.eval_fraction, train_fraction=args.train_fraction)
     joined = join_truth(result.predictions, corpus.targets)
     if not args.quiet:
         console.print(predicted_vs_actual_table(joined, f"{predictor.name}, {args.split}: predicted vs actual"))

@@ -1,7 +1,7 @@
 """Score predictors: errors with cluster-bootstrap CIs, the noise floor, and the mandatory MBE check.
 
-:func:`score_protocol` turns one :class:`~magnet.protocol.runner.ProtocolResult` into
-leaderboard rows; :func:`benchmark` runs several predictors under several
+:func:`score_joined` turns the predictions of one predictor x split (joined
+with the truth and the baselines, pooled over repeats) into leaderboard rows; :func:`benchmark` runs several predictors under several
 split strategies on the same folds and returns a :class:`Leaderboard`.
 
 Every row carries its MBE result; there is no way to turn it off. Rows:
@@ -63,6 +63,7 @@ from magnet.protocol.runner import ProtocolResult, run_protocol
 from magnet.stats.scoring import score_predictions
 from magnet.protocol.truth import join_truth
 from magnet.protocol.proxies import with_proxy_baselines
+from magnet.protocol.reveal_modes import main_scores
 from magnet.protocol.splits import make_folds, reveal
 from magnet.report.html import write_report
 
@@ -196,7 +197,8 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
                predictor: str, split: str, stat: str, failed_folds: int, n_targets: int,
                n_boot: int = 1000, seed: int = 0, proxies: pd.DataFrame | None = None) -> LeaderboardRow | None:
     """Score one group of joined predictions (one predictor, split and stat)."""
-    data = joined.merge(baselines, on=[RUN, "target.key"], how="left")
+    # baselines=None: ``joined`` carries its baselines already (repeats: each with its own revealed sample)
+    data = joined if baselines is None else joined.merge(baselines, on=[RUN, "target.key"], how="left")
     if not len(data):
         return None
     finite = np.isfinite(pd.to_numeric(data["predicted"], errors="coerce")) & np.isfinite(data["actual"].astype(float))
@@ -310,28 +312,27 @@ def _mbe_dict(mbe, controls, n: int) -> dict:
     }
 
 
-def score_protocol(result: ProtocolResult, corpus: Corpus, baselines: pd.DataFrame,
-                   n_boot: int = 1000, seed: int = 0,
-                   proxies: pd.DataFrame | None = None) -> tuple[list[LeaderboardRow], pd.DataFrame]:
-    """Leaderboard rows for one protocol result (main + per target variant), and its joined predictions."""
-    joined = join_truth(result.predictions, corpus.targets)
-    joined = joined.assign(predictor=result.predictor, split=result.split)
-    failed = len(result.failed_folds)
+def score_joined(joined: pd.DataFrame, corpus: Corpus, revealed: dict, predictor: str, split: str,
+                  failed: int, n_boot: int, seed: int, proxies: pd.DataFrame | None = None) -> list[LeaderboardRow]:
+    """Leaderboard rows (main + per target variant) of one predictor x split, from its predictions joined with
+    the truth and the baselines (pooled over repeats: the ``repeat`` column), and the proxies chosen in its folds."""
     targets = corpus.targets
     rows = []
+    if not len(joined) or "predicted" not in joined:
+        return rows  # every fold failed: the failures are in the results
     main_targets = targets[targets["target.key"] == targets["target.name"]]
     main = joined[joined["target.key"] == joined["target.name"]]
-    row = score_rows(main, corpus, result.revealed, baselines, result.predictor, result.split, "main",
-                     failed, len(main_targets), n_boot, seed, proxies)
+    row = score_rows(main, corpus, revealed, None, predictor, split, "main", failed, len(main_targets), n_boot, seed,
+                     proxies)
     if row:
         rows.append(row)
     for key, g in joined.groupby("target.key", sort=True):
         if len(g) >= MIN_ROWS:
-            row = score_rows(g, corpus, result.revealed, baselines, result.predictor, result.split, key,
-                             failed, int((targets["target.key"] == key).sum()), n_boot, seed, proxies)
+            row = score_rows(g, corpus, revealed, None, predictor, split, key, failed,
+                             int((targets["target.key"] == key).sum()), n_boot, seed, proxies)
             if row:
                 rows.append(row)
-    return rows, joined
+    return rows
 
 
 def benchmark(
@@ -349,29 +350,70 @@ def benchmark(
     progress: bool = True,
     backend: str = "local",
     ray_address: str | None = None,
+    repeats: int = 1,
+    reveal_mode: str = "per-run",
+    eval_fraction: float | None = None,
+    train_fraction: float | None = None,
 ) -> Leaderboard:
     """Run every predictor under every split on the same folds and score them (MBE check always on).
 
     ``backend``/``ray_address`` choose where folds run (see :mod:`magnet.protocol.execution`).
+    ``repeats``: the protocol runs ``repeats`` times with seeds ``seed, seed + 1, ...`` (new folds of a
+    random split, new revealed samples); the rows pool every repeat's predictions (a run appears once per
+    repeat, column ``repeat``) and their intervals resample models, so they account for the repeats.
+    ``reveal_mode``, ``eval_fraction``, ``train_fraction``: see :func:`magnet.protocol.runner.run_protocol`.
     """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    cached: dict = {}
 
-    revealed = reveal(corpus, num_eval_samples, seed)
-    baselines = compute_baselines(corpus, revealed)
+    def baselines_of(revealed: dict) -> pd.DataFrame:
+        key = hash(tuple((r, tuple(ids)) for r, ids in sorted(revealed.items())))
+        if key not in cached:
+            cached[key] = compute_baselines(corpus, revealed)
+        return cached[key]
+
+    proxied: dict = {}
+    proxies = []
+
+    def proxied_of(split: str, r: int, revealed: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Baselines of one repeat's revealed sample, completed by the proxies chosen in its folds' train runs."""
+        key = (split, r, hash(tuple((run, tuple(ids)) for run, ids in sorted(revealed.items()))))
+        if key not in proxied:
+            folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed + r,
+                               scores=main_scores(corpus) if split == "extrapolation" else None,
+                               eval_fraction=eval_fraction, train_fraction=train_fraction)
+            proxied[key] = with_proxy_baselines(baselines_of(revealed), corpus, folds, revealed)
+            choices = proxied[key][1].assign(split=split)
+            proxies.append(choices.assign(repeat=r) if repeats > 1 else choices)
+        return proxied[key]
+
+    baselines = baselines_of(reveal(corpus, num_eval_samples, seed))
     controls = [c for c in DEFAULT_BASELINES if c in baselines]
-    rows, joined, results, proxies = [], [], [], []
+    rows, joined, results = [], [], []
     for split in splits:
-        folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
-        split_baselines, choices = with_proxy_baselines(baselines, corpus, folds, revealed)
-        proxies.append(choices.assign(split=split))
         for predictor in predictors:
-            sub = Path(out_dir) / "runs" / f"{predictor.name}-{split}" if out_dir else None
-            result = run_protocol(predictor, corpus, split=split, n_folds=n_folds, num_eval_samples=num_eval_samples,
-                                  seed=seed, n_jobs=n_jobs, timeout=timeout, out_dir=sub, progress=progress,
-                                  backend=backend, ray_address=ray_address)
-            r, j = score_protocol(result, corpus, split_baselines, n_boot=n_boot, seed=seed, proxies=choices)
-            rows += r
-            joined.append(j.merge(split_baselines, on=[RUN, "target.key"], how="left"))
-            results.append(result)
+            parts, first, choices_used = [], None, []
+            for r in range(repeats):
+                name = f"{predictor.name}-{split}" + (f"-repeat{r}" if repeats > 1 else "")
+                sub = Path(out_dir) / "runs" / name if out_dir else None
+                result = run_protocol(predictor, corpus, split=split, n_folds=n_folds,
+                                      num_eval_samples=num_eval_samples, seed=seed + r, n_jobs=n_jobs,
+                                      timeout=timeout, out_dir=sub, progress=progress, backend=backend,
+                                      ray_address=ray_address, reveal_mode=reveal_mode,
+                                      eval_fraction=eval_fraction, train_fraction=train_fraction)
+                rep_baselines, choices = proxied_of(split, r, result.revealed)
+                j = join_truth(result.predictions, corpus.targets).assign(predictor=result.predictor, split=split)
+                j = j.merge(rep_baselines, on=[RUN, "target.key"], how="left")
+                parts.append(j.assign(repeat=r) if repeats > 1 else j)
+                choices_used.append(choices)
+                results.append(result)
+                first = first or result
+            pooled = pd.concat(parts, ignore_index=True)
+            failed = sum(len(res.failed_folds) for res in results[-repeats:])
+            rows += score_joined(pooled, corpus, first.revealed, first.predictor, split, failed, n_boot, seed,
+                                  pd.concat(choices_used, ignore_index=True))
+            joined.append(pooled)
     all_joined = pd.concat(joined, ignore_index=True) if joined else pd.DataFrame()
     if len(all_joined):
         all_joined["model"] = all_joined[RUN].map(corpus.models())

@@ -88,6 +88,7 @@ class Corpus:
             _col(targets, "stats.name.perturbation.computed_on"))]
         eval_instances = _eval_instances(tables["scenario_states"], targets, tables["per_instance_stats"])
         values = instance_values(tables["per_instance_stats"], targets)
+        _add_stateless_runs(eval_instances, values, targets)
         return cls(run_specs, tables["scenario_states"], tables["stats"], tables["per_instance_stats"],
                    targets, values, eval_instances, source=str(outputs.root))
 
@@ -120,6 +121,15 @@ def _eval_instances(states: pd.DataFrame, targets: pd.DataFrame,
             ids = group.loc[_col(group, PIS + "stats.name.split") == split, PIS + "instance_id"]
             out[run] = list(dict.fromkeys(ids))
     return out
+
+
+def _add_stateless_runs(eval_instances: dict[str, list[str]], values: pd.DataFrame, targets: pd.DataFrame) -> None:
+    """Runs without request states (no scenario_state.json, e.g. imported score matrices): their eval
+    instances are the instances with a per-instance value of the main target."""
+    main = values[values["target.key"].isin(set(targets["target.name"]))]
+    for run, ids in main.groupby(RUN, sort=False)["instance_id"]:
+        if run not in eval_instances:
+            eval_instances[run] = list(dict.fromkeys(ids))
 
 
 def instance_values(per_instance_stats: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:

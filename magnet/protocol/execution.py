@@ -23,6 +23,7 @@ import multiprocessing as mp
 import os
 import sys
 from magnet.protocol.fold_run import FoldResult, run_fold
+from magnet.protocol.predict_call import wants_eval_per_instance_stats
 from magnet.protocol.splits import fold_inputs
 
 BACKENDS = ("local", "ray")
@@ -76,7 +77,8 @@ _SHARED = None
 
 def _forked_fold(fold):
     predictor, corpus, revealed, wants, timeout = _SHARED
-    return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants), fold, timeout)
+    return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants,
+                                       with_eval_per_instance=wants_eval_per_instance_stats(predictor)), fold, timeout)
 
 
 def _failed(fold, reason: str):
@@ -112,7 +114,8 @@ def ensure_ray(address: str | None = None):
 
 
 def _ray_fold(predictor, corpus, revealed, fold, wants, timeout):
-    return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants), fold, timeout)
+    return run_fold(predictor, fold_inputs(corpus, fold, revealed, with_per_instance=wants,
+                                       with_eval_per_instance=wants_eval_per_instance_stats(predictor)), fold, timeout)
 
 
 def iter_ray(todo, predictor, corpus, revealed, wants, timeout, address=None):

@@ -36,10 +36,11 @@ import pandas as pd
 from magnet.protocol.checks import fold_warnings, reveal_warnings, warn_all
 from magnet.protocol.corpus import Corpus
 from magnet.predictions import check_predictions, predictions_to_frame
-from magnet.protocol.predict_call import wants_per_instance_stats
+from magnet.protocol.predict_call import wants_eval_per_instance_stats, wants_per_instance_stats
 from magnet.protocol.execution import check_backend, iter_local, iter_ray
 from magnet.protocol.fold_run import FoldResult, PredictorTimeout, run_fold
-from magnet.protocol.splits import Fold, PredictorInputs, fold_inputs, make_folds, reveal
+from magnet.protocol.reveal_modes import main_scores, reveal_for
+from magnet.protocol.splits import Fold, PredictorInputs, fold_inputs, make_folds
 
 
 @dataclass
@@ -134,6 +135,9 @@ def run_protocol(
     progress: bool = True,
     backend: str = "local",
     ray_address: str | None = None,
+    reveal_mode: str = "per-run",
+    eval_fraction: float | None = None,
+    train_fraction: float | None = None,
 ) -> ProtocolResult:
     """Run ``predictor`` on every fold of ``split``; see the module docstring.
 
@@ -150,21 +154,28 @@ def run_protocol(
     backend: ``"local"`` (this process, or forked workers with ``n_jobs``) or
         ``"ray"`` (Ray tasks; ``ray_address`` of a cluster, default a local Ray);
         see :mod:`magnet.protocol.execution`. Every backend gives the same predictions.
+    reveal_mode: ``per-run``, ``shared`` or ``predictor`` (:mod:`magnet.protocol.reveal_modes`).
+    eval_fraction, train_fraction: model shares of the ``interpolation`` / ``extrapolation`` splits.
     """
 
     check_backend(backend)
-    folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
-    revealed = reveal(corpus, num_eval_samples, seed)
+    folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed,
+                       scores=main_scores(corpus) if split == "extrapolation" else None,
+                       eval_fraction=eval_fraction, train_fraction=train_fraction)
+    revealed = reveal_for(corpus, folds, reveal_mode, num_eval_samples, seed, predictor)
     warn_all(fold_warnings(folds) + reveal_warnings(revealed, corpus.eval_instances))
     config = _config(predictor, corpus, split, n_folds, num_eval_samples, seed)
+    if (reveal_mode, eval_fraction, train_fraction) != ("per-run", None, None):
+        config.update(reveal_mode=reveal_mode, eval_fraction=eval_fraction, train_fraction=train_fraction)
     store = _Store(Path(out_dir), config) if out_dir else None
     finished, previous = store.done() if store else ({}, pd.DataFrame())
     todo = [f for f in folds if f.index not in finished]
 
     wants = wants_per_instance_stats(predictor)
+    wants_eval = wants_eval_per_instance_stats(predictor)
 
     def inputs_of(fold: Fold) -> PredictorInputs:
-        return fold_inputs(corpus, fold, revealed, with_per_instance=wants)
+        return fold_inputs(corpus, fold, revealed, with_per_instance=wants, with_eval_per_instance=wants_eval)
 
     results: dict[int, FoldResult] = dict(finished)
     frames = [previous.drop(columns=["batch"])] if len(previous) else []

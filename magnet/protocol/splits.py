@@ -7,7 +7,15 @@ Strategies (all seeded and reproducible):
 * ``leave-one-scenario-out``: one fold per scenario configuration (the run
   name without model and data augmentation, so a scenario and its perturbed
   variants are held out together);
-* ``leave-one-run-out``: one fold per run.
+* ``leave-one-run-out``: one fold per run;
+* ``interpolation`` (the peers' protocol): one fold; a random ``eval_fraction``
+  (default 25%, rounded down as benchpred does) of the **models** are eval models, the others train;
+* ``extrapolation``: one fold; models ranked by their mean main score over
+  their runs (``scores``), train = the bottom ``train_fraction`` (50%), eval =
+  the top ``eval_fraction`` (30%), the models in between unused.
+
+Repeats of a random split are separate protocol runs with seeds ``seed + r``
+(see :func:`magnet.protocol.benchmark.benchmark`).
 
 :func:`fold_inputs` is **the only place** that decides what a predictor sees.
 For the train runs: everything (run_specs, all request states, all stats,
@@ -37,6 +45,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import inspect
 import pickle
 from dataclasses import dataclass
 
@@ -46,6 +55,11 @@ import pandas as pd
 from magnet.protocol.corpus import PIS, RUN, STATE, Corpus, scenario_label
 
 STRATEGIES = ("kfold", "leave-one-model-out", "leave-one-scenario-out", "leave-one-run-out")
+#: The peers' splits: one fold each, some runs unused (extrapolation) or train only.
+PEER_SPLITS = ("interpolation", "extrapolation")
+ALL_STRATEGIES = STRATEGIES + PEER_SPLITS
+#: Default fractions of models: (eval share for interpolation, (train, eval) shares for extrapolation).
+INTERPOLATION_EVAL, EXTRAPOLATION_TRAIN, EXTRAPOLATION_EVAL = 0.25, 0.5, 0.3
 NUM_EVAL_INSTANCES = "magnet.num_eval_instances"
 NUM_REVEALED = "magnet.num_revealed_instances"
 TARGET_NAMES = "magnet.target_names"
@@ -95,11 +109,29 @@ def _stable_seed(*parts) -> int:
     return int(hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16], 16)
 
 
-def make_folds(run_specs: pd.DataFrame, strategy: str, n_folds: int = 5, seed: int = 0) -> list[Fold]:
-    """Split runs into folds; every run is an eval run in exactly one fold."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown split strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+def make_folds(run_specs: pd.DataFrame, strategy: str, n_folds: int = 5, seed: int = 0,
+               scores: pd.Series | None = None, eval_fraction: float | None = None,
+               train_fraction: float | None = None) -> list[Fold]:
+    """Split runs into folds; every run is an eval run in exactly one fold (at most one for ``PEER_SPLITS``).
+
+    ``scores`` (main score per run name) is needed by ``extrapolation``; the
+    fractions apply to ``interpolation`` / ``extrapolation`` (defaults above).
+
+    Example:
+        >>> specs = pd.DataFrame({"run_spec.name": [f"s:model=m{i}" for i in range(10)],
+        ...                       "run_spec.adapter_spec.model": [f"m{i}" for i in range(10)]})
+        >>> scores = pd.Series([i / 10 for i in range(10)], index=specs["run_spec.name"])
+        >>> fold = make_folds(specs, "extrapolation", scores=scores)[0]
+        >>> fold.train_runs[-1], fold.eval_runs
+        ('s:model=m4', ('s:model=m7', 's:model=m8', 's:model=m9'))
+        >>> len(make_folds(specs, "interpolation", seed=3)[0].eval_runs)
+        2
+    """
+    if strategy not in ALL_STRATEGIES:
+        raise ValueError(f"unknown split strategy {strategy!r}; expected one of {', '.join(ALL_STRATEGIES)}")
     runs = list(run_specs[RUN])
+    if strategy in PEER_SPLITS:
+        return [peer_split(run_specs, strategy, seed, scores, eval_fraction, train_fraction)]
     if strategy == "kfold":
         if not 2 <= n_folds <= len(runs):
             raise ValueError(f"kfold needs 2 <= n_folds <= number of runs ({len(runs)}), got {n_folds}")
@@ -120,6 +152,48 @@ def make_folds(run_specs: pd.DataFrame, strategy: str, n_folds: int = 5, seed: i
         eval_set = set(eval_runs)
         folds.append(Fold(strategy, i, label, tuple(r for r in runs if r not in eval_set), tuple(eval_runs)))
     return folds
+
+
+def _fraction(name: str, value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be between 0 and 1 (exclusive), got {value}")
+    return float(value)
+
+
+def peer_split(run_specs: pd.DataFrame, strategy: str, seed: int = 0, scores: pd.Series | None = None,
+               eval_fraction: float | None = None, train_fraction: float | None = None) -> Fold:
+    """The one fold of ``interpolation`` or ``extrapolation`` (see the module docstring); models stay whole."""
+    models = run_specs["run_spec.adapter_spec.model"].astype(str).to_numpy()
+    unique = list(dict.fromkeys(models))
+    if len(unique) < 2:
+        raise ValueError(f"{strategy} needs at least 2 models, got {len(unique)}")
+    if strategy == "interpolation":
+        share = _fraction("eval fraction", INTERPOLATION_EVAL if eval_fraction is None else eval_fraction)
+        n_eval = min(max(1, int(share * len(unique))), len(unique) - 1)  # int(): benchpred's rounding
+        order = np.random.default_rng(_stable_seed("interpolation", seed)).permutation(len(unique))
+        eval_models, train_models = {unique[i] for i in order[:n_eval]}, {unique[i] for i in order[n_eval:]}
+        label = f"interpolation {n_eval}/{len(unique)} models"
+    else:
+        if scores is None:
+            raise ValueError("extrapolation needs each run's main score to rank the models")
+        train_share = _fraction("train fraction", EXTRAPOLATION_TRAIN if train_fraction is None else train_fraction)
+        eval_share = _fraction("eval fraction", EXTRAPOLATION_EVAL if eval_fraction is None else eval_fraction)
+        if train_share + eval_share > 1:
+            raise ValueError(f"train fraction + eval fraction must be <= 1, got {train_share} + {eval_share}")
+        per_model = pd.Series(run_specs[RUN].map(scores).to_numpy(dtype=float), index=models).groupby(level=0).mean()
+        per_model = per_model.reindex(unique)
+        if per_model.isna().any():
+            raise ValueError(f"extrapolation: model {per_model.index[per_model.isna()][0]!r} has no main score")
+        ranked = list(per_model.sort_values(kind="stable").index)  # worst first
+        n_train = max(1, int(train_share * len(ranked)))
+        n_eval = max(1, int(eval_share * len(ranked)))
+        if n_train + n_eval > len(ranked):
+            raise ValueError(f"extrapolation needs more models than {len(ranked)} for these fractions")
+        train_models, eval_models = set(ranked[:n_train]), set(ranked[len(ranked) - n_eval:])
+        label = f"extrapolation bottom {n_train} -> top {n_eval} of {len(ranked)} models"
+    runs = list(run_specs[RUN])
+    return Fold(strategy, 0, label, tuple(r for r, m in zip(runs, models) if m in train_models),
+                tuple(r for r, m in zip(runs, models) if m in eval_models))
 
 
 def revealed_ids(instance_ids: list[str], num_eval_samples: float, seed: int, run: str) -> list[str]:
@@ -152,7 +226,8 @@ def _private(df: pd.DataFrame) -> pd.DataFrame:
     return pickle.loads(pickle.dumps(df.reset_index(drop=True), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with_per_instance: bool = False) -> PredictorInputs:
+def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with_per_instance: bool = False,
+                with_eval_per_instance: bool = False) -> PredictorInputs:
     """What a predictor may see for one fold (see the module docstring)."""
     train, evals = set(fold.train_runs), set(fold.eval_runs)
     if train & evals:
@@ -172,8 +247,6 @@ def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with
     eval_states = states[in_eval]
     keep = [pair in revealed_pairs for pair in zip(eval_states[RUN], _column(eval_states, STATE + "instance.id"))]
     pis = corpus.per_instance_stats
-    eval_pis = pis[pis[RUN].isin(evals)]
-    keep_pis = [pair in revealed_pairs for pair in zip(eval_pis[RUN], _column(eval_pis, PIS + "instance_id"))]
     return PredictorInputs(
         train_run_specs_df=_private(rs[rs[RUN].isin(train)]),
         train_scenario_states_df=_private(states[states[RUN].isin(train)]),
@@ -181,10 +254,44 @@ def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with
         eval_run_specs_df=_private(eval_specs),
         eval_scenario_states_df=_private(eval_states[keep]),
         train_per_instance_stats_df=_private(pis[pis[RUN].isin(train)]) if with_per_instance else None,
-        eval_per_instance_stats_df=_private(eval_pis[keep_pis]),
+        eval_per_instance_stats_df=_revealed_rows(pis, evals, revealed_pairs) if with_eval_per_instance else None,
     )
 
 
 def _column(df: pd.DataFrame, name: str):
     """A column's values, or Nones when the table lacks it (e.g. a suite without any request states)."""
     return df[name] if name in df else [None] * len(df)
+
+
+def _revealed_rows(pis: pd.DataFrame, evals: set, revealed_pairs: set) -> pd.DataFrame:
+    """The per-instance stats of the revealed instances of the eval runs (every stat of them)."""
+    pis = pis[pis[RUN].isin(evals)]
+    return _private(pis[[pair in revealed_pairs for pair in zip(pis[RUN], pis[PIS + "instance_id"])]])
+
+
+def selection_inputs(corpus: Corpus, fold: Fold) -> dict:
+    """What a predictor's ``select_instances`` may see for one fold: the train runs' run_specs, stats and
+    per-instance stats, the eval runs' run_specs (with ``magnet.num_eval_instances``, ``magnet.target_names``
+    and ``magnet.target_split``) and, per scenario, the candidate
+    instance ids (the eval instances of its eval runs). No eval outcome, no eval request state.
+    """
+    train, evals = set(fold.train_runs), set(fold.eval_runs)
+    rs = corpus.run_specs
+    eval_specs = rs[rs[RUN].isin(evals)].copy()
+    eval_specs[NUM_EVAL_INSTANCES] = eval_specs[RUN].map(corpus.num_eval_instances()).fillna(0).astype(int)
+    wanted = corpus.targets.drop_duplicates([RUN, "target.name"]).groupby(RUN)
+    names, splits = wanted["target.name"].agg(list), wanted["target.split"].first()
+    eval_specs[TARGET_NAMES] = eval_specs[RUN].map(lambda r: list(names.get(r, [])))
+    eval_specs[TARGET_SPLIT] = eval_specs[RUN].map(splits)
+    candidates: dict[str, list[str]] = {}
+    for run, scenario in zip(eval_specs[RUN], scenario_of(eval_specs)):
+        candidates.setdefault(scenario, [])
+        candidates[scenario] += corpus.eval_instances.get(run, [])
+    pis = corpus.per_instance_stats
+    return {
+        "train_run_specs_df": _private(rs[rs[RUN].isin(train)]),
+        "train_stats_df": _private(corpus.stats[corpus.stats[RUN].isin(train)]),
+        "train_per_instance_stats_df": _private(pis[pis[RUN].isin(train)]),
+        "eval_run_specs_df": _private(eval_specs),
+        "candidates": {k: list(dict.fromkeys(v)) for k, v in candidates.items()},
+    }
