@@ -40,7 +40,7 @@ def cell(family: str, n_models: int, n_scenarios: int, controls: int, n_sims: in
     verdicts, old = [], 0
     for _ in range(n_sims):
         world = simulate_world(rng, n_models, n_scenarios)
-        pred = predict(family, world, rng)
+        pred = predict(family, world, rng, controls)
         base = pd.DataFrame({name: world.controls[name] for name in names})
         res = mbe_check(pred, world.actual, base, groups=world.model, n_boot=0)
         verdicts.append(res.verdict)

@@ -65,12 +65,11 @@ def test_flexible_estimate_is_pingouin_partial_corr_given_the_basis(method):
     res = mbe_check(predicted, actual, base, method=method, n_boot=0)
     transform = (lambda v: stats.rankdata(v, axis=0)) if method == "spearman" else (lambda v: np.asarray(v))
     basis = flexible_basis(transform(base.to_numpy()))
-    assert basis.shape[1] == 7 and res.adjustment.startswith("flexible (7 control columns")
+    assert basis.shape[1] == 15 and res.adjustment.startswith("flexible (15 control columns")
     frame = pd.DataFrame({"x": transform(predicted), "y": transform(actual),
                           **{f"b{j}": basis[:, j] for j in range(basis.shape[1])}})
     r, p = pingouin_rp(frame, [f"b{j}" for j in range(basis.shape[1])], "pearson")
     assert res.estimate == pytest.approx(r, abs=1e-10)
-    _, p_t = partial_r_interval(r, 72, 7, rank=False)  # not pingouin's t test: the decision's Fisher pivot
     assert res.estimate > 0 and 0 < p < 0.5
 
 
@@ -187,3 +186,14 @@ def test_the_old_rule_fails_the_offset_null_that_the_new_one_passes():
                           ignore_groups=True)["genuine"]
     clustered = verdict_rates("offset", n_models=8, n_scenarios=9, n_sims=200, seed=15)["genuine"]
     assert naive > 0.05 + 2 * mc_error(0.05, 200) >= clustered, (naive, clustered)
+
+
+def test_holm_matches_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from magnet.stats.multiplicity import holm
+
+    p = np.random.default_rng(8).uniform(0, 0.2, 12)
+    assert holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-12)
+    with_nan = np.r_[p[:3], np.nan]
+    assert np.isnan(holm(with_nan)[3]) and holm(with_nan)[:3] == pytest.approx(multipletests(p[:3], method="holm")[1])

@@ -10,18 +10,24 @@ dependence of ``x`` and ``y`` on them in the residuals, so a prediction built
 from the controls alone (e.g. a coarsened copy of the revealed mean) can look
 informative.  :func:`flexible_basis` expands each control into a restricted
 cubic spline (Harrell's natural spline, linear beyond the outer knots) with
-knots at fixed quantiles, plus the pairwise products of the controls; ``x`` and
-``y`` are both residualised on that basis.  The number of knots grows with the
+knots at fixed quantiles, plus, for each pair of controls, the tensor product
+of their spline columns (a smooth function of two controls need not be
+additive, least of all on the rank scale); ``x`` and ``y`` are both
+residualised on that basis.  The number of knots grows with the
 number of rows ``n``:
 
-=========== ========================================== =================
-``n``       basis per control                          pairwise products
-=========== ========================================== =================
-< 30        linear (the classical partial correlation) no
-30 - 59     3 knots (quantiles .10 .50 .90)            yes
-60 - 149    4 knots (.05 .35 .65 .95)                  yes
->= 150      5 knots (.05 .275 .50 .725 .95)            yes
-=========== ========================================== =================
+=========== ========================================== ==================
+``n``       basis per control                          columns, 2 controls
+=========== ========================================== ==================
+< 30        linear (the classical partial correlation) 2
+30 - 59     3 knots (quantiles .10 .50 .90)            2 x 2 + 2 x 2 = 8
+60 - 149    4 knots (.05 .35 .65 .95)                  2 x 3 + 3 x 3 = 15
+>= 150      5 knots (.05 .275 .50 .725 .95)            2 x 4 + 4 x 4 = 24
+=========== ========================================== ==================
+
+When the basis would leave fewer than 10 residual degrees of freedom the MBE
+check falls back to the additive splines with the plain product of each pair,
+then to the controls themselves (:func:`magnet.stats.mbe.mbe_check`).
 
 The partial correlation given the basis columns is exactly
 ``pingouin.partial_corr`` with those columns as covariates; with the linear
@@ -42,8 +48,8 @@ Examples
 --------
 >>> rng = np.random.default_rng(0)
 >>> z = rng.uniform(size=(80, 2))
->>> flexible_basis(z).shape   # 2 linear + 2 x 2 spline columns + 1 product
-(80, 7)
+>>> flexible_basis(z).shape   # 2 x (1 linear + 2 spline) columns + 3 x 3 tensor product
+(80, 15)
 >>> flexible_basis(z[:20]).shape
 (20, 2)
 """
@@ -134,8 +140,8 @@ def restricted_cubic_basis(values: np.ndarray, n_knots: int) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def flexible_basis(z: np.ndarray, n_knots: int | None = None) -> np.ndarray:
-    """Control columns for the flexible adjustment: linear terms, spline terms, pairwise products.
+def flexible_basis(z: np.ndarray, n_knots: int | None = None, tensor: bool = True) -> np.ndarray:
+    """Control columns for the flexible adjustment: each control's spline, and pairwise interactions.
 
     Parameters
     ----------
@@ -144,6 +150,9 @@ def flexible_basis(z: np.ndarray, n_knots: int | None = None) -> np.ndarray:
     n_knots : int, optional
         Knots per control; default :func:`knots_for` ``(n)``.  0 gives the
         controls unchanged (the linear adjustment).
+    tensor : bool
+        Interactions of two controls as the tensor product of their spline
+        columns (default); False: only the product of the two controls.
 
     Returns
     -------
@@ -155,6 +164,9 @@ def flexible_basis(z: np.ndarray, n_knots: int | None = None) -> np.ndarray:
     >>> z = np.arange(40.0)[:, None]
     >>> flexible_basis(z).shape, flexible_basis(z, n_knots=0).shape
     ((40, 2), (40, 1))
+    >>> two = np.random.default_rng(0).uniform(size=(72, 2))
+    >>> flexible_basis(two).shape, flexible_basis(two, tensor=False).shape   # 2 x 3 + 3 x 3; 2 x 3 + 1
+    ((72, 15), (72, 7))
     """
     z = np.asarray(z, dtype=float)
     if z.ndim == 1:
@@ -164,8 +176,14 @@ def flexible_basis(z: np.ndarray, n_knots: int | None = None) -> np.ndarray:
     if knots == 0:
         return z
     scaled = (z - z.min(axis=0)) / np.where(np.ptp(z, axis=0) > 0, np.ptp(z, axis=0), 1.0)
-    columns = [scaled] + [restricted_cubic_basis(scaled[:, j], knots) for j in range(k)]
-    columns += [(scaled[:, i] * scaled[:, j])[:, None] for i in range(k) for j in range(i + 1, k)]
+    single = [np.column_stack([scaled[:, j], restricted_cubic_basis(scaled[:, j], knots)]) for j in range(k)]
+    columns = list(single)
+    for i in range(k):
+        for j in range(i + 1, k):
+            if tensor:
+                columns.append(np.einsum("na,nb->nab", single[i], single[j]).reshape(n, -1))
+            else:
+                columns.append((scaled[:, i] * scaled[:, j])[:, None])
     return np.column_stack(columns)
 
 

@@ -33,9 +33,9 @@ level (issue 17).  The verdict tests ``estimate``, computed as follows (see
 
 1. **Flexible adjustment** (default ``adjustment="flexible"``): predicted and
    actual (ranks) are residualised on restricted cubic splines of each
-   control plus their pairwise products (3 to 5 knots from 30 rows on; the
-   plain controls below 30 rows, or when the splines would leave fewer than
-   10 degrees of freedom).  ``estimate`` is the correlation of these
+   control plus the tensor products of each pair's splines (3 to 5 knots from
+   30 rows on; the plain controls below 30 rows; simpler bases when the
+   splines would leave fewer than 10 degrees of freedom).  ``estimate`` is the correlation of these
    residuals, i.e. ``pingouin.partial_corr`` with the basis columns as
    covariates.  ``adjustment="linear"`` uses the controls themselves, so
    ``estimate == partial_r``.
@@ -776,10 +776,11 @@ class _Decision:
 def _decision_basis(tz: np.ndarray, n: int, adjustment: str) -> tuple[np.ndarray, str]:
     """Control columns for the decision: the flexible basis when it leaves enough df, else the controls."""
     if adjustment == "flexible":
-        basis = flexible_basis(tz)
-        cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), basis])) - 1
-        if basis.shape[1] > tz.shape[1] and n - 3 - cols >= MIN_FLEXIBLE_DF:
-            return basis, f"flexible ({cols} control columns: splines of each control + products)"
+        for tensor, what in ((True, "tensor-product interactions"), (False, "products")):
+            basis = flexible_basis(tz, tensor=tensor)
+            cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), basis])) - 1
+            if basis.shape[1] > tz.shape[1] and n - 3 - cols >= MIN_FLEXIBLE_DF:
+                return basis, f"flexible ({cols} control columns: splines of each control + {what})"
     cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), tz])) - 1
     return tz, f"linear ({cols} control columns)"
 

@@ -27,6 +27,8 @@ family                     prediction                                           
 ``offset``                 revealed mean + a random offset per model (sd 0.1)    null
 ``coarsened``              ``floor(4 * revealed_mean) / 4``                       null
 ``smooth``                 ``revealed_mean^2 + 0.3 exp(-revealed_loss)``          null
+                           (``(revealed_mean - 0.4)^2``
+                           with one control)
 ``noise``                  revealed mean + noise per run (sd 0.05)                null
 ``oracle``                 the run's true rate                                   informative
 ``half-oracle``            half-way from the revealed mean to the true rate,     informative
@@ -117,7 +119,7 @@ def simulate_world(rng: np.random.Generator, n_models: int = 8, n_scenarios: int
     return World(outcome.mean(axis=1), p.mean(axis=1), controls, model)
 
 
-def predict(family: str, world: World, rng: np.random.Generator) -> np.ndarray:
+def predict(family: str, world: World, rng: np.random.Generator, controls: int = 2) -> np.ndarray:
     """Predictions of one family for one world (families in the module docstring).
 
     Examples
@@ -132,8 +134,8 @@ def predict(family: str, world: World, rng: np.random.Generator) -> np.ndarray:
         return rm + rng.normal(0, 0.1, n_models)[world.model]
     if family == "coarsened":
         return np.floor(rm * 4) / 4
-    if family == "smooth":
-        return rm**2 + 0.3 * np.exp(-loss)
+    if family == "smooth":  # a smooth function of the controls in use
+        return rm**2 + 0.3 * np.exp(-loss) if controls == 2 else (rm - 0.4) ** 2
     if family == "noise":
         return rm + rng.normal(0, 0.05, rm.size)
     if family == "oracle":
@@ -181,7 +183,7 @@ def verdict_rates(family: str, *, n_models: int = 8, n_scenarios: int = 9, contr
     counts = dict.fromkeys(VERDICTS, 0)
     for _ in range(n_sims):
         world = simulate_world(rng, n_models, n_scenarios)
-        pred = predict(family, world, rng)
+        pred = predict(family, world, rng, controls)
         base = pd.DataFrame({name: world.controls[name] for name in names})
         result = mbe_check(pred, world.actual, base, groups=None if ignore_groups else world.model,
                            n_boot=0, **check_options)
