@@ -152,7 +152,12 @@ class Leaderboard:
             "corpus": self.corpus_source,
             "num_eval_samples": self.num_eval_samples,
             "mbe_controls": self.controls,
-            "bootstrap": "cluster bootstrap over models, 95% percentile intervals",
+            "bootstrap": "cluster bootstrap over models, 95% intervals: studentized (bootstrap-t) for mae, rmse and "
+                         "bias, percentile otherwise",
+            "mbe_decision": ("partial Spearman r given splines of the controls, CR2 cluster-robust over models "
+                             "(Bell-McCaffrey df); genuine: one-sided p <= alpha; loss-proxy: the 1 - 2 alpha "
+                             "interval lies below effect_size; inconclusive: neither; p_holm: Holm over the pooled "
+                             "main rows (primary family) and over the variant rows (secondary family)"),
             "rows": [asdict(r) for r in self.rows],
         })
 
