@@ -56,6 +56,7 @@ from magnet.protocol.benchmark import benchmark  # noqa: E402
 from magnet.protocol.corpus import RUN, Corpus  # noqa: E402
 from magnet.stats.noise_floor import noise_floor_mae  # noqa: E402
 from magnet.protocol.splits import scenario_of  # noqa: E402
+from magnet.report.terminal import mbe_cell  # noqa: E402
 from predictors.builtin import BUILTIN_PREDICTORS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -100,7 +101,7 @@ def table_for_split(board, corpus: Corpus, split: str, title: str) -> tuple[Tabl
     table = Table(title=title)
     for col, justify in (("predictor", "left"), ("MAE [95% CI]", "right"), ("floor", "right"),
                          ("MAE RSM", "right"), ("gain", "right"), ("gain w/o sib", "right"),
-                         ("Spearman", "right"), ("partial r (p)", "right"), ("MBE", "left")):
+                         ("Spearman", "right"), ("partial r [90% CI] p (Holm)", "right"), ("MBE", "left")):
         table.add_column(col, justify=justify)
     records = []
     for r in rows:
@@ -108,28 +109,34 @@ def table_for_split(board, corpus: Corpus, split: str, title: str) -> tuple[Tabl
         verdict = r.mbe.get("verdict", "?")
         table.add_row(
             r.predictor, f"{_f(r.mae)} [{_f(r.mae_ci[0])}, {_f(r.mae_ci[1])}]", _f(r.noise_floor),
-            _f(r.revealed_mean_mae), "n/a" if not math.isfinite(r.gain_share) else f"{r.gain_share:.0%}",
+            _f(r.revealed_mean_mae), "n/a" if not math.isfinite(r.gain_share) else
+            f"{r.gain_share:.0%} [{_f(r.gain_share_ci[0], '.0%')}, {_f(r.gain_share_ci[1], '.0%')}]",
             "n/a" if not math.isfinite(g_free) else f"{g_free:.0%}", _f(r.spearman, ".2f"),
-            f"{_f(r.mbe.get('partial_r', float('nan')), '.2f')} ({_f(r.mbe.get('partial_p', float('nan')), '.2g')})",
+            mbe_cell(r.mbe),
             verdict + ("" if verdict == "genuine" else " ⚑"))
         records.append({"predictor": r.predictor, "split": r.split, "n": r.n, "mae": r.mae, "mae_ci": list(r.mae_ci),
                         "noise_floor": r.noise_floor, "revealed_mean_mae": r.revealed_mean_mae,
                         "gain_share": r.gain_share, "gain_share_without_siblings": g_free,
+                        "gain_share_ci": list(r.gain_share_ci), "n_models": r.n_models,
                         "spearman": r.spearman, "mbe": r.mbe.get("verdict"),
-                        "partial_r": r.mbe.get("partial_r"), "partial_p": r.mbe.get("partial_p")})
-    table.caption = (f"{len(free)} of {len(corpus.run_specs)} runs have no data-augmented sibling. MAE CI: cluster "
-                     "bootstrap over models. MBE controls: " + ", ".join(board.controls) + ". ⚑ = not genuine.")
+                        "partial_r": r.mbe.get("partial_r"), "partial_p": r.mbe.get("partial_p"),
+                        "mbe_estimate": r.mbe.get("estimate"), "mbe_interval": list(r.mbe.get("interval", ())),
+                        "mbe_p": r.mbe.get("p_one_sided"), "mbe_p_holm": r.mbe.get("p_holm")})
+    table.caption = (f"{len(free)} of {len(corpus.run_specs)} runs have no data-augmented sibling. MAE CI: studentized "
+                     "cluster bootstrap over models; gain CI: cluster bootstrap. MBE: partial Spearman r given splines "
+                     "of " + ", ".join(board.controls) + ", cluster-robust over models, 90% interval, one-sided p "
+                     "and Holm-adjusted p over the main rows. ⚑ = not genuine.")
     return table, records
 
 
 def part1(console: Console, n_jobs: int, n_boot: int) -> list[dict]:
     corpus = Corpus.load(HelmOutputs.demo())
     start = time.perf_counter()
-    board = benchmark([cls() for cls in BUILTIN_PREDICTORS], corpus, splits=("kfold", "leave-one-model-out"),
+    board = benchmark([cls() for cls in BUILTIN_PREDICTORS], corpus, splits=("leave-one-model-out", "kfold"),
                       num_eval_samples=10, n_jobs=n_jobs, n_boot=n_boot, progress=False)
     console.print(f"part 1: {time.perf_counter() - start:.0f} s")
     records = []
-    for split in ("kfold", "leave-one-model-out"):
+    for split in ("leave-one-model-out", "kfold"):
         table, recs = table_for_split(board, corpus, split, f"default demo, {split}, 10 revealed instances per run")
         console.print(table)
         records += recs

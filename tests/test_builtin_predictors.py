@@ -122,22 +122,23 @@ def test_mbe_flags_revealed_sample_mean_and_finds_irt_genuine(corpus, rsm_kfold,
     assert irt.verdict == "genuine", irt.reason
     assert irt.n == 72
     rm_mae = np.mean(np.abs(main["revealed_mean"] - main["actual"]))
-    assert np.mean(np.abs(main["predicted"] - main["actual"])) < 0.75 * rm_mae
+    # the demo world is not an IRT model (issue 17) and kfold keeps siblings together: IRT beats the revealed
+    # mean (0.055 vs 0.071 with generator 2) without the margin an IRT-generated world and sibling leaks gave it
+    assert np.mean(np.abs(main["predicted"] - main["actual"])) < 0.9 * rm_mae
 
 
-def test_irt_uses_outcomes_known_from_a_train_sibling_run(corpus, irt_kfold):
-    """A data-augmented run's unperturbed stat is over its plain sibling's instances, answered identically."""
+def test_kfold_never_gives_irt_a_train_sibling_run(corpus, irt_kfold):
+    """A data-augmented run's unperturbed stat is over its plain sibling's instances: kfold keeps them together."""
     main = _main(join_truth(irt_kfold.predictions, corpus.targets)).set_index(RUN)
     fold_of = main["fold"]
-    exact = 0
+    pairs = 0
     for run in main.index:
         if "data_augmentation=" not in run:
             continue
         sibling = run.split(",data_augmentation=")[0]
-        if fold_of[sibling] != fold_of[run]:  # the sibling is a train run of this fold
-            assert main.loc[run, "predicted"] == pytest.approx(main.loc[run, "actual"])
-            exact += 1
-    assert exact > 0
+        assert fold_of[sibling] == fold_of[run], run
+        pairs += 1
+    assert pairs > 0
 
 
 def test_same_seed_same_predictions_and_variants_predicted(small):

@@ -23,7 +23,7 @@ from magnet.stats.mbe import (
     partial_residuals,
 )
 
-VERDICTS = {"genuine", "loss-proxy", "insufficient-data"}
+VERDICTS = {"genuine", "loss-proxy", "inconclusive", "insufficient-data"}
 
 
 def pingouin_partial(x, y, z, method):
@@ -231,7 +231,8 @@ def test_truth_plus_small_noise_with_weak_baseline_is_genuine():
     assert res.partial_r > 0.8 and res.partial_p < 1e-10
     assert res.ci95[0] < res.partial_r < res.ci95[1]
     assert res.ci95_bootstrap[0] < res.partial_r < res.ci95_bootstrap[1]
-    assert "beyond the baseline" in res.reason and f"{res.partial_r:.3f}" in res.reason
+    assert "beyond the baseline" in res.reason and f"{res.estimate:.3f}" in res.reason
+    assert res.interval[0] > 0 and res.p <= 0.05
 
 
 def test_predictions_against_residual_truth_are_loss_proxy():
@@ -243,18 +244,34 @@ def test_predictions_against_residual_truth_are_loss_proxy():
     res = mbe_check(predicted, actual, baseline, n_boot=0)
     assert res.verdict == "loss-proxy"
     assert res.partial_r < 0 and res.partial_p < 0.05
-    assert "partial_r" in res.reason and "<= 0" in res.reason
+    assert res.interval[1] < 0.2 and "below the effect size 0.2" in res.reason
 
 
-def test_unrelated_extra_noise_is_not_significant_loss_proxy():
+def test_no_increment_is_loss_proxy_with_many_rows_and_inconclusive_with_few():
+    """No information beyond the baseline: shown small with 2000 rows, undecidable with 20."""
     rng = np.random.default_rng(9)
-    n = 80
+    verdicts, reasons = {}, {}
+    for n in (20, 2000):
+        baseline = rng.uniform(size=n)
+        actual = baseline + rng.normal(0, 0.2, n)
+        predicted = baseline + rng.normal(0, 0.05, n)
+        res = mbe_check(predicted, actual, baseline, n_boot=0)
+        verdicts[n], reasons[n] = res.verdict, res.reason
+        assert res.interval[0] < res.estimate < res.interval[1]
+    assert verdicts == {20: "inconclusive", 2000: "loss-proxy"}
+    assert "contains both 0 and the effect size 0.2" in reasons[20]
+
+
+def test_effect_size_sets_the_loss_proxy_bound():
+    rng = np.random.default_rng(10)
+    n = 400
     baseline = rng.uniform(size=n)
     actual = baseline + rng.normal(0, 0.2, n)
     predicted = baseline + rng.normal(0, 0.05, n)
-    res = mbe_check(predicted, actual, baseline, n_boot=0)
-    assert res.verdict == "loss-proxy" and res.partial_r > 0 and res.partial_p > 0.05
-    assert "not significant" in res.reason and "alpha = 0.05" in res.reason
+    loose = mbe_check(predicted, actual, baseline, n_boot=0, effect_size=0.3)
+    strict = mbe_check(predicted, actual, baseline, n_boot=0, effect_size=0.01)
+    assert loose.interval == strict.interval and 0.01 < loose.interval[1] < 0.3
+    assert (loose.verdict, strict.verdict) == ("loss-proxy", "inconclusive")
 
 
 # ----------------------------------------------------------------- intervals
@@ -310,7 +327,7 @@ def test_min_detectable_r_closed_form_and_monotone():
     assert min_detectable_r(50, alpha=0.01) > min_detectable_r(50, alpha=0.05)
     assert math.isnan(min_detectable_r(4, k=1))
     res = mbe_check(*np.random.default_rng(0).normal(size=(3, 100)), n_boot=0)
-    assert res.min_detectable_r == pytest.approx(min_detectable_r(100, 1))
+    assert res.min_detectable_r == pytest.approx(min_detectable_r(100, 1, alpha=0.10))  # one-sided 0.05
 
 
 # ------------------------------------------------------------- effect class
@@ -357,6 +374,9 @@ def test_effect_class_of_degenerate_loss_proxy_is_washout():
         (dict(predicted=["a", "b", "c"], actual=[1, 2, 3], baseline=[1, 2, 3]), "predicted must be numeric"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], method="kendall"), "method must be"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], alpha=1.5), "alpha"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], alpha=0.5), "one-sided level"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], adjustment="cubic"), "adjustment"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], effect_size=0), "effect_size"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=-1), "n_boot"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], groups=[1, 2]), "groups"),
     ],
@@ -400,7 +420,9 @@ def test_data_problems_never_raise(data, method):
     assert res.verdict in VERDICTS
     assert res.n + res.n_dropped == len(predicted)
     if res.verdict == "genuine":
-        assert res.partial_r > 0 and res.partial_p <= 0.05
+        assert res.estimate > 0 and res.p <= 0.05 and res.interval[0] > 0
+    if res.verdict == "loss-proxy" and np.isfinite(res.interval[1]):
+        assert res.interval[1] < res.effect_size
 
 
 @pytest.mark.parametrize("method", ["spearman", "pearson"])

@@ -19,10 +19,17 @@ Definitions (n = eval runs scored):
   success rate but not its unrevealed outcomes (:mod:`magnet.stats.noise_floor`);
 * ``revealed_mean_mae``: MAE of the revealed-sample mean on the same runs;
 * ``gain_share = (revealed_mean_mae - mae) / (revealed_mean_mae - noise_floor)``:
-  the share of the attainable gain a predictor captures (1 = at the floor);
+  the share of the attainable gain a predictor captures (1 = at the floor),
+  with all three on the same ``gain_share_n`` runs and a cluster-bootstrap
+  ``gain_share_ci`` (:mod:`magnet.stats.gain`; the floor is a plug-in);
 * ``mbe``: :func:`magnet.stats.mbe.mbe_check` of predicted vs actual controlling for
-  the baselines (``revealed_mean``, plus ``revealed_loss`` where logprobs exist
-  for every run of the row).
+  the baselines (``revealed_mean``, plus ``revealed_loss`` where logprobs exist),
+  cluster-robust over models: ``verdict`` (genuine / loss-proxy / inconclusive /
+  insufficient-data), ``estimate`` with the ``interval`` the verdict used and its
+  one-sided ``p_one_sided``; ``p_holm`` adjusts that p over the rows of the
+  leaderboard (Holm; the pooled ``main`` rows are the primary family, the
+  per-variant rows a secondary one) and ``genuine_after_holm`` says whether the
+  row stays genuine after it.
 
 Which runs a row uses: those with a finite prediction, an actual value and a
 ``revealed_mean`` baseline (the mandatory MBE control; for a main metric
@@ -40,7 +47,7 @@ Example:
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> board = benchmark([ExampleRandomPredictor()], corpus, splits=["leave-one-model-out"], progress=False, n_boot=200)
     >>> row = board.main_rows()[0]
-    >>> row.predictor, row.n, row.mbe["verdict"] in ("loss-proxy", "insufficient-data", "genuine")
+    >>> row.predictor, row.n, row.mbe["verdict"] in ("loss-proxy", "inconclusive", "insufficient-data", "genuine")
     ('ExampleRandomPredictor', 16, True)
 """
 
@@ -58,7 +65,9 @@ import pandas as pd
 from magnet.protocol.baselines import DEFAULT_BASELINES, compute_baselines
 from magnet.protocol.corpus import RUN, Corpus
 from magnet.stats.mbe import mbe_check
-from magnet.stats.noise_floor import noise_floor_mae
+from magnet.stats.multiplicity import holm
+from magnet.stats.gain import gain_share
+from magnet.stats.noise_floor import noise_floor_mae, run_noise_floor
 from magnet.protocol.runner import ProtocolResult, run_protocol
 from magnet.stats.scoring import score_predictions
 from magnet.protocol.truth import join_truth
@@ -102,6 +111,8 @@ class LeaderboardRow:
     n_dropped: int = 0
     dropped: dict = field(default_factory=dict)
     baseline_proxy: str | None = None
+    gain_share_ci: tuple = (float("nan"), float("nan"))
+    gain_share_n: int = 0
 
     @property
     def flagged(self) -> bool:
@@ -159,7 +170,12 @@ class Leaderboard:
             "corpus": self.corpus_source,
             "num_eval_samples": self.num_eval_samples,
             "mbe_controls": self.controls,
-            "bootstrap": "cluster bootstrap over models, 95% percentile intervals",
+            "bootstrap": "cluster bootstrap over models, 95% intervals: studentized (bootstrap-t) for mae, rmse and "
+                         "bias, percentile otherwise",
+            "mbe_decision": ("partial Spearman r given splines of the controls, CR2 cluster-robust over models "
+                             "(Bell-McCaffrey df); genuine: one-sided p <= alpha; loss-proxy: the 1 - 2 alpha "
+                             "interval lies below effect_size; inconclusive: neither; p_holm: Holm over the pooled "
+                             "main rows (primary family) and over the variant rows (secondary family)"),
             "rows": [asdict(r) for r in self.rows],
             "baseline_proxies": [] if self.proxies is None or not len(self.proxies) else
             self.proxies.astype(object).where(self.proxies.notna(), None).to_dict(orient="records"),
@@ -193,6 +209,16 @@ def _floor_and_baseline(corpus: Corpus, revealed: dict, runs_keys: pd.DataFrame)
     return floor, values
 
 
+def _run_floors(corpus: Corpus, revealed: dict, data: pd.DataFrame) -> np.ndarray:
+    """The noise floor of each row's (run, target.key), aligned with ``data`` (NaN where unknown)."""
+    values = corpus.instance_values.merge(data[[RUN, "target.key"]].drop_duplicates(), on=[RUN, "target.key"])
+    floors = {}
+    for (run, key), g in values.groupby([RUN, "target.key"], sort=False):
+        ids = set(revealed.get(run, []))
+        floors[(run, key)] = run_noise_floor(g["value"].to_numpy(dtype=float), int(g["instance_id"].isin(ids).sum()))
+    return np.array([floors.get((run, key), np.nan) for run, key in zip(data[RUN], data["target.key"])])
+
+
 def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: pd.DataFrame,
                predictor: str, split: str, stat: str, failed_folds: int, n_targets: int,
                n_boot: int = 1000, seed: int = 0, proxies: pd.DataFrame | None = None) -> LeaderboardRow | None:
@@ -221,15 +247,16 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
     rm = data["revealed_mean"] if "revealed_mean" in data else pd.Series(np.nan, index=data.index)
     ok = rm.notna()
     rm_mae = float((rm[ok] - data.loc[ok, "actual"]).abs().mean()) if ok.any() else float("nan")
-    denom = rm_mae - floor
-    gain = (rm_mae - s.mae) / denom if np.isfinite(denom) and denom > 1e-12 else float("nan")
+    gain = gain_share(data["predicted"], data["actual"], rm, _run_floors(corpus, revealed, data), groups=groups,
+                      n_boot=n_boot, seed=seed)
     mbe_dict = _gate_perfect(_mbe_dict(mbe, controls, len(data)))
     return LeaderboardRow(
         predictor=predictor, split=split, stat=stat, n=s.n, n_models=int(len(set(groups))),
         coverage=len(data) / n_targets if n_targets else float("nan"), failed_folds=failed_folds,
         bootstrap=s.bootstrap, mae=s.mae, mae_ci=tuple(s.mae_ci), rmse=s.rmse, rmse_ci=tuple(s.rmse_ci),
         bias=s.bias, bias_ci=tuple(s.bias_ci), r2=s.r2, spearman=s.spearman, spearman_ci=tuple(s.spearman_ci),
-        kendall=s.kendall, noise_floor=floor, revealed_mean_mae=rm_mae, gain_share=gain, mbe=mbe_dict,
+        kendall=s.kendall, noise_floor=floor, revealed_mean_mae=rm_mae, gain_share=gain.estimate, mbe=mbe_dict,
+        gain_share_ci=tuple(gain.ci), gain_share_n=gain.n,
         n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy,
     )
 
@@ -309,7 +336,25 @@ def _mbe_dict(mbe, controls, n: int) -> dict:
         "method": mbe.method, "raw_r": mbe.raw_r, "raw_p": mbe.raw_p, "partial_r": mbe.partial_r,
         "partial_p": mbe.partial_p, "ci95": tuple(mbe.ci95), "ci95_bootstrap": tuple(mbe.ci95_bootstrap),
         "min_detectable_r": mbe.min_detectable_r, "effect_class": mbe.effect_class,
+        "estimate": mbe.estimate, "interval": tuple(mbe.interval), "p_one_sided": mbe.p, "df": mbe.df,
+        "n_groups": mbe.n_groups, "design_effect": mbe.design_effect, "adjustment": mbe.adjustment,
+        "inference": mbe.inference, "alpha": mbe.alpha, "effect_size": mbe.effect_size, "sided": mbe.sided,
     }
+
+
+def adjust_for_many_rows(rows: list[LeaderboardRow]) -> None:
+    """Holm-adjust the MBE p-values: the pooled ``main`` rows are the primary family, the variant rows another.
+
+    Adds ``p_holm``, ``family`` and ``genuine_after_holm`` to each row's ``mbe``
+    (:mod:`magnet.stats.multiplicity`).
+    """
+    for family, members in (("primary (pooled main rows)", [r for r in rows if r.stat == "main"]),
+                            ("secondary (per target variant)", [r for r in rows if r.stat != "main"])):
+        adjusted = holm([r.mbe.get("p_one_sided", float("nan")) for r in members])
+        for r, p in zip(members, adjusted):
+            r.mbe["p_holm"] = float(p)
+            r.mbe["family"] = f"{family}, Holm over {len(members)} rows"
+            r.mbe["genuine_after_holm"] = bool(r.mbe.get("verdict") == "genuine" and p <= r.mbe.get("alpha", 0.05))
 
 
 def score_joined(joined: pd.DataFrame, corpus: Corpus, revealed: dict, predictor: str, split: str,
@@ -414,6 +459,7 @@ def benchmark(
             rows += score_joined(pooled, corpus, first.revealed, first.predictor, split, failed, n_boot, seed,
                                   pd.concat(choices_used, ignore_index=True))
             joined.append(pooled)
+    adjust_for_many_rows(rows)
     all_joined = pd.concat(joined, ignore_index=True) if joined else pd.DataFrame()
     if len(all_joined):
         all_joined["model"] = all_joined[RUN].map(corpus.models())

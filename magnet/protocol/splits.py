@@ -2,7 +2,10 @@
 
 Strategies (all seeded and reproducible):
 
-* ``kfold``: runs shuffled and cut into ``n_folds`` folds;
+* ``kfold``: groups of sibling runs (same model and scenario configuration: a
+  plain run and its data-augmented variants answer the same instances) shuffled
+  and dealt into ``n_folds`` folds, so siblings are never split between train
+  and eval (``keep_siblings=False`` deals single runs instead);
 * ``leave-one-model-out``: one fold per model (``run_spec.adapter_spec.model``);
 * ``leave-one-scenario-out``: one fold per scenario configuration (the run
   name without model and data augmentation, so a scenario and its perturbed
@@ -109,12 +112,47 @@ def _stable_seed(*parts) -> int:
     return int(hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16], 16)
 
 
+def sibling_key(run_specs: pd.DataFrame) -> pd.Series:
+    """Model + scenario configuration of each run: runs sharing it are data-augmented siblings.
+
+    Siblings answer the same instances (a plain run and its perturbed variants), so a predictor that
+    sees one of them in train has seen the eval run's answers in another form.
+
+    Example:
+        >>> specs = pd.DataFrame({"run_spec.name": ["boolq:model=a", "boolq:model=a,data_augmentation=typo"],
+        ...                       "run_spec.adapter_spec.model": ["a", "a"]})
+        >>> sibling_key(specs).nunique()
+        1
+    """
+    return run_specs["run_spec.adapter_spec.model"].astype(str) + "\x1f" + scenario_of(run_specs)
+
+
+def _sibling_kfold(run_specs: pd.DataFrame, n_folds: int, seed: int, keep_siblings: bool) -> dict[str, list[str]]:
+    """kfold over sibling groups (or single runs): shuffled, each placed in the fold with the fewest runs so far."""
+    runs = list(run_specs[RUN])
+    keys = sibling_key(run_specs).tolist() if keep_siblings else runs
+    members: dict[str, list[int]] = {}
+    for j, key in enumerate(keys):
+        members.setdefault(key, []).append(j)
+    units = list(members.values())
+    what = "sibling groups (model + scenario configuration)" if keep_siblings else "runs"
+    if not 2 <= n_folds <= len(units):
+        raise ValueError(f"kfold needs 2 <= n_folds <= number of {what} ({len(units)}), got {n_folds}")
+    order = np.random.default_rng(_stable_seed("kfold", seed)).permutation(len(units))
+    folds: list[list[int]] = [[] for _ in range(n_folds)]
+    for u in order:
+        smallest = min(range(n_folds), key=lambda i: len(folds[i]))
+        folds[smallest].extend(units[u])
+    return {f"fold {i + 1}/{n_folds}": [runs[j] for j in sorted(fold)] for i, fold in enumerate(folds)}
+
+
 def make_folds(run_specs: pd.DataFrame, strategy: str, n_folds: int = 5, seed: int = 0,
                scores: pd.Series | None = None, eval_fraction: float | None = None,
-               train_fraction: float | None = None) -> list[Fold]:
+               train_fraction: float | None = None, keep_siblings: bool = True) -> list[Fold]:
     """Split runs into folds; every run is an eval run in exactly one fold (at most one for ``PEER_SPLITS``).
 
-    ``scores`` (main score per run name) is needed by ``extrapolation``; the
+    ``kfold`` keeps each run with its data-augmented siblings (same model and scenario configuration,
+    :func:`sibling_key`) unless ``keep_siblings=False``. ``scores`` (main score per run name) is needed by ``extrapolation``; the
     fractions apply to ``interpolation`` / ``extrapolation`` (defaults above).
 
     Example:
@@ -133,10 +171,7 @@ def make_folds(run_specs: pd.DataFrame, strategy: str, n_folds: int = 5, seed: i
     if strategy in PEER_SPLITS:
         return [peer_split(run_specs, strategy, seed, scores, eval_fraction, train_fraction)]
     if strategy == "kfold":
-        if not 2 <= n_folds <= len(runs):
-            raise ValueError(f"kfold needs 2 <= n_folds <= number of runs ({len(runs)}), got {n_folds}")
-        order = np.random.default_rng(_stable_seed("kfold", seed)).permutation(len(runs))
-        groups = {f"fold {i + 1}/{n_folds}": [runs[j] for j in sorted(order[i::n_folds])] for i in range(n_folds)}
+        groups = _sibling_kfold(run_specs, n_folds, seed, keep_siblings)
     else:
         if strategy == "leave-one-model-out":
             keys = run_specs["run_spec.adapter_spec.model"].astype(str)

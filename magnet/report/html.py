@@ -22,7 +22,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from magnet.report.terminal import VERDICT_STYLE, data_notes, fmt_ci, fmt_num  # noqa: F401 (VERDICT_STYLE re-exported)
+from magnet.report.terminal import VERDICT_STYLE, data_notes, fmt_ci, fmt_num, mbe_cell  # noqa: F401 (VERDICT_STYLE re-exported)
 from magnet.stats.mbe import partial_residuals
 
 
@@ -115,18 +115,20 @@ def write_report(board, out_dir: Path) -> Path:
         f"<tr class='{r.mbe.get('verdict')}'><td>{html.escape(r.split)}</td><td>{html.escape(r.predictor)}</td>"
         f"<td>{r.n}</td><td>{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}</td><td>{fmt_num(r.noise_floor)}</td>"
         f"<td>{'n/a' if not math.isfinite(r.gain_share) else f'{r.gain_share:.0%}'}</td><td>{fmt_num(r.spearman, '.2f')}</td>"
-        f"<td>{fmt_num(r.mbe.get('partial_r', float('nan')), '.2f')} {fmt_ci(r.mbe.get('ci95', (None, None)))}</td>"
-        f"<td>{fmt_num(r.mbe.get('partial_p', float('nan')), '.3g')}</td><td>{r.mbe.get('verdict')}</td></tr>"
+        f"<td>{html.escape(mbe_cell(r.mbe))}</td><td>{r.mbe.get('verdict')}</td></tr>"
         for r in board.main_rows())
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(board.main_rows()))
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>magnet report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .loss-proxy{{color:#b00}} .genuine{{color:#070}}
-.insufficient-data{{color:#a60}} img{{width:48%;margin:1%}}</style></head><body>
+.insufficient-data{{color:#a60}} .inconclusive{{color:#a60}} img{{width:48%;margin:1%}}</style></head><body>
 <h1>magnet leaderboard</h1><p>Corpus: {html.escape(board.corpus_source)}; {board.num_eval_samples:g} revealed instances
-per eval run; MBE controls: {html.escape(', '.join(board.controls))}. MAE intervals: cluster bootstrap over models.</p>
+per eval run; MBE controls: {html.escape(', '.join(board.controls))}. MAE intervals: studentized cluster bootstrap
+over models. MBE: partial r given splines of the controls, cluster-robust over models, with the interval its verdict
+used (one-sided tests: genuine when the increment is above 0, loss-proxy when it is below the effect size); p is
+one-sided, Holm-adjusted over the pooled main rows (the primary family).</p>
 <table><tr><th>split</th><th>predictor</th><th>n</th><th>MAE [95% CI]</th><th>floor</th><th>gain</th><th>Spearman</th>
-<th>partial r [95% CI]</th><th>p</th><th>MBE</th></tr>{table_rows}</table>{notes}{''.join(sections)}</body></html>"""
+<th>partial r [CI], p (Holm)</th><th>MBE</th></tr>{table_rows}</table>{notes}{''.join(sections)}</body></html>"""
     path = Path(out_dir) / "report.html"
     path.write_text(page)
     return path

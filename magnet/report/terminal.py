@@ -12,7 +12,22 @@ import math
 from rich.table import Table
 
 #: Rich style of each MBE verdict.
-VERDICT_STYLE = {"genuine": "green", "loss-proxy": "bold red", "insufficient-data": "yellow"}
+VERDICT_STYLE = {"genuine": "green", "loss-proxy": "bold red", "inconclusive": "yellow",
+                 "insufficient-data": "yellow"}
+
+
+def mbe_cell(mbe: dict) -> str:
+    """The MBE decision of a row: estimate, the interval the verdict used, Holm-adjusted p.
+
+    Example:
+        >>> mbe_cell({"estimate": 0.31, "interval": (0.12, 0.48), "p_one_sided": 0.004, "p_holm": 0.012, "alpha": 0.05})
+        '0.31 [0.120, 0.480] p=0.004 (Holm 0.012)'
+    """
+    text = f"{fmt_num(mbe.get('estimate', float('nan')), '.2f')} {fmt_ci(mbe.get('interval', (None, None)))}"
+    text += f" p={fmt_num(mbe.get('p_one_sided', float('nan')), '.3g')}"
+    if mbe.get("p_holm") is not None and math.isfinite(mbe["p_holm"]):
+        text += f" (Holm {mbe['p_holm']:.3g})"
+    return text
 
 
 def fmt_ci(ci) -> str:
@@ -31,9 +46,12 @@ def leaderboard_table(board) -> Table:
     rows = board.main_rows()
     models = max((r.n_models for r in rows), default=0)
     table = Table(title=f"magnet leaderboard: main targets, {board.num_eval_samples:g} revealed instances per eval run")
+    alpha = next((r.mbe.get("alpha") for r in rows if r.mbe.get("alpha")), 0.05)
+    effect = next((r.mbe.get("effect_size") for r in rows if r.mbe.get("effect_size")), 0.2)
+    level = f"{100 * (1 - 2 * alpha):g}%"
     for col, justify in (("split", "left"), ("predictor", "left"), ("n", "right"), ("MAE [95% CI]", "right"),
                          ("floor", "right"), ("gain", "right"), ("Spearman", "right"),
-                         ("partial r [95% CI]", "right"), ("MBE", "left")):
+                         (f"partial r [{level} CI]", "right"), ("MBE", "left")):
         table.add_column(col, justify=justify, overflow="fold")
     for r in rows:
         mbe = r.mbe
@@ -42,16 +60,17 @@ def leaderboard_table(board) -> Table:
         table.add_row(
             r.split, r.predictor + flag, str(r.n), f"{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}", fmt_num(r.noise_floor),
             "n/a" if not math.isfinite(r.gain_share) else f"{r.gain_share:.0%}", fmt_num(r.spearman, ".2f"),
-            f"{fmt_num(mbe.get('partial_r', float('nan')), '.2f')} {fmt_ci(mbe.get('ci95', (None, None)))}"
-            f" p={fmt_num(mbe.get('partial_p', float('nan')), '.3g')}",
-            f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            mbe_cell(mbe), f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
         )
     table.caption = (
-        f"MAE CIs: cluster bootstrap over {models} models. floor: expected MAE of an oracle knowing each run's true "
-        f"rate (binomial noise of unrevealed instances). gain: share of the attainable gain over the revealed-sample "
-        f"mean (over 100%: below that floor, possible for a predictor that knows which instances are hard or a "
-        f"sibling run's answers). MBE: partial Spearman r of predicted vs actual controlling for {', '.join(board.controls)} "
-        f"(n = runs per row; Fisher 95% CI); ⚑ = no information beyond the baseline (loss-proxy) or too little data."
+        f"MAE CIs: studentized cluster bootstrap over {models} models. floor: expected MAE of an oracle knowing each "
+        f"run's true rate (binomial noise of unrevealed instances; a plug-in). gain: share of the attainable gain over "
+        f"the revealed-sample mean on the same runs (over 100%: below that floor, possible for a predictor that knows "
+        f"which instances are hard or a sibling run's answers). MBE: partial Spearman r of predicted vs actual given "
+        f"splines of {', '.join(board.controls)}, cluster-robust over models (CR2, Bell-McCaffrey df), n = runs per "
+        f"row; genuine = one-sided p <= {alpha:g}, loss-proxy = the {level} interval lies below {effect:g}, "
+        f"inconclusive = it contains both; Holm: p adjusted over the pooled main rows (the primary family). "
+        f"⚑ = not genuine."
         + "".join(f"\n{note}" for note in data_notes(rows))
     )
     return table
@@ -74,5 +93,3 @@ def data_notes(rows) -> list[str]:
         for reason, count in (getattr(r, "dropped", None) or {}).items():
             notes.append(f"{r.predictor} / {r.split}: {count} runs dropped ({reason})")
     return notes
-
-

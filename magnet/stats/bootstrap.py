@@ -19,11 +19,17 @@ computed from one plan sees exactly the same resamples.  A plan can hand out
   statistics of all resamples are a few array operations
   (:func:`weighted_ranks`, :func:`weighted_pearson`).
 
-Intervals are percentile intervals (:func:`percentile_interval`).
+Intervals are percentile intervals (:func:`percentile_interval`), except for
+means under a cluster bootstrap: with few clusters (8 models) the percentile
+interval of a mean covers about 87-89% where 95% is claimed, so
+:func:`studentized_cluster_interval` gives a bootstrap-t interval (each
+resample's mean studentized by its own cluster-robust standard error), which
+covers 94-95% at 8 clusters in simulation (``tests/test_scoring_intervals.py``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
@@ -39,6 +45,7 @@ __all__ = [
     "weighted_ranks",
     "weighted_pearson",
     "drawn_constant",
+    "studentized_cluster_interval",
 ]
 
 #: Largest number of matrix cells (resamples x rows) built at once.
@@ -456,3 +463,80 @@ def drawn_constant(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     high = np.where(drawn, values, -np.inf).max(axis=1)
     low = np.where(drawn, values, np.inf).min(axis=1)
     return ~(high > low)
+
+
+def _cluster_mean_and_se(values: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and CR1 standard error ``sqrt(G/(G-1) sum_g c_g D_g^2) / N`` of each resample given cluster counts."""
+    n_clusters = counts.shape[1]
+    sums = np.bincount(codes, values, minlength=n_clusters)
+    sizes = np.bincount(codes, minlength=n_clusters).astype(float)
+    total = counts @ sizes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = (counts @ sums) / total
+        dev = sums[None, :] - sizes[None, :] * mean[:, None]
+        se = np.sqrt(n_clusters / max(n_clusters - 1, 1) * (counts * dev * dev).sum(axis=1)) / total
+    return mean, se
+
+
+def studentized_cluster_interval(values, plan: ResamplePlan, ci: float = 0.95, log: bool = False) -> tuple[float, float]:
+    """Symmetric bootstrap-t interval of a mean under a cluster bootstrap (small-number-of-clusters correction).
+
+    With ``m`` the mean and ``s`` its cluster-robust (CR1) standard error, and
+    ``t_b = (m_b - m) / s_b`` over the resamples of ``plan``, the interval is
+    ``m -/+ q s`` with ``q`` the ``ci`` quantile of ``|t_b|`` (resamples with
+    ``s_b = 0``, one cluster drawn every time, are ignored).  With
+    ``log=True`` (positive statistics such as an MAE) the same is done for
+    ``log m`` with standard error ``s / m``: ``m exp(-/+ q s / m)``.  At 8
+    clusters this covers 94-95% in simulation where the percentile interval
+    covers about 85-88% and the equal-tailed bootstrap-t about 92%.
+
+    Parameters
+    ----------
+    values : array-like
+        One value per row (e.g. absolute errors).
+    plan : ResamplePlan
+        A cluster plan (:func:`make_plan` with ``groups``).
+    ci : float
+        Coverage, in (0, 1).
+    log : bool
+        Studentize on the log scale (all values must be positive on average).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; NaN without resamples or with fewer than 2 clusters.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(8), 9)
+    >>> v = np.abs(rng.normal(size=8)[g] + rng.normal(size=72))
+    >>> lo, hi = studentized_cluster_interval(v, make_plan(72, groups=g, n_boot=500, seed=0), log=True)
+    >>> bool(0 < lo < v.mean() < hi)
+    True
+    """
+    _check_ci(ci)
+    values = np.asarray(values, dtype=float)
+    nan = (float("nan"), float("nan"))
+    if not plan.clustered or plan.n_boot == 0 or plan.n_clusters < 2:
+        return nan
+    first = np.array([members[0] for members in plan.members])
+    mean, se = (float(v[0]) for v in _cluster_mean_and_se(values, plan.codes, np.ones((1, plan.n_clusters))))
+    if not se > 0:
+        return (mean, mean)
+    if log and not mean > 0:
+        return nan
+    stats_t = []
+    for w in plan.weight_chunks():
+        m_b, s_b = _cluster_mean_and_se(values, plan.codes, w[:, first])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (np.log(m_b) - math.log(mean)) / (s_b / m_b) if log else (m_b - mean) / s_b
+        stats_t.append(np.where(s_b > 0, t, np.nan))
+    t = np.concatenate(stats_t)
+    t = t[np.isfinite(t)]
+    if t.size < 0.5 * plan.n_boot:
+        return nan
+    q = float(np.quantile(np.abs(t), ci))
+    if log:
+        return (mean * math.exp(-q * se / mean), mean * math.exp(q * se / mean))
+    return (mean - q * se, mean + q * se)

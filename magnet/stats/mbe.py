@@ -10,40 +10,76 @@ controlling for the baseline.  In the original protocol (PyPI ``mbe-eval``) a
 metric whose partial correlation with the target, controlling for early
 validation loss, is not significant is a *loss proxy*.
 
-Partial correlation
--------------------
+Partial correlation (the linear special case)
+---------------------------------------------
 For ``method="spearman"`` every variable is replaced by its average ranks;
 ``method="pearson"`` uses the values.  Predicted and actual are each regressed
 (least squares, with intercept) on the ``k`` baseline columns, and the
 residuals are correlated (Pearson).  The p-value is two-sided from
-``t = r sqrt(df / (1 - r^2))`` with ``df = n - 2 - k``.  This equals
-``pingouin.partial_corr(..., covar=[...], method=...)``.  The 95% interval
-``ci95`` is the Fisher z interval ``tanh(atanh(r) -/+ 1.96 / sqrt(n - 3 - k))``,
-as pingouin computes it; ``ci95_bootstrap`` is a percentile bootstrap of the
-partial r over rows, or over whole groups when ``groups`` is given (cluster
-bootstrap; runs of one model are not independent).
+``t = r sqrt(df / (1 - r^2))`` with ``df = n - 2 - k``.  These are the fields
+``partial_r``, ``partial_p`` and ``ci95`` (Fisher z interval
+``tanh(atanh(r) -/+ 1.96 / sqrt(n - 3 - k))``), and they equal
+``pingouin.partial_corr(..., covar=[...], method=...)`` exactly.
+``ci95_bootstrap`` is a percentile bootstrap of that partial r over rows, or
+over whole groups when ``groups`` is given (cluster bootstrap).
+
+The decision
+------------
+The verdict does not use ``partial_p``: with runs of one model sharing its
+ability, and with predictors that are non-linear functions of the controls,
+that test calls uninformative predictors ``genuine`` far more often than its
+level (issue 17).  The verdict tests ``estimate``, computed as follows (see
+:mod:`magnet.stats.cluster_inference`):
+
+1. **Flexible adjustment** (default ``adjustment="flexible"``): predicted and
+   actual (ranks) are residualised on restricted cubic splines of each
+   control plus the tensor products of each pair's splines (3 to 5 knots from
+   30 rows on; the plain controls below 30 rows; simpler bases when the
+   splines would leave fewer than 10 degrees of freedom).  ``estimate`` is the correlation of these
+   residuals, i.e. ``pingouin.partial_corr`` with the basis columns as
+   covariates.  ``adjustment="linear"`` uses the controls themselves, so
+   ``estimate == partial_r``.
+2. **Inference.**  Without ``groups``, the classical partial-correlation t
+   test on ``n - 2 - p`` df (``p`` control columns): with the linear
+   adjustment the one-sided ``p`` is exactly pingouin's two-sided p halved
+   (when ``estimate > 0``).  With ``groups`` (magnet passes the model of each
+   run), a CR2 cluster-robust test of the slope with Bell-McCaffrey degrees
+   of freedom (small-number-of-clusters correction), whose variance ratio to
+   the classical test (the design effect, at least 1) widens the interval.
+3. **Interval.**  ``interval`` is the two-sided ``1 - 2 alpha`` interval
+   (90% at the default alpha 0.05) on Fisher's scale with the Bonett-Wright
+   standard error for rank correlations, ``sqrt((1 + r^2/2) deff / (n - 3 - p))``,
+   and Student's t critical value on the decision's df.
 
 Verdict
 -------
 :func:`mbe_check` applies these rules, in order, to the complete rows (rows
-with a NaN or infinite value anywhere are dropped and counted):
+with a NaN or infinite value anywhere are dropped and counted).  Both tests
+are **one-sided at level alpha** (default 0.05); the **effect size** (default
+0.2) is the smallest partial correlation that counts as an increment.
 
 1. ``insufficient-data`` - fewer than 5 complete rows; or predicted, actual or
-   a baseline column is constant; or ``df = n - 2 - k <= 0``.
+   a baseline column is constant; or ``df = n - 2 - k <= 0``; or fewer than
+   3 groups.
 2. ``loss-proxy`` - the predictions are (nearly) a function of the baseline:
    the *residual variance ratio* (variance of the predicted values, or ranks
-   for spearman, left after regressing on the baseline, over their total
-   variance) is below 1e-10.  This is detected *before* correlating: the
-   residuals are rounding noise and any correlation of them is meaningless
-   (pingouin raises or returns noise here).  By convention ``partial_r = 0``
-   and ``partial_p = 1`` (no component beyond the baseline, so no
-   association), and both intervals are NaN.
+   for spearman, left after regressing on the baseline or its flexible basis,
+   over their total variance) is below 1e-10.  This is detected *before*
+   correlating (pingouin raises or returns noise here).  By convention
+   ``partial_r = estimate = 0`` and ``partial_p = p = 1``, intervals NaN.
 3. ``insufficient-data`` - the actual values are themselves (nearly) a
-   function of the baseline (their residual variance ratio is below 1e-10):
-   nothing is left for any prediction to explain, e.g. when every run was
-   fully revealed.  ``partial_r`` is NaN.
-4. ``loss-proxy`` - ``partial_p > alpha`` or ``partial_r <= 0``.
-5. ``genuine`` - ``partial_r > 0`` and ``partial_p <= alpha``.
+   function of the baseline: nothing is left for any prediction to explain.
+4. ``genuine`` - ``estimate > 0`` and one-sided ``p <= alpha`` (the
+   interval's lower bound is above 0): an increment is established.
+5. ``loss-proxy`` - the interval's upper bound is below the effect size: the
+   increment is shown to be negligible (or negative).
+6. ``inconclusive`` - otherwise: the interval contains both 0 and the effect
+   size, so the data cannot tell an increment from none.  This is *not*
+   evidence of no effect.
+
+The error rates are measured by simulation in
+``benchmarks/bench_mbe_calibration.py`` (worlds in
+:mod:`magnet.stats.mbe_calibration`).
 
 Data problems never raise; :class:`ValueError` is raised only for malformed
 input (mismatched lengths, wrong shapes, unknown method).
@@ -96,6 +132,7 @@ from magnet.stats.bootstrap import (
     weighted_pearson,
     weighted_ranks,
 )
+from magnet.stats.cluster_inference import cluster_slope_test, flexible_basis, partial_r_interval
 from magnet.stats.scoring import as_float_vector
 
 __all__ = [
@@ -110,6 +147,14 @@ __all__ = [
 ]
 
 METHODS = ("spearman", "pearson")
+ADJUSTMENTS = ("flexible", "linear")
+VERDICTS = ("genuine", "loss-proxy", "inconclusive", "insufficient-data")
+#: Smallest partial correlation that counts as an increment (the loss-proxy bound).
+EFFECT_SIZE = 0.20
+#: Fewest groups for the cluster-robust decision.
+MIN_GROUPS = 3
+#: Fewest residual degrees of freedom (n - 3 - p) the spline basis may leave; else the linear one is used.
+MIN_FLEXIBLE_DF = 10
 MIN_ROWS = 5
 DEGENERATE_RATIO = 1e-10
 EFFECT_THRESHOLD = 0.20
@@ -161,7 +206,7 @@ class MBEResult:
     method : str
         ``"spearman"`` or ``"pearson"``.
     alpha : float
-        Significance level of the verdict.
+        One-sided level of each of the verdict's tests.
     raw_r, raw_p : float
         Plain correlation of predicted and actual (scipy), same method.
     partial_r, partial_p : float
@@ -173,9 +218,9 @@ class MBEResult:
     bootstrap : str
         Which bootstrap made ``ci95_bootstrap`` (``"none"`` when skipped).
     min_detectable_r : float
-        Smallest ``|r|`` detectable at ``alpha`` (two-sided) with 80% power.
+        Smallest ``|r|`` detectable at one-sided ``alpha`` with 80% power (linear, independent rows).
     verdict : str
-        ``"genuine"``, ``"loss-proxy"`` or ``"insufficient-data"``.
+        ``"genuine"``, ``"loss-proxy"``, ``"inconclusive"`` or ``"insufficient-data"``.
     reason : str
         Why, in words, with the numbers.
     effect_class : str
@@ -183,6 +228,30 @@ class MBEResult:
     residual_variance_ratio : float
         Variance of the predictions (ranks) left after regressing on the
         baseline, over their total variance.
+    estimate : float
+        The partial correlation the verdict tests: given the flexible basis of
+        the controls (``adjustment="flexible"``) or the controls themselves
+        (``"linear"``, then equal to ``partial_r``).
+    interval : tuple of float
+        The two-sided ``1 - 2 alpha`` interval of ``estimate`` the verdict
+        used (90% for alpha 0.05): its lower bound is the one-sided test of
+        ``estimate <= 0``, its upper bound the one-sided test of
+        ``estimate >= effect_size``.
+    p : float
+        One-sided p-value of ``H0: estimate <= 0`` (``genuine`` when ``p <= alpha``).
+    df : float
+        Degrees of freedom of the reference t distribution (Bell-McCaffrey
+        with groups, ``n - 2 - p`` without).
+    design_effect : float
+        Variance inflation from clustering (1 without groups).
+    n_groups : int or None
+        Clusters used by the decision (None without groups).
+    adjustment : str
+        ``"flexible"`` or ``"linear"``, and the number of control columns.
+    effect_size : float
+        The smallest increment that matters (``loss-proxy`` bound).
+    inference : str
+        Which test made ``p`` and ``interval``.
     """
 
     n: int
@@ -203,6 +272,21 @@ class MBEResult:
     reason: str
     effect_class: str
     residual_variance_ratio: float
+    estimate: float = NAN
+    interval: tuple[float, float] = NAN_CI
+    p: float = NAN
+    df: float = NAN
+    design_effect: float = NAN
+    n_groups: int | None = None
+    adjustment: str = "flexible"
+    effect_size: float = EFFECT_SIZE
+    inference: str = "none"
+
+    @property
+    def sided(self) -> str:
+        """The tests behind the verdict, in words."""
+        return (f"one-sided at alpha = {self.alpha:g} each: estimate > 0 (genuine), "
+                f"estimate < {self.effect_size:g} (loss-proxy)")
 
     def to_frame(self) -> pd.DataFrame:
         """One-row DataFrame laid out like ``pingouin.partial_corr``, plus our columns.
@@ -236,6 +320,13 @@ class MBEResult:
             "min_detectable_r": self.min_detectable_r,
             "residual_variance_ratio": self.residual_variance_ratio,
             "effect_class": self.effect_class,
+            "estimate": self.estimate,
+            "interval": [np.array(self.interval)],
+            "p_one_sided": self.p,
+            "df": self.df,
+            "design_effect": self.design_effect,
+            "adjustment": self.adjustment,
+            "inference": self.inference,
             "verdict": self.verdict,
             "reason": self.reason,
         }
@@ -252,7 +343,10 @@ class MBEResult:
             f"MBE check ({self.method}; controls: {names}): {self.verdict}",
             f"  rows: n = {self.n} complete ({self.n_dropped} dropped), k = {self.k}",
             f"  raw r = {self.raw_r:.3f} (p = {self.raw_p:.3g})",
-            f"  partial r = {self.partial_r:.3f} (p = {self.partial_p:.3g})",
+            f"  decision: estimate = {self.estimate:.3f}, {100 * (1 - 2 * self.alpha):g}% interval "
+            f"[{self.interval[0]:.3f}, {self.interval[1]:.3f}], one-sided p = {self.p:.3g} "
+            f"({self.inference}; adjustment {self.adjustment}; effect size {self.effect_size:g})",
+            f"  linear partial r = {self.partial_r:.3f} (two-sided p = {self.partial_p:.3g}, as pingouin)",
             f"  95% CI: Fisher z [{self.ci95[0]:.3f}, {self.ci95[1]:.3f}], {boot}",
             f"  smallest detectable |r| (alpha {self.alpha:g}, 80% power): {self.min_detectable_r:.3f}",
             f"  residual variance ratio of predictions: {self.residual_variance_ratio:.3g}",
@@ -663,23 +757,81 @@ def _degenerate_reason(ratio_x: float, method: str) -> str:
     )
 
 
-def _judge(r: float, p: float, alpha: float, n: int, k: int, mdr: float) -> tuple[str, str]:
-    """Verdict and reason from a computed partial correlation."""
-    where = f"n = {n}, k = {k}"
-    if r <= 0:
+@dataclass(frozen=True)
+class _Decision:
+    """The tested estimate, its interval and p, and how they were made."""
+
+    estimate: float
+    interval: tuple[float, float]
+    p: float
+    df: float
+    design_effect: float
+    n_groups: int | None
+    adjustment: str
+    inference: str
+    ratio_x: float
+    ratio_y: float
+
+
+def _decision_basis(tz: np.ndarray, n: int, adjustment: str) -> tuple[np.ndarray, str]:
+    """Control columns for the decision: the flexible basis when it leaves enough df, else the controls."""
+    if adjustment == "flexible":
+        for tensor, what in ((True, "tensor-product interactions"), (False, "products")):
+            basis = flexible_basis(tz, tensor=tensor)
+            cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), basis])) - 1
+            if basis.shape[1] > tz.shape[1] and n - 3 - cols >= MIN_FLEXIBLE_DF:
+                return basis, f"flexible ({cols} control columns: splines of each control + {what})"
+    cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), tz])) - 1
+    return tz, f"linear ({cols} control columns)"
+
+
+def _decide(data: _Data, method: str, alpha: float, adjustment: str, linear_p: float) -> _Decision:
+    """Residualise on the (flexible) basis and test the partial correlation, cluster-robust with groups."""
+    tx, ty, tz = _transform(data.x, method), _transform(data.y, method), _transform(data.z, method)
+    n = tx.size
+    basis, described = _decision_basis(tz, n, adjustment)
+    cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), basis])) - 1
+    rx, ry = _residualize(tx, basis), _residualize(ty, basis)
+    ratio_x, ratio_y = _variance_ratio(tx, rx), _variance_ratio(ty, ry)
+    if not (ratio_x >= DEGENERATE_RATIO and ratio_y >= DEGENERATE_RATIO):
+        return _Decision(NAN, NAN_CI, NAN, NAN, NAN, None, described, "none", ratio_x, ratio_y)
+    r = _pearson(rx, ry)
+    rank = method == "spearman"
+    if data.groups is None:
+        df = float(n - 2 - cols)
+        interval, p = partial_r_interval(r, n, cols, rank=rank, alpha=alpha)
+        if cols == data.z.shape[1] and np.isfinite(linear_p):  # linear: pingouin's two-sided p, halved
+            p = linear_p / 2.0 if r > 0 else 1.0 - linear_p / 2.0
+        inference = f"partial-correlation t test, independent rows, df = {df:g}"
+        return _Decision(r, interval, p, df, 1.0, None, described, inference, ratio_x, ratio_y)
+    codes = pd.factorize(pd.Series(data.groups, dtype=object))[0]
+    n_groups = int(codes.max()) + 1
+    if n_groups < MIN_GROUPS:
+        return _Decision(r, NAN_CI, NAN, NAN, NAN, n_groups, described, "none", ratio_x, ratio_y)
+    test = cluster_slope_test(tx, ty, basis, codes)
+    df = float(min(test.df, n - 3 - cols)) if np.isfinite(test.df) else float(n_groups - 1)
+    interval, p = partial_r_interval(r, n, cols, rank=rank, design_effect=test.design_effect, df=df, alpha=alpha)
+    inference = (f"CR2 cluster-robust over {n_groups} groups, Bell-McCaffrey df = {df:.1f}, "
+                 f"design effect {test.design_effect:.2f}")
+    return _Decision(r, interval, p, df, test.design_effect, n_groups, described, inference, ratio_x, ratio_y)
+
+
+def _judge(d: _Decision, alpha: float, effect_size: float, n: int, k: int) -> tuple[str, str]:
+    """Verdict and reason from the decision's estimate, interval and one-sided p."""
+    level = f"{100 * (1 - 2 * alpha):g}%"
+    where = (f"n = {n}, k = {k}" + (f", {d.n_groups} groups" if d.n_groups else "")
+             + f"; {level} interval [{d.interval[0]:.3f}, {d.interval[1]:.3f}], one-sided p = {d.p:.3g}")
+    if d.estimate > 0 and d.p <= alpha:
+        return "genuine", (
+            f"partial r = {d.estimate:.3f} > 0 with one-sided p <= alpha = {alpha:g} ({where}): the predictions "
+            "carry information about the actual values beyond the baseline")
+    if d.interval[1] < effect_size:
         return "loss-proxy", (
-            f"partial_r = {r:.3f} <= 0 (p = {p:.3g}, {where}): beyond the baseline the predictions "
-            "do not move with the actual values"
-        )
-    if p > alpha:
-        return "loss-proxy", (
-            f"partial_r = {r:.3f} is not significant: p = {p:.3g} > alpha = {alpha:g} ({where}; "
-            f"smallest |r| detectable with 80% power is {mdr:.3f})"
-        )
-    return "genuine", (
-        f"partial_r = {r:.3f} > 0 with p = {p:.3g} <= alpha = {alpha:g} ({where}): the predictions "
-        "carry information about the actual values beyond the baseline"
-    )
+            f"partial r = {d.estimate:.3f}: the interval lies below the effect size {effect_size:g} ({where}): "
+            "beyond the baseline the predictions add at most a negligible increment")
+    return "inconclusive", (
+        f"partial r = {d.estimate:.3f}: the interval contains both 0 and the effect size {effect_size:g} "
+        f"({where}): too little data to tell an increment from none")
 
 
 def _bootstrap_ci95(data: _Data, method: str, n_boot: int, seed: int | None) -> tuple[tuple[float, float], str]:
@@ -691,11 +843,16 @@ def _bootstrap_ci95(data: _Data, method: str, n_boot: int, seed: int | None) -> 
     return percentile_interval(replicates, 0.95), plan.description
 
 
-def _validate_options(method: str, alpha: float, n_boot: int) -> None:
-    """Raise ValueError for an unknown method, alpha outside (0, 1) or a bad n_boot."""
+def _validate_options(method: str, alpha: float, n_boot: int, adjustment: str = "flexible",
+                      effect_size: float = EFFECT_SIZE) -> None:
+    """Raise ValueError for an unknown method or adjustment, alpha or effect_size outside (0, 1), a bad n_boot."""
     _check_method(method)
-    if not 0.0 < float(alpha) < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if not 0.0 < float(alpha) < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5) (one-sided level), got {alpha!r}")
+    if adjustment not in ADJUSTMENTS:
+        raise ValueError(f"adjustment must be one of {ADJUSTMENTS}, got {adjustment!r}")
+    if not 0.0 < float(effect_size) < 1.0:
+        raise ValueError(f"effect_size must be in (0, 1), got {effect_size!r}")
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 0:
         raise ValueError(f"n_boot must be a non-negative integer, got {n_boot!r}")
 
@@ -710,6 +867,8 @@ def mbe_check(
     groups: Sequence | np.ndarray | pd.Series | None = None,
     n_boot: int = 1000,
     seed: int | None = 0,
+    adjustment: str = "flexible",
+    effect_size: float = EFFECT_SIZE,
 ) -> MBEResult:
     """Marginal Baseline Evaluation: do the predictions beat the baseline?
 
@@ -723,14 +882,21 @@ def mbe_check(
     method : {"spearman", "pearson"}
         Rank-based (default) or value-based partial correlation.
     alpha : float
-        Significance level of the verdict, in (0, 1).
+        One-sided level of each of the verdict's two tests, in (0, 0.5).
     groups : array-like, optional
-        One label per row (e.g. the model); the bootstrap then resamples whole
-        groups.
+        One label per row (e.g. the model).  The decision is then
+        cluster-robust (CR2, Bell-McCaffrey df) and the bootstrap resamples
+        whole groups.
     n_boot : int
         Bootstrap resamples for ``ci95_bootstrap``; 0 skips it.
     seed : int or None
         Random seed of the bootstrap.
+    adjustment : {"flexible", "linear"}
+        Residualise on a spline basis of the controls (default) or on the
+        controls themselves (the classical partial correlation).
+    effect_size : float
+        Smallest partial correlation that matters: ``loss-proxy`` needs the
+        interval's upper bound below it.
 
     Returns
     -------
@@ -743,35 +909,56 @@ def mbe_check(
     >>> actual = rng.uniform(0, 1, 100)
     >>> early = actual + rng.normal(0, 0.2, 100)
     >>> res = mbe_check(actual + rng.normal(0, 0.05, 100), actual, early, n_boot=200)
-    >>> print(res.verdict, res.effect_class, round(res.partial_r, 2))
-    genuine survives 0.95
+    >>> print(res.verdict, res.effect_class, round(res.estimate, 2), res.n)
+    genuine survives 0.95 100
     >>> mbe_check(np.exp(early), actual, early, n_boot=0).reason.startswith("the predictions' ranks")
     True
     """
-    _validate_options(method, alpha, n_boot)
+    _validate_options(method, alpha, n_boot, adjustment, effect_size)
     data = _complete_rows(predicted, actual, baseline, groups)
     n, k = data.x.size, data.z.shape[1]
     raw_r, raw_p = _raw_correlation(data.x, data.y, method)
     common = dict(n=n, n_dropped=data.n_dropped, k=k, controls=data.controls, method=method, alpha=float(alpha),
-                  raw_r=raw_r, raw_p=raw_p, min_detectable_r=min_detectable_r(n, k, alpha))
+                  raw_r=raw_r, raw_p=raw_p, min_detectable_r=min_detectable_r(n, k, 2 * alpha),
+                  effect_size=float(effect_size))
     no_ci = dict(ci95=NAN_CI, ci95_bootstrap=NAN_CI, bootstrap="none")
 
     problem = _insufficiency(data, None)
     if problem:
         return MBEResult(**common, **no_ci, partial_r=NAN, partial_p=NAN, verdict="insufficient-data",
-                         reason=problem, effect_class=classify_effect(raw_r, NAN), residual_variance_ratio=NAN)
+                         reason=problem, effect_class=classify_effect(raw_r, NAN), residual_variance_ratio=NAN,
+                         adjustment=adjustment)
     r, ratio_x, ratio_y = _core(data.x, data.y, data.z, method)
     if not ratio_x >= DEGENERATE_RATIO:
         return MBEResult(**common, **no_ci, partial_r=0.0, partial_p=1.0, verdict="loss-proxy",
                          reason=_degenerate_reason(ratio_x, method), effect_class=classify_effect(raw_r, 0.0),
-                         residual_variance_ratio=ratio_x)
+                         residual_variance_ratio=ratio_x, estimate=0.0, p=1.0, adjustment="linear")
     problem = _insufficiency(data, ratio_y)
     if problem:
         return MBEResult(**common, **no_ci, partial_r=NAN, partial_p=NAN, verdict="insufficient-data",
-                         reason=problem, effect_class=classify_effect(raw_r, NAN), residual_variance_ratio=ratio_x)
+                         reason=problem, effect_class=classify_effect(raw_r, NAN), residual_variance_ratio=ratio_x,
+                         adjustment=adjustment)
     p = _t_pvalue(r, n, k)
-    verdict, reason = _judge(r, p, alpha, n, k, common["min_detectable_r"])
+    decision = _decide(data, method, alpha, adjustment, p)
+    linear = dict(partial_r=r, partial_p=p, ci95=fisher_ci(r, n, k), effect_class=classify_effect(raw_r, r),
+                  residual_variance_ratio=ratio_x)
+    fields = dict(estimate=decision.estimate, interval=decision.interval, p=decision.p, df=decision.df,
+                  design_effect=decision.design_effect, n_groups=decision.n_groups,
+                  adjustment=decision.adjustment, inference=decision.inference)
+    if not decision.ratio_x >= DEGENERATE_RATIO:
+        return MBEResult(**common, **linear, **fields, ci95_bootstrap=NAN_CI, bootstrap="none", verdict="loss-proxy",
+                         reason=_degenerate_reason(decision.ratio_x, method).replace("baseline", "baseline's basis"))
+    if not decision.ratio_y >= DEGENERATE_RATIO:
+        return MBEResult(**common, **linear, **fields, ci95_bootstrap=NAN_CI, bootstrap="none",
+                         verdict="insufficient-data",
+                         reason="actual is (nearly) a function of the baseline's flexible basis: nothing is left "
+                                "for a prediction to explain")
+    if decision.n_groups is not None and decision.n_groups < MIN_GROUPS:
+        return MBEResult(**common, **linear, **fields, ci95_bootstrap=NAN_CI, bootstrap="none",
+                         verdict="insufficient-data",
+                         reason=f"only {decision.n_groups} groups among the {n} rows; the cluster-robust decision "
+                                f"needs at least {MIN_GROUPS}")
+    verdict, reason = _judge(decision, alpha, effect_size, n, k)
     ci_boot, boot_name = _bootstrap_ci95(data, method, n_boot, seed)
-    return MBEResult(**common, partial_r=r, partial_p=p, ci95=fisher_ci(r, n, k), ci95_bootstrap=ci_boot,
-                     bootstrap=boot_name, verdict=verdict, reason=reason,
-                     effect_class=classify_effect(raw_r, r), residual_variance_ratio=ratio_x)
+    return MBEResult(**common, **linear, **fields, ci95_bootstrap=ci_boot, bootstrap=boot_name, verdict=verdict,
+                     reason=reason)

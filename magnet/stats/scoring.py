@@ -17,6 +17,10 @@ each with a percentile bootstrap interval.  Runs of the same model are not
 independent, so when ``groups`` (e.g. the model of each run) is given the
 bootstrap resamples whole groups (a cluster bootstrap, see
 :mod:`magnet.stats.bootstrap`) and the result says so in ``Scores.bootstrap``.
+With groups, ``mae``, ``bias`` and ``rmse`` (via the mean squared error) get
+a symmetric studentized (bootstrap-t) cluster interval instead, on the log
+scale for ``mae`` and ``rmse``: the small-number-of-clusters correction (the
+percentile interval covers about 85-88% at 8 models, this one 94-95%).
 
 Rows where either value is NaN or infinite are dropped and counted.
 Undefined quantities (fewer than two rows, constant inputs) are NaN, never an
@@ -27,6 +31,7 @@ computed for all resamples at once (:func:`magnet.stats.bootstrap.weighted_ranks
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
@@ -40,6 +45,7 @@ from magnet.stats.bootstrap import (
     as_group_labels,
     make_plan,
     percentile_interval,
+    studentized_cluster_interval,
     weighted_pearson,
     weighted_ranks,
 )
@@ -284,7 +290,15 @@ def _bootstrap_intervals(
     if plan.n_boot == 0 or pred.size < 2:
         return dict.fromkeys(("mae", "rmse", "bias", "r2", "spearman", "kendall"), NAN_CI)
     replicates = _weighted_replicates(plan, pred, act) | _rank_replicates(plan, pred, act)
-    return {key: percentile_interval(values, ci) for key, values in replicates.items()}
+    intervals = {key: percentile_interval(values, ci) for key, values in replicates.items()}
+    if plan.clustered:  # few clusters: bootstrap-t for the mean-type metrics
+        err = pred - act
+        intervals["mae"] = studentized_cluster_interval(np.abs(err), plan, ci, log=True)
+        intervals["bias"] = studentized_cluster_interval(err, plan, ci)
+        mse_lo, mse_hi = studentized_cluster_interval(err**2, plan, ci, log=True)
+        intervals["rmse"] = (math.sqrt(max(mse_lo, 0.0)), math.sqrt(max(mse_hi, 0.0))) if np.isfinite(mse_lo) \
+            else NAN_CI
+    return intervals
 
 
 # ---------------------------------------------------------------- public API

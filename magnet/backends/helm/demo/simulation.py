@@ -1,34 +1,50 @@
 """The generative model behind magnet's simulated HELM models.
 
-Every answer of a simulated model follows one stated item-response-theory
-(IRT) model, so that the demo corpus has realistic, *explainable* structure:
+Every answer of a simulated model follows the generative model stated here.
+It is deliberately **not** the model any built-in predictor assumes (issue 17):
+not a one-dimensional (or low-rank) item-response-theory model, not additive
+in model and scenario, not a function of the run's mean alone.  The parts
+that no built-in predictor models exactly are marked (*):
 
 * **Model ability.** Model ``m`` has a general ability
   ``theta_m = 0.6 * ln(params_b / 7) + 0.3 * z_m``: larger models are better,
   with model-specific noise ``z_m ~ N(0, 1)``.
+* **Instruction-tuned and base models** (*).  About half of the models
+  (``hash(name) < 0.5``, :attr:`SimModel.instruction_tuned`) are
+  instruction-tuned: their ``format`` skill is 0.8 higher and their
+  log-probabilities more over-confident (temperature x 1.4).
 * **Skills.** Each model has three skills (reasoning, knowledge, format), its
-  family's profile plus noise ``0.35 * z``. Each scenario loads on the skills,
-  so ``theta_ms = theta_m + loadings_s . skills_m``. Families with different
-  profiles therefore rank differently on different scenarios, and the
-  models x scenarios matrix is approximately low rank.
+  family's profile plus noise ``0.35 * z``.
+* **Item-specific skill loadings** (*).  Each instance loads on the skills
+  with its scenario's loadings plus its own deviation ``0.5 * z`` per skill,
+  so ``theta_mi = theta_m + loadings_i . skills_m``: which model is better
+  depends on the instance, not only on the scenario (the model x instance
+  matrix is not low rank).
 * **Instance difficulty.** ``b_i = difficulty_s + spread_s * z_i`` where
   ``z_i`` is a standard normal derived deterministically from the text of the
   (unperturbed) instance, so the same question is equally hard for every model.
+* **Memorisation clusters** (*).  Each instance belongs to one of 4 clusters
+  of its scenario (a hash of its text); a model *family* has memorised a
+  cluster with probability 0.25 (shared training data), which adds 1.5
+  logits for every model of that family on those instances.
 * **Perturbations** (HELM data augmentation) make an instance harder by
   ``shift_p * (1.5 - sigmoid(theta_m))``: big models are more robust. For
   ``misspellings`` the shift grows with the misspelling probability ``q``
   (HELM's ``prob``): ``shift_p = MISSPELLING_SHIFT_PER_PROB * q``.
-* **Success probability.** ``p = sigmoid(a_s * (theta_ms - b_i - shift))``;
+* **Success probability, non-linear scaling** (*).
+  ``p = sigmoid(a_s * (theta_mi - b_i - shift) + memorised)^gamma_s`` with a
+  scenario-specific exponent ``gamma_s = exp(0.5 * z_s)`` (an asymmetric
+  logistic-power link: accuracy does not rise symmetrically with ability);
   with ``K`` answer options a multiple-choice guess floor is added:
   ``p_eff = 1/K + (1 - 1/K) * p``.
 * **Answer and log-probability.** The model answers correctly when
   ``u < p_eff`` with ``u`` uniform from a hash of (seed, model, prompt): no
   dependence on call order, so HELM's parallel threads cannot change results.
   Its confidence is miscalibrated per model, ``c = sigmoid(logit(p_eff) * T_m)``
-  with ``T_m = exp(0.25 * z)``; it reports ``log c`` for a correct answer and
-  ``log((1 - c) / n_wrong)`` for a wrong one, so the mean negative logprob
-  ("early loss") of a few answers is observable and informative but is not
-  the accuracy itself.
+  with ``T_m = exp(0.25 * z)`` (x 1.4 for instruction-tuned models); it
+  reports ``log c`` for a correct answer and ``log((1 - c) / n_wrong)`` for a
+  wrong one, so the mean negative logprob ("early loss") of a few answers is
+  observable and informative but is not the accuracy itself.
 
 Example:
     >>> m = SimModel("magnet-sim/atlas-7b", family="atlas", params_b=7)
@@ -72,6 +88,10 @@ PERTURBATION_SHIFTS: dict[str, float] = {
 MISSPELLING_SHIFT_PER_PROB = 3.0
 
 _NORMAL = NormalDist()
+
+#: Memorisation clusters per scenario, and the logit boost of a memorised one.
+MEMORY_CLUSTERS = 4
+MEMORY_BOOST = 1.5
 
 
 def hash_unit(*parts: object) -> float:
@@ -126,18 +146,31 @@ class SimModel:
     family: str
     params_b: float
 
+    @property
+    def instruction_tuned(self) -> bool:
+        """Whether the model is instruction-tuned (a deterministic function of its name).
+
+        Example:
+            >>> SimModel("magnet-sim/atlas-7b", "atlas", 7).instruction_tuned in (True, False)
+            True
+        """
+        return hash_unit("instruction-tuned", self.name) < 0.5
+
     def ability(self, seed: int) -> float:
         """General ability ``theta_m``."""
         return 0.6 * math.log(self.params_b / 7.0) + 0.3 * hash_normal(seed, "ability", self.name)
 
     def skills(self, seed: int) -> tuple[float, ...]:
-        """Skill vector: the family profile plus model-specific noise."""
+        """Skill vector: the family profile plus model-specific noise (+0.8 format if instruction-tuned)."""
         profile = FAMILY_PROFILES[self.family]
-        return tuple(p + 0.35 * hash_normal(seed, "skill", self.name, s) for p, s in zip(profile, SKILLS))
+        tuned = tuple(0.8 if (s == "format" and self.instruction_tuned) else 0.0 for s in SKILLS)
+        return tuple(p + t + 0.35 * hash_normal(seed, "skill", self.name, s)
+                     for p, t, s in zip(profile, tuned, SKILLS))
 
     def calibration_temperature(self, seed: int) -> float:
         """``T_m``: how over- (>1) or under- (<1) confident the model's logprobs are."""
-        return math.exp(0.25 * hash_normal(seed, "temperature", self.name))
+        scale = 1.4 if self.instruction_tuned else 1.0
+        return scale * math.exp(0.25 * hash_normal(seed, "temperature", self.name))
 
     def seconds_per_token(self) -> float:
         """Simulated inference time per output token (deterministic)."""
@@ -194,9 +227,14 @@ def success_probability(
         True
     """
     ability = model.ability(seed)
-    theta = ability + sum(w * x for w, x in zip(scenario.loadings, model.skills(seed)))
+    loadings = [w + 0.5 * hash_normal(seed, "item-loading", scenario.entry, instance_text, s)
+                for w, s in zip(scenario.loadings, SKILLS)]
+    theta = ability + sum(w * x for w, x in zip(loadings, model.skills(seed)))
     b = scenario.difficulty + scenario.spread * hash_normal(seed, "difficulty", scenario.entry, instance_text)
-    p = sigmoid(scenario.discrimination * (theta - b - perturbation_shift(perturbation, ability)))
+    cluster = int(hash_unit(seed, "cluster", scenario.entry, instance_text) * MEMORY_CLUSTERS)
+    memorised = MEMORY_BOOST if hash_unit(seed, "memorised", model.family, scenario.entry, cluster) < 0.25 else 0.0
+    gamma = math.exp(0.5 * hash_normal(seed, "gamma", scenario.entry))
+    p = sigmoid(scenario.discrimination * (theta - b - perturbation_shift(perturbation, ability)) + memorised) ** gamma
     if n_options:
         p = 1.0 / n_options + (1.0 - 1.0 / n_options) * p
     return p
