@@ -152,10 +152,9 @@ def weak_baseline_data(n=120, seed=0):
 def test_predictor_equal_to_baseline_is_loss_proxy_where_pingouin_fails():
     rng, actual, baseline = weak_baseline_data()
     frame = pd.DataFrame({"x": baseline, "y": actual, "z": baseline})
-    try:
-        pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method="spearman")
-    except ValueError:
-        pass  # pingouin >= 0.7 refuses: "Covariate 'z' is numerically identical to x"
+    for method in ("spearman", "pearson"):  # pingouin 0.7 (the pinned version) refuses the identical covariate
+        with pytest.raises(ValueError, match="numerically identical"):
+            pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method=method)
     for method in ("spearman", "pearson"):
         res = mbe_check(baseline, actual, baseline, method=method)
         assert res.verdict == "loss-proxy"
@@ -163,6 +162,34 @@ def test_predictor_equal_to_baseline_is_loss_proxy_where_pingouin_fails():
         assert (res.partial_r, res.partial_p) == (0.0, 1.0)
         assert "function of the baseline" in res.reason
         assert math.isnan(res.ci95[0]) and math.isnan(res.ci95_bootstrap[0])
+
+
+def test_affine_copy_of_baseline_where_pingouin_returns_noise():
+    """predicted = 2 * baseline + 1: pingouin answers from rounding noise; the verdict must not be 'genuine'."""
+    _, actual, baseline = weak_baseline_data()
+    predicted = 2 * baseline + 1
+    frame = pd.DataFrame({"x": predicted, "y": actual, "z": baseline})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        noise = pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method="pearson")
+    assert np.isfinite(noise["r"].iloc[0])  # a number, though x carries nothing beyond z
+    # Independently: least squares of x on [1, z] leaves no residual (numpy lstsq).
+    design = np.column_stack([np.ones_like(baseline), baseline])
+    resid = predicted - design @ np.linalg.lstsq(design, predicted, rcond=None)[0]
+    expected_ratio = np.sum(resid**2) / np.sum((predicted - predicted.mean()) ** 2)
+    assert expected_ratio < 1e-20
+    res = mbe_check(predicted, actual, baseline, method="pearson", n_boot=0)
+    assert (res.verdict, res.partial_r, res.partial_p) == ("loss-proxy", 0.0, 1.0)
+    assert res.residual_variance_ratio == pytest.approx(expected_ratio, abs=1e-15)
+    # Just off the degenerate case pingouin and mbe_check agree again (the convention is only for exact copies).
+    off = predicted + rng_normal(len(predicted), 0.05)
+    frame["x"] = off
+    r = pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method="pearson")["r"].iloc[0]
+    assert mbe_check(off, actual, baseline, method="pearson", n_boot=0).partial_r == pytest.approx(r, abs=1e-8)
+
+
+def rng_normal(n, sd, seed=11):
+    return np.random.default_rng(seed).normal(0, sd, n)
 
 
 def test_monotone_transform_of_baseline_is_loss_proxy_under_spearman():
