@@ -112,14 +112,16 @@ def test_bootstrap_ci_equals_a_loop_over_the_same_plan():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: make_plan(-1), "n must be a non-negative integer"),
-    (lambda: make_plan(2.5), "n must be a non-negative integer"),
-    (lambda: make_plan(3, n_boot=-2), "n_boot must be a non-negative integer"),
-    (lambda: make_plan(3, groups=["a", "b"]), r"one label per row \(3\)"),
-    (lambda: make_plan(2, groups=["a", None]), "missing labels"),
-    (lambda: percentile_interval([1.0, 2.0], ci=1.0), r"ci must be in \(0, 1\)"),
-    (lambda: bootstrap_ci(lambda i: 0.0, 3, ci=0.0), r"ci must be in \(0, 1\)"),
-    (lambda: as_group_labels([[1, 2]], 1), "1-D"),
+    (lambda: make_plan(-1), r"^n must be a non-negative integer, got -1$"),
+    (lambda: make_plan(2.5), r"^n must be a non-negative integer, got 2.5$"),
+    (lambda: make_plan(3, n_boot=-2), r"^n_boot must be a non-negative integer, got -2$"),
+    (lambda: make_plan(3, n_boot=1.5), r"^n_boot must be a non-negative integer, got 1.5$"),
+    (lambda: make_plan(3, groups=["a", "b"]), r"^groups must be 1-D with one label per row \(3\), got shape \(2,\)$"),
+    (lambda: make_plan(2, groups=["a", None]), r"^groups must not contain missing labels \(NaN/None\)$"),
+    (lambda: percentile_interval([1.0, 2.0], ci=1.0), r"^ci must be in \(0, 1\), got 1.0$"),
+    (lambda: percentile_interval([1.0, 2.0], ci=0), r"^ci must be in \(0, 1\), got 0$"),
+    (lambda: bootstrap_ci(lambda i: 0.0, 3, ci=0.0), r"^ci must be in \(0, 1\), got 0.0$"),
+    (lambda: as_group_labels([[1, 2]], 1), r"^groups must be 1-D with one label per row \(1\), got shape \(1, 2\)$"),
 ])
 def test_malformed_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):

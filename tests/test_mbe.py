@@ -376,16 +376,18 @@ def test_effect_class_of_degenerate_loss_proxy_is_washout():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(predicted=[1, 2, 3], actual=[1, 2], baseline=[1, 2, 3]), "same length"),
-        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2]), "one row per prediction"),
-        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((3, 1, 1))), "1-D or 2-D"),
-        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((3, 0))), "at least one column"),
-        (dict(predicted=[[1, 2, 3]], actual=[1, 2, 3], baseline=[1, 2, 3]), "predicted must be 1-D"),
-        (dict(predicted=["a", "b", "c"], actual=[1, 2, 3], baseline=[1, 2, 3]), "predicted must be numeric"),
-        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], method="kendall"), "method must be"),
-        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], alpha=1.5), "alpha"),
-        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=-1), "n_boot"),
-        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], groups=[1, 2]), "groups"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2], baseline=[1, 2, 3]), "^predicted and actual must have the same length, got 3 and 2$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2]), r"^baseline must have one row per prediction \(3\), got 2 rows$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((3, 1, 1))), r"^baseline must be 1-D or 2-D \(n x k\), got an array of shape \(3, 1, 1\)$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((3, 0))), "^baseline must have at least one column, got 0$"),
+        (dict(predicted=[[1, 2, 3]], actual=[1, 2, 3], baseline=[1, 2, 3]), r"^predicted must be 1-D, got an array of shape \(1, 3\)$"),
+        (dict(predicted=["a", "b", "c"], actual=[1, 2, 3], baseline=[1, 2, 3]), "^predicted must be numeric, got values that are not: could not convert string to float: 'a'$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], method="kendall"), r"^method must be one of \('spearman', 'pearson'\), got 'kendall'$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], alpha=1.5), r"^alpha must be in \(0, 1\), got 1.5$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=-1), "^n_boot must be a non-negative integer, got -1$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], groups=[1, 2]), r"^groups must be 1-D with one label per row \(3\), got shape \(2,\)$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=["a", "b", "c"]),
+         "^baseline must be numeric, got values that are not: could not convert string to float: 'a'$"),
     ],
 )
 def test_malformed_input_raises_value_error(kwargs, message):

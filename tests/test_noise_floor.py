@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -172,3 +173,62 @@ def test_expected_rmse_floor_matches_simulation_with_the_true_rates():
 def test_malformed_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --------------------------------------------- edges (written against surviving mutants, tools/mutation.py)
+
+
+def test_edge_values_by_closed_form():
+    # binary runs use var = p (1 - p) exactly, not the sample variance
+    assert expected_rmse_floor([[1, 0, 1, 1]], [0]) == pytest.approx(math.sqrt(4 * 0.75 * 0.25 / 16), abs=1e-15)
+    # two continuous values: the sample variance (ddof=1) is defined
+    assert expected_rmse_floor([[0.2, 0.6]], [0]) == pytest.approx(math.sqrt(2 * 0.08 / 4), abs=1e-15)
+    assert run_noise_floor([0.2, 0.6], 1) == pytest.approx(math.sqrt(2 / math.pi) * math.sqrt(0.08) / 2, abs=1e-15)
+    # a fully revealed single-instance continuous run has floor 0 even though its variance is unknown
+    assert expected_rmse_floor([[0.4]], [1]) == 0.0
+    assert continuous_floor(0.0, 10, 2) == 0.0  # no spread, no error
+    assert continuous_floor(0.09, 1, 0) == pytest.approx(math.sqrt(2 / math.pi) * 0.3, abs=1e-15)
+
+
+def test_all_undefined_runs_give_nan_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(noise_floor_mae([[0.4], [0.7]], [0, 0]))
+        assert math.isnan(expected_rmse_floor([[0.4]], [0]))
+        # one defined run among undefined ones: the mean over the defined ones
+        assert noise_floor_mae([[0.4], [1, 0, 1, 1]], [0, 2]) == pytest.approx(run_noise_floor([1, 0, 1, 1], 2))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: continuous_floor(0.1, 0, 0), r"^n must be a positive integer, got 0$"),
+    (lambda: continuous_floor(0.1, 2.5, 0), r"^n must be a positive integer, got 2.5$"),
+    (lambda: continuous_floor(0.1, True, 0), r"^n must be a positive integer, got True$"),
+    (lambda: continuous_floor(float("nan"), 3, 0), r"^var must be >= 0, got nan$"),
+    (lambda: continuous_floor(0.1, 3, 4), r"^k must be an integer with 0 <= k <= n = 3, got 4$"),
+    (lambda: run_noise_floor([0, 1], True), r"^k must be an integer with 0 <= k <= n = 2, got True$"),
+    (lambda: noise_floor_mae([], []), r"^need at least one run, got none$"),
+    (lambda: expected_rmse_floor([[1, 0]], [1, 1]), r"^need one k per run: got 1 runs and 2 ks$"),
+    (lambda: run_noise_floor(["a", "b"], 0), r"^per_instance_values must be numeric, got values that are not: "),
+    (lambda: run_noise_floor([], 0), r"^per_instance_values must hold at least one instance, got none$"),
+    (lambda: run_noise_floor([0, np.inf, np.nan], 0), r"^per_instance_values must be finite, got 2 NaN/inf values$"),
+    (lambda: run_noise_floor([[0, 1]], 0), r"^per_instance_values must be 1-D, got an array of shape \(1, 2\)$"),
+    (lambda: binomial_floor(np.nan, 10, 1), r"^p must be in \[0, 1\], got values outside it \(or NaN\)$"),
+    (lambda: binomial_floor(-0.1, 10, 1), r"^p must be in \[0, 1\]"),
+    (lambda: binomial_floor(0.5, 10.5, 1), r"^n and k must be whole numbers$"),
+    (lambda: binomial_floor(0.5, 10, 1.5), r"^n and k must be whole numbers$"),
+    (lambda: binomial_floor(0.5, 0, 0), r"^n and k must satisfy n >= 1 and 0 <= k <= n$"),
+    (lambda: binomial_floor(0.5, 10, -1), r"^n and k must satisfy n >= 1 and 0 <= k <= n$"),
+])
+def test_error_messages_name_the_argument_and_the_problem(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_binomial_floor_edges():
+    assert binomial_floor(0.5, 10, 10) == 0.0 and binomial_floor(1.0, 10, 0) == 0.0
+    assert binomial_floor(0.5, 1, 0) == pytest.approx(0.5)  # |S - 1/2| = 1/2 always
+    # m = 1: E|S - p| = 2 p (1 - p)
+    assert binomial_floor(0.3, 4, 3) == pytest.approx(2 * 0.3 * 0.7 / 4, abs=1e-15)
+    out = binomial_floor([0.3, 0.3], [4, 5], [3, 3])  # two different m in one call
+    np.testing.assert_allclose(out, [2 * 0.3 * 0.7 / 4, binomial_floor(0.3, 5, 3)], atol=1e-15)
+    assert is_binary(np.array([1.0])) and not is_binary([0.0, 1.0, 0.999])

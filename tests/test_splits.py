@@ -89,11 +89,15 @@ def test_kfold_depends_on_the_seed(corpus):
 
 
 def test_kfold_rejects_bad_n_folds(corpus):
-    with pytest.raises(ValueError, match="kfold needs"):
+    n = len(corpus.run_specs)
+    with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of runs \({n}\), got 1$"):
         make_folds(corpus.run_specs, "kfold", n_folds=1)
-    with pytest.raises(ValueError, match="kfold needs"):
-        make_folds(corpus.run_specs, "kfold", n_folds=len(corpus.run_specs) + 1)
-    with pytest.raises(ValueError, match="unknown split strategy"):
+    assert len(make_folds(corpus.run_specs, "kfold", n_folds=2)) == 2
+    assert len(make_folds(corpus.run_specs, "kfold", n_folds=n)) == n  # the largest allowed: one run per fold
+    with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of runs \({n}\), got {n + 1}$"):
+        make_folds(corpus.run_specs, "kfold", n_folds=n + 1)
+    with pytest.raises(ValueError, match=r"^unknown split strategy 'leave-one-out'; expected one of kfold, "
+                                         r"leave-one-model-out, leave-one-scenario-out, leave-one-run-out$"):
         make_folds(corpus.run_specs, "leave-one-out")
 
 
