@@ -258,3 +258,62 @@ def test_mutation_helper_reaches_nested_objects(corpus):
     refs = df[STATE + "instance.references"].iloc[0]
     mutate_everything(df)
     assert refs[-1] == "MUTATED" and refs[0]["MUTATED"] is True
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The revealed sample, by itself (written against surviving mutants, tools/mutation.py)
+
+IDS = [f"id{i}" for i in range(40)]
+
+
+def test_revealed_ids_size_order_and_bounds():
+    from magnet.protocol.splits import revealed_ids
+
+    assert revealed_ids(IDS, 0, seed=0, run="r") == []
+    assert revealed_ids(IDS, 1.0, seed=0, run="r") != [] and len(revealed_ids(IDS, 1.0, seed=0, run="r")) == 1
+    assert len(revealed_ids(IDS, 0.25, seed=0, run="r")) == 10
+    assert len(revealed_ids(IDS, 0.3, seed=0, run="r")) == 12  # round(0.3 * 40)
+    assert len(revealed_ids(IDS[:7], 0.5, seed=0, run="r")) == 4  # round(3.5) = 4 (half to even)
+    assert revealed_ids(IDS, 1000, seed=0, run="r") == IDS  # more than there are: all, in their order
+    assert revealed_ids(IDS, 40, seed=0, run="r") == IDS
+    sample = revealed_ids(IDS, 10, seed=0, run="r")
+    assert len(set(sample)) == 10 and sample == [i for i in IDS if i in set(sample)]  # distinct, in input order
+    assert revealed_ids([], 5, seed=0, run="r") == []
+    with pytest.raises(ValueError, match=r"^num_eval_samples must be >= 0, got -1$"):
+        revealed_ids(IDS, -1, seed=0, run="r")
+
+
+def test_revealed_ids_depend_on_seed_and_run_and_are_uniform():
+    from magnet.protocol.splits import revealed_ids
+
+    assert revealed_ids(IDS, 10, seed=0, run="a") == revealed_ids(IDS, 10, seed=0, run="a")
+    assert revealed_ids(IDS, 10, seed=0, run="a") != revealed_ids(IDS, 10, seed=1, run="a")
+    assert revealed_ids(IDS, 10, seed=0, run="a") != revealed_ids(IDS, 10, seed=0, run="b")
+    # over 2000 runs every instance is revealed with probability k / n = 1/4 (binomial 99.9% band)
+    counts = pd.Series([i for r in range(2000) for i in revealed_ids(IDS, 10, seed=0, run=f"run{r}")]).value_counts()
+    assert set(counts.index) == set(IDS)
+    sd = np.sqrt(2000 * 0.25 * 0.75)
+    assert counts.between(500 - 3.3 * sd, 500 + 3.3 * sd).all(), counts.describe()
+
+
+def test_fold_metadata_columns_equal_an_independent_count(corpus):
+    revealed = reveal(corpus, 0.5, seed=3)
+    truth = true_eval_ids(corpus)
+    targets = corpus.targets
+    for fold in make_folds(corpus.run_specs, "leave-one-scenario-out"):
+        specs = fold_inputs(corpus, fold, revealed).eval_run_specs_df.set_index(RUN)
+        assert list(specs.index) == [r for r in corpus.run_specs[RUN] if r in set(fold.eval_runs)]
+        for run, row in specs.iterrows():
+            assert row[NUM_EVAL_INSTANCES] == len(truth[run])
+            assert row[NUM_REVEALED] == len(revealed[run]) == round(0.5 * len(truth[run]))
+            mine = targets[targets[RUN] == run]
+            assert row[TARGET_NAMES] == list(dict.fromkeys(mine["target.name"]))
+            assert row[TARGET_SPLIT] == mine["target.split"].iloc[0]
+
+
+def test_scenario_of_drops_model_and_augmentation():
+    specs = pd.DataFrame({RUN: ["mmlu:subject=a,model=m1", "mmlu:subject=a,model=m2,data_augmentation=typo",
+                                "gsm:model=m1"],
+                          "run_spec.adapter_spec.model": ["m1", "m2", "m1"]})
+    labels = scenario_of(specs).tolist()
+    assert labels[0] == labels[1] != labels[2]

@@ -72,10 +72,16 @@ def dotted(module: str) -> str:
     return module.removesuffix(".py").replace("/", ".")
 
 
-def run_module(mutmut: Path, module: str, max_children: int) -> int:
-    """``mutmut run`` on one module's mutants (every one of them is tested again)."""
-    print(f"== {module}", flush=True)
-    cmd = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(max_children), f"{dotted(module)}.*"]
+def run_module(mutmut: Path, module: str, max_children: int, resume: bool) -> int:
+    """``mutmut run`` on one module's mutants: all of them, or (``resume``) those not killed yet."""
+    names = [f"{dotted(module)}.*"]
+    if resume and results(module):
+        names = [n for n, code in results(module).items() if code not in KILLED]
+        if not names:
+            print(f"== {module}: every mutant has a result (run without --resume to test them again)", flush=True)
+            return 0
+    print(f"== {module} ({'all mutants' if names[0].endswith('*') else f'{len(names)} mutants left'})", flush=True)
+    cmd = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(max_children), *names]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
 
@@ -142,6 +148,7 @@ def main(argv=None) -> int:
     parser.add_argument("modules", nargs="*", help="modules to mutate (default: [tool.mutmut] only_mutate)")
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutmut workers (default 1)")
     parser.add_argument("--report-only", action="store_true", help="summarise the last results, run nothing")
+    parser.add_argument("--resume", action="store_true", help="test again only the mutants not killed yet (unchecked, survived, no test)")
     args = parser.parse_args(argv)
     known = modules_to_mutate()
     modules = args.modules or known
@@ -151,7 +158,7 @@ def main(argv=None) -> int:
     mutmut = ensure_venv()
     if not args.report_only:
         for module in modules:
-            run_module(mutmut, module, args.max_children)
+            run_module(mutmut, module, args.max_children, args.resume)
     text, ok = summarise(mutmut, known)
     print(text)
     print(f"report with survivors: {REPORT.relative_to(ROOT)}")
