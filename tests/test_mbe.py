@@ -325,6 +325,13 @@ def test_fisher_ci_formula():
     half = 1.959963984540054 / math.sqrt(40 - 3 - 2)
     assert (lo, hi) == pytest.approx((math.tanh(math.atanh(0.3) - half), math.tanh(math.atanh(0.3) + half)))
     assert all(math.isnan(v) for v in fisher_ci(0.3, 5, 2))
+    assert all(math.isnan(v) for v in fisher_ci(float("nan"), 50, 0))
+    lo, hi = fisher_ci(-0.2, 6, 2)  # n - 3 - k = 1: the smallest defined case
+    assert (lo, hi) == pytest.approx((math.tanh(math.atanh(-0.2) - 1.959963984540054),
+                                      math.tanh(math.atanh(-0.2) + 1.959963984540054)), abs=1e-12)
+    z90 = 1.6448536269514722
+    assert fisher_ci(0.3, 40, 2, confidence=0.9) == pytest.approx(
+        (math.tanh(math.atanh(0.3) - z90 / math.sqrt(35)), math.tanh(math.atanh(0.3) + z90 / math.sqrt(35))), abs=1e-12)
 
 
 def test_min_detectable_r_closed_form_and_monotone():
@@ -336,6 +343,11 @@ def test_min_detectable_r_closed_form_and_monotone():
     assert min_detectable_r(50, k=3) > min_detectable_r(50, k=1)
     assert min_detectable_r(50, alpha=0.01) > min_detectable_r(50, alpha=0.05)
     assert math.isnan(min_detectable_r(4, k=1))
+    assert min_detectable_r(5, k=1) == pytest.approx(math.tanh(z), abs=1e-12)  # n - 3 - k = 1
+    z99 = 2.5758293035489004 + 0.8416212335729143
+    assert min_detectable_r(50, alpha=0.01) == pytest.approx(math.tanh(z99 / math.sqrt(47)), abs=1e-12)
+    z90 = 1.959963984540054 + 1.2815515655446004
+    assert min_detectable_r(50, power=0.9) == pytest.approx(math.tanh(z90 / math.sqrt(47)), abs=1e-12)
     res = mbe_check(*np.random.default_rng(0).normal(size=(3, 100)), n_boot=0)
     assert res.min_detectable_r == pytest.approx(min_detectable_r(100, 1))
 
@@ -358,6 +370,18 @@ def test_min_detectable_r_closed_form_and_monotone():
         (0.1, 0.1, "weak-or-mixed"),
         (0.3, -0.15, "weak-or-mixed"),
         (float("nan"), 0.3, "insufficient-data"),
+        (0.3, float("nan"), "insufficient-data"),
+        # exactly at the thresholds (0.20 effect, 0.10 washout): >= and < as in mbe-eval
+        (0.2, 0.05, "washout"),
+        (-0.2, 0.0999, "washout"),
+        (0.3, 0.1, "weak-or-mixed"),
+        (-0.2, 0.2, "sign-inversion"),
+        (0.2, -0.2, "reverse-inversion"),
+        (0.1999, 0.2, "hidden-after-control"),
+        (-0.1999, -0.2, "hidden-after-control"),
+        (0.5, 0.2, "survives"),
+        (0.5, 0.1999, "weak-or-mixed"),
+        (-0.3, 0.15, "weak-or-mixed"),
     ],
 )
 def test_classify_effect(raw, partial, expected):
