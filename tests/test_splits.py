@@ -317,3 +317,17 @@ def test_scenario_of_drops_model_and_augmentation():
                           "run_spec.adapter_spec.model": ["m1", "m2", "m1"]})
     labels = scenario_of(specs).tolist()
     assert labels[0] == labels[1] != labels[2]
+
+
+def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_asked(corpus):
+    fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
+    inputs = fold_inputs(corpus, fold, reveal(corpus, 3), with_per_instance=True)
+    five = ["train_run_specs_df", "train_scenario_states_df", "train_stats_df", "eval_run_specs_df",
+            "eval_scenario_states_df"]
+    plain = inputs.as_kwargs(False)
+    assert list(plain) == five and all(plain[k] is getattr(inputs, k) for k in five)
+    full = inputs.as_kwargs(True)
+    assert list(full) == five + ["train_per_instance_stats_df"]
+    assert full["train_per_instance_stats_df"] is inputs.train_per_instance_stats_df
+    assert set(inputs.train_per_instance_stats_df[RUN]) == set(fold.train_runs)
+    assert fold_inputs(corpus, fold, reveal(corpus, 3)).train_per_instance_stats_df is None
