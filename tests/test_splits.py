@@ -331,3 +331,28 @@ def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_a
     assert full["train_per_instance_stats_df"] is inputs.train_per_instance_stats_df
     assert set(inputs.train_per_instance_stats_df[RUN]) == set(fold.train_runs)
     assert fold_inputs(corpus, fold, reveal(corpus, 3)).train_per_instance_stats_df is None
+
+
+def test_fold_inputs_edges_runs_without_counts_targets_or_revealed_sample(corpus):
+    """An eval run missing from the revealed dict, the eval-instance counts or the targets gets zeros and empties,
+    never an error; the metadata columns are integers; overlapping train and eval runs are refused."""
+    fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
+    run = fold.eval_runs[0]
+    revealed = reveal(corpus, 3)
+    inputs = fold_inputs(corpus, fold, revealed)
+    specs = inputs.eval_run_specs_df
+    assert specs[NUM_EVAL_INSTANCES].dtype.kind == "i" and specs[NUM_REVEALED].dtype.kind == "i"
+    lacking = dataclasses.replace(
+        corpus,
+        eval_instances={r: ids for r, ids in corpus.eval_instances.items() if r != run},
+        targets=corpus.targets[corpus.targets[RUN] != run],
+    )
+    partial = {r: ids for r, ids in revealed.items() if r != run}
+    got = fold_inputs(lacking, fold, partial).eval_run_specs_df.set_index(RUN)
+    assert got.loc[run, NUM_EVAL_INSTANCES] == 0 and got.loc[run, NUM_REVEALED] == 0
+    assert got.loc[run, TARGET_NAMES] == [] and pd.isna(got.loc[run, TARGET_SPLIT])
+    states = fold_inputs(lacking, fold, partial).eval_scenario_states_df
+    assert run not in set(states[RUN]) and set(states[RUN]) == set(fold.eval_runs) - {run}
+    overlap = dataclasses.replace(fold, train_runs=fold.train_runs + (run,))
+    with pytest.raises(AssertionError, match="^a run is both train and eval$"):
+        fold_inputs(corpus, overlap, revealed)

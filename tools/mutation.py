@@ -111,25 +111,28 @@ def diff(mutmut: Path, name: str) -> str:
 
 def summarise(mutmut: Path, modules: list[str]) -> tuple[str, bool]:
     eq = equivalent()
-    lines = ["| module | mutants | killed | survived | no test | equivalent | score |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| module | mutants | killed | survived | no test | equivalent | score | killed / all |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     survivors, all_ok = [], True
     for module in modules:
         codes = results(module)
-        if not codes:
-            lines.append(f"| {module} | not run | | | | | |")
+        if not codes or all(c is None for c in codes.values()):
+            lines.append(f"| {module} | not run | | | | | | |")
             all_ok = False
             continue
-        killed = sum(c in KILLED for c in codes.values())
-        equiv = [n for n, c in codes.items() if c not in KILLED and n in eq]
-        alive = [n for n, c in codes.items() if c not in KILLED and n not in eq]
-        untested = sum(codes[n] in NO_TESTS for n in alive)
-        denominator = len(codes) - len(equiv)
+        unchecked = sum(c is None for c in codes.values())
+        checked = {n: c for n, c in codes.items() if c is not None}
+        killed = sum(c in KILLED for c in checked.values())
+        equiv = [n for n, c in checked.items() if c not in KILLED and n in eq]
+        alive = [n for n, c in checked.items() if c not in KILLED and n not in eq]
+        untested = sum(checked[n] in NO_TESTS for n in alive)
+        denominator = len(checked) - len(equiv)
         score = killed / denominator if denominator else float("nan")
-        all_ok &= score >= 0.8
-        lines.append(f"| {module} | {len(codes)} | {killed} | {len(alive) - untested} | {untested} | {len(equiv)} "
-                     f"| {100 * score:.1f}% |")
-        survivors += [(module, n, codes[n]) for n in sorted(alive)]
+        all_ok &= score >= 0.8 and not unchecked
+        partial = f" ({unchecked} not yet tested)" if unchecked else ""
+        lines.append(f"| {module} | {len(checked)}{partial} | {killed} | {len(alive) - untested} | {untested} "
+                     f"| {len(equiv)} | {100 * score:.1f}% | {100 * killed / len(checked):.1f}% |")
+        survivors += [(module, n, checked[n]) for n in sorted(alive)]
     text = "\n".join(lines)
     body = [f"# Mutation testing: mutmut, {len(modules)} module(s)", "", text, "",
             "Score = killed (incl. timeouts) / (mutants - equivalent). Equivalent mutants and why: "
