@@ -356,3 +356,18 @@ def test_fold_inputs_edges_runs_without_counts_targets_or_revealed_sample(corpus
     overlap = dataclasses.replace(fold, train_runs=fold.train_runs + (run,))
     with pytest.raises(AssertionError, match="^a run is both train and eval$"):
         fold_inputs(corpus, overlap, revealed)
+
+
+def test_kfold_defaults_labels_and_folds_are_stable_across_versions():
+    """Published results name their folds, so seed 0's kfold assignment is part of the contract: it must not
+    change between versions (these are the folds magnet has produced since kfold was introduced)."""
+    specs = pd.DataFrame({RUN: [f"r{i}" for i in range(7)], "run_spec.adapter_spec.model": ["m"] * 7})
+    default = make_folds(specs, "kfold")
+    assert [(f.label, f.eval_runs) for f in default] == [
+        ("fold 1/5", ("r0", "r5")), ("fold 2/5", ("r1", "r6")), ("fold 3/5", ("r4",)), ("fold 4/5", ("r3",)),
+        ("fold 5/5", ("r2",))]
+    assert default == make_folds(specs, "kfold", n_folds=5, seed=0)
+    assert [(f.label, f.eval_runs) for f in make_folds(specs, "kfold", n_folds=3, seed=0)] == [
+        ("fold 1/3", ("r3", "r5", "r6")), ("fold 2/3", ("r1", "r2")), ("fold 3/3", ("r0", "r4"))]
+    for f in default:
+        assert f.strategy == "kfold" and f.train_runs == tuple(r for r in specs[RUN] if r not in f.eval_runs)
