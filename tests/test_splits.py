@@ -371,3 +371,15 @@ def test_kfold_defaults_labels_and_folds_are_stable_across_versions():
         ("fold 1/3", ("r3", "r5", "r6")), ("fold 2/3", ("r1", "r2")), ("fold 3/3", ("r0", "r4"))]
     for f in default:
         assert f.strategy == "kfold" and f.train_runs == tuple(r for r in specs[RUN] if r not in f.eval_runs)
+
+
+def test_revealed_sample_is_stable_across_versions(corpus):
+    """Like the folds, the revealed sample of seed 0 is part of published results and must not change."""
+    from magnet.protocol.splits import revealed_ids
+
+    assert revealed_ids(IDS, 5, seed=0, run="a") == ["id19", "id20", "id25", "id36", "id39"]
+    assert revealed_ids(IDS, 5, seed=1, run="a") == ["id7", "id9", "id25", "id28", "id36"]
+    default = reveal(corpus)
+    assert default == reveal(corpus, 10, seed=0)
+    assert default == {run: revealed_ids(ids, 10, 0, run) for run, ids in corpus.eval_instances.items()}
+    assert len({tuple(ids) for ids in default.values()}) > 1  # each run its own sample
