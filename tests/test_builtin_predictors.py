@@ -9,6 +9,7 @@ import pytest
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.corpus import Corpus
 from magnet.stats.mbe import mbe_check
+from magnet.testing import _yield_checks, check_predictor
 from magnet.protocol.runner import run_protocol
 from magnet.protocol.truth import join_truth
 from predictors._revealed import instance_table
@@ -17,11 +18,6 @@ from predictors.irt import IRT
 from predictors.revealed_sample_mean import RevealedSampleMean
 
 RUN = "run_spec.name"
-
-try:  # written concurrently; fall back to equivalent checks if it is not there
-    from magnet.testing import check_predictor
-except ImportError:  # pragma: no cover - depends on the checkout
-    check_predictor = None
 
 
 @pytest.fixture(scope="module")
@@ -44,33 +40,11 @@ def _revealed_mean(corpus: Corpus, revealed: dict) -> pd.DataFrame:
     return values.groupby([RUN, "target.key"])["value"].mean().rename("revealed_mean").reset_index()
 
 
-def _equivalent_checks(cls, corpus):
-    """What magnet.testing.check_predictor checks, for checkouts without it."""
-    import pickle
-
-    from magnet.protocol.splits import fold_inputs, make_folds, reveal
-
-    folds = make_folds(corpus.run_specs, "leave-one-model-out")
-    revealed = reveal(corpus, 3)
-    for fold in folds:
-        inputs = fold_inputs(corpus, fold, revealed, with_per_instance=cls().wants_per_instance_stats())
-        kwargs = inputs.as_kwargs(cls().wants_per_instance_stats(), cls().wants_eval_per_instance_stats())
-        before = {k: pickle.dumps(v) for k, v in kwargs.items()}
-        a, b = cls(seed=0).predict(**kwargs), cls(seed=0).predict(**kwargs)
-        assert {k: pickle.dumps(v) for k, v in kwargs.items()} == before, "inputs mutated"
-        assert set(a) == set(fold.eval_runs)
-        for run, stats in a.items():
-            assert stats and all(s.name.name.startswith("predicted_") for s in stats)
-            assert all(np.isfinite(s.mean) and 0 <= s.mean <= 1 for s in stats)
-            assert [s.mean for s in stats] == [s.mean for s in b[run]]
-
-
 @pytest.mark.parametrize("cls", BUILTIN_PREDICTORS, ids=lambda c: c.__name__)
 def test_follows_the_predictor_contract(cls, small):
-    if check_predictor is not None:
-        check_predictor(cls, corpus=small)
-    else:  # pragma: no cover
-        _equivalent_checks(cls, small)
+    results = check_predictor(cls, corpus=small, raise_on_failure=False)
+    assert [r.check for r in results] == [c.__name__ for c in _yield_checks()]
+    assert all(r.passed for r in results), [str(r) for r in results if not r.passed]
 
 
 def test_scoring_reproduces_helm_per_instance_stats(small):

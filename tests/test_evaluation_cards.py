@@ -411,7 +411,6 @@ def test_hanging_and_crashing_cards_do_not_stop_the_others(tmp_path):
         assert by["hang"].reason == "timed out after 4 s while evaluating 'slow' (process killed)"
     else:
         assert by["hang"].reason == "timed out after 4 s (process killed)"
-    assert by["hang"].seconds < 20
     assert (by["exit"].verdict, by["exit"].cause) == ("INCONCLUSIVE", "crash")
     assert "exited with code 3 while evaluating 'boom'" in by["exit"].reason
     assert (by["segv"].verdict, by["segv"].cause) == ("INCONCLUSIVE", "crash")

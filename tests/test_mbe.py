@@ -152,10 +152,9 @@ def weak_baseline_data(n=120, seed=0):
 def test_predictor_equal_to_baseline_is_loss_proxy_where_pingouin_fails():
     rng, actual, baseline = weak_baseline_data()
     frame = pd.DataFrame({"x": baseline, "y": actual, "z": baseline})
-    try:
-        pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method="spearman")
-    except ValueError:
-        pass  # pingouin >= 0.7 refuses: "Covariate 'z' is numerically identical to x"
+    for method in ("spearman", "pearson"):  # pingouin 0.7 (the pinned version) refuses the identical covariate
+        with pytest.raises(ValueError, match="numerically identical"):
+            pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method=method)
     for method in ("spearman", "pearson"):
         res = mbe_check(baseline, actual, baseline, method=method)
         assert res.verdict == "loss-proxy"
@@ -163,6 +162,34 @@ def test_predictor_equal_to_baseline_is_loss_proxy_where_pingouin_fails():
         assert (res.partial_r, res.partial_p) == (0.0, 1.0)
         assert "function of the baseline" in res.reason
         assert math.isnan(res.ci95[0]) and math.isnan(res.ci95_bootstrap[0])
+
+
+def test_affine_copy_of_baseline_where_pingouin_returns_noise():
+    """predicted = 2 * baseline + 1: pingouin answers from rounding noise; the verdict must not be 'genuine'."""
+    _, actual, baseline = weak_baseline_data()
+    predicted = 2 * baseline + 1
+    frame = pd.DataFrame({"x": predicted, "y": actual, "z": baseline})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        noise = pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method="pearson")
+    assert np.isfinite(noise["r"].iloc[0])  # a number, though x carries nothing beyond z
+    # Independently: least squares of x on [1, z] leaves no residual (numpy lstsq).
+    design = np.column_stack([np.ones_like(baseline), baseline])
+    resid = predicted - design @ np.linalg.lstsq(design, predicted, rcond=None)[0]
+    expected_ratio = np.sum(resid**2) / np.sum((predicted - predicted.mean()) ** 2)
+    assert expected_ratio < 1e-20
+    res = mbe_check(predicted, actual, baseline, method="pearson", n_boot=0)
+    assert (res.verdict, res.partial_r, res.partial_p) == ("loss-proxy", 0.0, 1.0)
+    assert res.residual_variance_ratio == pytest.approx(expected_ratio, abs=1e-15)
+    # Just off the degenerate case pingouin and mbe_check agree again (the convention is only for exact copies).
+    off = predicted + rng_normal(len(predicted), 0.05)
+    frame["x"] = off
+    r = pg.partial_corr(data=frame, x="x", y="y", covar=["z"], method="pearson")["r"].iloc[0]
+    assert mbe_check(off, actual, baseline, method="pearson", n_boot=0).partial_r == pytest.approx(r, abs=1e-8)
+
+
+def rng_normal(n, sd, seed=11):
+    return np.random.default_rng(seed).normal(0, sd, n)
 
 
 def test_monotone_transform_of_baseline_is_loss_proxy_under_spearman():
@@ -315,6 +342,13 @@ def test_fisher_ci_formula():
     half = 1.959963984540054 / math.sqrt(40 - 3 - 2)
     assert (lo, hi) == pytest.approx((math.tanh(math.atanh(0.3) - half), math.tanh(math.atanh(0.3) + half)))
     assert all(math.isnan(v) for v in fisher_ci(0.3, 5, 2))
+    assert all(math.isnan(v) for v in fisher_ci(float("nan"), 50, 0))
+    lo, hi = fisher_ci(-0.2, 6, 2)  # n - 3 - k = 1: the smallest defined case
+    assert (lo, hi) == pytest.approx((math.tanh(math.atanh(-0.2) - 1.959963984540054),
+                                      math.tanh(math.atanh(-0.2) + 1.959963984540054)), abs=1e-12)
+    z90 = 1.6448536269514722
+    assert fisher_ci(0.3, 40, 2, confidence=0.9) == pytest.approx(
+        (math.tanh(math.atanh(0.3) - z90 / math.sqrt(35)), math.tanh(math.atanh(0.3) + z90 / math.sqrt(35))), abs=1e-12)
 
 
 def test_min_detectable_r_closed_form_and_monotone():
@@ -326,6 +360,11 @@ def test_min_detectable_r_closed_form_and_monotone():
     assert min_detectable_r(50, k=3) > min_detectable_r(50, k=1)
     assert min_detectable_r(50, alpha=0.01) > min_detectable_r(50, alpha=0.05)
     assert math.isnan(min_detectable_r(4, k=1))
+    assert min_detectable_r(5, k=1) == pytest.approx(math.tanh(z), abs=1e-12)  # n - 3 - k = 1
+    z99 = 2.5758293035489004 + 0.8416212335729143
+    assert min_detectable_r(50, alpha=0.01) == pytest.approx(math.tanh(z99 / math.sqrt(47)), abs=1e-12)
+    z90 = 1.959963984540054 + 1.2815515655446004
+    assert min_detectable_r(50, power=0.9) == pytest.approx(math.tanh(z90 / math.sqrt(47)), abs=1e-12)
     res = mbe_check(*np.random.default_rng(0).normal(size=(3, 100)), n_boot=0)
     assert res.min_detectable_r == pytest.approx(min_detectable_r(100, 1, alpha=0.10))  # one-sided 0.05
 
@@ -348,6 +387,18 @@ def test_min_detectable_r_closed_form_and_monotone():
         (0.1, 0.1, "weak-or-mixed"),
         (0.3, -0.15, "weak-or-mixed"),
         (float("nan"), 0.3, "insufficient-data"),
+        (0.3, float("nan"), "insufficient-data"),
+        # exactly at the thresholds (0.20 effect, 0.10 washout): >= and < as in mbe-eval
+        (0.2, 0.05, "washout"),
+        (-0.2, 0.0999, "washout"),
+        (0.3, 0.1, "weak-or-mixed"),
+        (-0.2, 0.2, "sign-inversion"),
+        (0.2, -0.2, "reverse-inversion"),
+        (0.1999, 0.2, "hidden-after-control"),
+        (-0.1999, -0.2, "hidden-after-control"),
+        (0.5, 0.2, "survives"),
+        (0.5, 0.1999, "weak-or-mixed"),
+        (-0.3, 0.15, "weak-or-mixed"),
     ],
 )
 def test_classify_effect(raw, partial, expected):
@@ -379,6 +430,7 @@ def test_effect_class_of_degenerate_loss_proxy_is_washout():
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], effect_size=0), "effect_size"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=-1), "n_boot"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], groups=[1, 2]), "groups"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=["a", "b", "c"]), "baseline must be numeric"),
     ],
 )
 def test_malformed_input_raises_value_error(kwargs, message):

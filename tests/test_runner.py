@@ -85,7 +85,7 @@ class AddsUnknownRun(Steady):
 
 class SleepsInOneFold(Steady):
     def on_faulty_fold(self):
-        time.sleep(8)
+        time.sleep(3600)  # only the fold time limit ends this; the test's own timeout catches a limit that fails
 
 
 class ReturnsList(Steady):
@@ -177,12 +177,11 @@ def test_unknown_run_is_reported_and_dropped(corpus):
     assert by_label(result)[FAULTY_MODEL].n_predictions == 4
 
 
+@pytest.mark.timeout(300)
 def test_timeout_fails_only_the_slow_fold(corpus):
-    start = time.perf_counter()
     result = run_protocol(SleepsInOneFold(), corpus, split=SPLIT, timeout=1, progress=False)
-    assert time.perf_counter() - start < 6
-    assert_one_faulty_fold(result, "failed", "timed out")
-    assert by_label(result)[FAULTY_MODEL].seconds < 3
+    assert_one_faulty_fold(result, "failed", "timed out after 1 s")
+    assert by_label(result)[FAULTY_MODEL].n_predictions == 0
 
 
 @pytest.mark.parametrize("cls, reason", [
@@ -203,11 +202,10 @@ def test_parallel_folds_match_serial_and_record_faults(corpus):
     pd.testing.assert_frame_equal(sorted_predictions(parallel.predictions), sorted_predictions(serial.predictions))
 
 
+@pytest.mark.timeout(300)  # the sleeping fold never returns unless the time limit applies in the worker process
 def test_parallel_folds_time_out(corpus):
-    start = time.perf_counter()
     result = run_protocol(SleepsInOneFold(), corpus, split=SPLIT, n_jobs=2, timeout=1, progress=False)
-    assert time.perf_counter() - start < 7, "the time limit does not apply in worker processes"
-    assert_one_faulty_fold(result, "failed", "timed out")
+    assert_one_faulty_fold(result, "failed", "timed out after 1 s")
 
 
 def test_resume_after_interruption_skips_finished_folds(corpus, tmp_path):

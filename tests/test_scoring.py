@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 import warnings
 
 import numpy as np
@@ -137,14 +136,6 @@ def test_mae_interval_covers_population_mae_about_95_percent():
     assert 0.88 <= covered / reps <= 0.99
 
 
-def test_mean_type_bootstrap_is_fast():
-    predicted, actual = noisy_predictions(n=500)
-    plan = make_plan(500, n_boot=1000, seed=0)
-    start = time.perf_counter()
-    scoring._weighted_replicates(plan, predicted, actual)
-    assert time.perf_counter() - start < 0.5
-
-
 # ----------------------------------------------------- NaN and degenerate data
 
 
@@ -178,12 +169,12 @@ def test_degenerate_inputs_give_nan_not_exceptions():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(predicted=[1, 2], actual=[1, 2, 3]), "same length"),
-        (dict(predicted=[[1, 2]], actual=[1, 2]), "predicted must be 1-D"),
-        (dict(predicted=[1, 2], actual=["x", "y"]), "actual must be numeric"),
-        (dict(predicted=[1, 2], actual=[1, 2], groups=[1]), "groups"),
-        (dict(predicted=[1, 2], actual=[1, 2], ci=1.0), "ci must be"),
-        (dict(predicted=[1, 2], actual=[1, 2], n_boot=2.5), "n_boot"),
+        (dict(predicted=[1, 2], actual=[1, 2, 3]), "^predicted and actual must have the same length, got 2 and 3$"),
+        (dict(predicted=[[1, 2]], actual=[1, 2]), r"^predicted must be 1-D, got an array of shape \(1, 2\)$"),
+        (dict(predicted=[1, 2], actual=["x", "y"]), "^actual must be numeric, got values that are not: could not convert string to float: 'x'$"),
+        (dict(predicted=[1, 2], actual=[1, 2], groups=[1]), r"^groups must be 1-D with one label per row \(2\), got shape \(1,\)$"),
+        (dict(predicted=[1, 2], actual=[1, 2], ci=1.0), r"^ci must be in \(0, 1\), got 1.0$"),
+        (dict(predicted=[1, 2], actual=[1, 2], n_boot=2.5), "^n_boot must be a non-negative integer, got 2.5$"),
     ],
 )
 def test_malformed_input_raises_value_error(kwargs, message):

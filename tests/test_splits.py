@@ -90,11 +90,15 @@ def test_kfold_depends_on_the_seed(corpus):
 
 
 def test_kfold_rejects_bad_n_folds(corpus):
-    with pytest.raises(ValueError, match="kfold needs"):
+    n = len(corpus.run_specs)
+    with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of runs \({n}\), got 1$"):
         make_folds(corpus.run_specs, "kfold", n_folds=1)
-    with pytest.raises(ValueError, match="kfold needs"):
-        make_folds(corpus.run_specs, "kfold", n_folds=len(corpus.run_specs) + 1)
-    with pytest.raises(ValueError, match="unknown split strategy"):
+    assert len(make_folds(corpus.run_specs, "kfold", n_folds=2)) == 2
+    assert len(make_folds(corpus.run_specs, "kfold", n_folds=n)) == n  # the largest allowed: one run per fold
+    with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of runs \({n}\), got {n + 1}$"):
+        make_folds(corpus.run_specs, "kfold", n_folds=n + 1)
+    with pytest.raises(ValueError, match=r"^unknown split strategy 'leave-one-out'; expected one of kfold, "
+                                         r"leave-one-model-out, leave-one-scenario-out, leave-one-run-out$"):
         make_folds(corpus.run_specs, "leave-one-out")
 
 
@@ -283,3 +287,128 @@ def test_kfold_never_separates_data_augmented_siblings(corpus):
                 assert not eval_keys & {keys[r] for r in fold.train_runs}, (seed, n_folds, fold.label)
     split = make_folds(specs, "kfold", n_folds=2, seed=0, keep_siblings=False)
     assert any({keys[r] for r in f.eval_runs} & {keys[r] for r in f.train_runs} for f in split)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The revealed sample, by itself (written against surviving mutants, tools/mutation.py)
+
+IDS = [f"id{i}" for i in range(40)]
+
+
+def test_revealed_ids_size_order_and_bounds():
+    from magnet.protocol.splits import revealed_ids
+
+    assert revealed_ids(IDS, 0, seed=0, run="r") == []
+    assert revealed_ids(IDS, 1.0, seed=0, run="r") != [] and len(revealed_ids(IDS, 1.0, seed=0, run="r")) == 1
+    assert len(revealed_ids(IDS, 0.25, seed=0, run="r")) == 10
+    assert len(revealed_ids(IDS, 0.3, seed=0, run="r")) == 12  # round(0.3 * 40)
+    assert len(revealed_ids(IDS[:7], 0.5, seed=0, run="r")) == 4  # round(3.5) = 4 (half to even)
+    assert revealed_ids(IDS, 1000, seed=0, run="r") == IDS  # more than there are: all, in their order
+    assert revealed_ids(IDS, 40, seed=0, run="r") == IDS
+    sample = revealed_ids(IDS, 10, seed=0, run="r")
+    assert len(set(sample)) == 10 and sample == [i for i in IDS if i in set(sample)]  # distinct, in input order
+    assert revealed_ids([], 5, seed=0, run="r") == []
+    with pytest.raises(ValueError, match=r"^num_eval_samples must be >= 0, got -1$"):
+        revealed_ids(IDS, -1, seed=0, run="r")
+
+
+def test_revealed_ids_depend_on_seed_and_run_and_are_uniform():
+    from magnet.protocol.splits import revealed_ids
+
+    assert revealed_ids(IDS, 10, seed=0, run="a") == revealed_ids(IDS, 10, seed=0, run="a")
+    assert revealed_ids(IDS, 10, seed=0, run="a") != revealed_ids(IDS, 10, seed=1, run="a")
+    assert revealed_ids(IDS, 10, seed=0, run="a") != revealed_ids(IDS, 10, seed=0, run="b")
+    # over 2000 runs every instance is revealed with probability k / n = 1/4 (binomial 99.9% band)
+    counts = pd.Series([i for r in range(2000) for i in revealed_ids(IDS, 10, seed=0, run=f"run{r}")]).value_counts()
+    assert set(counts.index) == set(IDS)
+    sd = np.sqrt(2000 * 0.25 * 0.75)
+    assert counts.between(500 - 3.3 * sd, 500 + 3.3 * sd).all(), counts.describe()
+
+
+def test_fold_metadata_columns_equal_an_independent_count(corpus):
+    revealed = reveal(corpus, 0.5, seed=3)
+    truth = true_eval_ids(corpus)
+    targets = corpus.targets
+    for fold in make_folds(corpus.run_specs, "leave-one-scenario-out"):
+        specs = fold_inputs(corpus, fold, revealed).eval_run_specs_df.set_index(RUN)
+        assert list(specs.index) == [r for r in corpus.run_specs[RUN] if r in set(fold.eval_runs)]
+        for run, row in specs.iterrows():
+            assert row[NUM_EVAL_INSTANCES] == len(truth[run])
+            assert row[NUM_REVEALED] == len(revealed[run]) == round(0.5 * len(truth[run]))
+            mine = targets[targets[RUN] == run]
+            assert row[TARGET_NAMES] == list(dict.fromkeys(mine["target.name"]))
+            assert row[TARGET_SPLIT] == mine["target.split"].iloc[0]
+
+
+def test_scenario_of_drops_model_and_augmentation():
+    specs = pd.DataFrame({RUN: ["mmlu:subject=a,model=m1", "mmlu:subject=a,model=m2,data_augmentation=typo",
+                                "gsm:model=m1"],
+                          "run_spec.adapter_spec.model": ["m1", "m2", "m1"]})
+    labels = scenario_of(specs).tolist()
+    assert labels[0] == labels[1] != labels[2]
+
+
+def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_asked(corpus):
+    fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
+    inputs = fold_inputs(corpus, fold, reveal(corpus, 3), with_per_instance=True)
+    five = ["train_run_specs_df", "train_scenario_states_df", "train_stats_df", "eval_run_specs_df",
+            "eval_scenario_states_df"]
+    plain = inputs.as_kwargs(False)
+    assert list(plain) == five and all(plain[k] is getattr(inputs, k) for k in five)
+    full = inputs.as_kwargs(True)
+    assert list(full) == five + ["train_per_instance_stats_df"]
+    assert full["train_per_instance_stats_df"] is inputs.train_per_instance_stats_df
+    assert set(inputs.train_per_instance_stats_df[RUN]) == set(fold.train_runs)
+    assert fold_inputs(corpus, fold, reveal(corpus, 3)).train_per_instance_stats_df is None
+
+
+def test_fold_inputs_edges_runs_without_counts_targets_or_revealed_sample(corpus):
+    """An eval run missing from the revealed dict, the eval-instance counts or the targets gets zeros and empties,
+    never an error; the metadata columns are integers; overlapping train and eval runs are refused."""
+    fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
+    run = fold.eval_runs[0]
+    revealed = reveal(corpus, 3)
+    inputs = fold_inputs(corpus, fold, revealed)
+    specs = inputs.eval_run_specs_df
+    assert specs[NUM_EVAL_INSTANCES].dtype.kind == "i" and specs[NUM_REVEALED].dtype.kind == "i"
+    lacking = dataclasses.replace(
+        corpus,
+        eval_instances={r: ids for r, ids in corpus.eval_instances.items() if r != run},
+        targets=corpus.targets[corpus.targets[RUN] != run],
+    )
+    partial = {r: ids for r, ids in revealed.items() if r != run}
+    got = fold_inputs(lacking, fold, partial).eval_run_specs_df.set_index(RUN)
+    assert got.loc[run, NUM_EVAL_INSTANCES] == 0 and got.loc[run, NUM_REVEALED] == 0
+    assert got.loc[run, TARGET_NAMES] == [] and pd.isna(got.loc[run, TARGET_SPLIT])
+    states = fold_inputs(lacking, fold, partial).eval_scenario_states_df
+    assert run not in set(states[RUN]) and set(states[RUN]) == set(fold.eval_runs) - {run}
+    overlap = dataclasses.replace(fold, train_runs=fold.train_runs + (run,))
+    with pytest.raises(AssertionError, match="^a run is both train and eval$"):
+        fold_inputs(corpus, overlap, revealed)
+
+
+def test_kfold_defaults_labels_and_folds_are_stable_across_versions():
+    """Published results name their folds, so seed 0's kfold assignment is part of the contract: it must not
+    change between versions (these are the folds magnet has produced since kfold was introduced)."""
+    specs = pd.DataFrame({RUN: [f"r{i}" for i in range(7)], "run_spec.adapter_spec.model": ["m"] * 7})
+    default = make_folds(specs, "kfold")
+    assert [(f.label, f.eval_runs) for f in default] == [
+        ("fold 1/5", ("r0", "r5")), ("fold 2/5", ("r1", "r6")), ("fold 3/5", ("r4",)), ("fold 4/5", ("r3",)),
+        ("fold 5/5", ("r2",))]
+    assert default == make_folds(specs, "kfold", n_folds=5, seed=0)
+    assert [(f.label, f.eval_runs) for f in make_folds(specs, "kfold", n_folds=3, seed=0)] == [
+        ("fold 1/3", ("r3", "r5", "r6")), ("fold 2/3", ("r1", "r2")), ("fold 3/3", ("r0", "r4"))]
+    for f in default:
+        assert f.strategy == "kfold" and f.train_runs == tuple(r for r in specs[RUN] if r not in f.eval_runs)
+
+
+def test_revealed_sample_is_stable_across_versions(corpus):
+    """Like the folds, the revealed sample of seed 0 is part of published results and must not change."""
+    from magnet.protocol.splits import revealed_ids
+
+    assert revealed_ids(IDS, 5, seed=0, run="a") == ["id19", "id20", "id25", "id36", "id39"]
+    assert revealed_ids(IDS, 5, seed=1, run="a") == ["id7", "id9", "id25", "id28", "id36"]
+    default = reveal(corpus)
+    assert default == reveal(corpus, 10, seed=0)
+    assert default == {run: revealed_ids(ids, 10, 0, run) for run, ids in corpus.eval_instances.items()}
+    assert len({tuple(ids) for ids in default.values()}) > 1  # each run its own sample

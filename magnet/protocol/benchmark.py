@@ -47,8 +47,13 @@ Example:
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> board = benchmark([ExampleRandomPredictor()], corpus, splits=["leave-one-model-out"], progress=False, n_boot=200)
     >>> row = board.main_rows()[0]
-    >>> row.predictor, row.n, row.mbe["verdict"] in ("loss-proxy", "inconclusive", "insufficient-data", "genuine")
-    ('ExampleRandomPredictor', 16, True)
+    >>> row.predictor, row.n, row.n_models, row.mbe["verdict"], row.mbe["controls"]
+    ('ExampleRandomPredictor', 16, 4, 'loss-proxy', ['revealed_mean', 'revealed_loss'])
+    >>> main = board.joined[board.joined["target.key"] == board.joined["target.name"]]
+    >>> bool(abs(row.mae - (main["predicted"] - main["actual"]).abs().mean()) < 1e-12)
+    True
+    >>> bool(row.gain_share < 0)  # random guesses do worse than the revealed-sample mean
+    True
 """
 
 from __future__ import annotations

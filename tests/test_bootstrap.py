@@ -1,0 +1,128 @@
+"""magnet.stats.bootstrap against brute force: every vectorised shortcut equals the resample written out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from magnet.stats.bootstrap import (
+    as_group_labels,
+    bootstrap_ci,
+    drawn_constant,
+    make_plan,
+    percentile_interval,
+    weighted_pearson,
+    weighted_ranks,
+)
+
+
+@pytest.mark.parametrize("groups", [None, ["b", "a", "b", "c", "a", "a", "d"]])
+def test_weights_count_each_rows_copies_in_each_resample(groups):
+    plan = make_plan(7, groups=groups, n_boot=50, seed=3)
+    weights = plan.weights()
+    assert weights.shape == (50, 7)
+    for b in range(plan.n_boot):
+        np.testing.assert_array_equal(weights[b], np.bincount(plan.indices(b), minlength=7))
+    chunks = np.vstack(list(plan.weight_chunks()))
+    np.testing.assert_array_equal(chunks, weights)
+    np.testing.assert_array_equal(plan.weights(10, 20), weights[10:20])
+
+
+def test_cluster_plan_draws_whole_groups_with_replacement():
+    groups = np.array(["m1", "m1", "m2", "m3", "m3", "m3"])
+    plan = make_plan(6, groups=groups, n_boot=200, seed=0)
+    assert (plan.clustered, plan.n_clusters, plan.description) == (True, 3, "cluster bootstrap over 3 groups")
+    assert plan.draws.shape == (200, 3) and plan.draws.min() == 0 and plan.draws.max() == 2
+    for b in range(plan.n_boot):
+        idx = plan.indices(b)
+        expected = np.concatenate([np.flatnonzero(groups == ["m1", "m2", "m3"][c]) for c in plan.draws[b]])
+        np.testing.assert_array_equal(idx, expected)
+    assert plan.index_matrix() is None
+    # each group is drawn with probability 1 - (2/3)^3 per resample
+    drawn_m1 = np.mean([(plan.draws[b] == 0).any() for b in range(200)])
+    assert drawn_m1 == pytest.approx(1 - (2 / 3) ** 3, abs=0.1)
+
+
+def test_row_plan_is_uniform_and_reproducible():
+    plan = make_plan(5, n_boot=4000, seed=7)
+    assert (plan.clustered, plan.n_clusters, plan.description) == (False, 5, "row bootstrap")
+    assert plan.index_matrix().shape == (4000, 5)
+    counts = np.bincount(plan.index_matrix().ravel(), minlength=5) / plan.index_matrix().size
+    np.testing.assert_allclose(counts, 0.2, atol=0.01)
+    np.testing.assert_array_equal(make_plan(5, n_boot=10, seed=7).draws, make_plan(5, n_boot=10, seed=7).draws)
+    assert not np.array_equal(make_plan(5, n_boot=10, seed=7).draws, make_plan(5, n_boot=10, seed=8).draws)
+    assert make_plan(0, n_boot=3).weights().shape == (3, 0)
+    assert make_plan(0, groups=[], n_boot=3).n_clusters == 0
+
+
+def test_weighted_ranks_and_pearson_equal_scipy_on_the_written_out_resample():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 5, 12).astype(float)  # many ties
+    b = rng.normal(size=12)
+    plan = make_plan(12, groups=rng.integers(0, 4, 12), n_boot=40, seed=1)
+    w = plan.weights()
+    ranks = weighted_ranks(a, w)
+    rho = weighted_pearson(weighted_ranks(a, w), weighted_ranks(b, w), w)
+    r = weighted_pearson(a, b, w)
+    for row in range(w.shape[0]):
+        idx = np.repeat(np.arange(12), w[row].astype(int))
+        np.testing.assert_allclose(ranks[row, idx], stats.rankdata(a[idx]), atol=1e-12)
+        if np.ptp(a[idx]) > 0 and np.ptp(b[idx]) > 0:
+            assert rho[row] == pytest.approx(stats.spearmanr(a[idx], b[idx]).statistic, abs=1e-12)
+            assert r[row] == pytest.approx(np.corrcoef(a[idx], b[idx])[0, 1], abs=1e-12)
+        else:
+            assert math.isnan(r[row])
+        assert drawn_constant(a, w)[row] == (len(set(a[idx])) < 2)
+
+
+def test_weighted_pearson_is_nan_without_spread():
+    w = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0]])
+    r = weighted_pearson(np.array([1.0, 1.0, 3.0]), np.array([0.0, 1.0, 2.0]), w)
+    assert math.isnan(r[0]) and r[1] == pytest.approx(1.0)
+    assert weighted_ranks(np.array([]), np.zeros((2, 0))).shape == (2, 0)
+
+
+def test_percentile_interval_is_numpys_quantile_of_the_defined_replicates():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=301)
+    for ci in (0.5, 0.9, 0.95):
+        lo, hi = percentile_interval(x, ci)
+        assert (lo, hi) == tuple(np.quantile(x, [(1 - ci) / 2, 1 - (1 - ci) / 2]))
+    with_nan = np.r_[x, [np.nan] * 100]
+    assert percentile_interval(with_nan, 0.9) == percentile_interval(x, 0.9)
+    # fewer than half defined: undefined
+    half = np.r_[x[:10], [np.nan] * 11]
+    assert all(math.isnan(v) for v in percentile_interval(half))
+    assert not any(math.isnan(v) for v in percentile_interval(np.r_[x[:10], [np.nan] * 10]))
+
+
+def test_bootstrap_ci_equals_a_loop_over_the_same_plan():
+    rng = np.random.default_rng(4)
+    x = rng.exponential(size=30)
+    groups = rng.integers(0, 6, 30)
+    got = bootstrap_ci(lambda idx: float(np.median(x[idx])), 30, groups=groups, n_boot=300, ci=0.9, seed=5)
+    plan = make_plan(30, groups=groups, n_boot=300, seed=5)
+    expected = np.quantile([np.median(x[idx]) for idx in plan], [0.05, 0.95])
+    assert got == pytest.approx(tuple(expected), abs=1e-12)
+    assert all(math.isnan(v) for v in bootstrap_ci(lambda idx: 0.0, 30, n_boot=0))
+    assert all(math.isnan(v) for v in bootstrap_ci(lambda idx: 0.0, 0, n_boot=10))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: make_plan(-1), r"^n must be a non-negative integer, got -1$"),
+    (lambda: make_plan(2.5), r"^n must be a non-negative integer, got 2.5$"),
+    (lambda: make_plan(3, n_boot=-2), r"^n_boot must be a non-negative integer, got -2$"),
+    (lambda: make_plan(3, n_boot=1.5), r"^n_boot must be a non-negative integer, got 1.5$"),
+    (lambda: make_plan(3, groups=["a", "b"]), r"^groups must be 1-D with one label per row \(3\), got shape \(2,\)$"),
+    (lambda: make_plan(2, groups=["a", None]), r"^groups must not contain missing labels \(NaN/None\)$"),
+    (lambda: percentile_interval([1.0, 2.0], ci=1.0), r"^ci must be in \(0, 1\), got 1.0$"),
+    (lambda: percentile_interval([1.0, 2.0], ci=0), r"^ci must be in \(0, 1\), got 0$"),
+    (lambda: bootstrap_ci(lambda i: 0.0, 3, ci=0.0), r"^ci must be in \(0, 1\), got 0.0$"),
+    (lambda: as_group_labels([[1, 2]], 1), r"^groups must be 1-D with one label per row \(1\), got shape \(1, 2\)$"),
+])
+def test_malformed_input_raises_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
