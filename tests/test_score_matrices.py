@@ -22,9 +22,7 @@ from magnet.protocol.runner import run_protocol
 from magnet.protocol.splits import make_folds, selection_inputs
 from predictors.matrix import CoresetEnsemble, CoresetMean, IrtCoreset
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchpred-helm-lite"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data/benchpred-helm-lite")
+DATA = Path(__file__).resolve().parent / "data" / "benchpred-helm-lite"  # a copy of shared/data's, with its README
 
 
 def real_matrix(name="gsm", n_models=20, n_items=80) -> tuple[np.ndarray, list[str]]:

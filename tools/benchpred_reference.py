@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path("/work/shared/data/benchpred-helm-lite")
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "benchpred-helm-lite"
 FAST_METHODS = [
     "random_sampling",
     "random_sampling_and_learn",

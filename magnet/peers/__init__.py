@@ -101,8 +101,8 @@ PEER_METHODS: dict[str, PeerMethod] = {
 def shared_data_dir() -> Path:
     """The folder of the shared real-data matrices (``benchpred-helm-lite``).
 
-    ``$MAGNET_SHARED_DATA`` if set, else the first ``shared/data`` found beside a parent folder of
-    this package (the repository sits next to ``shared/``).
+    ``$MAGNET_SHARED_DATA`` if set, else the repository's own copy (``tests/data``), else the first
+    ``shared/data`` found beside a parent folder of this package.
 
     Example:
         >>> (shared_data_dir() / "benchpred-helm-lite" / "gsm.npy").exists()
@@ -111,6 +111,9 @@ def shared_data_dir() -> Path:
     env = os.environ.get("MAGNET_SHARED_DATA")
     if env:
         return Path(env)
+    repo_copy = Path(__file__).resolve().parents[2] / "tests" / "data"
+    if (repo_copy / "benchpred-helm-lite" / "gsm.npy").is_file():
+        return repo_copy
     for parent in Path(__file__).resolve().parents:
         candidate = parent / "shared" / "data"
         if (candidate / "benchpred-helm-lite").is_dir():
