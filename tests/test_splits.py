@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.corpus import RUN, STATE, Corpus
 from magnet.protocol.splits import (NUM_EVAL_INSTANCES, NUM_REVEALED, STRATEGIES, TARGET_NAMES, TARGET_SPLIT, PredictorInputs,
-                           fold_inputs, make_folds, reveal, scenario_of)
+                           fold_inputs, make_folds, reveal, scenario_of, sibling_key)
 from magnet.testing import frame_difference
 
 TABLES = ("run_specs", "scenario_states", "stats", "per_instance_stats", "targets", "instance_values")
@@ -92,13 +92,20 @@ def test_kfold_depends_on_the_seed(corpus):
 def test_kfold_rejects_bad_n_folds(corpus):
     n = len(corpus.run_specs)
     with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of runs \({n}\), got 1$"):
-        make_folds(corpus.run_specs, "kfold", n_folds=1)
+        make_folds(corpus.run_specs, "kfold", n_folds=1, keep_siblings=False)
     assert len(make_folds(corpus.run_specs, "kfold", n_folds=2)) == 2
-    assert len(make_folds(corpus.run_specs, "kfold", n_folds=n)) == n  # the largest allowed: one run per fold
+    assert len(make_folds(corpus.run_specs, "kfold", n_folds=n, keep_siblings=False)) == n  # one run per fold
     with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of runs \({n}\), got {n + 1}$"):
-        make_folds(corpus.run_specs, "kfold", n_folds=n + 1)
+        make_folds(corpus.run_specs, "kfold", n_folds=n + 1, keep_siblings=False)
+    groups = sibling_key(corpus.run_specs).nunique()
+    assert groups < n  # the corpus has data-augmented siblings
+    assert len(make_folds(corpus.run_specs, "kfold", n_folds=groups)) == groups  # one sibling group per fold
+    with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of sibling groups "
+                                         rf"\(model \+ scenario configuration\) \({groups}\), got {groups + 1}$"):
+        make_folds(corpus.run_specs, "kfold", n_folds=groups + 1)
     with pytest.raises(ValueError, match=r"^unknown split strategy 'leave-one-out'; expected one of kfold, "
-                                         r"leave-one-model-out, leave-one-scenario-out, leave-one-run-out$"):
+                                         r"leave-one-model-out, leave-one-scenario-out, leave-one-run-out, "
+                                         r"interpolation, extrapolation$"):
         make_folds(corpus.run_specs, "leave-one-out")
 
 

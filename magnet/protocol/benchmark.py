@@ -48,7 +48,7 @@ Example:
     >>> board = benchmark([ExampleRandomPredictor()], corpus, splits=["leave-one-model-out"], progress=False, n_boot=200)
     >>> row = board.main_rows()[0]
     >>> row.predictor, row.n, row.n_models, row.mbe["verdict"], row.mbe["controls"]
-    ('ExampleRandomPredictor', 16, 4, 'loss-proxy', ['revealed_mean', 'revealed_loss'])
+    ('ExampleRandomPredictor', 16, 4, 'inconclusive', ['revealed_mean', 'revealed_loss'])
     >>> main = board.joined[board.joined["target.key"] == board.joined["target.name"]]
     >>> bool(abs(row.mae - (main["predicted"] - main["actual"]).abs().mean()) < 1e-12)
     True
