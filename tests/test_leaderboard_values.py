@@ -199,7 +199,7 @@ def test_mbe_numbers_equal_pingouin_on_predictions_csv(written):
         if mbe["verdict"] == "loss-proxy":
             assert mbe["interval"][1] < mbe["effect_size"] or mbe["partial_r"] == 0.0
         compared += 1
-    assert compared >= 8
+    assert compared >= 6  # every row with >= 10 usable runs (MIN_MBE_RUNS); smaller per-variant rows are insufficient-data
 
 
 def test_revealed_sample_mean_gains_nothing_and_random_guessing_loses(written):
