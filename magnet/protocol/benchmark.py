@@ -72,7 +72,7 @@ from magnet.protocol.corpus import RUN, Corpus
 from magnet.stats.mbe import mbe_check
 from magnet.stats.multiplicity import holm
 from magnet.stats.gain import gain_share
-from magnet.stats.noise_floor import noise_floor_mae, run_noise_floor
+from magnet.stats.noise_floor import run_noise_floor
 from magnet.protocol.runner import ProtocolResult, run_protocol
 from magnet.stats.scoring import score_predictions
 from magnet.protocol.truth import join_truth
@@ -202,26 +202,14 @@ def _models(corpus: Corpus) -> pd.Series:
     return corpus.models()
 
 
-def _floor_and_baseline(corpus: Corpus, revealed: dict, runs_keys: pd.DataFrame) -> tuple[float, pd.Series]:
-    """Noise floor over the given (run, target.key) pairs; the per-instance values they average."""
-    values = corpus.instance_values.merge(runs_keys, on=[RUN, "target.key"])
-    arrays, ks = [], []
-    for (run, _key), g in values.groupby([RUN, "target.key"], sort=False):
-        ids = set(revealed.get(run, []))
-        arrays.append(g["value"].to_numpy(dtype=float))
-        ks.append(int(g["instance_id"].isin(ids).sum()))
-    floor = noise_floor_mae(arrays, ks) if arrays else float("nan")
-    return floor, values
-
-
-def _run_floors(corpus: Corpus, revealed: dict, data: pd.DataFrame) -> np.ndarray:
-    """The noise floor of each row's (run, target.key), aligned with ``data`` (NaN where unknown)."""
+def _pair_floors(corpus: Corpus, revealed: dict, data: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """The noise floor (:func:`run_noise_floor`) of each distinct (run, target.key) of ``data``."""
     values = corpus.instance_values.merge(data[[RUN, "target.key"]].drop_duplicates(), on=[RUN, "target.key"])
     floors = {}
     for (run, key), g in values.groupby([RUN, "target.key"], sort=False):
         ids = set(revealed.get(run, []))
         floors[(run, key)] = run_noise_floor(g["value"].to_numpy(dtype=float), int(g["instance_id"].isin(ids).sum()))
-    return np.array([floors.get((run, key), np.nan) for run, key in zip(data[RUN], data["target.key"])])
+    return floors
 
 
 def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: pd.DataFrame,
@@ -248,12 +236,14 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
                 and (c == "revealed_mean" or data[c].nunique() > 1)]
     mbe = mbe_check(data["predicted"].to_numpy(), data["actual"].to_numpy(), data[controls], groups=groups,
                     n_boot=n_boot, seed=seed) if len(data) >= MIN_MBE_RUNS else None
-    floor, _ = _floor_and_baseline(corpus, revealed, data[[RUN, "target.key"]].drop_duplicates())
+    pair_floors = _pair_floors(corpus, revealed, data)  # once: the row's floor and each run's, for the gain share
+    finite = [f for f in pair_floors.values() if np.isfinite(f)]
+    floor = float(np.mean(finite)) if finite else float("nan")  # noise_floor_mae over the row's runs
     rm = data["revealed_mean"] if "revealed_mean" in data else pd.Series(np.nan, index=data.index)
     ok = rm.notna()
     rm_mae = float((rm[ok] - data.loc[ok, "actual"]).abs().mean()) if ok.any() else float("nan")
-    gain = gain_share(data["predicted"], data["actual"], rm, _run_floors(corpus, revealed, data), groups=groups,
-                      n_boot=n_boot, seed=seed)
+    run_floors = np.array([pair_floors.get(k, np.nan) for k in zip(data[RUN], data["target.key"])])
+    gain = gain_share(data["predicted"], data["actual"], rm, run_floors, groups=groups, n_boot=n_boot, seed=seed)
     mbe_dict = _gate_perfect(_mbe_dict(mbe, controls, len(data)))
     return LeaderboardRow(
         predictor=predictor, split=split, stat=stat, n=s.n, n_models=int(len(set(groups))),
