@@ -7,13 +7,15 @@ array estimator of ``predictors/_matrix.py`` on them:
 * :class:`IrtCoreset`: 2PL item model fitted on the train runs, the eval run's ability from its
   revealed instances, the curve on the other instances (observed values kept);
 * :class:`IrtDifference`: the curve's mean corrected by the mean revealed residual;
-* :class:`CoresetEnsemble`: the average of the 3 candidates (sample mean, the two above, a per-run
-  item ridge with residual correction, a learned regression) that are best under cross-validation
-  inside the train runs, split the way the eval runs relate to them.
+* :class:`CoresetEnsemble`: the average of the candidates (sample mean, anchor-weighted mean, the
+  two above, a per-run item ridge and a recalibrated curve with residual correction, a learned
+  regression) that are best under cross-validation inside the train runs; for eval runs beyond the
+  train runs' range (extrapolation), which no inner split can validate, the plain average of the
+  three difference estimators.
 
-They also choose coresets for ``--reveal predictor`` (:meth:`select_instances`): the instances with
-the most spread over the train runs' 2PL abilities (highest Fisher information at the train runs'
-abilities), so informative items are revealed.
+They also choose coresets for ``--reveal predictor`` (:meth:`select_instances`): by default the
+instances with the highest Fisher information at the train runs' 2PL abilities; ``CoresetEnsemble``
+reveals a random or an anchor-points coreset, whichever predicted held-out train runs better.
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
@@ -62,7 +64,7 @@ class MatrixPredictor(Predictor):
 
     def select_instances(self, train_run_specs_df, train_stats_df, train_per_instance_stats_df, eval_run_specs_df,
                          candidates, k, seed=0):
-        """The k most informative candidate instances of each scenario under the train runs' 2PL model."""
+        """k candidate instances of each scenario, chosen by :meth:`choose` from the train runs' outcomes only."""
         out = {}
         scen = pd.Series(scenario_of(train_run_specs_df).to_numpy(), index=train_run_specs_df[RUN].to_numpy())
         specs = eval_run_specs_df.assign(_s=scenario_of(eval_run_specs_df).to_numpy())
@@ -75,11 +77,16 @@ class MatrixPredictor(Predictor):
             if src.shape[0] < 2 or src.shape[1] <= k:
                 out[scenario] = list(src.columns)[:k] or list(ids)[:k]
                 continue
-            a, b, theta = _matrix.fit_irt(src.to_numpy(dtype=float))
-            p = _matrix._sigmoid(theta[:, None] * a + b)
-            info = (a ** 2 * p * (1 - p)).mean(0)
-            out[scenario] = [src.columns[j] for j in np.argsort(-info, kind="stable")[:k]]
+            out[scenario] = [src.columns[j] for j in self.choose(src.to_numpy(dtype=float), k, seed)]
         return out
+
+    def choose(self, source: np.ndarray, k: int, seed=0) -> np.ndarray:
+        """Column indices of the k most informative items under the source's 2PL model (highest mean Fisher
+        information at the source runs' abilities)."""
+        a, b, theta = _matrix.fit_irt(source)
+        p = _matrix._sigmoid(theta[:, None] * a + b)
+        info = (a ** 2 * p * (1 - p)).mean(0)
+        return np.argsort(-info, kind="stable")[:k]
 
 
 class IrtCoreset(MatrixPredictor):
@@ -95,9 +102,14 @@ class IrtDifference(MatrixPredictor):
 
 
 class CoresetEnsemble(MatrixPredictor):
-    """Average of the 3 estimators best under cross-validation inside the train runs (``_matrix.ensemble_estimate``)."""
+    """The estimators best under cross-validation inside the train runs, or beyond them the difference
+    estimators' average (``_matrix.ensemble_estimate``); with ``--reveal predictor`` it reveals a random or
+    an anchor-points coreset, whichever predicted held-out train runs better (``_matrix.select_coreset``)."""
 
     estimate = staticmethod(_matrix.ensemble_estimate)
+
+    def choose(self, source: np.ndarray, k: int, seed=0) -> np.ndarray:
+        return _matrix.select_coreset(source, k, seed)[0]
 
 
 class CoresetMean(MatrixPredictor):
