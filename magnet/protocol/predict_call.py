@@ -38,10 +38,8 @@ import pandas as pd
 
 from magnet.data_splits import SequesteredTestSplit, TrainSplit
 from magnet.predictions import PREFIX, InstancePrediction, predictions_to_frame
+from magnet.protocol.corpus import RUN, STATE
 from magnet.protocol.splits import TARGET_SPLIT, PredictorInputs
-
-RUN = "run_spec.name"
-STATE = "scenario_state.request_states."
 PREDICT_ID = "magnet.instance_predict_id"
 SPLIT_PARAMS = ("train_split", "sequestered_test_split")
 
