@@ -1,36 +1,47 @@
 """On-disk cache of flattened tables, keyed by each source file's size and mtime.
 
 One cache folder per (suite directory, table): *parts*, each holding
-the rows of one chunk of runs as it was flattened (lz4-compressed Arrow IPC
-files: ``.arrow`` for the tables flattened in Arrow, ``.feather`` for the
-DataFrame-based ones; they read back several times faster than Parquet,
-whose per-column cost dominated small suites: 36 real runs' scenario_states
-(49 columns) took ~10 ms from Parquet), plus ``manifest.json`` mapping each run directory to the
-``(size, mtime_ns)`` signatures of the files its rows came from and to the
-part holding them. A load reuses the rows of runs whose signatures are
-unchanged and re-reads only the others, each new chunk written as a new part
-as soon as it is flattened (so a cold load never holds more than the chunks
-in flight plus what it returns), then reads the other asked runs' rows back
-from their parts, only the asked columns. Parts no run refers to any more
-are deleted when the manifest is written.
+the rows of one chunk of runs as it was flattened, plus ``manifest.json``
+mapping each run directory to the ``(size, mtime_ns)`` signatures of the
+files its rows came from and to the part holding them. A load reuses the
+rows of runs whose signatures are unchanged and re-reads only the others,
+each new chunk written as a new part as soon as it is flattened (so a cold
+load never holds more than the chunks in flight plus what it returns), then
+reads the other asked runs' rows back from their parts. Parts no run refers
+to any more are deleted when the manifest is written.
 
-Python objects (lists, mappings, mixed-type columns) are stored as JSON text
-and decoded on read; each part's manifest entry lists those columns.
+Parts come in two kinds:
+
+* ``.arrow``: the tables flattened in Arrow (``stats``, ``per_instance_stats``),
+  as uncompressed Arrow IPC (lz4 cost ~1 ms more per part to read back), read column-projected;
+* ``.pickle``: the DataFrame-based tables (``run_specs``, ``scenario_states``)
+  as the DataFrame itself (pickle protocol 5), run directories in its index.
+  Their nested values (lists of references and completions, mappings) are
+  stored as the Python objects they are: reading them back decodes no JSON
+  text (the earlier Arrow-IPC-plus-JSON-text layout cost 4.3 ms for 36 real
+  runs' scenario_states, unpickling costs 2.1 ms). A pickle is read back only
+  by the pandas version that wrote it (the manifest records it; another
+  version rebuilds the cache), and, like any pickle, only from a cache
+  folder you trust: the default is your own user cache.
 
 Example:
     >>> import pandas as pd, tempfile
     >>> d = tempfile.mkdtemp()
-    >>> df = pd.DataFrame({"__run_dir__": ["r1", "r1"], "x.refs": [[1, 2], []], "x.v": [1.0, None]})
-    >>> part = write_part(d, "stats", df)
+    >>> df = pd.DataFrame({"x.refs": [[1, 2], []], "x.v": [1.0, None]}, index=pd.Index(["r1", "r1"]))
+    >>> part = write_part(d, "scenario_states", df)
+    >>> part[1]["file"].endswith(".pickle"), part[1]["runs"]
+    (True, ['r1'])
     >>> manifest = Manifest(runs={"r1": {"sig": [[10, 5]], "part": part[0]}}, parts=dict([part]))
-    >>> save_manifest(d, "stats", manifest)
-    >>> [(frame["x.refs"].tolist(), keep) for frame, keep in read_parts(d, "stats", load_manifest(d, "stats"), {"r1"})]
+    >>> save_manifest(d, "scenario_states", manifest)
+    >>> [(frame["x.refs"].tolist(), keep)
+    ...  for frame, keep in read_parts(d, "scenario_states", load_manifest(d, "scenario_states"), {"r1"})]
     [([[1, 2], []], None)]
 """
 
 from __future__ import annotations
 
 import hashlib
+import pickle
 import os
 import time
 import uuid
@@ -42,15 +53,15 @@ import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
-CACHE_FORMAT = 8  # bump whenever flattening or the layout changes: old caches are then rebuilt
+CACHE_FORMAT = 9  # bump whenever flattening or the layout changes: old caches are then rebuilt
 
 #: File suffixes of parts: Arrow IPC (Arrow tables) and Parquet (DataFrames).
-PART_SUFFIXES = (".arrow", ".feather", ".parquet")
+PART_SUFFIXES = (".arrow", ".pickle", ".feather", ".parquet")
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:
     """The cache folder for one suite directory, under ``root``."""
-    key = hashlib.sha256(str(Path(suite_dir).resolve()).encode()).hexdigest()[:20]
+    key = hashlib.sha256(os.path.realpath(suite_dir).encode()).hexdigest()[:20]  # as Path.resolve, cheaper
     return Path(root) / key
 
 
@@ -103,8 +114,8 @@ def load_manifest(cache_dir: str | os.PathLike, table: str) -> Manifest:
         data = orjson.loads((_table_dir(cache_dir, table) / "manifest.json").read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return Manifest()
-    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
-        return Manifest()
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("pandas") != pd.__version__:
+        return Manifest()  # pickled parts are read back only by the pandas version that wrote them
     return Manifest(data["runs"], data["parts"], known=set(data["parts"]))
 
 
@@ -122,23 +133,17 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
     folder.mkdir(parents=True, exist_ok=True)
     part = uuid.uuid4().hex[:16]
     tmp = folder / f".{part}.tmp"
-    json_cols: list[str] = []
     if isinstance(frame, pa.Table):
         suffix = ".arrow"
         runs = pc.unique(frame.column(RUN_DIR_COLUMN)).to_pylist()
-        feather.write_feather(frame, tmp, compression="lz4")
+        feather.write_feather(frame, tmp, compression="uncompressed")  # lz4 costs ~1 ms more to read back
     else:
-        suffix = ".feather"  # Arrow IPC too: a Parquet file costs ~0.2 ms per column to open and decode
-        runs = frame[RUN_DIR_COLUMN].unique().tolist()
-        json_cols = _json_columns(frame)
-        if json_cols:
-            frame = frame.copy()
-            for col in json_cols:
-                frame[col] = [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-                              for v in frame[col]]
-        feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="lz4")
+        suffix = ".pickle"
+        runs = frame.index.unique().tolist()  # the DataFrame-based tables keep run directories in the index
+        with open(tmp, "wb") as f:
+            pickle.dump(frame, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, folder / f"{part}{suffix}")
-    return part, {"file": f"{part}{suffix}", "json_columns": json_cols, "runs": sorted(runs)}
+    return part, {"file": f"{part}{suffix}", "runs": runs}  # in row order
 
 
 #: Seconds before a part no manifest refers to, and that this process does not know, is deleted:
@@ -157,7 +162,7 @@ def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) 
     used = {entry["part"] for entry in manifest.runs.values() if entry.get("part")}
     manifest.parts = {p: info for p, info in manifest.parts.items() if p in used}
     tmp = folder / f".manifest.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "runs": manifest.runs, "parts": manifest.parts}))
+    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "pandas": pd.__version__, "runs": manifest.runs, "parts": manifest.parts}))
     os.replace(tmp, folder / "manifest.json")
     now = time.time()
     for path in (p for suffix in PART_SUFFIXES for p in folder.glob(f"*{suffix}")):
@@ -210,14 +215,19 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
     def read(part: str):
         path = _part_path(folder, part, manifest)
         try:
+            if path.suffix == ".pickle":
+                with open(path, "rb") as f:
+                    frame = pickle.load(f)
+                return frame if not columns else frame[_wanted(list(frame.columns), columns)]
             if path.suffix in (".arrow", ".feather"):
-                with pa.OSFile(str(path)) as f:
-                    reader = pa.ipc.open_file(f)
-                    wanted = _wanted(reader.schema.names, columns)
-                    if wanted is not None:  # decompress only the asked columns
-                        fields = [reader.schema.get_field_index(c) for c in wanted]
-                        reader = pa.ipc.open_file(f, options=pa.ipc.IpcReadOptions(included_fields=fields))
-                    frame = reader.read_all()
+                with open(path, "rb") as f:  # one read into memory, no Arrow file handle: cheapest on small parts
+                    data = pa.py_buffer(f.read())
+                reader = pa.ipc.open_file(data)
+                wanted = _wanted(reader.schema.names, columns)
+                if wanted is not None:  # only the asked columns
+                    fields = [reader.schema.get_field_index(c) for c in wanted]
+                    reader = pa.ipc.open_file(data, options=pa.ipc.IpcReadOptions(included_fields=fields))
+                frame = reader.read_all()
                 if arrow or path.suffix == ".arrow":
                     return frame if arrow else frame.to_pandas()
             else:
@@ -225,12 +235,9 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
                 frame = parquet.read(columns=_wanted(parquet.schema_arrow.names, columns), use_threads=False)
                 if arrow:
                     return frame
-            frame = frame.to_pandas()
-            for col in manifest.parts.get(part, {}).get("json_columns", []):
-                if col in frame.columns:
-                    frame[col] = [None if v is None else orjson.loads(v) for v in frame[col]]
-            return frame
-        except (OSError, ValueError, pa.ArrowException, orjson.JSONDecodeError) as e:
+            return frame.to_pandas()
+        except (OSError, ValueError, pa.ArrowException, pickle.UnpicklingError, EOFError, AttributeError,
+                ImportError, TypeError) as e:
             raise CacheMiss(f"{path}: {e}", part) from None
 
     if len(by_part) <= 1:  # one part (any small corpus): starting a thread costs more than it saves

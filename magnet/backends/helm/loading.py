@@ -173,20 +173,22 @@ def _with_keys(columns: list[str]) -> list[str]:
 
 def _read_chunk_rows(table: str, refs: list[RunRef]):
     """:func:`_read_chunk` for the tables flattened in Python."""
-    rows, failures = [], []
+    rows, run_dirs, failures = [], [], []
     for i, ref in enumerate(refs):
         try:
             run_rows = read_run_rows(table, ref)
         except HelmOutputError as e:
             failures.append((i, e.path, e.problem))
             continue
-        base = ref.name
-        for row in run_rows:
-            row[table_cache.RUN_DIR_COLUMN] = base
         rows.extend(run_rows)
+        run_dirs += [ref.name] * len(run_rows)
     if not rows:
         return None, failures
-    return _none_for_missing(pd.DataFrame.from_records(rows)), failures
+    df = _none_for_missing(pd.DataFrame.from_records(rows))
+    front = ["suite", "run_spec.name"]
+    df = df[front + [c for c in df.columns if c not in front]]  # columns as returned: no reordering on load
+    df.index = pd.Index(run_dirs, name=table_cache.RUN_DIR_COLUMN)  # not a column: nothing to drop on load
+    return df, failures
 
 
 def _none_for_missing(df: pd.DataFrame) -> pd.DataFrame:
@@ -430,31 +432,32 @@ def _byte_chunks(refs: list, sizes: list[int], target: int) -> list[list]:
 
 
 class _PandasFrames:
-    """Frame operations for the DataFrame-based tables."""
+    """Frame operations for the DataFrame-based tables, whose index holds each row's run directory."""
 
     @staticmethod
     def concat(frames):
         frames = [f for f in frames if f is not None and len(f)]
         if len(frames) <= 1:
             return frames[0] if frames else None
-        return _none_for_missing(pd.concat(frames, ignore_index=True, sort=False))
+        return _none_for_missing(pd.concat(frames, sort=False))
 
     @staticmethod
     def order_key(frame, position: dict):
-        return frame[table_cache.RUN_DIR_COLUMN].map(position).to_numpy()
+        return frame.index.map(position).to_numpy()
 
     @staticmethod
     def select(frame, names: set, keep: bool):
-        mask = frame[table_cache.RUN_DIR_COLUMN].isin(names)
+        mask = frame.index.isin(names)
         return frame[mask if keep else ~mask]
 
     @staticmethod
     def take(frame, order):
-        return frame.iloc[order].reset_index(drop=True)
+        return frame.iloc[order]
 
     @staticmethod
     def to_pandas(frame, dtype_backend: str = "numpy"):
-        df = frame.drop(columns=table_cache.RUN_DIR_COLUMN)
+        df = frame
+        df.index = pd.RangeIndex(len(df))  # the run directories go (in place: the frame is this load's own)
         if dtype_backend == "pyarrow":  # lists and mappings stay Python objects
             df = df.convert_dtypes(dtype_backend="pyarrow", convert_integer=False)
         return df
@@ -472,8 +475,8 @@ class _ArrowFrames:
         import pyarrow as pa
 
         frames = [f for f in frames if f is not None and f.num_rows]
-        if not frames:
-            return None
+        if len(frames) <= 1:
+            return frames[0] if frames else None
         # Dictionary columns from different chunks have different dictionaries: unify them.
         return pa.concat_tables(frames, promote_options="permissive").unify_dictionaries()
 
@@ -516,11 +519,16 @@ class _ArrowFrames:
     def to_pandas(frame, dtype_backend: str = "numpy"):
         """To pandas with plain object columns of strings, built without one Python string per row.
 
-        Numeric columns convert in one Arrow call; each string column becomes an
-        object array indexing its few distinct values (dictionary encoding); the
-        columns are put together without consolidating the object ones into one
-        block, which would copy them all (measured on 610,000 stats rows: 0.05 s,
-        against 0.08 s inserting column by column and 0.14 s consolidated).
+        Each numeric or boolean column converts with one Arrow call (as
+        ``Table.to_pandas`` would: integers with nulls become float64 with NaN,
+        booleans with nulls objects with None), without going through
+        ``pyarrow.pandas_compat``, whose per-table overhead (~1 ms, and its
+        import on first use) is most of a small suite's load; each string
+        column becomes an object array indexing its few distinct values
+        (dictionary encoding); the columns are put together without
+        consolidating the object ones into one block, which would copy them all
+        (measured on 610,000 stats rows: 0.05 s, against 0.08 s inserting
+        column by column and 0.14 s consolidated).
         With ``dtype_backend="pyarrow"`` every column stays in Arrow memory
         (``pd.ArrowDtype``), strings decoded from their dictionaries.
         """
@@ -537,21 +545,39 @@ class _ArrowFrames:
                 if pa.types.is_dictionary(field.type):
                     frame = frame.set_column(i, field.name, frame.column(i).cast(field.type.value_type))
             return frame.to_pandas(types_mapper=pd.ArrowDtype)
-        strings = {f.name for f in frame.schema if _is_string_like(f.type)}
-        others = frame.drop_columns(list(strings)).to_pandas()  # writable numpy blocks, bools with nulls as objects
         columns = {}
-        for name in frame.column_names:
-            if name not in strings:
-                columns[name] = others[name].to_numpy()  # a view of its block
+        for field in frame.schema:
+            name = field.name
+            if not _is_string_like(field.type):
+                columns[name] = _column_to_numpy(frame.column(name))
                 continue
             col = frame.column(name).combine_chunks()
             if not pa.types.is_dictionary(col.type):
                 col = pc.dictionary_encode(col)
-            indices = col.indices.fill_null(-1) if col.indices.null_count else col.indices
+            indices = col.indices.to_numpy(zero_copy_only=False)  # float with NaN where missing
+            if col.indices.null_count:  # not pc.fill_null: its first call costs ~2 ms
+                indices = np.nan_to_num(indices, nan=-1).astype(np.intp)
             values = np.empty(len(col.dictionary) + 1, dtype=object)
             values[:-1] = col.dictionary.to_pylist()  # values[-1] stays None: index -1 is a missing value
-            columns[name] = values[indices.to_numpy()]
+            columns[name] = values[indices]
         return pd.DataFrame(columns, copy=False)
+
+
+def _column_to_numpy(col):
+    """A non-string Arrow column as the writable numpy array ``Table.to_pandas`` would give it.
+
+    Example:
+        >>> import pyarrow as pa
+        >>> _column_to_numpy(pa.chunked_array([[1, None]])).tolist(), _column_to_numpy(pa.chunked_array([[True, None]]))
+        ([1.0, nan], array([True, None], dtype=object))
+    """
+    import pyarrow as pa
+
+    t = col.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t):
+        arr = col.to_numpy()
+        return arr if arr.flags.writeable else arr.copy()
+    return pa.table({"c": col}).to_pandas()["c"].to_numpy()  # anything else: Arrow's own conversion
 
 
 def _frames_for(table: str):
@@ -571,7 +597,10 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
                  progress=None):
     """One suite's rows through its cache: re-read changed runs into new parts, then read the asked runs' rows.
 
-    Returns ``(frame, failures)``. A part that cannot be read (deleted or damaged
+    Returns ``(frame, failures, in_order)``; ``in_order`` is True when the rows
+    are known to be in the runs' order already (every asked run read whole from
+    parts whose runs, in row order, follow the listing): no sorting needed.
+    A part that cannot be read (deleted or damaged
     by another process) is forgotten and its runs re-read into new parts; each
     retry forgets at least one part, so this ends, at worst with
     :class:`.cache.CacheMiss` after one retry per part.
@@ -602,15 +631,34 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
         table_cache.save_manifest(cdir, table, manifest)
     asked = [r.name for r in refs if r.name in manifest.runs and manifest.runs[r.name]["part"] not in in_memory]
     try:
-        pieces = fresh_frames + [
-            f if keep is None else ops.select(f, keep, keep=True)
-            for f, keep in table_cache.read_parts(cdir, table, manifest, asked, columns, ops is _ArrowFrames)]
+        read = list(table_cache.read_parts(cdir, table, manifest, asked, columns, ops is _ArrowFrames))
+        pieces = fresh_frames + [f if keep is None else ops.select(f, keep, keep=True) for f, keep in read]
     except table_cache.CacheMiss as miss:
         if retries <= 0:
             raise
         table_cache.forget_parts(cdir, table, manifest, miss.part)
         return _load_cached(table, refs, cdir, ops, n_jobs, columns, retries - 1, progress)
-    return ops.concat(pieces), failures
+    in_order = not fresh_frames and all(keep is None for _, keep in read) and _runs_in_order(
+        [run for part in dict.fromkeys(manifest.runs[n]["part"] for n in asked) if part is not None
+         for run in manifest.parts[part]["runs"]], [r.name for r in refs])
+    return ops.concat(pieces), failures, in_order
+
+
+def _runs_in_order(runs: list[str], listed: list[str]) -> bool:
+    """True when ``runs`` (the run directories of rows, in row order, each once) follow the order of ``listed``.
+
+    Example:
+        >>> _runs_in_order(["a", "c"], ["a", "b", "c"]), _runs_in_order(["c", "a"], ["a", "b", "c"])
+        (True, False)
+    """
+    position = {name: i for i, name in enumerate(listed)}
+    last = -1
+    for run in runs:
+        i = position.get(run, -1)
+        if i <= last:
+            return False
+        last = i
+    return True
 
 
 def load_table(
@@ -651,22 +699,24 @@ def load_table(
     try:
         for suite_dir, suite_refs in by_suite.items():
             cdir = table_cache.cache_dir_for(suite_dir, cache_root) if cache_root else None
-            frame = None
+            frame, in_order = None, False
             if cdir is not None:
                 try:
-                    frame, suite_failures = _load_cached(table, suite_refs, cdir, ops, n_jobs, columns, progress=bar)
+                    frame, suite_failures, in_order = _load_cached(table, suite_refs, cdir, ops, n_jobs, columns,
+                                                                   progress=bar)
                 except table_cache.CacheMiss:  # a part went missing under us: read the JSON, cache nothing
                     cdir = None
             if cdir is None:
                 new_frames, suite_failures = _parse(table, suite_refs, n_jobs, progress=bar)
                 frame = ops.concat(new_frames)
             failures += suite_failures
-            if frame is not None:
+            if frame is not None and not in_order:
                 # Rows in run order (as listed), and in file order within a run.
                 position = {r.name: i for i, r in enumerate(suite_refs)}
                 key = ops.order_key(frame, position)
                 if len(key) and (np.diff(key) < 0).any():
                     frame = ops.take(frame, np.argsort(key, kind="stable"))
+            if frame is not None:
                 suite_frames.append(frame)
     finally:
         bar.close()
@@ -694,16 +744,22 @@ def load_table(
 
 def _rebuilt_runs(frame, refs: list[RunRef]) -> list[tuple[str, str, str]]:
     """``(run name, scenario_state.json path, source)`` of the runs whose request states were rebuilt."""
+    import numpy as np
+
     if frame is None or SOURCE_COLUMN not in frame.columns:
         return []
-    sub = frame[frame[SOURCE_COLUMN] != SOURCES[0]]
-    if not len(sub):
+    sources = frame[SOURCE_COLUMN].to_numpy()
+    rows = np.flatnonzero(sources != SOURCES[0])  # no sub-frame: selecting rows of ~50 columns costs ~1 ms
+    if not len(rows):
         return []
     paths = {(r.suite, r.name): r.path for r in refs}
-    sub = sub.drop_duplicates(["suite", table_cache.RUN_DIR_COLUMN])
+    names, suites, dirs = (a[rows] for a in (frame["run_spec.name"].to_numpy(), frame["suite"].to_numpy(),
+                                              frame.index.to_numpy()))
+    runs = {}  # one entry per run, in row order (the run directories are the frame's index)
+    for run, suite, d, source in zip(names, suites, dirs, sources[rows]):
+        runs.setdefault((suite, d), (run, source))
     return [(run, os.path.join(paths.get((suite, d), d), TABLE_FILES["scenario_states"]), source)
-            for run, suite, d, source in zip(sub["run_spec.name"], sub["suite"], sub[table_cache.RUN_DIR_COLUMN],
-                                             sub[SOURCE_COLUMN])]
+            for (suite, d), (run, source) in runs.items()]
 
 
 def _apply_policy(table, failures, errors, order, rebuilt=()):
