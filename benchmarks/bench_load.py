@@ -92,10 +92,14 @@ elif mode == "stat":  # the key of a cache by each file's size and mtime, alone
         for f in files:
             st = os.stat(os.path.join(d, f))
     rows = -1
-elif mode == "floor":  # stat every source file, unpickle the finished tables
+elif mode == "floor":  # stat every source file, unpickle the finished tables (collector paused, as magnet does)
+    import gc
     for p in stat_files:
         os.stat(p)
+    gc.disable()
     rows = sum(len(pickle.loads(b)) for b in blobs)
+    gc.enable()
+    gc.collect(0)
 elif mode == "read_parquet":  # pandas' own reader on one Parquet file of the finished table
     rows = len(pandas.read_parquet(cache, **kwargs))
 elif mode == "write_parquet":

@@ -202,50 +202,93 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
     ``run_spec.name`` and the run directory). Raises :class:`CacheMiss` when
     a part cannot be read.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     by_part: dict[str, set[str]] = {}
     for name in runs:
         part = manifest.runs.get(name, {}).get("part")
         if part is not None:
             by_part.setdefault(part, set()).add(name)
+    files = [(part, manifest.parts.get(part, {}).get("file", f"{part}.pickle")) for part in by_part]
+    for (part, names), frame in zip(by_part.items(), read_part_files(cache_dir, table, files, columns, arrow)):
+        # Every run with rows in the part still owned by it and asked for: no filtering.
+        yield frame, (None if set(manifest.parts.get(part, {}).get("runs", ())) <= names else names)
+
+
+def read_part_files(cache_dir: str | os.PathLike, table: str, files: list, columns=None, arrow=False):
+    """Yield the frames of the parts ``[(part id, file name), ...]``, whole, in order (see :func:`read_parts`)."""
     folder = _table_dir(cache_dir, table)
-
-    def read(part: str):
-        path = _part_path(folder, part, manifest)
-        try:
-            if path.suffix == ".pickle":
-                with open(path, "rb") as f:
-                    frame = pickle.load(f)
-                return frame if not columns else frame[_wanted(list(frame.columns), columns)]
-            if path.suffix in (".arrow", ".feather"):
-                with open(path, "rb") as f:  # one read into memory, no Arrow file handle: cheapest on small parts
-                    data = pa.py_buffer(f.read())
-                reader = pa.ipc.open_file(data)
-                wanted = _wanted(reader.schema.names, columns)
-                if wanted is not None:  # only the asked columns
-                    fields = [reader.schema.get_field_index(c) for c in wanted]
-                    reader = pa.ipc.open_file(data, options=pa.ipc.IpcReadOptions(included_fields=fields))
-                frame = reader.read_all()
-                if arrow or path.suffix == ".arrow":
-                    return frame if arrow else frame.to_pandas()
-            else:
-                parquet = pq.ParquetFile(path)  # not pd.read_parquet: its first call costs ~15 ms of imports
-                frame = parquet.read(columns=_wanted(parquet.schema_arrow.names, columns), use_threads=False)
-                if arrow:
-                    return frame
-            return frame.to_pandas()
-        except (OSError, ValueError, pa.ArrowException, pickle.UnpicklingError, EOFError, AttributeError,
-                ImportError, TypeError) as e:
-            raise CacheMiss(f"{path}: {e}", part) from None
-
-    if len(by_part) <= 1:  # one part (any small corpus): starting a thread costs more than it saves
-        for part, names in by_part.items():
-            yield read(part), (None if set(manifest.parts.get(part, {}).get("runs", ())) <= names else names)
+    if len(files) <= 1 or not arrow:  # one part, or pickles (unpickling holds the GIL): no threads
+        for part, name in files:
+            yield _read_part(folder / name, part, columns, arrow)
         return
-    # Parts are read in threads (decompressing and decoding release the GIL), results in order.
-    with ThreadPoolExecutor(max_workers=min(len(by_part), os.cpu_count() or 1) or 1) as pool:
-        for (part, names), frame in zip(by_part.items(), pool.map(read, by_part)):
-            # Every run with rows in the part still owned by it and asked for: no filtering.
-            yield frame, (None if set(manifest.parts.get(part, {}).get("runs", ())) <= names else names)
+    # Parts are read in threads (Arrow's reads release the GIL), results in order.
+    with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1) or 1) as pool:
+        yield from pool.map(lambda f: _read_part(folder / f[1], f[0], columns, arrow), files)
+
+
+def _read_part(path: Path, part: str, columns, arrow: bool):
+    """One part: a pickled DataFrame, or an Arrow IPC file (an Arrow table with ``arrow``, else a DataFrame)."""
+    import pyarrow as pa
+
+    try:
+        if path.suffix == ".pickle":
+            with open(path, "rb") as f:
+                frame = pickle.load(f)
+            return frame if not columns else frame[_wanted(list(frame.columns), columns)]
+        with open(path, "rb") as f:  # one read into memory, no Arrow file handle: cheapest on small parts
+            data = pa.py_buffer(f.read())
+        reader = pa.ipc.open_file(data)
+        wanted = _wanted(reader.schema.names, columns)
+        if wanted is not None:  # only the asked columns
+            fields = [reader.schema.get_field_index(c) for c in wanted]
+            reader = pa.ipc.open_file(data, options=pa.ipc.IpcReadOptions(included_fields=fields))
+        frame = reader.read_all()
+        return frame if arrow else frame.to_pandas()
+    except (OSError, ValueError, pa.ArrowException, pickle.UnpicklingError, EOFError, AttributeError,
+            ImportError, TypeError, KeyError) as e:
+        raise CacheMiss(f"{path}: {e}", part) from None
+
+
+def listing_key(names: list[str], sigs: list) -> str | None:
+    """A digest of a suite's run directories and their files' signatures, in order (None if a signature is missing).
+
+    Example:
+        >>> listing_key(["r1"], [[[10, 5]]]) == listing_key(["r1"], [[[10, 5]]]) != listing_key(["r1"], [[[10, 6]]])
+        True
+        >>> listing_key(["r1"], [None]) is None
+        True
+    """
+    if any(sig is None for sig in sigs):
+        return None
+    return hashlib.sha256(orjson.dumps([CACHE_FORMAT, pd.__version__, names, sigs])).hexdigest()
+
+
+def load_snapshot(cache_dir: str | os.PathLike, table: str) -> dict | None:
+    """The table's snapshot (see :func:`save_snapshot`), or None when absent or unreadable."""
+    try:
+        data = orjson.loads((_table_dir(cache_dir, table) / "snapshot.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("key"), str) else None
+
+
+def save_snapshot(cache_dir: str | os.PathLike, table: str, key: str, files: list) -> None:
+    """Record that the listing with digest ``key`` (:func:`listing_key`) is exactly these parts read whole, in order.
+
+    A later load whose listing has the same digest (same runs, in the same
+    order, with the same file sizes and mtimes) reads those parts and nothing
+    else: no manifest to parse, no per-run check. Parts are never rewritten, so
+    the snapshot stays right while its parts exist; one that was deleted since
+    makes the load fall back to the manifest.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> save_snapshot(d, "stats", "k1", [["p1", "p1.arrow"]])
+        >>> load_snapshot(d, "stats")["parts"]
+        [['p1', 'p1.arrow']]
+    """
+    folder = _table_dir(cache_dir, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".snapshot.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_bytes(orjson.dumps({"key": key, "parts": [list(f) for f in files]}))
+    os.replace(tmp, folder / "snapshot.json")
