@@ -109,8 +109,8 @@ else:
     outputs = HelmOutputs.coerce(root, cache_dir=cache if cache != "-" else False)
     rows = sum(len(outputs.table(name, cache=cache != "-", dtype_backend=backend)) for name in tables)
 elapsed = time.perf_counter() - t
-print(json.dumps({"seconds": elapsed, "rows": rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "imported": sorted(set(sys.modules) - before)}))
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": elapsed, "rows": rows, "peak_mb": peak_mb, "imported": sorted(set(sys.modules) - before)}))
 if mode == "read_parquet":  # pyarrow.dataset's threads abort ~1 exit in 20 here ("terminate called ..."): skip exit
     sys.stdout.flush()
     os._exit(0)

@@ -81,7 +81,8 @@ def test_a_changed_file_is_seen_through_the_snapshot(tmp_path):
     _touch(run)
     after = outputs.scenario_states()
     texts = [c[0]["text"] for c in after[COMPLETIONS] if c]
-    assert "an edited completion" in texts and "an edited completion" not in [c[0]["text"] for c in before[COMPLETIONS] if c]
+    old_texts = [c[0]["text"] for c in before[COMPLETIONS] if c]
+    assert "an edited completion" in texts and "an edited completion" not in old_texts
     pd.testing.assert_frame_equal(after, outputs.scenario_states(cache=False))
     pd.testing.assert_frame_equal(outputs.scenario_states(), after)  # the new snapshot
 
@@ -106,7 +107,7 @@ def test_a_renamed_run_is_seen_by_every_table(tmp_path):
 
 @pytest.mark.parametrize("table", ["run_specs", "scenario_states"])
 def test_parts_with_different_columns_concatenate_as_one_chunk(tmp_path, monkeypatch, table):
-    """Runs of different scenarios have different columns: chunked and cached, absent values are None, as in one chunk."""
+    """Runs of different scenarios have different columns: chunked and cached, gaps are None, as in one chunk."""
     one_chunk = HelmOutputs.coerce(SUITE, cache_dir=False).table(table, cache=False)
     monkeypatch.setattr(loading, "PYTHON_CHUNK_BYTES", 1)  # one run per chunk (and per part)
     outputs = HelmOutputs.coerce(SUITE, cache_dir=tmp_path / "cache")

@@ -41,8 +41,8 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import pickle
 import os
+import pickle
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +55,7 @@ import pandas as pd
 RUN_DIR_COLUMN = "__run_dir__"
 CACHE_FORMAT = 9  # bump whenever flattening or the layout changes: old caches are then rebuilt
 
-#: File suffixes of parts: Arrow IPC (Arrow tables) and Parquet (DataFrames).
+#: File suffixes of parts: Arrow IPC (Arrow tables) and pickles (DataFrames); the older layouts' to clean up.
 PART_SUFFIXES = (".arrow", ".pickle", ".feather", ".parquet")
 
 
@@ -162,7 +162,8 @@ def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) 
     used = {entry["part"] for entry in manifest.runs.values() if entry.get("part")}
     manifest.parts = {p: info for p, info in manifest.parts.items() if p in used}
     tmp = folder / f".manifest.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "pandas": pd.__version__, "runs": manifest.runs, "parts": manifest.parts}))
+    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "pandas": pd.__version__, "runs": manifest.runs,
+                                  "parts": manifest.parts}))
     os.replace(tmp, folder / "manifest.json")
     now = time.time()
     for path in (p for suffix in PART_SUFFIXES for p in folder.glob(f"*{suffix}")):

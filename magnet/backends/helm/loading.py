@@ -750,7 +750,8 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
 
 
 def _save_snapshot_if_whole(cdir, table: str, key: str, names: list[str], manifest) -> None:
-    """Save a snapshot (:func:`.cache.save_snapshot`) when the listed runs' rows are exactly some parts, whole, in order."""
+    """Save a snapshot (:func:`.cache.save_snapshot`) when the listed runs' rows are exactly some parts, whole,
+    in order."""
     if not all(n in manifest.runs for n in names):
         return
     parts = [p for p in dict.fromkeys(manifest.runs[n]["part"] for n in names) if p is not None]
