@@ -16,7 +16,8 @@ after the imports; imports are not timed, and neither are the modules the loader
 first use (listed in the output; measured by a load in a separate process): a process pays
 them once, whatever it loads. With them the floor: stat'ing every source file (what a cache
 keyed by each file's size and mtime pays at least) plus unpickling the four finished
-DataFrames from memory (the fastest way found to get their Python objects back).
+DataFrames from memory (the fastest way found to get their Python objects back; the
+garbage collector paused while they are built, then one collection, as magnet does).
 
 Then, measured in this run: for each table, the time to merely parse its
 files with orjson (the reference), magnet's cold load (no cache), its cached
@@ -232,6 +233,11 @@ def main(argv=None) -> int:
                 roots[f"real runs replicated x{args.real_runs}"] = replicate_real(
                     args.real, Path(tmp) / "replicas" / "benchmark_output", args.real_runs)
             console.print(all_tables_table(roots, args.repeat, Path(tmp)))
+            console.print("timed: the first load of all four tables in a fresh process (cold: cache=False; cached: "
+                          "a filled cache), everything but module imports, including one garbage collection of the "
+                          "loaded objects; 2nd load: the same again in that process; floor: stat every JSON file of "
+                          "the runs + unpickle the four finished DataFrames from memory (collector paused, then one "
+                          "collection, as magnet does); parse: orjson.loads of every file the tables are built from.")
     if args.only_real:
         return 0
     demo = build_demo(progress=False)
