@@ -127,3 +127,16 @@ def test_a_load_leaves_the_garbage_collector_as_it_found_it(tmp_path, enabled):
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_a_cache_written_by_other_library_versions_is_rebuilt(tmp_path, monkeypatch):
+    """Pickled parts are trusted only by the pandas and numpy versions that wrote them."""
+    from magnet.backends.helm import cache as table_cache
+
+    cache = tmp_path / "cache"
+    expected = HelmOutputs.coerce(SUITE, cache_dir=cache).scenario_states()
+    before = {p.name for p in cache.rglob("*.pickle")}
+    monkeypatch.setattr(table_cache, "PICKLE_VERSIONS", "pandas 0.0, numpy 0.0")
+    pd.testing.assert_frame_equal(HelmOutputs.coerce(SUITE, cache_dir=cache).scenario_states(), expected)
+    after = {p.name for p in cache.rglob("*.pickle")}
+    assert after and not after & before  # re-read from the JSON into new parts; the old ones are gone

@@ -20,8 +20,8 @@ Parts come in two kinds:
   stored as the Python objects they are: reading them back decodes no JSON
   text (the earlier Arrow-IPC-plus-JSON-text layout cost 4.3 ms for 36 real
   runs' scenario_states, unpickling costs 2.1 ms). A pickle is read back only
-  by the pandas version that wrote it (the manifest records it; another
-  version rebuilds the cache), and, like any pickle, only from a cache
+  by the pandas and numpy versions that wrote it (the manifest records them;
+  other versions rebuild the cache), and, like any pickle, only from a cache
   folder you trust: the default is your own user cache.
 
 Example:
@@ -49,11 +49,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
 CACHE_FORMAT = 9  # bump whenever flattening or the layout changes: old caches are then rebuilt
+
+#: The library versions pickled parts depend on: another version rebuilds the cache.
+PICKLE_VERSIONS = f"pandas {pd.__version__}, numpy {np.__version__}"
 
 #: File suffixes of parts: Arrow IPC (Arrow tables) and pickles (DataFrames); the older layouts' to clean up.
 PART_SUFFIXES = (".arrow", ".pickle", ".feather", ".parquet")
@@ -114,8 +118,8 @@ def load_manifest(cache_dir: str | os.PathLike, table: str) -> Manifest:
         data = orjson.loads((_table_dir(cache_dir, table) / "manifest.json").read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return Manifest()
-    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("pandas") != pd.__version__:
-        return Manifest()  # pickled parts are read back only by the pandas version that wrote them
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("versions") != PICKLE_VERSIONS:
+        return Manifest()  # pickled parts are read back only by the pandas and numpy versions that wrote them
     return Manifest(data["runs"], data["parts"], known=set(data["parts"]))
 
 
@@ -162,7 +166,7 @@ def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) 
     used = {entry["part"] for entry in manifest.runs.values() if entry.get("part")}
     manifest.parts = {p: info for p, info in manifest.parts.items() if p in used}
     tmp = folder / f".manifest.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "pandas": pd.__version__, "runs": manifest.runs,
+    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "versions": PICKLE_VERSIONS, "runs": manifest.runs,
                                   "parts": manifest.parts}))
     os.replace(tmp, folder / "manifest.json")
     now = time.time()
@@ -260,7 +264,7 @@ def listing_key(names: list[str], sigs: list) -> str | None:
     """
     if any(sig is None for sig in sigs):
         return None
-    return hashlib.sha256(orjson.dumps([CACHE_FORMAT, pd.__version__, names, sigs])).hexdigest()
+    return hashlib.sha256(orjson.dumps([CACHE_FORMAT, PICKLE_VERSIONS, names, sigs])).hexdigest()
 
 
 def load_snapshot(cache_dir: str | os.PathLike, table: str) -> dict | None:
