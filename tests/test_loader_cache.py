@@ -141,3 +141,15 @@ def test_a_cache_written_by_other_library_versions_is_rebuilt(tmp_path, monkeypa
     after = {p.name for p in cache.rglob("*.pickle")}
     assert after - before  # re-read from the JSON into a new part (the old one goes once it is old: another
     # process of the other versions may still be using it)
+
+
+def test_a_cache_where_the_snapshot_cannot_be_written_is_still_read(tmp_path):
+    """Writing the snapshot is best effort (a read-only or full cache folder): the load still succeeds."""
+    cache = tmp_path / "cache"
+    expected = HelmOutputs.coerce(SUITE, cache_dir=cache).stats()
+    snapshot = _snapshot(cache, "stats")
+    snapshot.unlink()
+    snapshot.mkdir()  # neither readable as a snapshot nor replaceable by one, even for root
+    for _ in range(2):
+        pd.testing.assert_frame_equal(HelmOutputs.coerce(SUITE, cache_dir=cache).stats(), expected)
+    assert snapshot.is_dir() and not list(snapshot.parent.glob(".snapshot.*"))  # no temp file left behind

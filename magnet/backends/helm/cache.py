@@ -286,14 +286,17 @@ def save_snapshot(cache_dir: str | os.PathLike, table: str, key: str, files: lis
     makes the load fall back to the manifest.
 
     Example:
-        >>> import tempfile
+        >>> import os, tempfile
         >>> d = tempfile.mkdtemp()
+        >>> os.makedirs(os.path.join(d, "stats"))
         >>> save_snapshot(d, "stats", "k1", [["p1", "p1.arrow"]])
         >>> load_snapshot(d, "stats")["parts"]
         [['p1', 'p1.arrow']]
     """
     folder = _table_dir(cache_dir, table)
-    folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".snapshot.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_bytes(orjson.dumps({"key": key, "parts": [list(f) for f in files]}))
-    os.replace(tmp, folder / "snapshot.json")
+    try:
+        tmp.write_bytes(orjson.dumps({"key": key, "parts": [list(f) for f in files]}))
+        os.replace(tmp, folder / "snapshot.json")
+    except OSError:  # a read-only cache (shared, or on a full disk) is still read; it only stays slower
+        tmp.unlink(missing_ok=True)
