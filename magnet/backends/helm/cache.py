@@ -1,30 +1,40 @@
 """On-disk cache of flattened tables, keyed by each source file's size and mtime.
 
 One cache folder per (suite directory, table): *parts*, each holding
-the rows of one chunk of runs as it was flattened (lz4-compressed Arrow IPC
-files: ``.arrow`` for the tables flattened in Arrow, ``.feather`` for the
-DataFrame-based ones; they read back several times faster than Parquet,
-whose per-column cost dominated small suites: 36 real runs' scenario_states
-(49 columns) took ~10 ms from Parquet), plus ``manifest.json`` mapping each run directory to the
-``(size, mtime_ns)`` signatures of the files its rows came from and to the
-part holding them. A load reuses the rows of runs whose signatures are
-unchanged and re-reads only the others, each new chunk written as a new part
-as soon as it is flattened (so a cold load never holds more than the chunks
-in flight plus what it returns), then reads the other asked runs' rows back
-from their parts, only the asked columns. Parts no run refers to any more
-are deleted when the manifest is written.
+the rows of one chunk of runs as it was flattened, plus ``manifest.json``
+mapping each run directory to the ``(size, mtime_ns)`` signatures of the
+files its rows came from and to the part holding them. A load reuses the
+rows of runs whose signatures are unchanged and re-reads only the others,
+each new chunk written as a new part as soon as it is flattened (so a cold
+load never holds more than the chunks in flight plus what it returns), then
+reads the other asked runs' rows back from their parts. Parts no run refers
+to any more are deleted when the manifest is written.
 
-Python objects (lists, mappings, mixed-type columns) are stored as JSON text
-and decoded on read; each part's manifest entry lists those columns.
+Parts come in two kinds:
+
+* ``.arrow``: the tables flattened in Arrow (``stats``, ``per_instance_stats``),
+  as uncompressed Arrow IPC (lz4 cost ~1 ms more per part to read back), read column-projected;
+* ``.pickle``: the DataFrame-based tables (``run_specs``, ``scenario_states``)
+  as the DataFrame itself (pickle protocol 5), run directories in its index.
+  Their nested values (lists of references and completions, mappings) are
+  stored as the Python objects they are: reading them back decodes no JSON
+  text (the earlier Arrow-IPC-plus-JSON-text layout cost 4.3 ms for 36 real
+  runs' scenario_states, unpickling costs 2.1 ms). A pickle is read back only
+  by the pandas and numpy versions that wrote it (the manifest records them;
+  other versions rebuild the cache), and, like any pickle, only from a cache
+  folder you trust: the default is your own user cache.
 
 Example:
     >>> import pandas as pd, tempfile
     >>> d = tempfile.mkdtemp()
-    >>> df = pd.DataFrame({"__run_dir__": ["r1", "r1"], "x.refs": [[1, 2], []], "x.v": [1.0, None]})
-    >>> part = write_part(d, "stats", df)
+    >>> df = pd.DataFrame({"x.refs": [[1, 2], []], "x.v": [1.0, None]}, index=pd.Index(["r1", "r1"]))
+    >>> part = write_part(d, "scenario_states", df)
+    >>> part[1]["file"].endswith(".pickle"), part[1]["runs"]
+    (True, ['r1'])
     >>> manifest = Manifest(runs={"r1": {"sig": [[10, 5]], "part": part[0]}}, parts=dict([part]))
-    >>> save_manifest(d, "stats", manifest)
-    >>> [(frame["x.refs"].tolist(), keep) for frame, keep in read_parts(d, "stats", load_manifest(d, "stats"), {"r1"})]
+    >>> save_manifest(d, "scenario_states", manifest)
+    >>> [(frame["x.refs"].tolist(), keep)
+    ...  for frame, keep in read_parts(d, "scenario_states", load_manifest(d, "scenario_states"), {"r1"})]
     [([[1, 2], []], None)]
 """
 
@@ -32,25 +42,30 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pandas as pd
 
 RUN_DIR_COLUMN = "__run_dir__"
-CACHE_FORMAT = 8  # bump whenever flattening or the layout changes: old caches are then rebuilt
+CACHE_FORMAT = 9  # bump whenever flattening or the layout changes: old caches are then rebuilt
 
-#: File suffixes of parts: Arrow IPC (Arrow tables) and Parquet (DataFrames).
-PART_SUFFIXES = (".arrow", ".feather", ".parquet")
+#: The library versions pickled parts depend on: another version rebuilds the cache.
+PICKLE_VERSIONS = f"pandas {pd.__version__}, numpy {np.__version__}"
+
+#: File suffixes of parts: Arrow IPC (Arrow tables) and pickles (DataFrames); the older layouts' to clean up.
+PART_SUFFIXES = (".arrow", ".pickle", ".feather", ".parquet")
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:
     """The cache folder for one suite directory, under ``root``."""
-    key = hashlib.sha256(str(Path(suite_dir).resolve()).encode()).hexdigest()[:20]
+    key = hashlib.sha256(os.path.realpath(suite_dir).encode()).hexdigest()[:20]  # as Path.resolve, cheaper
     return Path(root) / key
 
 
@@ -103,8 +118,8 @@ def load_manifest(cache_dir: str | os.PathLike, table: str) -> Manifest:
         data = orjson.loads((_table_dir(cache_dir, table) / "manifest.json").read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return Manifest()
-    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
-        return Manifest()
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("versions") != PICKLE_VERSIONS:
+        return Manifest()  # pickled parts are read back only by the pandas and numpy versions that wrote them
     return Manifest(data["runs"], data["parts"], known=set(data["parts"]))
 
 
@@ -122,23 +137,17 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
     folder.mkdir(parents=True, exist_ok=True)
     part = uuid.uuid4().hex[:16]
     tmp = folder / f".{part}.tmp"
-    json_cols: list[str] = []
     if isinstance(frame, pa.Table):
         suffix = ".arrow"
         runs = pc.unique(frame.column(RUN_DIR_COLUMN)).to_pylist()
-        feather.write_feather(frame, tmp, compression="lz4")
+        feather.write_feather(frame, tmp, compression="uncompressed")  # lz4 costs ~1 ms more to read back
     else:
-        suffix = ".feather"  # Arrow IPC too: a Parquet file costs ~0.2 ms per column to open and decode
-        runs = frame[RUN_DIR_COLUMN].unique().tolist()
-        json_cols = _json_columns(frame)
-        if json_cols:
-            frame = frame.copy()
-            for col in json_cols:
-                frame[col] = [None if v is None else orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-                              for v in frame[col]]
-        feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="lz4")
+        suffix = ".pickle"
+        runs = frame.index.unique().tolist()  # the DataFrame-based tables keep run directories in the index
+        with open(tmp, "wb") as f:
+            pickle.dump(frame, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, folder / f"{part}{suffix}")
-    return part, {"file": f"{part}{suffix}", "json_columns": json_cols, "runs": sorted(runs)}
+    return part, {"file": f"{part}{suffix}", "runs": runs}  # in row order
 
 
 #: Seconds before a part no manifest refers to, and that this process does not know, is deleted:
@@ -157,7 +166,8 @@ def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) 
     used = {entry["part"] for entry in manifest.runs.values() if entry.get("part")}
     manifest.parts = {p: info for p, info in manifest.parts.items() if p in used}
     tmp = folder / f".manifest.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "runs": manifest.runs, "parts": manifest.parts}))
+    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "versions": PICKLE_VERSIONS, "runs": manifest.runs,
+                                  "parts": manifest.parts}))
     os.replace(tmp, folder / "manifest.json")
     now = time.time()
     for path in (p for suffix in PART_SUFFIXES for p in folder.glob(f"*{suffix}")):
@@ -197,48 +207,96 @@ def read_parts(cache_dir: str | os.PathLike, table: str, manifest: Manifest, run
     ``run_spec.name`` and the run directory). Raises :class:`CacheMiss` when
     a part cannot be read.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     by_part: dict[str, set[str]] = {}
     for name in runs:
         part = manifest.runs.get(name, {}).get("part")
         if part is not None:
             by_part.setdefault(part, set()).add(name)
+    files = [(part, manifest.parts.get(part, {}).get("file", f"{part}.pickle")) for part in by_part]
+    for (part, names), frame in zip(by_part.items(), read_part_files(cache_dir, table, files, columns, arrow)):
+        # Every run with rows in the part still owned by it and asked for: no filtering.
+        yield frame, (None if set(manifest.parts.get(part, {}).get("runs", ())) <= names else names)
+
+
+def read_part_files(cache_dir: str | os.PathLike, table: str, files: list, columns=None, arrow=False):
+    """Yield the frames of the parts ``[(part id, file name), ...]``, whole, in order (see :func:`read_parts`)."""
     folder = _table_dir(cache_dir, table)
-
-    def read(part: str):
-        path = _part_path(folder, part, manifest)
-        try:
-            if path.suffix in (".arrow", ".feather"):
-                with pa.OSFile(str(path)) as f:
-                    reader = pa.ipc.open_file(f)
-                    wanted = _wanted(reader.schema.names, columns)
-                    if wanted is not None:  # decompress only the asked columns
-                        fields = [reader.schema.get_field_index(c) for c in wanted]
-                        reader = pa.ipc.open_file(f, options=pa.ipc.IpcReadOptions(included_fields=fields))
-                    frame = reader.read_all()
-                if arrow or path.suffix == ".arrow":
-                    return frame if arrow else frame.to_pandas()
-            else:
-                parquet = pq.ParquetFile(path)  # not pd.read_parquet: its first call costs ~15 ms of imports
-                frame = parquet.read(columns=_wanted(parquet.schema_arrow.names, columns), use_threads=False)
-                if arrow:
-                    return frame
-            frame = frame.to_pandas()
-            for col in manifest.parts.get(part, {}).get("json_columns", []):
-                if col in frame.columns:
-                    frame[col] = [None if v is None else orjson.loads(v) for v in frame[col]]
-            return frame
-        except (OSError, ValueError, pa.ArrowException, orjson.JSONDecodeError) as e:
-            raise CacheMiss(f"{path}: {e}", part) from None
-
-    if len(by_part) <= 1:  # one part (any small corpus): starting a thread costs more than it saves
-        for part, names in by_part.items():
-            yield read(part), (None if set(manifest.parts.get(part, {}).get("runs", ())) <= names else names)
+    if len(files) <= 1 or not arrow:  # one part, or pickles (unpickling holds the GIL): no threads
+        for part, name in files:
+            yield _read_part(folder / name, part, columns, arrow)
         return
-    # Parts are read in threads (decompressing and decoding release the GIL), results in order.
-    with ThreadPoolExecutor(max_workers=min(len(by_part), os.cpu_count() or 1) or 1) as pool:
-        for (part, names), frame in zip(by_part.items(), pool.map(read, by_part)):
-            # Every run with rows in the part still owned by it and asked for: no filtering.
-            yield frame, (None if set(manifest.parts.get(part, {}).get("runs", ())) <= names else names)
+    # Parts are read in threads (Arrow's reads release the GIL), results in order.
+    with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1) or 1) as pool:
+        yield from pool.map(lambda f: _read_part(folder / f[1], f[0], columns, arrow), files)
+
+
+def _read_part(path: Path, part: str, columns, arrow: bool):
+    """One part: a pickled DataFrame, or an Arrow IPC file (an Arrow table with ``arrow``, else a DataFrame)."""
+    import pyarrow as pa
+
+    try:
+        if path.suffix == ".pickle":
+            with open(path, "rb") as f:
+                frame = pickle.load(f)
+            return frame if not columns else frame[_wanted(list(frame.columns), columns)]
+        with open(path, "rb") as f:  # one read into memory, no Arrow file handle: cheapest on small parts
+            data = pa.py_buffer(f.read())
+        reader = pa.ipc.open_file(data)
+        wanted = _wanted(reader.schema.names, columns)
+        if wanted is not None:  # only the asked columns
+            fields = [reader.schema.get_field_index(c) for c in wanted]
+            reader = pa.ipc.open_file(data, options=pa.ipc.IpcReadOptions(included_fields=fields))
+        frame = reader.read_all()
+        return frame if arrow else frame.to_pandas()
+    except (OSError, ValueError, pa.ArrowException, pickle.UnpicklingError, EOFError, AttributeError,
+            ImportError, TypeError, KeyError) as e:
+        raise CacheMiss(f"{path}: {e}", part) from None
+
+
+def listing_key(names: list[str], sigs: list) -> str | None:
+    """A digest of a suite's run directories and their files' signatures, in order (None if a signature is missing).
+
+    Example:
+        >>> listing_key(["r1"], [[[10, 5]]]) == listing_key(["r1"], [[[10, 5]]]) != listing_key(["r1"], [[[10, 6]]])
+        True
+        >>> listing_key(["r1"], [None]) is None
+        True
+    """
+    if any(sig is None for sig in sigs):
+        return None
+    return hashlib.sha256(orjson.dumps([CACHE_FORMAT, PICKLE_VERSIONS, names, sigs])).hexdigest()
+
+
+def load_snapshot(cache_dir: str | os.PathLike, table: str) -> dict | None:
+    """The table's snapshot (see :func:`save_snapshot`), or None when absent or unreadable."""
+    try:
+        data = orjson.loads((_table_dir(cache_dir, table) / "snapshot.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("key"), str) else None
+
+
+def save_snapshot(cache_dir: str | os.PathLike, table: str, key: str, files: list) -> None:
+    """Record that the listing with digest ``key`` (:func:`listing_key`) is exactly these parts read whole, in order.
+
+    A later load whose listing has the same digest (same runs, in the same
+    order, with the same file sizes and mtimes) reads those parts and nothing
+    else: no manifest to parse, no per-run check. Parts are never rewritten, so
+    the snapshot stays right while its parts exist; one that was deleted since
+    makes the load fall back to the manifest.
+
+    Example:
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> os.makedirs(os.path.join(d, "stats"))
+        >>> save_snapshot(d, "stats", "k1", [["p1", "p1.arrow"]])
+        >>> load_snapshot(d, "stats")["parts"]
+        [['p1', 'p1.arrow']]
+    """
+    folder = _table_dir(cache_dir, table)
+    tmp = folder / f".snapshot.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        tmp.write_bytes(orjson.dumps({"key": key, "parts": [list(f) for f in files]}))
+        os.replace(tmp, folder / "snapshot.json")
+    except OSError:  # a read-only cache (shared, or on a full disk) is still read; it only stays slower
+        tmp.unlink(missing_ok=True)
