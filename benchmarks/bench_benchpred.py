@@ -23,6 +23,8 @@ Writes ``benchmarks/results/benchpred_gaps.csv``, ``benchpred_pipeline.csv``,
 
     .venv/bin/python benchmarks/bench_benchpred.py                      # full (about 30 min on 2 cores)
     .venv/bin/python benchmarks/bench_benchpred.py --sizes 50 --repeats 3 --slow-repeats 1 --pipeline-repeats 2
+    .venv/bin/python benchmarks/bench_benchpred.py --sizes 50 --repeats 5 --slow-repeats 5 \
+        --skip-peers random_search_and_learn --pipeline-repeats 0 --out /tmp/all_peers   # every peer but one (15 min)
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def t_interval(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean() - half), float(x.mean() + half)
 
 
-def gap_rows(sizes, repeats, slow_repeats, log, slow_sizes=(50,), seed_offset=0) -> pd.DataFrame:
+def gap_rows(sizes, repeats, slow_repeats, log, slow_sizes=(50,), seed_offset=0, skip=()) -> pd.DataFrame:
     rows = []
     for bench in BENCHMARKS:
         S = load_benchpred_matrix(bench).astype(float)
@@ -86,6 +88,8 @@ def gap_rows(sizes, repeats, slow_repeats, log, slow_sizes=(50,), seed_offset=0)
                     rows.append((bench, split, k, r, MAGNET_MAIN, float(np.abs(pred - actual).mean()),
                                  time.perf_counter() - t))
                     for name, m in PEER_METHODS.items():
+                        if name in skip:
+                            continue
                         if name in SLOW_PEERS and (r - seed_offset >= slow_repeats or k not in slow_sizes):
                             continue
                         t = time.perf_counter()
@@ -220,6 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--slow-sizes", type=int, nargs="+", default=[50], help="coreset sizes of the slow peers")
     ap.add_argument("--pipeline-repeats", type=int, default=3, help="repeats of the magnet pipeline at --pipeline-k")
     ap.add_argument("--pipeline-k", type=int, default=50)
+    ap.add_argument("--skip-peers", nargs="+", default=[], choices=sorted(PEER_METHODS), metavar="METHOD",
+                    help="peer methods to leave out of this run (e.g. random_search_and_learn: minutes per call)")
     ap.add_argument("--seed-offset", type=int, default=1000,
                     help="repeat r uses seed offset + r (default 1000: seeds the predictors' development never used)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -230,7 +236,8 @@ def main(argv=None) -> int:
     def log(msg):
         print(f"[{time.perf_counter() - start:7.1f} s] {msg}", flush=True)
 
-    gaps = gap_rows(args.sizes, args.repeats, args.slow_repeats, log, args.slow_sizes, args.seed_offset)
+    gaps = gap_rows(args.sizes, args.repeats, args.slow_repeats, log, args.slow_sizes, args.seed_offset,
+                    set(args.skip_peers))
     gaps.to_csv(args.out / "benchpred_gaps_raw.csv", index=False)
     summary = summarize(gaps)
     summary.to_csv(args.out / "benchpred_gaps.csv", index=False)
