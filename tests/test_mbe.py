@@ -244,6 +244,23 @@ def test_too_many_controls_for_rows_is_insufficient_data():
     assert res.verdict == "insufficient-data" and "df = n - 2 - k" in res.reason
 
 
+def test_no_verdict_when_the_interval_is_undefined():
+    """n - 3 - k = 0 (5 rows, 2 controls): the t test has df = 1, but no interval exists, so no genuine.
+
+    Found by test_data_problems_never_raise: ranks with ties made the residuals equal (partial r = 1,
+    pingouin p = 0) and the verdict was genuine with a NaN interval.
+    """
+    predicted = np.array([1.0, 1, 1, 1, 1, 1, 0, 1, 1])
+    actual = np.array([np.nan, 1, 1, 1, 1, 1, 0, 1, 1])
+    baseline = np.array([[0.0, 0], [np.nan, 0], [np.nan, 0], [np.nan, 0], [1, 0], [0, 1], [0, 0], [0, 0], [0, 0]])
+    res = mbe_check(predicted, actual, baseline, n_boot=20)
+    assert (res.n, res.n_dropped, res.k, res.df) == (5, 4, 2, 1.0)
+    # predicted == actual on the complete rows: equal residuals, partial r = 1, t test p = 0 on df = 1
+    assert res.partial_r == pytest.approx(1.0) and res.partial_p == 0.0
+    assert np.isnan(res.interval).all() and np.isnan(res.p)
+    assert res.verdict == "insufficient-data" and "n - 3 - p <= 0" in res.reason
+
+
 def test_actual_function_of_baseline_is_insufficient_data():
     rng = np.random.default_rng(3)
     baseline = rng.uniform(size=40)
