@@ -126,3 +126,61 @@ def test_bootstrap_ci_equals_a_loop_over_the_same_plan():
 def test_malformed_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def cluster_mean_se(values, clusters):
+    """statsmodels' cluster-robust (CR1) standard error of a mean: OLS on a constant, one label per cluster."""
+    import statsmodels.api as sm
+
+    fit = sm.OLS(values, np.ones((values.size, 1))).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    return float(fit.params[0]), float(fit.bse[0])
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_studentized_cluster_interval_equals_bootstrap_t_written_out(log):
+    """Each resample written out (every drawn copy of a group its own cluster), studentized with statsmodels' CR1 se."""
+    from magnet.stats.bootstrap import studentized_cluster_interval
+
+    rng = np.random.default_rng(6)
+    sizes = [3, 1, 4, 2, 5, 2]
+    labels = np.repeat(["f", "a", "d", "b", "e", "c"], sizes)  # not sorted: groups are numbered as first seen
+    values = np.abs(rng.normal(size=len(sizes))[np.repeat(np.arange(len(sizes)), sizes)] + rng.normal(size=labels.size))
+    plan = make_plan(labels.size, groups=labels, n_boot=60, seed=2)
+    mean, se = cluster_mean_se(values, labels)
+    t = []
+    for b in range(plan.n_boot):
+        idx = plan.indices(b)
+        copies = np.repeat(np.arange(plan.n_clusters), [np.sum(plan.codes == c) for c in plan.draws[b]])
+        if len(set(labels[idx])) < 2:  # one group drawn every time: no spread between clusters
+            continue
+        m_b, s_b = cluster_mean_se(values[idx], copies)
+        t.append((math.log(m_b) - math.log(mean)) / (s_b / m_b) if log else (m_b - mean) / s_b)
+    for ci in (0.8, 0.95):
+        q = np.quantile(np.abs(t), ci)
+        expected = (mean * math.exp(-q * se / mean), mean * math.exp(q * se / mean)) if log else (mean - q * se, mean + q * se)
+        assert studentized_cluster_interval(values, plan, ci, log=log) == pytest.approx(expected, rel=1e-9)
+
+
+def test_studentized_cluster_interval_degenerate_cases():
+    from magnet.stats.bootstrap import studentized_cluster_interval
+
+    g = np.repeat([0, 1, 2], 3)
+    v = np.arange(9.0)
+    nan = lambda pair: all(math.isnan(x) for x in pair)  # noqa: E731
+    assert nan(studentized_cluster_interval(v, make_plan(9, n_boot=50)))  # a row bootstrap: no clusters
+    assert nan(studentized_cluster_interval(v, make_plan(9, groups=g, n_boot=0)))
+    assert nan(studentized_cluster_interval(v, make_plan(9, groups=np.zeros(9), n_boot=50)))  # one cluster
+    two_ok = make_plan(6, groups=g[:6], n_boot=10, seed=6)
+    assert np.mean([len(set(d)) == 2 for d in two_ok.draws]) >= 0.5  # most resamples draw both clusters
+    # two clusters suffice; a resample with spread draws both once, reproducing the mean: t = 0, q = 0
+    assert studentized_cluster_interval(v[:6], two_ok) == (2.5, 2.5)
+    # every cluster has the same sum: se 0, the interval is the point
+    assert studentized_cluster_interval([1.0, 2.0, 3.0, 2.0, 2.0, 2.0], make_plan(6, groups=[0, 0, 0, 1, 1, 1], n_boot=20)) == (2.0, 2.0)
+    # a log interval needs a positive mean
+    assert nan(studentized_cluster_interval(-v - 1, make_plan(9, groups=g, n_boot=50), log=True))
+    assert not nan(studentized_cluster_interval(-v - 1, make_plan(9, groups=g, n_boot=50)))
+    # most resamples draw one of 2 clusters twice (s_b = 0): fewer than half defined, undefined
+    two = make_plan(6, groups=g[:6], n_boot=10, seed=0)
+    assert np.mean([len(set(d)) == 2 for d in two.draws]) < 0.5 and nan(studentized_cluster_interval(v[:6], two))
+    with pytest.raises(ValueError, match=r"^ci must be in \(0, 1\), got 1.5$"):
+        studentized_cluster_interval(v, make_plan(9, groups=g, n_boot=5), ci=1.5)

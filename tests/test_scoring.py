@@ -212,3 +212,32 @@ def test_bootstrap_ci_helper_and_percentile_interval():
     assert percentile_interval([1.0, np.nan, np.nan, np.nan]) == pytest.approx((np.nan, np.nan), nan_ok=True)
     with pytest.raises(ValueError, match="groups"):
         make_plan(3, groups=["a", None, "b"])
+
+
+def test_cluster_intervals_of_mean_type_metrics_are_bootstrap_t_of_the_errors():
+    """With groups: mae and rmse on the log scale (rmse via the MSE), bias on the raw scale, from the same plan;
+    the other metrics keep the percentile interval of the cluster resamples."""
+    from magnet.stats.bootstrap import studentized_cluster_interval
+
+    predicted, actual = noisy_predictions(n=72, seed=5)
+    groups = np.repeat([f"m{i}" for i in range(8)], 9)
+    predicted = predicted + np.repeat(np.random.default_rng(1).normal(0, 0.05, 8), 9)
+    s = score_predictions(predicted, actual, groups=groups, n_boot=300, ci=0.9, seed=4)
+    plan = make_plan(72, groups=groups, n_boot=300, seed=4)
+    err = predicted - actual
+    assert s.mae_ci == pytest.approx(studentized_cluster_interval(np.abs(err), plan, 0.9, log=True), rel=1e-12)
+    assert s.bias_ci == pytest.approx(studentized_cluster_interval(err, plan, 0.9), rel=1e-12)
+    mse = studentized_cluster_interval(err**2, plan, 0.9, log=True)
+    assert s.rmse_ci == pytest.approx((math.sqrt(mse[0]), math.sqrt(mse[1])), rel=1e-12)
+    assert s.rmse_ci[0] < s.rmse < s.rmse_ci[1] and s.mae_ci[0] < s.mae < s.mae_ci[1]
+    spearman = [stats.spearmanr(predicted[idx], actual[idx]).statistic for idx in plan]
+    assert s.spearman_ci == pytest.approx(tuple(np.quantile(spearman, [0.05, 0.95])), abs=1e-12)
+    r2 = [r2_score(actual[idx], predicted[idx]) for idx in plan]
+    assert s.r2_ci == pytest.approx(tuple(np.quantile(r2, [0.05, 0.95])), abs=1e-9)
+
+
+def test_cluster_rmse_interval_is_nan_when_the_mse_interval_is():
+    # 2 groups: most resamples draw one group twice, so the bootstrap-t is undefined
+    s = score_predictions([0.1, 0.4, 0.3, 0.9], [0.2, 0.2, 0.5, 0.5], groups=[0, 0, 1, 1], n_boot=10, seed=0)
+    assert all(math.isnan(v) for v in s.rmse_ci + s.mae_ci + s.bias_ci)
+    assert s.n_groups == 2 and s.bootstrap == "cluster bootstrap over 2 groups"
