@@ -418,6 +418,8 @@ def test_min_detectable_r_closed_form_and_monotone():
         (0.5, 0.2, "survives"),
         (0.5, 0.1999, "weak-or-mixed"),
         (-0.3, 0.15, "weak-or-mixed"),
+        (0.2, 0.3, "survives"),  # |raw| = 0.2 is not "< 0.20": not hidden-after-control
+        (-0.2, -0.3, "survives"),
     ],
 )
 def test_classify_effect(raw, partial, expected):
@@ -881,3 +883,54 @@ def test_reason_states_the_verdicts_meaning(strength, verdict, ending):
     res = mbe_check(predicted, actual, baseline, n_boot=0)
     assert res.verdict == verdict and res.reason.endswith(ending)
     assert f"n = {n}, k = 1; 90% interval [{res.interval[0]:.3f}, {res.interval[1]:.3f}], one-sided p = " in res.reason
+
+
+@pytest.mark.parametrize("adjustment", ["flexible", "linear"])
+def test_verdicts_before_the_decision_fill_the_documented_conventions(adjustment):
+    rng, actual, baseline = weak_baseline_data(n=40)
+    predicted = actual + rng.normal(0, 0.3, 40)
+    nan = lambda pair: all(math.isnan(v) for v in pair)  # noqa: E731
+    # predictions a monotone function of the baseline: loss-proxy before correlating, r = 0 and p = 1 by convention
+    lp = mbe_check(np.exp(baseline), actual, baseline, n_boot=50, adjustment=adjustment)
+    assert (lp.verdict, lp.partial_r, lp.partial_p, lp.estimate, lp.p) == ("loss-proxy", 0.0, 1.0, 0.0, 1.0)
+    assert lp.adjustment == "linear" and 0 <= lp.residual_variance_ratio < 1e-10
+    assert nan(lp.ci95) and nan(lp.ci95_bootstrap) and nan(lp.interval) and lp.bootstrap == "none"
+    assert lp.effect_class == classify_effect(lp.raw_r, 0.0) and lp.raw_r == pytest.approx(
+        stats.spearmanr(baseline, actual).statistic)
+    # actual a monotone function of the baseline: nothing to explain (the linear ratio of actual is 0)
+    ins = mbe_check(predicted, baseline**3, baseline, n_boot=50, adjustment=adjustment)
+    assert ins.verdict == "insufficient-data" and ins.adjustment == adjustment
+    assert ins.reason.startswith("actual is (nearly) a function of the baseline (residual variance ratio ")
+    fit = stats.linregress(stats.rankdata(baseline), stats.rankdata(predicted))
+    assert ins.residual_variance_ratio == pytest.approx(1 - fit.rvalue**2)
+    assert math.isnan(ins.partial_r) and math.isnan(ins.partial_p) and ins.effect_class == "insufficient-data"
+    assert nan(ins.ci95) and nan(ins.interval) and ins.bootstrap == "none"
+    # too few rows: nothing computed
+    few = mbe_check(predicted[:4], actual[:4], baseline[:4], adjustment=adjustment)
+    assert few.adjustment == adjustment and few.bootstrap == "none" and math.isnan(few.residual_variance_ratio)
+    assert math.isnan(few.partial_r) and math.isnan(few.partial_p) and few.effect_class == "insufficient-data"
+
+
+def test_fisher_ci_without_controls_is_pingouins_correlation_interval():
+    for r, n in ((0.3, 30), (-0.55, 12), (0.05, 200)):
+        expected = pg.compute_esci(r, n, n, eftype="r", confidence=0.95, decimals=12)
+        assert fisher_ci(r, n) == pytest.approx(tuple(expected), abs=1e-10)
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson"])
+def test_verdict_does_not_depend_on_the_units(method):
+    """Correlations are scale-free: the same data in other units (a spread far below 1) give the same check."""
+    rng, actual, baseline = weak_baseline_data(n=40)
+    predicted = actual + rng.normal(0, 0.3, 40)
+    base = mbe_check(predicted, actual, baseline, method=method, n_boot=0)
+    scaled = mbe_check(1e-4 * predicted, 1e-4 * actual, 1e-4 * baseline, method=method, n_boot=0)
+    assert scaled.verdict == base.verdict
+    for field in ("partial_r", "partial_p", "estimate", "p", "residual_variance_ratio", "raw_r"):
+        assert getattr(scaled, field) == pytest.approx(getattr(base, field), rel=1e-6, abs=1e-12), field
+    assert scaled.interval == pytest.approx(base.interval, rel=1e-6)
+
+
+def test_unnamed_series_baseline_is_called_baseline():
+    rng, actual, baseline = weak_baseline_data(n=30)
+    res = mbe_check(actual + rng.normal(0, 0.3, 30), actual, pd.Series(baseline), n_boot=0)
+    assert res.controls == ("baseline",) and "controls: baseline)" in str(res)

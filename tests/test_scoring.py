@@ -241,3 +241,28 @@ def test_cluster_rmse_interval_is_nan_when_the_mse_interval_is():
     s = score_predictions([0.1, 0.4, 0.3, 0.9], [0.2, 0.2, 0.5, 0.5], groups=[0, 0, 1, 1], n_boot=10, seed=0)
     assert all(math.isnan(v) for v in s.rmse_ci + s.mae_ci + s.bias_ci)
     assert s.n_groups == 2 and s.bootstrap == "cluster bootstrap over 2 groups"
+
+
+def test_two_rows_are_enough_for_every_metric():
+    predicted, actual = np.array([0.2, 0.7]), np.array([0.1, 0.9])
+    s = score_predictions(predicted, actual, n_boot=50, seed=1)
+    assert s.r2 == pytest.approx(r2_score(actual, predicted))
+    assert s.spearman == pytest.approx(stats.spearmanr(predicted, actual).statistic)
+    assert s.kendall == pytest.approx(stats.kendalltau(predicted, actual).statistic)
+    lo, hi = s.mae_ci  # resamples of 2 rows: each row's error twice, or both
+    assert lo == pytest.approx(0.1) and hi == pytest.approx(0.2)
+
+
+def test_defaults_and_reported_settings():
+    predicted, actual = noisy_predictions(n=40)
+    default = score_predictions(predicted, actual)
+    assert default == score_predictions(predicted, actual, n_boot=1000, seed=0, ci=0.95)
+    assert (default.n_boot, default.ci) == (1000, 0.95)
+    other = score_predictions(predicted, actual, n_boot=200, ci=0.9)
+    assert (other.n_boot, other.ci) == (200, 0.9)
+
+
+@pytest.mark.parametrize("ci", [0.0, 1.0, 1.5])
+def test_ci_is_checked_even_without_resamples(ci):
+    with pytest.raises(ValueError, match=rf"^ci must be in \(0, 1\), got {ci}$"):
+        score_predictions([1, 2], [1, 2], ci=ci, n_boot=0)
