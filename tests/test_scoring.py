@@ -266,3 +266,48 @@ def test_defaults_and_reported_settings():
 def test_ci_is_checked_even_without_resamples(ci):
     with pytest.raises(ValueError, match=rf"^ci must be in \(0, 1\), got {ci}$"):
         score_predictions([1, 2], [1, 2], ci=ci, n_boot=0)
+
+
+def test_r2_replicate_is_nan_when_a_resample_draws_a_single_actual_value():
+    """As the point r2 is NaN for constant actual values, so is a resample's, even when rounding leaves sst > 0."""
+    from magnet.stats.bootstrap import ResamplePlan
+
+    actual = np.array([0.63] * 4 + [0.5, 0.43, 0.62, 1.0])
+    predicted = actual + np.array([0.05, -0.02, 0.1, 0.0, 0.03, -0.04, 0.02, 0.01])
+    draws = np.array([[1, 1, 1, 1, 1, 2, 3, 3],  # rows 0-3 only, all with actual 0.63
+                      [0, 1, 2, 3, 4, 5, 6, 7]])
+    plan = ResamplePlan(8, draws, (), np.arange(8), clustered=False)
+    r2 = scoring._weighted_replicates(plan, predicted, actual)["r2"]
+    assert math.isnan(score_predictions(predicted[:4], actual[:4], n_boot=0).r2)
+    assert math.isnan(r2[0]) and r2[1] == pytest.approx(r2_score(actual, predicted))
+
+
+def test_metrics_scale_with_the_units():
+    """Errors scale with the units, r2 and rank correlations do not; the intervals follow (same resamples)."""
+    predicted, actual = noisy_predictions(n=60, seed=3)
+    groups = np.repeat(np.arange(6), 10)
+    for g in (None, groups):
+        base = score_predictions(predicted, actual, groups=g, n_boot=200, seed=1)
+        small = score_predictions(1e-5 * predicted, 1e-5 * actual, groups=g, n_boot=200, seed=1)
+        for name in ("mae", "rmse", "bias"):
+            assert getattr(small, name) == pytest.approx(1e-5 * getattr(base, name), rel=1e-9)
+            assert getattr(small, f"{name}_ci") == pytest.approx(tuple(1e-5 * v for v in getattr(base, f"{name}_ci")), rel=1e-6)
+        for name in ("r2", "spearman", "kendall"):
+            assert getattr(small, name) == pytest.approx(getattr(base, name), rel=1e-9)
+            assert getattr(small, f"{name}_ci") == pytest.approx(getattr(base, f"{name}_ci"), rel=1e-6)
+
+
+def test_vectorised_kendall_over_many_resamples_and_the_smallest_ones():
+    """Every resample is computed (the pairs are processed in blocks of resamples), and a resample of two rows counts."""
+    rng = np.random.default_rng(7)
+    n = 100  # 4950 pairs: blocks of 808 resamples
+    x, y = rng.normal(size=n), rng.normal(size=n)
+    w = rng.multinomial(n, np.full(n, 1 / n), size=1700).astype(float)
+    tau = scoring._weighted_kendall(x, y, w)
+    assert tau.shape == (1700,)
+    for b in (0, 807, 808, 1615, 1616, 1699):
+        idx = np.repeat(np.arange(n), w[b].astype(int))
+        assert tau[b] == pytest.approx(stats.kendalltau(x[idx], y[idx]).statistic, abs=1e-12), b
+    small = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [3.0, 0.0, 0.0]])
+    got = scoring._weighted_kendall(np.array([1.0, 2.0, 3.0]), np.array([2.0, 1.0, 3.0]), small)
+    assert got[0] == -1.0 and got[1] == 1.0 and math.isnan(got[2])
