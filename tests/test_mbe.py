@@ -243,6 +243,7 @@ def test_too_many_controls_for_rows_is_insufficient_data():
     rng = np.random.default_rng(2)
     res = mbe_check(rng.normal(size=6), rng.normal(size=6), rng.normal(size=(6, 4)))
     assert res.verdict == "insufficient-data" and "df = n - 2 - k" in res.reason
+    assert res.reason == "df = n - 2 - k = 6 - 2 - 4 = 0 <= 0: too few rows for 4 controls"
 
 
 def test_no_verdict_when_the_interval_is_undefined():
@@ -576,7 +577,7 @@ def test_str_shows_the_results_numbers(alpha, n_boot):
     lines = str(res).split("\n")
     assert len(lines) == 10 and lines[0] == f"MBE check (spearman; controls: early, loss): {res.verdict}"
     level = {0.05: "90%", 0.1: "80%"}[alpha]
-    assert f"{level} interval [{res.interval[0]:.3f}, {res.interval[1]:.3f}]" in lines[3]
+    assert f"estimate = {res.estimate:.3f}, {level} interval [{res.interval[0]:.3f}, {res.interval[1]:.3f}]" in lines[3]
     assert f"Fisher z [{res.ci95[0]:.3f}, {res.ci95[1]:.3f}]" in lines[5]
     assert res.interval[0] < res.interval[1] and res.ci95[0] < res.ci95[1]  # distinct bounds: each is shown
     if n_boot:
@@ -733,7 +734,7 @@ def test_linear_decision_is_pingouins_p_halved_with_the_bonett_wright_interval(m
     expected = bonett_wright_interval(r, n, 2, method == "spearman", alpha)
     assert res.interval == pytest.approx(expected, abs=1e-10)
     assert (res.df, res.design_effect, res.n_groups) == (n - 4, 1.0, None)
-    assert res.adjustment == "linear (2 control columns)"
+    assert res.adjustment == "linear (2 control columns)" and res.effect_class == classify_effect(res.raw_r, r)
     assert res.inference == f"partial-correlation t test, independent rows, df = {n - 4}"
     where = f"(n = {n}, k = 2; {100 * (1 - 2 * alpha):g}% interval [{expected[0]:.3f}, {expected[1]:.3f}], one-sided p = "
     assert where in res.reason
@@ -763,6 +764,13 @@ def test_cluster_decision_uses_the_cr2_test_on_the_rank_residuals():
     assert res.p == pytest.approx(stats.t.sf(z_r / se, df), abs=1e-9)
     assert res.inference.startswith(f"CR2 cluster-robust over {n_groups} groups, Bell-McCaffrey df = {df:.1f}")
     assert f"n = {codes.size}, k = 1, {n_groups} groups; 90% interval" in res.reason
+    assert res.adjustment == "linear (1 control columns)"
+    wider = mbe_check(x, y, z, groups=labels, adjustment="linear", n_boot=0, alpha=0.1)
+    crit = stats.t.ppf(0.9, df)
+    assert wider.interval == pytest.approx((math.tanh(z_r - crit * se), math.tanh(z_r + crit * se)), abs=1e-9)
+    two = mbe_check(x, y, z, groups=np.minimum(codes, 1), adjustment="linear", n_boot=50)
+    assert (two.verdict, two.n_groups, two.bootstrap) == ("insufficient-data", 2, "none")
+    assert all(math.isnan(v) for v in two.ci95_bootstrap + two.interval) and two.adjustment == "linear (1 control columns)"
     same = mbe_check(x, y, z, groups=codes, adjustment="linear", n_boot=0)
     assert (same.estimate, same.interval, same.p, same.df) == (res.estimate, res.interval, res.p, res.df)
     three = mbe_check(x, y, z, groups=np.minimum(codes, 2), adjustment="linear", n_boot=0)
@@ -826,7 +834,8 @@ def test_a_function_of_the_spline_basis_is_caught_by_the_flexible_decision(which
     x, y = (spline, other) if which == "predicted" else (other, spline)
     res = mbe_check(x, y, z, method="pearson", n_boot=50)
     assert math.isnan(res.estimate) and all(math.isnan(v) for v in res.interval) and math.isnan(res.p)
-    assert np.isfinite(res.partial_r) and res.adjustment.startswith("flexible") and res.inference == "none"
+    assert np.isfinite(res.partial_r) and res.inference == "none" and math.isnan(res.df) and math.isnan(res.design_effect)
+    assert res.adjustment.startswith("flexible (") and "control columns: splines of each control" in res.adjustment
     assert (res.ci95_bootstrap, res.bootstrap) == ((pytest.approx(np.nan, nan_ok=True),) * 2, "none")
     if which == "predicted":
         assert res.residual_variance_ratio > 0.01 and res.verdict == "loss-proxy"
