@@ -367,6 +367,12 @@ def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_a
     assert full["train_per_instance_stats_df"] is inputs.train_per_instance_stats_df
     assert set(inputs.train_per_instance_stats_df[RUN]) == set(fold.train_runs)
     assert fold_inputs(corpus, fold, reveal(corpus, 3)).train_per_instance_stats_df is None
+    asked = fold_inputs(corpus, fold, reveal(corpus, 3), with_per_instance=True, with_eval_per_instance=True)
+    both = asked.as_kwargs(True, with_eval_per_instance=True)
+    assert list(both) == five + ["train_per_instance_stats_df", "eval_per_instance_stats_df"]
+    assert both["eval_per_instance_stats_df"] is asked.eval_per_instance_stats_df
+    assert set(asked.eval_per_instance_stats_df[RUN]) == set(fold.eval_runs)
+    assert list(asked.as_kwargs(False, with_eval_per_instance=True)) == five + ["eval_per_instance_stats_df"]
 
 
 def test_fold_inputs_edges_runs_without_counts_targets_or_revealed_sample(corpus):
