@@ -270,3 +270,11 @@ def test_cluster_members_keep_row_order_in_large_plans():
 def test_percentile_interval_of_one_or_no_replicates():
     assert percentile_interval([3.0]) == (3.0, 3.0)
     assert all(math.isnan(v) for v in percentile_interval([]))
+
+
+def test_bootstrap_ci_defaults_are_1000_resamples_with_seed_0():
+    x = np.random.default_rng(3).exponential(size=30)
+    mean = lambda idx: float(x[idx].mean())  # noqa: E731
+    default = bootstrap_ci(mean, 30)
+    assert default == bootstrap_ci(mean, 30, n_boot=1000, ci=0.95, seed=0)
+    assert default != bootstrap_ci(mean, 30, n_boot=1001, seed=0) and default != bootstrap_ci(mean, 30, seed=1)
