@@ -458,6 +458,10 @@ def test_effect_class_of_degenerate_loss_proxy_is_washout():
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=True),
          "^n_boot must be a non-negative integer, got True$"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=2.5), "n_boot"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((2, 3))),
+         r"^baseline must have one row per prediction \(3\), got 2 rows$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((3, 0))), "^baseline must have at least one column, got 0$"),
+        (dict(predicted=[1, 2, 3], actual=["a", "b", "c"], baseline=[1, 2, 3]), "^actual must be numeric, got values that are not"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], groups=[1, 2]), "groups"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=["a", "b", "c"]), "baseline must be numeric"),
     ],
@@ -769,7 +773,9 @@ def test_cluster_decision_uses_the_cr2_test_on_the_rank_residuals():
     crit = stats.t.ppf(0.9, df)
     assert wider.interval == pytest.approx((math.tanh(z_r - crit * se), math.tanh(z_r + crit * se)), abs=1e-9)
     two = mbe_check(x, y, z, groups=np.minimum(codes, 1), adjustment="linear", n_boot=50)
-    assert (two.verdict, two.n_groups, two.bootstrap) == ("insufficient-data", 2, "none")
+    assert (two.verdict, two.n_groups, two.bootstrap, two.inference) == ("insufficient-data", 2, "none", "none")
+    assert two.estimate == pytest.approx(r, abs=1e-10)  # the estimate exists, no test of it does
+    assert math.isnan(two.p) and math.isnan(two.df) and math.isnan(two.design_effect)
     assert all(math.isnan(v) for v in two.ci95_bootstrap + two.interval) and two.adjustment == "linear (1 control columns)"
     same = mbe_check(x, y, z, groups=codes, adjustment="linear", n_boot=0)
     assert (same.estimate, same.interval, same.p, same.df) == (res.estimate, res.interval, res.p, res.df)
@@ -943,3 +949,5 @@ def test_unnamed_series_baseline_is_called_baseline():
     rng, actual, baseline = weak_baseline_data(n=30)
     res = mbe_check(actual + rng.normal(0, 0.3, 30), actual, pd.Series(baseline), n_boot=0)
     assert res.controls == ("baseline",) and "controls: baseline)" in str(res)
+    assert mbe_check(actual, actual, baseline, n_boot=0).controls == ("baseline",)  # a 1-D array
+    assert mbe_check(actual, actual, baseline[:, None], n_boot=0).controls == ("baseline",)  # one column
