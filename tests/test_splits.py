@@ -535,3 +535,25 @@ def test_selection_inputs_show_train_data_and_eval_run_specs_only(corpus, pristi
     mutate_everything(inputs["train_per_instance_stats_df"])
     mutate_everything(inputs["eval_run_specs_df"])
     assert_corpus_intact(corpus, pristine)
+
+
+def test_selection_inputs_edges_runs_without_eval_instances_or_targets(corpus):
+    """One scenario held out (several models' runs): candidates are the union; a run missing from the eval-instance
+    lists or the targets gets 0 instances, no target names and no candidates, never an error."""
+    from magnet.protocol.splits import selection_inputs
+
+    fold = next(f for f in make_folds(corpus.run_specs, "leave-one-scenario-out") if len(f.eval_runs) > 2)
+    inputs = selection_inputs(corpus, fold)
+    (scenario,) = set(scenario_of(corpus.run_specs[corpus.run_specs[RUN].isin(fold.eval_runs)]))
+    union = list(dict.fromkeys(i for r in fold.eval_runs for i in corpus.eval_instances.get(r, [])))
+    assert inputs["candidates"] == {scenario: union}
+    assert inputs["eval_run_specs_df"][NUM_EVAL_INSTANCES].dtype.kind == "i"
+    run = fold.eval_runs[0]
+    lacking = dataclasses.replace(corpus, eval_instances={r: ids for r, ids in corpus.eval_instances.items() if r != run},
+                                  targets=corpus.targets[corpus.targets[RUN] != run])
+    got = selection_inputs(lacking, fold)
+    specs = got["eval_run_specs_df"].set_index(RUN)
+    assert specs.loc[run, NUM_EVAL_INSTANCES] == 0 and specs.loc[run, TARGET_NAMES] == []
+    assert got["candidates"] == {scenario: list(dict.fromkeys(
+        i for r in fold.eval_runs if r != run for i in corpus.eval_instances.get(r, [])))}
+    assert fold_inputs(corpus, fold, reveal(corpus, 3)).eval_per_instance_stats_df is None  # only when asked
