@@ -107,6 +107,14 @@ def test_bootstrap_ci_equals_a_loop_over_the_same_plan():
     plan = make_plan(30, groups=groups, n_boot=300, seed=5)
     expected = np.quantile([np.median(x[idx]) for idx in plan], [0.05, 0.95])
     assert got == pytest.approx(tuple(expected), abs=1e-12)
+    # a continuous statistic: the seed picks the plan
+    mean_ci = bootstrap_ci(lambda idx: float(x[idx].mean()), 30, n_boot=200, seed=5)
+    loop = np.quantile([x[idx].mean() for idx in make_plan(30, n_boot=200, seed=5)], [0.025, 0.975])
+    assert mean_ci == pytest.approx(tuple(loop), abs=1e-12)
+    assert mean_ci != bootstrap_ci(lambda idx: float(x[idx].mean()), 30, n_boot=200, seed=6)
+    # one resample: an interval of zero width at that resample's value
+    only = make_plan(30, n_boot=1, seed=2).indices(0)
+    assert bootstrap_ci(lambda idx: float(x[idx].mean()), 30, n_boot=1, seed=2) == (x[only].mean(),) * 2
     assert all(math.isnan(v) for v in bootstrap_ci(lambda idx: 0.0, 30, n_boot=0))
     assert all(math.isnan(v) for v in bootstrap_ci(lambda idx: 0.0, 0, n_boot=10))
 
@@ -126,3 +134,147 @@ def test_bootstrap_ci_equals_a_loop_over_the_same_plan():
 def test_malformed_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def cluster_mean_se(values, clusters):
+    """statsmodels' cluster-robust (CR1) standard error of a mean: OLS on a constant, one label per cluster."""
+    import statsmodels.api as sm
+
+    fit = sm.OLS(values, np.ones((values.size, 1))).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    return float(fit.params[0]), float(fit.bse[0])
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_studentized_cluster_interval_equals_bootstrap_t_written_out(log):
+    """Each resample written out (every drawn copy of a group its own cluster), studentized with statsmodels' CR1 se."""
+    from magnet.stats.bootstrap import studentized_cluster_interval
+
+    rng = np.random.default_rng(6)
+    sizes = [3, 1, 4, 2, 5, 2]
+    labels = np.repeat(["f", "a", "d", "b", "e", "c"], sizes)  # not sorted: groups are numbered as first seen
+    values = np.abs(rng.normal(size=len(sizes))[np.repeat(np.arange(len(sizes)), sizes)] + rng.normal(size=labels.size))
+    plan = make_plan(labels.size, groups=labels, n_boot=60, seed=2)
+    mean, se = cluster_mean_se(values, labels)
+    t = []
+    for b in range(plan.n_boot):
+        idx = plan.indices(b)
+        copies = np.repeat(np.arange(plan.n_clusters), [np.sum(plan.codes == c) for c in plan.draws[b]])
+        if len(set(labels[idx])) < 2:  # one group drawn every time: no spread between clusters
+            continue
+        m_b, s_b = cluster_mean_se(values[idx], copies)
+        t.append((math.log(m_b) - math.log(mean)) / (s_b / m_b) if log else (m_b - mean) / s_b)
+    for ci in (0.8, 0.95):
+        q = np.quantile(np.abs(t), ci)
+        expected = (mean * math.exp(-q * se / mean), mean * math.exp(q * se / mean)) if log else (mean - q * se, mean + q * se)
+        assert studentized_cluster_interval(values, plan, ci, log=log) == pytest.approx(expected, rel=1e-9)
+
+
+def test_studentized_cluster_interval_degenerate_cases():
+    from magnet.stats.bootstrap import studentized_cluster_interval
+
+    g = np.repeat([0, 1, 2], 3)
+    v = np.arange(9.0)
+    nan = lambda pair: all(math.isnan(x) for x in pair)  # noqa: E731
+    assert nan(studentized_cluster_interval(v, make_plan(9, n_boot=50)))  # a row bootstrap: no clusters
+    assert nan(studentized_cluster_interval(v, make_plan(9, groups=g, n_boot=0)))
+    assert nan(studentized_cluster_interval(v, make_plan(9, groups=np.zeros(9), n_boot=50)))  # one cluster
+    two_ok = make_plan(6, groups=g[:6], n_boot=10, seed=6)
+    assert np.mean([len(set(d)) == 2 for d in two_ok.draws]) >= 0.5  # most resamples draw both clusters
+    # two clusters suffice; a resample with spread draws both once, reproducing the mean: t = 0, q = 0
+    assert studentized_cluster_interval(v[:6], two_ok) == (2.5, 2.5)
+    # every cluster has the same sum: se 0, the interval is the point
+    assert studentized_cluster_interval([1.0, 2.0, 3.0, 2.0, 2.0, 2.0], make_plan(6, groups=[0, 0, 0, 1, 1, 1], n_boot=20)) == (2.0, 2.0)
+    # a log interval needs a positive mean
+    assert nan(studentized_cluster_interval(-v - 1, make_plan(9, groups=g, n_boot=50), log=True))
+    assert not nan(studentized_cluster_interval(-v - 1, make_plan(9, groups=g, n_boot=50)))
+    # most resamples draw one of 2 clusters twice (s_b = 0): fewer than half defined, undefined
+    two = make_plan(6, groups=g[:6], n_boot=10, seed=0)
+    assert np.mean([len(set(d)) == 2 for d in two.draws]) < 0.5 and nan(studentized_cluster_interval(v[:6], two))
+    with pytest.raises(ValueError, match=r"^ci must be in \(0, 1\), got 1.5$"):
+        studentized_cluster_interval(v, make_plan(9, groups=g, n_boot=5), ci=1.5)
+
+
+def test_drawn_constant_judges_each_resample_on_its_own_rows():
+    values = np.array([1.0, 1.0, 2.0, 3.0])
+    w = np.array([[0, 0, 3, 0], [1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
+    assert drawn_constant(values, w).tolist() == [True, True, False, True]
+
+
+def test_studentized_cluster_interval_edge_rules():
+    from magnet.stats.bootstrap import studentized_cluster_interval
+
+    # a log interval needs a mean above 0: exactly 0 (integers summing to 0) is refused, not an error
+    g = [0, 0, 1, 1, 2, 2]
+    v = [-1.0, 3.0, -2.0, 0.0, 1.0, -1.0]
+    plan = make_plan(6, groups=g, n_boot=50, seed=0)
+    assert all(math.isnan(x) for x in studentized_cluster_interval(v, plan, log=True))
+    lo, hi = studentized_cluster_interval(v, plan)
+    assert lo < 0 < hi
+    # exactly half the resamples defined (both of 2 clusters drawn): enough
+    half = make_plan(6, groups=g[:4] + [1, 1], n_boot=10, seed=7)
+    assert np.mean([len(set(d)) == 2 for d in half.draws]) == 0.5
+    assert studentized_cluster_interval(np.arange(6.0), half) == (2.5, 2.5)
+
+
+def test_cluster_plan_depends_on_the_partition_not_on_the_label_names():
+    """Groups are numbered as first seen: renaming (or reordering the names of) the groups gives the same plan."""
+    import pandas as pd
+
+    names = ["zeta", "alpha", "zeta", "mid", "alpha", "beta", "mid"]
+    renamed = [{"zeta": 0, "alpha": 1, "mid": 2, "beta": 3}[g] for g in names]
+    plans = [make_plan(7, groups=g, n_boot=30, seed=4) for g in (names, renamed)]
+    series = pd.Series(names, index=[10, 3, 7, 1, 0, 2, 5])  # a Series is taken by position
+    plans.append(make_plan(7, groups=series, n_boot=30, seed=4))
+    for plan in plans[1:]:
+        np.testing.assert_array_equal(plan.codes, plans[0].codes)
+        for b in range(30):
+            np.testing.assert_array_equal(plan.indices(b), plans[0].indices(b))
+    np.testing.assert_array_equal(plans[0].codes, [0, 1, 0, 2, 1, 3, 2])
+
+
+def test_group_labels_are_compared_as_given_not_as_text():
+    plan = make_plan(4, groups=[1, "1", 1, "1"], n_boot=5)
+    assert plan.n_clusters == 2 and plan.codes.tolist() == [0, 1, 0, 1]
+
+
+def test_weight_chunks_respect_the_cell_bound_and_add_up_to_the_weights(monkeypatch):
+    from magnet.stats import bootstrap
+
+    monkeypatch.setattr(bootstrap, "MAX_CELLS", 10)
+    for plan in (make_plan(7, n_boot=9, seed=1), make_plan(3, n_boot=10, seed=2), make_plan(7, groups=[0, 0, 1, 1, 2, 2, 2], n_boot=9)):
+        chunks = list(plan.weight_chunks())
+        assert all(c.shape[0] >= 1 and c.size <= max(10, plan.n) for c in chunks)
+        np.testing.assert_array_equal(np.vstack(chunks), plan.weights())
+    assert [c.shape[0] for c in make_plan(3, n_boot=10, seed=2).weight_chunks()] == [3, 3, 3, 1]
+
+
+def test_plan_defaults_and_row_plan_fields():
+    plan = make_plan(6)
+    assert plan.draws.shape == (1000, 6) and not plan.clustered
+    np.testing.assert_array_equal(plan.draws, make_plan(6, n_boot=1000, seed=0).draws)
+    assert plan.members == () and plan.codes.tolist() == list(range(6))
+    np.testing.assert_array_equal(plan.weights(), np.stack([np.bincount(d, minlength=6) for d in plan.draws]))
+    empty = make_plan(0, groups=[], n_boot=3)
+    assert empty.draws.shape == (3, 0) and empty.weights().shape == (3, 0)
+
+
+def test_cluster_members_keep_row_order_in_large_plans():
+    rng = np.random.default_rng(9)
+    groups = rng.integers(0, 7, 500)
+    plan = make_plan(500, groups=groups, n_boot=2, seed=0)
+    first_seen = list(dict.fromkeys(groups.tolist()))
+    for c, label in enumerate(first_seen):
+        np.testing.assert_array_equal(plan.members[c], np.flatnonzero(groups == label))
+
+
+def test_percentile_interval_of_one_or_no_replicates():
+    assert percentile_interval([3.0]) == (3.0, 3.0)
+    assert all(math.isnan(v) for v in percentile_interval([]))
+
+
+def test_bootstrap_ci_defaults_are_1000_resamples_with_seed_0():
+    x = np.random.default_rng(3).exponential(size=30)
+    mean = lambda idx: float(x[idx].mean())  # noqa: E731
+    default = bootstrap_ci(mean, 30)
+    assert default == bootstrap_ci(mean, 30, n_boot=1000, ci=0.95, seed=0)
+    assert default != bootstrap_ci(mean, 30, n_boot=1001, seed=0) and default != bootstrap_ci(mean, 30, seed=1)

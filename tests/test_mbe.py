@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pingouin as pg
 import pytest
+from scipy import stats
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -242,6 +243,25 @@ def test_too_many_controls_for_rows_is_insufficient_data():
     rng = np.random.default_rng(2)
     res = mbe_check(rng.normal(size=6), rng.normal(size=6), rng.normal(size=(6, 4)))
     assert res.verdict == "insufficient-data" and "df = n - 2 - k" in res.reason
+    assert res.reason == "df = n - 2 - k = 6 - 2 - 4 = 0 <= 0: too few rows for 4 controls"
+
+
+def test_no_verdict_when_the_interval_is_undefined():
+    """n - 3 - k = 0 (5 rows, 2 controls): the t test has df = 1, but no interval exists, so no genuine.
+
+    Found by test_data_problems_never_raise: ranks with ties made the residuals equal (partial r = 1,
+    pingouin p = 0) and the verdict was genuine with a NaN interval.
+    """
+    predicted = np.array([1.0, 1, 1, 1, 1, 1, 0, 1, 1])
+    actual = np.array([np.nan, 1, 1, 1, 1, 1, 0, 1, 1])
+    baseline = np.array([[0.0, 0], [np.nan, 0], [np.nan, 0], [np.nan, 0], [1, 0], [0, 1], [0, 0], [0, 0], [0, 0]])
+    res = mbe_check(predicted, actual, baseline, n_boot=20)
+    assert (res.n, res.n_dropped, res.k, res.df) == (5, 4, 2, 1.0)
+    # predicted == actual on the complete rows: equal residuals, partial r = 1, t test p = 0 on df = 1
+    assert res.partial_r == pytest.approx(1.0) and res.partial_p == 0.0
+    assert np.isnan(res.interval).all() and np.isnan(res.p)
+    assert res.verdict == "insufficient-data" and "n - 3 - p <= 0" in res.reason
+    assert res.reason.endswith("): too few rows for the control columns")
 
 
 def test_actual_function_of_baseline_is_insufficient_data():
@@ -399,6 +419,8 @@ def test_min_detectable_r_closed_form_and_monotone():
         (0.5, 0.2, "survives"),
         (0.5, 0.1999, "weak-or-mixed"),
         (-0.3, 0.15, "weak-or-mixed"),
+        (0.2, 0.3, "survives"),  # |raw| = 0.2 is not "< 0.20": not hidden-after-control
+        (-0.2, -0.3, "survives"),
     ],
 )
 def test_classify_effect(raw, partial, expected):
@@ -429,6 +451,17 @@ def test_effect_class_of_degenerate_loss_proxy_is_washout():
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], adjustment="cubic"), "adjustment"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], effect_size=0), "effect_size"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=-1), "n_boot"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], alpha=0.0), r"^alpha must be in \(0, 0.5\)"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], effect_size=1.0),
+         r"^effect_size must be in \(0, 1\), got 1.0$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], effect_size=1.5), "effect_size"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=True),
+         "^n_boot must be a non-negative integer, got True$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], n_boot=2.5), "n_boot"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((2, 3))),
+         r"^baseline must have one row per prediction \(3\), got 2 rows$"),
+        (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=np.zeros((3, 0))), "^baseline must have at least one column, got 0$"),
+        (dict(predicted=[1, 2, 3], actual=["a", "b", "c"], baseline=[1, 2, 3]), "^actual must be numeric, got values that are not"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=[1, 2, 3], groups=[1, 2]), "groups"),
         (dict(predicted=[1, 2, 3], actual=[1, 2, 3], baseline=["a", "b", "c"]), "baseline must be numeric"),
     ],
@@ -515,3 +548,406 @@ def test_vectorised_bootstrap_replicates_are_nan_where_a_resample_is_undefined()
     r = mbe._weighted_partial_r(data, "spearman", w)
     assert np.isfinite(r[0]) and np.isnan(r[1:]).all()
     assert r[0] == pytest.approx(mbe.mbe_check(x, y, z, n_boot=0).partial_r, abs=1e-12)
+
+
+def test_to_frame_reports_every_field_under_its_name():
+    """Each column holds the result's field of that name (pingouin's four under pingouin's names)."""
+    import dataclasses
+
+    rng, actual, baseline = weak_baseline_data(n=40)
+    controls = pd.DataFrame({"early": baseline, "loss": rng.normal(size=40)})
+    res = mbe_check(actual + rng.normal(0, 0.3, 40), actual, controls, n_boot=50, groups=np.repeat(np.arange(8), 5))
+    frame = res.to_frame()
+    renamed = {"r": "partial_r", "CI95%": "ci95", "p-val": "partial_p", "p_one_sided": "p"}
+    assert frame.index.tolist() == [res.method] and len(frame) == 1
+    fields = {f.name for f in dataclasses.fields(res)}
+    assert {renamed.get(c, c) for c in frame.columns} == fields - {"method", "alpha", "effect_size", "n_groups"}
+    for column in frame.columns:
+        got, expected = frame[column].iloc[0], getattr(res, renamed.get(column, column))
+        if isinstance(expected, tuple):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(expected, dtype=object if column == "controls" else float))
+            assert len(got) == 2 or column == "controls"
+        else:
+            assert got == expected, column
+    assert frame["controls"].iloc[0] == ["early", "loss"]
+    assert all(np.isfinite(frame[c].iloc[0]).all() for c in ("CI95%", "interval", "ci95_bootstrap"))
+
+
+@pytest.mark.parametrize("alpha, n_boot", [(0.05, 0), (0.1, 60)])
+def test_str_shows_the_results_numbers(alpha, n_boot):
+    rng, actual, baseline = weak_baseline_data(n=60)
+    controls = pd.DataFrame({"early": baseline, "loss": rng.normal(size=60)})
+    res = mbe_check(actual + rng.normal(0, 0.4, 60), actual, controls, n_boot=n_boot, alpha=alpha)
+    lines = str(res).split("\n")
+    assert len(lines) == 10 and lines[0] == f"MBE check (spearman; controls: early, loss): {res.verdict}"
+    level = {0.05: "90%", 0.1: "80%"}[alpha]
+    assert f"estimate = {res.estimate:.3f}, {level} interval [{res.interval[0]:.3f}, {res.interval[1]:.3f}]" in lines[3]
+    assert f"Fisher z [{res.ci95[0]:.3f}, {res.ci95[1]:.3f}]" in lines[5]
+    assert res.interval[0] < res.interval[1] and res.ci95[0] < res.ci95[1]  # distinct bounds: each is shown
+    if n_boot:
+        lo, hi = res.ci95_bootstrap
+        assert lo < hi and lines[5].endswith(f"row bootstrap [{lo:.3f}, {hi:.3f}]")
+    else:
+        assert lines[5].endswith(", no bootstrap")
+    assert lines[-1] == f"  reason: {res.reason}"
+
+
+def written_out_partial_r(x, y, z, w, method):
+    """partial_correlation (pingouin-checked) of every resample written out from row multiplicities ``w``."""
+    out = []
+    for row in w:
+        idx = np.repeat(np.arange(len(x)), row.astype(int))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out.append(partial_correlation(x[idx], y[idx], z[idx], method=method).r)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson"])
+def test_vectorised_bootstrap_replicates_at_the_degrees_of_freedom_edge(method):
+    """Resamples of 3 rows with 1 control leave df = 0 (undefined); 4 rows leave df = 1 (defined)."""
+    from magnet.stats import mbe
+
+    x = np.array([1.0, 4.0, 2.0, 8.0, 5.0, 3.0])
+    y = np.array([2.0, 1.0, 5.0, 7.0, 3.0, 4.0])
+    z = np.array([[1.0], [3.0], [2.0], [2.5], [6.0], [4.0]])
+    w = np.array([
+        [1, 1, 1, 0, 0, 0],  # 3 distinct rows: df = 0
+        [0, 0, 1, 1, 0, 1],
+        [1, 1, 1, 1, 0, 0],  # 4 rows: df = 1
+        [0, 1, 0, 1, 1, 1],
+        [1, 1, 0, 0, 0, 2],  # 4 copies of 3 distinct rows: df = 1
+        [1, 1, 1, 1, 1, 1],
+    ], dtype=float)
+    expected = written_out_partial_r(x, y, z, w, method)
+    assert np.isnan(expected[:2]).all() and np.isfinite(expected[2:]).all()
+    got = mbe._weighted_partial_r(mbe._complete_rows(x, y, z), method, w)
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    for b in range(len(w)):  # one resample at a time: the rules apply per resample
+        np.testing.assert_allclose(mbe._weighted_partial_r(mbe._complete_rows(x, y, z), method, w[b:b + 1]),
+                                   expected[b:b + 1], atol=1e-9)
+
+
+def test_vectorised_bootstrap_replicates_with_controls_collinear_in_a_resample():
+    """Two controls proportional among the drawn rows (not overall): the fit drops the redundant direction, as lstsq."""
+    from magnet.stats import mbe
+
+    rng = np.random.default_rng(5)
+    n = 12
+    z1 = rng.normal(size=n) * 100
+    z2 = 2 * z1
+    z2[:4] += rng.normal(size=4) * 50  # collinear on rows 4..11 only
+    z = np.column_stack([z1, z2])
+    x, y = z1 / 100 + rng.normal(size=n), z1 / 100 + rng.normal(size=n)
+    w = np.zeros((3, n))
+    w[0, 4:] = 1  # collinear resample
+    w[1, 4:] = [2, 1, 1, 2, 1, 1, 2, 1]
+    w[2] = 1
+    expected = written_out_partial_r(x, y, z, w, "pearson")
+    assert np.isfinite(expected).all()
+    got = mbe._weighted_partial_r(mbe._complete_rows(x, y, z), "pearson", w)
+    np.testing.assert_allclose(got, expected, atol=1e-8)
+
+
+@pytest.mark.parametrize("log_ratio", [-9.5, -10.5])
+def test_vectorised_bootstrap_replicates_near_the_degenerate_ratio(log_ratio):
+    """x = baseline + a tiny wiggle: residual variance ratio ~ 10**log_ratio, either side of the 1e-10 cutoff."""
+    from magnet.stats import mbe
+
+    rng = np.random.default_rng(8)
+    n = 30
+    z = 50 + rng.normal(size=n)  # a large mean: the ratio must be taken about the resample's own mean
+    wiggle = rng.normal(size=n)
+    wiggle -= np.polyval(np.polyfit(z, wiggle, 1), z)
+    x = z + wiggle * math.sqrt(10.0**log_ratio) / wiggle.std() * z.std()
+    y = z + rng.normal(size=n)
+    w = np.vstack([np.ones(n), make_plan_weights(n, 4)])
+    expected = written_out_partial_r(x, y, z[:, None], w, "pearson")
+    got = mbe._weighted_partial_r(mbe._complete_rows(x, y, z), "pearson", w)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert np.isfinite(got[0]) == (log_ratio > -10)
+
+
+def make_plan_weights(n, n_boot):
+    from magnet.stats.bootstrap import make_plan
+
+    return make_plan(n, n_boot=n_boot, seed=3).weights()
+
+
+def test_partial_correlation_defaults_to_spearman_and_is_undefined_without_degrees_of_freedom():
+    rng = np.random.default_rng(11)
+    z = rng.normal(size=(7, 2))
+    x = np.exp(z[:, 0] + rng.normal(size=7))  # skewed: ranks and values disagree
+    y = x + rng.normal(size=7)
+    assert partial_correlation(x, y, z) == partial_correlation(x, y, z, method="spearman")
+    assert partial_correlation(x, y, z).r != partial_correlation(x, y, z, method="pearson").r
+    for a, b in zip(partial_residuals(x, y, z), partial_residuals(x, y, z, method="spearman")):
+        np.testing.assert_array_equal(a, b)
+    # df = n - 2 - k: 5 rows with 2 controls leave df = 1 (pingouin's r and p), 4 rows leave none
+    r, p, _ = pingouin_partial(x[:5], y[:5], z[:5], "pearson")
+    res5 = partial_correlation(x[:5], y[:5], z[:5], method="pearson")
+    assert (res5.n, res5.r, res5.p) == (5, pytest.approx(r, abs=1e-9), pytest.approx(p, abs=1e-9))
+    res4 = partial_correlation(x[:4], y[:4], z[:4], method="pearson")
+    assert res4.n == 4 and all(math.isnan(v) for v in (res4.r, res4.p, res4.residual_variance_ratio))
+    const = partial_correlation(np.ones(7), y, z)  # a constant input, enough rows
+    assert const.n == 7 and all(math.isnan(v) for v in (const.r, const.p, const.residual_variance_ratio))
+
+
+def test_residual_variance_ratio_is_one_minus_r_squared_of_x_on_the_controls():
+    rng = np.random.default_rng(12)
+    z = rng.normal(size=40)
+    x, y = z + rng.normal(size=40), rng.normal(size=40)
+    fit = stats.linregress(z, x)
+    assert partial_correlation(x, y, z, method="pearson").residual_variance_ratio == pytest.approx(1 - fit.rvalue**2)
+    ranks = stats.linregress(stats.rankdata(z), stats.rankdata(x))
+    assert partial_correlation(x, y, z).residual_variance_ratio == pytest.approx(1 - ranks.rvalue**2)
+
+
+@pytest.mark.parametrize("method, what", [("spearman", "ranks"), ("pearson", "values")])
+def test_degenerate_loss_proxy_reason_names_what_was_regressed(method, what):
+    rng, actual, baseline = weak_baseline_data(n=40)
+    res = mbe_check(3 * baseline + 1, actual, baseline, method=method, n_boot=0)
+    assert res.verdict == "loss-proxy" and res.residual_variance_ratio < 1e-10
+    assert res.reason.startswith(f"the predictions' {what} are (nearly) a function of the baseline: ")
+
+
+# --------------------------------------------- the decision: adjustment, one-sided p, interval, groups
+
+
+def bonett_wright_interval(r, n, cols, rank, alpha, crit=None):
+    """Fisher-scale interval with se sqrt((1 + r^2/2) / (n - 3 - cols)) for ranks (1 for Pearson), written out."""
+    se = math.sqrt((1 + r * r / 2 if rank else 1.0) / (n - 3 - cols))
+    crit = stats.norm.ppf(1 - alpha) if crit is None else crit
+    return math.tanh(math.atanh(r) - crit * se), math.tanh(math.atanh(r) + crit * se)
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson"])
+@pytest.mark.parametrize("alpha", [0.05, 0.1])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_linear_decision_is_pingouins_p_halved_with_the_bonett_wright_interval(method, alpha, sign):
+    rng = np.random.default_rng(21)
+    n = 50
+    z = rng.normal(size=(n, 2))
+    y = z.sum(axis=1) + rng.normal(size=n)
+    x = sign * 0.4 * y + z[:, 0] + rng.normal(size=n)
+    r, p_two, _ = pingouin_partial(x, y, z, method)
+    assert np.sign(r) == sign
+    res = mbe_check(x, y, z, method=method, alpha=alpha, adjustment="linear", n_boot=0)
+    assert res.estimate == pytest.approx(r, abs=1e-10) and res.partial_r == pytest.approx(r, abs=1e-10)
+    assert res.p == pytest.approx(p_two / 2 if sign > 0 else 1 - p_two / 2, abs=1e-10)
+    expected = bonett_wright_interval(r, n, 2, method == "spearman", alpha)
+    assert res.interval == pytest.approx(expected, abs=1e-10)
+    assert (res.df, res.design_effect, res.n_groups) == (n - 4, 1.0, None)
+    assert res.adjustment == "linear (2 control columns)" and res.effect_class == classify_effect(res.raw_r, r)
+    assert res.inference == f"partial-correlation t test, independent rows, df = {n - 4}"
+    where = f"(n = {n}, k = 2; {100 * (1 - 2 * alpha):g}% interval [{expected[0]:.3f}, {expected[1]:.3f}], one-sided p = "
+    assert where in res.reason
+
+
+def test_cluster_decision_uses_the_cr2_test_on_the_rank_residuals():
+    """With groups: df = min(Bell-McCaffrey df, n - 3 - p), the design effect widens the interval; labels of any type."""
+    from magnet.stats.cluster_inference import cluster_slope_test
+
+    rng = np.random.default_rng(22)
+    n_groups, runs = 6, 8
+    codes = np.repeat(np.arange(n_groups), runs)
+    z = rng.normal(size=n_groups)[codes] + rng.normal(size=codes.size)
+    y = z + rng.normal(size=n_groups)[codes] + rng.normal(size=codes.size)
+    x = 0.5 * y + rng.normal(size=n_groups)[codes] + rng.normal(size=codes.size)
+    labels = np.array([f"model-{c}" for c in (5 - codes)])  # strings, numbered differently from first appearance
+    res = mbe_check(x, y, z, groups=labels, adjustment="linear", n_boot=0)
+    tx, ty, tz = (stats.rankdata(v)[:, None] if v is z else stats.rankdata(v) for v in (x, y, z))
+    test = cluster_slope_test(tx, ty, tz, codes)
+    df = min(test.df, codes.size - 4)
+    r, _, _ = pingouin_partial(x, y, z, "spearman")
+    assert (res.n_groups, res.design_effect, res.df) == (n_groups, pytest.approx(test.design_effect), pytest.approx(df))
+    assert res.estimate == pytest.approx(r, abs=1e-10)
+    se = math.sqrt((1 + r * r / 2) * test.design_effect / (codes.size - 4))
+    z_r, crit = math.atanh(r), stats.t.ppf(0.95, df)
+    assert res.interval == pytest.approx((math.tanh(z_r - crit * se), math.tanh(z_r + crit * se)), abs=1e-9)
+    assert res.p == pytest.approx(stats.t.sf(z_r / se, df), abs=1e-9)
+    assert res.inference.startswith(f"CR2 cluster-robust over {n_groups} groups, Bell-McCaffrey df = {df:.1f}")
+    assert f"n = {codes.size}, k = 1, {n_groups} groups; 90% interval" in res.reason
+    assert res.adjustment == "linear (1 control columns)"
+    wider = mbe_check(x, y, z, groups=labels, adjustment="linear", n_boot=0, alpha=0.1)
+    crit = stats.t.ppf(0.9, df)
+    assert wider.interval == pytest.approx((math.tanh(z_r - crit * se), math.tanh(z_r + crit * se)), abs=1e-9)
+    two = mbe_check(x, y, z, groups=np.minimum(codes, 1), adjustment="linear", n_boot=50)
+    assert (two.verdict, two.n_groups, two.bootstrap, two.inference) == ("insufficient-data", 2, "none", "none")
+    assert two.estimate == pytest.approx(r, abs=1e-10)  # the estimate exists, no test of it does
+    assert math.isnan(two.p) and math.isnan(two.df) and math.isnan(two.design_effect)
+    assert all(math.isnan(v) for v in two.ci95_bootstrap + two.interval) and two.adjustment == "linear (1 control columns)"
+    same = mbe_check(x, y, z, groups=codes, adjustment="linear", n_boot=0)
+    assert (same.estimate, same.interval, same.p, same.df) == (res.estimate, res.interval, res.p, res.df)
+    three = mbe_check(x, y, z, groups=np.minimum(codes, 2), adjustment="linear", n_boot=0)
+    assert three.n_groups == 3 and three.verdict != "insufficient-data" and np.isfinite(three.p)
+
+
+def test_flexible_adjustment_uses_the_spline_basis_when_it_leaves_ten_degrees_of_freedom():
+    """One control: the spline basis (pearson: of the values) is used from n - 3 - cols >= 10 on, else the control."""
+    from magnet.stats.cluster_inference import flexible_basis
+
+    rng = np.random.default_rng(23)
+    for n in range(10, 40):
+        z = rng.normal(size=n)
+        x, y = z + rng.normal(size=n), z + rng.normal(size=n)
+        basis = flexible_basis(z[:, None])
+        cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), basis])) - 1
+        res = mbe_check(x, y, z, method="pearson", n_boot=0)
+        if basis.shape[1] > 1 and n - 3 - cols >= 10:
+            assert res.adjustment == f"flexible ({cols} control columns: splines of each control + tensor-product interactions)"
+            resid = [v - np.column_stack([np.ones(n), basis]) @ np.linalg.lstsq(np.column_stack([np.ones(n), basis]), v, rcond=None)[0] for v in (x, y)]
+            assert res.estimate == pytest.approx(np.corrcoef(*resid)[0, 1], abs=1e-10), n
+            assert res.df == n - 2 - cols
+        else:
+            assert res.adjustment == "linear (1 control columns)", n
+            assert res.estimate == pytest.approx(res.partial_r, abs=1e-12)
+    assert "flexible" in mbe_check(x, y, z, method="pearson", n_boot=0).adjustment  # n = 39 reaches the splines
+
+
+def test_controls_fall_back_to_products_when_tensor_splines_leave_too_few_degrees_of_freedom():
+    from magnet.stats.cluster_inference import flexible_basis
+
+    rng = np.random.default_rng(24)
+    seen = set()
+    for n, k in ((30, 3), (36, 3), (40, 4), (45, 4), (60, 2), (28, 2)):
+        z = rng.normal(size=(n, k))
+        x, y = z.sum(axis=1) + rng.normal(size=n), z.sum(axis=1) + rng.normal(size=n)
+        res = mbe_check(x, y, z, method="pearson", n_boot=0)
+        tensor, plain = flexible_basis(z), flexible_basis(z, tensor=False)
+        rank = lambda b: np.linalg.matrix_rank(np.column_stack([np.ones(n), b])) - 1  # noqa: E731
+        if tensor.shape[1] > k and n - 3 - rank(tensor) >= 10:  # below 30 rows the "basis" is the controls
+            expected = f"flexible ({rank(tensor)} control columns: splines of each control + tensor-product interactions)"
+        elif plain.shape[1] > k and n - 3 - rank(plain) >= 10:
+            expected = f"flexible ({rank(plain)} control columns: splines of each control + products)"
+        else:
+            expected = f"linear ({k} control columns)"
+        assert res.adjustment == expected, n
+        seen.add(expected.split(":")[-1].split(" (")[0])
+    assert seen == {" splines of each control + tensor-product interactions)", " splines of each control + products)", "linear"}
+
+
+@pytest.mark.parametrize("which", ["predicted", "actual"])
+def test_a_function_of_the_spline_basis_is_caught_by_the_flexible_decision(which):
+    """A spline of the baseline: not linear in it (the linear ratio is large) but in the flexible basis' span."""
+    from magnet.stats.cluster_inference import flexible_basis
+
+    rng = np.random.default_rng(25)
+    n = 80
+    z = rng.normal(size=n)
+    spline = flexible_basis(z[:, None])[:, -1]
+    other = z + rng.normal(size=n)
+    x, y = (spline, other) if which == "predicted" else (other, spline)
+    res = mbe_check(x, y, z, method="pearson", n_boot=50)
+    assert math.isnan(res.estimate) and all(math.isnan(v) for v in res.interval) and math.isnan(res.p)
+    assert np.isfinite(res.partial_r) and res.inference == "none" and math.isnan(res.df) and math.isnan(res.design_effect)
+    assert res.adjustment.startswith("flexible (") and "control columns: splines of each control" in res.adjustment
+    assert (res.ci95_bootstrap, res.bootstrap) == ((pytest.approx(np.nan, nan_ok=True),) * 2, "none")
+    if which == "predicted":
+        assert res.residual_variance_ratio > 0.01 and res.verdict == "loss-proxy"
+        assert res.reason.startswith("the predictions' values are (nearly) a function of the baseline's basis")
+    else:
+        assert res.verdict == "insufficient-data"
+        assert res.reason == ("actual is (nearly) a function of the baseline's flexible basis: nothing is left "
+                              "for a prediction to explain")
+
+
+def test_bootstrap_interval_is_the_percentile_interval_of_the_written_out_partial_r():
+    from magnet.stats.bootstrap import make_plan
+
+    rng, actual, baseline = weak_baseline_data(n=30)
+    predicted = np.round(actual + rng.normal(0, 0.3, 30), 1)  # ties
+    res = mbe_check(predicted, actual, baseline, n_boot=80, seed=9)
+    plan = make_plan(30, n_boot=80, seed=9)
+    reps = [partial_correlation(predicted[i], actual[i], baseline[i]).r for i in plan]
+    assert res.ci95_bootstrap == pytest.approx(tuple(np.quantile(reps, [0.025, 0.975])), abs=1e-9)
+    assert res.bootstrap == "row bootstrap"
+
+
+def test_raw_correlation_is_scipys_from_three_rows_and_nan_for_a_constant_side():
+    x, y, z = np.array([0.1, 0.5, 0.3]), np.array([0.2, 0.9, 0.4]), np.array([1.0, 2.0, 4.0])
+    res = mbe_check(x, y, z, n_boot=0)  # 3 rows: no verdict, but the plain correlation exists
+    assert res.verdict == "insufficient-data" and res.bootstrap == "none"
+    assert (res.raw_r, res.raw_p) == pytest.approx(tuple(stats.spearmanr(x, y)), abs=1e-12)
+    assert math.isnan(mbe_check(x[:2], y[:2], z[:2], n_boot=0).raw_r)
+    rng, actual, baseline = weak_baseline_data(n=30)
+    for predicted, truth in ((np.full(30, 0.5), actual), (actual, np.full(30, 0.5))):
+        res = mbe_check(predicted, truth, baseline, n_boot=0)
+        assert math.isnan(res.raw_r) and math.isnan(res.raw_p) and res.effect_class == "insufficient-data"
+
+
+def test_default_bootstrap_is_1000_row_resamples_with_seed_0():
+    rng, actual, baseline = weak_baseline_data(n=30)
+    predicted = actual + rng.normal(0, 0.3, 30)
+    default = mbe_check(predicted, actual, baseline)
+    assert default == mbe_check(predicted, actual, baseline, n_boot=1000, seed=0)
+    assert default.ci95_bootstrap != mbe_check(predicted, actual, baseline, n_boot=1001, seed=0).ci95_bootstrap
+    assert default.ci95_bootstrap != mbe_check(predicted, actual, baseline, n_boot=1000, seed=1).ci95_bootstrap
+
+
+@pytest.mark.parametrize("strength, verdict, ending", [
+    (1.0, "genuine", "the predictions carry information about the actual values beyond the baseline"),
+    (0.0, "loss-proxy", "beyond the baseline the predictions add at most a negligible increment"),
+])
+def test_reason_states_the_verdicts_meaning(strength, verdict, ending):
+    rng = np.random.default_rng(31)
+    n = 400
+    baseline = rng.normal(size=n)
+    actual = baseline + rng.normal(size=n)
+    predicted = baseline + strength * (actual - baseline) + rng.normal(size=n)
+    res = mbe_check(predicted, actual, baseline, n_boot=0)
+    assert res.verdict == verdict and res.reason.endswith(ending)
+    assert f"n = {n}, k = 1; 90% interval [{res.interval[0]:.3f}, {res.interval[1]:.3f}], one-sided p = " in res.reason
+
+
+@pytest.mark.parametrize("adjustment", ["flexible", "linear"])
+def test_verdicts_before_the_decision_fill_the_documented_conventions(adjustment):
+    rng, actual, baseline = weak_baseline_data(n=40)
+    predicted = actual + rng.normal(0, 0.3, 40)
+    nan = lambda pair: all(math.isnan(v) for v in pair)  # noqa: E731
+    # predictions a monotone function of the baseline: loss-proxy before correlating, r = 0 and p = 1 by convention
+    lp = mbe_check(np.exp(baseline), actual, baseline, n_boot=50, adjustment=adjustment)
+    assert (lp.verdict, lp.partial_r, lp.partial_p, lp.estimate, lp.p) == ("loss-proxy", 0.0, 1.0, 0.0, 1.0)
+    assert lp.adjustment == "linear" and 0 <= lp.residual_variance_ratio < 1e-10
+    assert nan(lp.ci95) and nan(lp.ci95_bootstrap) and nan(lp.interval) and lp.bootstrap == "none"
+    assert lp.effect_class == classify_effect(lp.raw_r, 0.0) and lp.raw_r == pytest.approx(
+        stats.spearmanr(baseline, actual).statistic)
+    # actual a monotone function of the baseline: nothing to explain (the linear ratio of actual is 0)
+    ins = mbe_check(predicted, baseline**3, baseline, n_boot=50, adjustment=adjustment)
+    assert ins.verdict == "insufficient-data" and ins.adjustment == adjustment
+    assert ins.reason.startswith("actual is (nearly) a function of the baseline (residual variance ratio ")
+    fit = stats.linregress(stats.rankdata(baseline), stats.rankdata(predicted))
+    assert ins.residual_variance_ratio == pytest.approx(1 - fit.rvalue**2)
+    assert math.isnan(ins.partial_r) and math.isnan(ins.partial_p) and ins.effect_class == "insufficient-data"
+    assert nan(ins.ci95) and nan(ins.interval) and ins.bootstrap == "none"
+    # too few rows: nothing computed
+    few = mbe_check(predicted[:4], actual[:4], baseline[:4], adjustment=adjustment)
+    assert few.adjustment == adjustment and few.bootstrap == "none" and math.isnan(few.residual_variance_ratio)
+    assert math.isnan(few.partial_r) and math.isnan(few.partial_p) and few.effect_class == "insufficient-data"
+
+
+def test_fisher_ci_without_controls_is_pingouins_correlation_interval():
+    for r, n in ((0.3, 30), (-0.55, 12), (0.05, 200)):
+        expected = pg.compute_esci(r, n, n, eftype="r", confidence=0.95, decimals=12)
+        assert fisher_ci(r, n) == pytest.approx(tuple(expected), abs=1e-10)
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson"])
+def test_verdict_does_not_depend_on_the_units(method):
+    """Correlations are scale-free: the same data in other units (a spread far below 1) give the same check."""
+    rng, actual, baseline = weak_baseline_data(n=40)
+    predicted = actual + rng.normal(0, 0.3, 40)
+    base = mbe_check(predicted, actual, baseline, method=method, n_boot=0)
+    scaled = mbe_check(1e-4 * predicted, 1e-4 * actual, 1e-4 * baseline, method=method, n_boot=0)
+    assert scaled.verdict == base.verdict
+    for field in ("partial_r", "partial_p", "estimate", "p", "residual_variance_ratio", "raw_r"):
+        assert getattr(scaled, field) == pytest.approx(getattr(base, field), rel=1e-6, abs=1e-12), field
+    assert scaled.interval == pytest.approx(base.interval, rel=1e-6)
+
+
+def test_unnamed_series_baseline_is_called_baseline():
+    rng, actual, baseline = weak_baseline_data(n=30)
+    res = mbe_check(actual + rng.normal(0, 0.3, 30), actual, pd.Series(baseline), n_boot=0)
+    assert res.controls == ("baseline",) and "controls: baseline)" in str(res)
+    assert mbe_check(actual, actual, baseline, n_boot=0).controls == ("baseline",)  # a 1-D array
+    assert mbe_check(actual, actual, baseline[:, None], n_boot=0).controls == ("baseline",)  # one column

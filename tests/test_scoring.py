@@ -212,3 +212,102 @@ def test_bootstrap_ci_helper_and_percentile_interval():
     assert percentile_interval([1.0, np.nan, np.nan, np.nan]) == pytest.approx((np.nan, np.nan), nan_ok=True)
     with pytest.raises(ValueError, match="groups"):
         make_plan(3, groups=["a", None, "b"])
+
+
+def test_cluster_intervals_of_mean_type_metrics_are_bootstrap_t_of_the_errors():
+    """With groups: mae and rmse on the log scale (rmse via the MSE), bias on the raw scale, from the same plan;
+    the other metrics keep the percentile interval of the cluster resamples."""
+    from magnet.stats.bootstrap import studentized_cluster_interval
+
+    predicted, actual = noisy_predictions(n=72, seed=5)
+    groups = np.repeat([f"m{i}" for i in range(8)], 9)
+    predicted = predicted + np.repeat(np.random.default_rng(1).normal(0, 0.05, 8), 9)
+    s = score_predictions(predicted, actual, groups=groups, n_boot=300, ci=0.9, seed=4)
+    plan = make_plan(72, groups=groups, n_boot=300, seed=4)
+    err = predicted - actual
+    assert s.mae_ci == pytest.approx(studentized_cluster_interval(np.abs(err), plan, 0.9, log=True), rel=1e-12)
+    assert s.bias_ci == pytest.approx(studentized_cluster_interval(err, plan, 0.9), rel=1e-12)
+    mse = studentized_cluster_interval(err**2, plan, 0.9, log=True)
+    assert s.rmse_ci == pytest.approx((math.sqrt(mse[0]), math.sqrt(mse[1])), rel=1e-12)
+    assert s.rmse_ci[0] < s.rmse < s.rmse_ci[1] and s.mae_ci[0] < s.mae < s.mae_ci[1]
+    spearman = [stats.spearmanr(predicted[idx], actual[idx]).statistic for idx in plan]
+    assert s.spearman_ci == pytest.approx(tuple(np.quantile(spearman, [0.05, 0.95])), abs=1e-12)
+    r2 = [r2_score(actual[idx], predicted[idx]) for idx in plan]
+    assert s.r2_ci == pytest.approx(tuple(np.quantile(r2, [0.05, 0.95])), abs=1e-9)
+
+
+def test_cluster_rmse_interval_is_nan_when_the_mse_interval_is():
+    # 2 groups: most resamples draw one group twice, so the bootstrap-t is undefined
+    s = score_predictions([0.1, 0.4, 0.3, 0.9], [0.2, 0.2, 0.5, 0.5], groups=[0, 0, 1, 1], n_boot=10, seed=0)
+    assert all(math.isnan(v) for v in s.rmse_ci + s.mae_ci + s.bias_ci)
+    assert s.n_groups == 2 and s.bootstrap == "cluster bootstrap over 2 groups"
+
+
+def test_two_rows_are_enough_for_every_metric():
+    predicted, actual = np.array([0.2, 0.7]), np.array([0.1, 0.9])
+    s = score_predictions(predicted, actual, n_boot=50, seed=1)
+    assert s.r2 == pytest.approx(r2_score(actual, predicted))
+    assert s.spearman == pytest.approx(stats.spearmanr(predicted, actual).statistic)
+    assert s.kendall == pytest.approx(stats.kendalltau(predicted, actual).statistic)
+    lo, hi = s.mae_ci  # resamples of 2 rows: each row's error twice, or both
+    assert lo == pytest.approx(0.1) and hi == pytest.approx(0.2)
+
+
+def test_defaults_and_reported_settings():
+    predicted, actual = noisy_predictions(n=40)
+    default = score_predictions(predicted, actual)
+    assert default == score_predictions(predicted, actual, n_boot=1000, seed=0, ci=0.95)
+    assert (default.n_boot, default.ci) == (1000, 0.95)
+    other = score_predictions(predicted, actual, n_boot=200, ci=0.9)
+    assert (other.n_boot, other.ci) == (200, 0.9)
+
+
+@pytest.mark.parametrize("ci", [0.0, 1.0, 1.5])
+def test_ci_is_checked_even_without_resamples(ci):
+    with pytest.raises(ValueError, match=rf"^ci must be in \(0, 1\), got {ci}$"):
+        score_predictions([1, 2], [1, 2], ci=ci, n_boot=0)
+
+
+def test_r2_replicate_is_nan_when_a_resample_draws_a_single_actual_value():
+    """As the point r2 is NaN for constant actual values, so is a resample's, even when rounding leaves sst > 0."""
+    from magnet.stats.bootstrap import ResamplePlan
+
+    actual = np.array([0.63] * 4 + [0.5, 0.43, 0.62, 1.0])
+    predicted = actual + np.array([0.05, -0.02, 0.1, 0.0, 0.03, -0.04, 0.02, 0.01])
+    draws = np.array([[1, 1, 1, 1, 1, 2, 3, 3],  # rows 0-3 only, all with actual 0.63
+                      [0, 1, 2, 3, 4, 5, 6, 7]])
+    plan = ResamplePlan(8, draws, (), np.arange(8), clustered=False)
+    r2 = scoring._weighted_replicates(plan, predicted, actual)["r2"]
+    assert math.isnan(score_predictions(predicted[:4], actual[:4], n_boot=0).r2)
+    assert math.isnan(r2[0]) and r2[1] == pytest.approx(r2_score(actual, predicted))
+
+
+def test_metrics_scale_with_the_units():
+    """Errors scale with the units, r2 and rank correlations do not; the intervals follow (same resamples)."""
+    predicted, actual = noisy_predictions(n=60, seed=3)
+    groups = np.repeat(np.arange(6), 10)
+    for g in (None, groups):
+        base = score_predictions(predicted, actual, groups=g, n_boot=200, seed=1)
+        small = score_predictions(1e-5 * predicted, 1e-5 * actual, groups=g, n_boot=200, seed=1)
+        for name in ("mae", "rmse", "bias"):
+            assert getattr(small, name) == pytest.approx(1e-5 * getattr(base, name), rel=1e-9)
+            assert getattr(small, f"{name}_ci") == pytest.approx(tuple(1e-5 * v for v in getattr(base, f"{name}_ci")), rel=1e-6)
+        for name in ("r2", "spearman", "kendall"):
+            assert getattr(small, name) == pytest.approx(getattr(base, name), rel=1e-9)
+            assert getattr(small, f"{name}_ci") == pytest.approx(getattr(base, f"{name}_ci"), rel=1e-6)
+
+
+def test_vectorised_kendall_over_many_resamples_and_the_smallest_ones():
+    """Every resample is computed (the pairs are processed in blocks of resamples), and a resample of two rows counts."""
+    rng = np.random.default_rng(7)
+    n = 100  # 4950 pairs: blocks of 808 resamples
+    x, y = rng.normal(size=n), rng.normal(size=n)
+    w = rng.multinomial(n, np.full(n, 1 / n), size=1700).astype(float)
+    tau = scoring._weighted_kendall(x, y, w)
+    assert tau.shape == (1700,)
+    for b in (0, 807, 808, 1615, 1616, 1699):
+        idx = np.repeat(np.arange(n), w[b].astype(int))
+        assert tau[b] == pytest.approx(stats.kendalltau(x[idx], y[idx]).statistic, abs=1e-12), b
+    small = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [3.0, 0.0, 0.0]])
+    got = scoring._weighted_kendall(np.array([1.0, 2.0, 3.0]), np.array([2.0, 1.0, 3.0]), small)
+    assert got[0] == -1.0 and got[1] == 1.0 and math.isnan(got[2])

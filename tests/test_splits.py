@@ -367,6 +367,12 @@ def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_a
     assert full["train_per_instance_stats_df"] is inputs.train_per_instance_stats_df
     assert set(inputs.train_per_instance_stats_df[RUN]) == set(fold.train_runs)
     assert fold_inputs(corpus, fold, reveal(corpus, 3)).train_per_instance_stats_df is None
+    asked = fold_inputs(corpus, fold, reveal(corpus, 3), with_per_instance=True, with_eval_per_instance=True)
+    both = asked.as_kwargs(True, with_eval_per_instance=True)
+    assert list(both) == five + ["train_per_instance_stats_df", "eval_per_instance_stats_df"]
+    assert both["eval_per_instance_stats_df"] is asked.eval_per_instance_stats_df
+    assert set(asked.eval_per_instance_stats_df[RUN]) == set(fold.eval_runs)
+    assert list(asked.as_kwargs(False, with_eval_per_instance=True)) == five + ["eval_per_instance_stats_df"]
 
 
 def test_fold_inputs_edges_runs_without_counts_targets_or_revealed_sample(corpus):
@@ -419,3 +425,135 @@ def test_revealed_sample_is_stable_across_versions(corpus):
     assert default == reveal(corpus, 10, seed=0)
     assert default == {run: revealed_ids(ids, 10, 0, run) for run, ids in corpus.eval_instances.items()}
     assert len({tuple(ids) for ids in default.values()}) > 1  # each run its own sample
+
+
+# ------------------------------------------------------------------ the peers' splits and selection inputs
+
+
+def model_specs(n_models: int, runs_per_model: int = 3) -> pd.DataFrame:
+    """Run specs of ``n_models`` models x ``runs_per_model`` scenarios, runs listed scenario by scenario."""
+    rows = [(f"s{j}:model=m{i}", f"m{i}") for j in range(runs_per_model) for i in range(n_models)]
+    return pd.DataFrame(rows, columns=[RUN, "run_spec.adapter_spec.model"])
+
+
+def models_of(specs: pd.DataFrame, runs) -> set[str]:
+    return set(specs.set_index(RUN).loc[list(runs), "run_spec.adapter_spec.model"])
+
+
+@pytest.mark.parametrize("n_models", [2, 3, 4, 7, 12])
+@pytest.mark.parametrize("share", [None, 0.5, 0.9])
+def test_interpolation_holds_out_whole_models_rounded_down(n_models, share):
+    specs = model_specs(n_models)
+    (fold,) = make_folds(specs, "interpolation", seed=3, eval_fraction=share)
+    n_eval = min(max(1, int((0.25 if share is None else share) * n_models)), n_models - 1)
+    eval_models, train_models = models_of(specs, fold.eval_runs), models_of(specs, fold.train_runs)
+    assert len(eval_models) == n_eval and eval_models | train_models == {f"m{i}" for i in range(n_models)}
+    assert not eval_models & train_models
+    assert set(fold.eval_runs) == set(specs[specs["run_spec.adapter_spec.model"].isin(eval_models)][RUN])
+    assert list(fold.train_runs) + list(fold.eval_runs) == sorted(specs[RUN], key=lambda r: (
+        r in fold.eval_runs, list(specs[RUN]).index(r)))  # each side in run_specs order
+    assert (fold.strategy, fold.index, fold.label) == ("interpolation", 0, f"interpolation {n_eval}/{n_models} models")
+
+
+def test_interpolation_draws_each_model_equally_often_over_seeds():
+    specs = model_specs(8, runs_per_model=1)
+    counts = pd.Series(0, index=[f"m{i}" for i in range(8)])
+    for seed in range(400):
+        (fold,) = make_folds(specs, "interpolation", seed=seed)
+        counts[sorted(models_of(specs, fold.eval_runs))] += 1
+    # 2 of 8 models each time: each model 100 times in expectation (sd 8.7)
+    assert counts.sum() == 800 and counts.between(65, 135).all(), counts.to_dict()
+    assert make_folds(specs, "interpolation", seed=1) == make_folds(specs, "interpolation", seed=1)
+
+
+@pytest.mark.parametrize("n_models, fractions", [(10, (None, None)), (7, (0.4, 0.4)), (2, (0.5, 0.5)), (5, (0.1, 0.1))])
+def test_extrapolation_trains_on_the_worst_models_and_evaluates_the_best(n_models, fractions):
+    rng = np.random.default_rng(n_models)
+    specs = model_specs(n_models)
+    scores = pd.Series(rng.uniform(size=len(specs)), index=specs[RUN])
+    train_fraction, eval_fraction = fractions
+    (fold,) = make_folds(specs, "extrapolation", scores=scores, train_fraction=train_fraction, eval_fraction=eval_fraction)
+    means = scores.groupby(specs.set_index(RUN)["run_spec.adapter_spec.model"]).mean().sort_values()
+    n_train = max(1, int((0.5 if train_fraction is None else train_fraction) * n_models))
+    n_eval = max(1, int((0.3 if eval_fraction is None else eval_fraction) * n_models))
+    assert models_of(specs, fold.train_runs) == set(means.index[:n_train])
+    assert models_of(specs, fold.eval_runs) == set(means.index[n_models - n_eval:])
+    assert len(fold.train_runs) == 3 * n_train and len(fold.eval_runs) == 3 * n_eval
+    assert fold.label == f"extrapolation bottom {n_train} -> top {n_eval} of {n_models} models"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(strategy="interpolation", n_models=1), r"^interpolation needs at least 2 models, got 1$"),
+    (dict(strategy="extrapolation", n_models=1), r"^extrapolation needs at least 2 models, got 1$"),
+    (dict(strategy="extrapolation", no_scores=True), r"^extrapolation needs each run's main score to rank the models$"),
+    (dict(strategy="interpolation", eval_fraction=1.0), r"^eval fraction must be between 0 and 1 \(exclusive\), got 1.0$"),
+    (dict(strategy="interpolation", eval_fraction=0.0), r"^eval fraction must be between 0 and 1 \(exclusive\), got 0.0$"),
+    (dict(strategy="extrapolation", train_fraction=1.5), r"^train fraction must be between 0 and 1 \(exclusive\), got 1.5$"),
+    (dict(strategy="extrapolation", eval_fraction=-0.1), r"^eval fraction must be between 0 and 1 \(exclusive\), got -0.1$"),
+    (dict(strategy="extrapolation", train_fraction=0.7, eval_fraction=0.4),
+     r"^train fraction \+ eval fraction must be <= 1, got 0.7 \+ 0.4$"),
+    (dict(strategy="extrapolation", drop_model="m2"), r"^extrapolation: model 'm2' has no main score$"),
+])
+def test_peer_splits_refuse_bad_input(kwargs, message):
+    kwargs = dict(kwargs)
+    specs = model_specs(kwargs.pop("n_models", 5))
+    scores = pd.Series(np.linspace(0, 1, len(specs)), index=specs[RUN])
+    if kwargs.pop("no_scores", False):
+        scores = None
+    drop = kwargs.pop("drop_model", None)
+    if drop:  # a model none of whose runs has a score
+        scores = scores.drop([r for r in specs[RUN] if r.endswith(f"model={drop}")])
+    with pytest.raises(ValueError, match=message):
+        make_folds(specs, scores=scores, **kwargs)
+
+
+def test_selection_inputs_show_train_data_and_eval_run_specs_only(corpus, pristine):
+    from magnet.protocol.splits import selection_inputs
+
+    fold = make_folds(corpus.run_specs, "kfold", n_folds=3, seed=1)[0]
+    train, evals = set(fold.train_runs), set(fold.eval_runs)
+    inputs = selection_inputs(corpus, fold)
+    assert set(inputs) == {"train_run_specs_df", "train_stats_df", "train_per_instance_stats_df", "eval_run_specs_df",
+                           "candidates"}
+    for key, table in (("train_run_specs_df", "run_specs"), ("train_stats_df", "stats"),
+                       ("train_per_instance_stats_df", "per_instance_stats")):
+        full = getattr(corpus, table)
+        assert frame_difference(inputs[key].reset_index(drop=True), full[full[RUN].isin(train)].reset_index(drop=True)) is None
+    specs = inputs["eval_run_specs_df"].set_index(RUN)
+    assert set(specs.index) == evals
+    targets = corpus.targets
+    for run in evals:
+        assert specs.loc[run, NUM_EVAL_INSTANCES] == len(corpus.eval_instances.get(run, []))
+        mine = targets[targets[RUN] == run]
+        assert specs.loc[run, TARGET_NAMES] == list(dict.fromkeys(mine["target.name"]))
+        assert specs.loc[run, TARGET_SPLIT] == mine["target.split"].iloc[0]
+    expected: dict[str, list[str]] = {}
+    for run, scenario in zip(corpus.run_specs[RUN], scenario_of(corpus.run_specs)):
+        if run in evals:
+            expected.setdefault(scenario, []).extend(corpus.eval_instances.get(run, []))
+    assert inputs["candidates"] == {k: list(dict.fromkeys(v)) for k, v in expected.items()}
+    mutate_everything(inputs["train_per_instance_stats_df"])
+    mutate_everything(inputs["eval_run_specs_df"])
+    assert_corpus_intact(corpus, pristine)
+
+
+def test_selection_inputs_edges_runs_without_eval_instances_or_targets(corpus):
+    """One scenario held out (several models' runs): candidates are the union; a run missing from the eval-instance
+    lists or the targets gets 0 instances, no target names and no candidates, never an error."""
+    from magnet.protocol.splits import selection_inputs
+
+    fold = next(f for f in make_folds(corpus.run_specs, "leave-one-scenario-out") if len(f.eval_runs) > 2)
+    inputs = selection_inputs(corpus, fold)
+    (scenario,) = set(scenario_of(corpus.run_specs[corpus.run_specs[RUN].isin(fold.eval_runs)]))
+    union = list(dict.fromkeys(i for r in fold.eval_runs for i in corpus.eval_instances.get(r, [])))
+    assert inputs["candidates"] == {scenario: union}
+    assert inputs["eval_run_specs_df"][NUM_EVAL_INSTANCES].dtype.kind == "i"
+    run = fold.eval_runs[0]
+    lacking = dataclasses.replace(corpus, eval_instances={r: ids for r, ids in corpus.eval_instances.items() if r != run},
+                                  targets=corpus.targets[corpus.targets[RUN] != run])
+    got = selection_inputs(lacking, fold)
+    specs = got["eval_run_specs_df"].set_index(RUN)
+    assert specs.loc[run, NUM_EVAL_INSTANCES] == 0 and specs.loc[run, TARGET_NAMES] == []
+    assert got["candidates"] == {scenario: list(dict.fromkeys(
+        i for r in fold.eval_runs if r != run for i in corpus.eval_instances.get(r, [])))}
+    assert fold_inputs(corpus, fold, reveal(corpus, 3)).eval_per_instance_stats_df is None  # only when asked

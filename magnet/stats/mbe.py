@@ -69,6 +69,8 @@ are **one-sided at level alpha** (default 0.05); the **effect size** (default
    ``partial_r = estimate = 0`` and ``partial_p = p = 1``, intervals NaN.
 3. ``insufficient-data`` - the actual values are themselves (nearly) a
    function of the baseline: nothing is left for any prediction to explain.
+   Also when the decision's interval is undefined (``n - 3 - p <= 0`` for the
+   ``p`` control columns it used).
 4. ``genuine`` - ``estimate > 0`` and one-sided ``p <= alpha`` (the
    interval's lower bound is above 0): an increment is established.
 5. ``loss-proxy`` - the interval's upper bound is below the effect size: the
@@ -800,7 +802,7 @@ def _decide(data: _Data, method: str, alpha: float, adjustment: str, linear_p: f
     if data.groups is None:
         df = float(n - 2 - cols)
         interval, p = partial_r_interval(r, n, cols, rank=rank, alpha=alpha)
-        if cols == data.z.shape[1] and np.isfinite(linear_p):  # linear: pingouin's two-sided p, halved
+        if cols == data.z.shape[1] and np.isfinite(linear_p) and np.isfinite(p):  # linear: pingouin's p, halved
             p = linear_p / 2.0 if r > 0 else 1.0 - linear_p / 2.0
         inference = f"partial-correlation t test, independent rows, df = {df:g}"
         return _Decision(r, interval, p, df, 1.0, None, described, inference, ratio_x, ratio_y)
@@ -821,6 +823,10 @@ def _judge(d: _Decision, alpha: float, effect_size: float, n: int, k: int) -> tu
     level = f"{100 * (1 - 2 * alpha):g}%"
     where = (f"n = {n}, k = {k}" + (f", {d.n_groups} groups" if d.n_groups else "")
              + f"; {level} interval [{d.interval[0]:.3f}, {d.interval[1]:.3f}], one-sided p = {d.p:.3g}")
+    if not np.isfinite(d.p):
+        return "insufficient-data", (
+            f"partial r = {d.estimate:.3f}, but its interval is undefined with n - 3 - p <= 0 ({where}): "
+            "too few rows for the control columns")
     if d.estimate > 0 and d.p <= alpha:
         return "genuine", (
             f"partial r = {d.estimate:.3f} > 0 with one-sided p <= alpha = {alpha:g} ({where}): the predictions "
