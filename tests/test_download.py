@@ -452,6 +452,9 @@ def test_ctrl_c_keeps_part_and_exits_130(emulator, proxy, tree, tmp_path):
          "--benchmark", "lite", "--version", "v1.0.0", "--runs", fb.R_GSM_LLAMA7,
          "--endpoint", proxy.endpoint, "--quiet"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a suite started in the background (nohup, `&`) inherits SIGINT ignored, and so would the downloader,
+        # which then rightly finishes (exit 0): the test is about what Ctrl-C does, so the child gets the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     part = dest / "runs/v1.0.0" / fb.R_GSM_LLAMA7 / "scenario_state.json.part"
 
