@@ -133,26 +133,18 @@ def best_of(n: int, *args) -> dict:
 def replicate_real(src: Path, dest: Path, n_runs: int) -> Path:
     """A corpus of real runs: every run of the real suite ``src`` copied, all its files, under new names and models."""
     runs = sorted(p for p in src.glob("runs/*/*") if (p / "run_spec.json").is_file())
-    suite = dest / "runs" / "replicas"
-    suite.mkdir(parents=True)
-    for i in range(n_runs):
-        run = runs[i % len(runs)]
-        spec = json.loads((run / "run_spec.json").read_text())
-        spec["name"] = f"{spec['name']},replica={i}"
-        spec["adapter_spec"]["model"] = f"{spec['adapter_spec']['model']}-r{i // len(runs)}"
-        d = suite / f"{run.name},replica={i}"
-        d.mkdir()
-        (d / "run_spec.json").write_text(json.dumps(spec, indent=2))
-        for f in run.glob("*.json"):
-            if f.name != "run_spec.json":
-                shutil.copyfile(f, d / f.name)
-    return dest
+    return _copy_runs(runs, dest / "runs" / "replicas", n_runs, files=None, indent=2)
 
 
 def replicate(src: Path, dest: Path, n_runs: int, files=("run_spec.json", "stats.json")) -> Path:
     """A synthetic corpus: demo runs copied under new names and models (the given files only)."""
     runs = sorted(p for p in (src / "runs" / "demo").iterdir() if (p / "run_spec.json").exists())
-    suite = dest / "runs" / "synthetic"
+    return _copy_runs(runs, dest / "runs" / "synthetic", n_runs, files=files, indent=None)
+
+
+def _copy_runs(runs: list[Path], suite: Path, n_runs: int, files, indent) -> Path:
+    """``n_runs`` copies of ``runs`` (cycled) in ``suite``, each under a new run name and model; ``files``:
+    the files to copy besides run_spec.json (None: every JSON file). Returns the corpus root."""
     suite.mkdir(parents=True)
     for i in range(n_runs):
         run = runs[i % len(runs)]
@@ -161,11 +153,12 @@ def replicate(src: Path, dest: Path, n_runs: int, files=("run_spec.json", "stats
         spec["adapter_spec"]["model"] = f"{spec['adapter_spec']['model']}-r{i // len(runs)}"
         d = suite / f"{run.name},replica={i}"
         d.mkdir()
-        (d / "run_spec.json").write_text(json.dumps(spec))
-        for name in files:
+        (d / "run_spec.json").write_text(json.dumps(spec, indent=indent))
+        names = [f.name for f in run.glob("*.json")] if files is None else files
+        for name in names:
             if name != "run_spec.json":
-                shutil.copy(run / name, d / name)
-    return dest
+                shutil.copyfile(run / name, d / name)
+    return suite.parent.parent
 
 
 REAL_SUITE = Path(__file__).resolve().parent.parent / "tests" / "data" / "helm-safety-v3" / "benchmark_output"

@@ -275,10 +275,8 @@ def _inner_splits(src: np.ndarray, idx: np.ndarray, tgt: np.ndarray, rng: np.ran
     ``n_random`` random 80% subsets; else ``n_random`` random 75/25 splits.
     """
     n = len(src)
-    src_core = src[:, idx].mean(1)
-    above = float(np.mean(np.median(tgt.mean(1)) > src_core))
     splits = []
-    if above >= 0.8:  # targets above most source models: validate extrapolation inside the source
+    if targets_beyond_source(src, idx, tgt):  # validate extrapolation inside the source
         order = np.argsort(src.mean(1), kind="stable")
         for train_share, val_share in ((0.5, 0.3), (0.6, 0.25), (0.7, 0.2)):
             n_tr, n_val = max(2, int(train_share * n)), max(1, int(val_share * n))
