@@ -408,6 +408,8 @@ def test_a_part_lost_under_the_cache_is_re_read_and_the_cache_repaired(small_cop
     lost = sorted(Path(tmp_path / "cache").rglob("*.arrow"))[:2]
     for part in lost:
         part.unlink() if damage == "delete" else part.write_bytes(part.read_bytes()[:100])
+    for finished in Path(tmp_path / "cache").rglob("*.frame"):
+        finished.unlink()  # else the finished table answers unchanged listings without reading any part
     pd.testing.assert_frame_equal(outputs.per_instance_stats(), expected)
     parts = set(Path(tmp_path / "cache").rglob("*.arrow"))
     assert len(parts) == len(_runs(small_copy)) and not parts & set(lost)  # lost runs re-read into new parts
@@ -471,7 +473,8 @@ def test_the_progress_bar_counts_every_byte_parsed(small_copy, tmp_path, monkeyp
     expected = sum(os.path.getsize(run / TABLE_FILES[table]) for run in _runs(small_copy))
     assert (bars[-1].shown, bars[-1].completed, bars[-1].total) == (True, expected, expected)
     assert f"loading {table}" in terminal.file.getvalue()
-    outputs.table(table, progress=True)  # served from the cache: nothing parsed, no bar
-    assert (bars[-1].shown, bars[-1].total) == (False, 0)
+    made = len(bars)
+    outputs.table(table, progress=True)  # served from the cache: nothing parsed, no bar shown
+    assert not any(bar.shown or bar.total for bar in bars[made:])
     outputs.table(table, cache=False)  # the default: a bar only for 64 MB or more of JSON
     assert not bars[-1].shown and bars[-1].completed == expected

@@ -41,6 +41,13 @@ def _snapshot(cache: Path, table: str) -> Path:
     return next(cache.glob(f"*/{table}/snapshot.json"))
 
 
+def _finished(cache: Path, table: str, backend: str = "numpy") -> Path:
+    """The one finished-table file of a table (there is never more than one per dtype backend)."""
+    files = list(cache.glob(f"*/{table}/{backend}-*.frame"))
+    assert len(files) == 1, files
+    return files[0]
+
+
 @pytest.mark.filterwarnings("ignore::magnet.backends.helm.errors.HelmOutputWarning")
 def test_every_table_round_trips_through_the_cache_with_its_nested_values(real_copy, tmp_path, monkeypatch):
     """Cold, filling, snapshot and manifest loads give the same frames: dtypes, columns, lists of dicts."""
@@ -50,15 +57,21 @@ def test_every_table_round_trips_through_the_cache_with_its_nested_values(real_c
     for table in TABLES:
         cold = HelmOutputs.coerce(real_copy, cache_dir=False).table(table, cache=False)
         filling = HelmOutputs.coerce(real_copy, cache_dir=cache).table(table)
-        with monkeypatch.context() as m:  # nothing changed: the snapshot's parts are read, the manifest is not
+        with monkeypatch.context() as m:  # nothing changed: the finished table is unpickled, nothing else read
+            for name in ("load_manifest", "load_snapshot", "read_part_files"):
+                m.setattr(table_cache, name, lambda *a, **k: pytest.fail("the finished table was not used"))
+            finished = HelmOutputs.coerce(real_copy, cache_dir=cache).table(table)
+        _finished(cache, table).unlink()
+        with monkeypatch.context() as m:  # without it: the snapshot's parts are read, the manifest is not
             m.setattr(table_cache, "load_manifest", lambda *a: pytest.fail("the snapshot was not used"))
             snapshot = HelmOutputs.coerce(real_copy, cache_dir=cache).table(table)
+        _finished(cache, table).unlink()
         _snapshot(cache, table).unlink()
         manifest = HelmOutputs.coerce(real_copy, cache_dir=cache).table(table)  # the manifest's per-run check
-        for df in (filling, snapshot, manifest):
+        for df in (filling, finished, snapshot, manifest):
             pd.testing.assert_frame_equal(df, cold, check_exact=True)
             assert df.attrs == cold.attrs
-        assert _snapshot(cache, table).is_file()  # written again by the manifest path
+        assert _snapshot(cache, table).is_file() and _finished(cache, table).is_file()  # written again
     states = HelmOutputs.coerce(real_copy, cache_dir=cache).scenario_states()
     completions = states[COMPLETIONS].dropna()
     assert len(completions) and all(isinstance(c, list) and isinstance(c[0], dict) for c in completions)
@@ -153,3 +166,56 @@ def test_a_cache_where_the_snapshot_cannot_be_written_is_still_read(tmp_path):
     for _ in range(2):
         pd.testing.assert_frame_equal(HelmOutputs.coerce(SUITE, cache_dir=cache).stats(), expected)
     assert snapshot.is_dir() and not list(snapshot.parent.glob(".snapshot.*"))  # no temp file left behind
+
+
+def test_the_finished_table_follows_the_files_and_keeps_the_load_s_notes(tmp_path):
+    """A changed file misses the finished table (a new one replaces it); each dtype backend has its own; column
+    projection, the rebuilt-runs warning and ``attrs`` are those of a load that reads the parts."""
+    from magnet.backends.helm import cache as table_cache
+    from magnet.backends.helm.errors import HelmOutputWarning
+
+    root = tmp_path / "benchmark_output"
+    shutil.copytree(SUITE, root)
+    for state in sorted(root.glob("runs/*/*/scenario_state.json"))[:5]:
+        state.unlink()  # five runs' request states are rebuilt
+    cache = tmp_path / "cache"
+    outputs = HelmOutputs.coerce(root, cache_dir=cache)
+    for _ in range(2):  # fills, then reads the finished table: both warn about the rebuilt runs
+        with pytest.warns(HelmOutputWarning, match="5 run"):
+            states = outputs.scenario_states()
+        assert len(states.attrs["rebuilt"]) == 5
+        assert all(path.startswith(str(root)) for path in (m.path for m in states.attrs["missing"]))
+    first = _finished(cache, "scenario_states")
+    outputs.stats()
+    with pytest.MonkeyPatch.context() as m:  # a projection is taken from the finished table of a full load
+        m.setattr(table_cache, "read_part_files", lambda *a, **k: pytest.fail("the finished table was not used"))
+        lean = outputs.stats(columns=["stats.mean"])
+    pd.testing.assert_frame_equal(lean, outputs.stats(cache=False, columns=["stats.mean"]))
+    arrow = outputs.stats(dtype_backend="pyarrow")
+    assert _finished(cache, "stats", "pyarrow") != _finished(cache, "stats")
+    pd.testing.assert_frame_equal(outputs.stats(dtype_backend="pyarrow"), arrow)
+
+    run = sorted(root.glob("runs/*/*/scenario_state.json"))[0]
+    state = json.loads(run.read_text())
+    state["request_states"][0]["result"]["completions"][0]["text"] = "edited after the finished table"
+    run.write_text(json.dumps(state))
+    _touch(run)
+    with pytest.warns(HelmOutputWarning):
+        after = outputs.scenario_states()
+    assert "edited after the finished table" in {c[0]["text"] for c in after[COMPLETIONS] if c}
+    assert not first.exists() and _finished(cache, "scenario_states") != first  # replaced, not added
+    with pytest.warns(HelmOutputWarning):
+        pd.testing.assert_frame_equal(outputs.scenario_states(cache=False), after)
+
+
+@pytest.mark.filterwarnings("ignore::magnet.backends.helm.errors.HelmOutputWarning")
+def test_a_damaged_finished_table_is_a_miss(tmp_path):
+    """A truncated finished-table file is not trusted: the load reads the parts and gives the cold frame."""
+    root = tmp_path / "benchmark_output"
+    shutil.copytree(SUITE, root)
+    cache = tmp_path / "cache"
+    cold = HelmOutputs.coerce(root, cache_dir=False).run_specs(cache=False)
+    HelmOutputs.coerce(root, cache_dir=cache).run_specs()
+    finished = _finished(cache, "run_specs")
+    finished.write_bytes(finished.read_bytes()[:100])
+    pd.testing.assert_frame_equal(HelmOutputs.coerce(root, cache_dir=cache).run_specs(), cold)

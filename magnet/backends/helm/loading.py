@@ -13,6 +13,7 @@ import gc
 import os
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -677,7 +678,7 @@ def _is_string_like(t) -> bool:
 
 
 def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, retries: int | None = None,
-                 progress=None):
+                 progress=None, sig_list: list | None = None):
     """One suite's rows through its cache: re-read changed runs into new parts, then read the asked runs' rows.
 
     Returns ``(frame, failures, in_order)``; ``in_order`` is True when the rows
@@ -686,10 +687,11 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
     A part that cannot be read (deleted or damaged
     by another process) is forgotten and its runs re-read into new parts; each
     retry forgets at least one part, so this ends, at worst with
-    :class:`.cache.CacheMiss` after one retry per part.
+    :class:`.cache.CacheMiss` after one retry per part. ``sig_list``: the
+    runs' signatures (:func:`_signatures`) when the caller has them.
     """
     names = [r.name for r in refs]
-    sig_list = _signatures(refs, table)
+    sig_list = _signatures(refs, table) if sig_list is None or retries is not None else sig_list
     key = table_cache.listing_key(names, sig_list)
     if key is not None and retries is None:  # nothing changed since a load that ended in whole parts, in order
         snapshot = table_cache.load_snapshot(cdir, table)
@@ -808,14 +810,22 @@ def load_table(
     for ref in refs:
         by_suite.setdefault(ref.suite_dir, []).append(ref)
 
-    bar = LoadProgress(table, progress)  # shown only for long parses on a terminal
+    front = ["suite", "run_spec.name"]
+    finished = _FinishedTable.of(table, by_suite, cache_root, dtype_backend)
     with _gc_paused():
-        frame, failures = _load_suites(table, by_suite, ops, n_jobs, cache_root, columns, bar)
-        rebuilt = _rebuilt_runs(frame, refs) if table == "scenario_states" else []
-        front = ["suite", "run_spec.name"]
-        if columns and frame is not None:  # project before converting: only the asked columns become pandas
-            frame = ops.project(frame, [*front, table_cache.RUN_DIR_COLUMN, *columns])
-        df = ops.to_pandas(frame, dtype_backend) if frame is not None else pd.DataFrame(columns=front)
+        df, rebuilt = finished.load() if finished else (None, None)
+        if df is None:
+            bar = LoadProgress(table, progress)  # shown only for long parses on a terminal
+            frame, failures = _load_suites(table, by_suite, ops, n_jobs, cache_root, columns, bar,
+                                           finished.sigs if finished else None)
+            rebuilt = _rebuilt_runs(frame, refs) if table == "scenario_states" else []
+            if columns and frame is not None:  # project before converting: only the asked columns become pandas
+                frame = ops.project(frame, [*front, table_cache.RUN_DIR_COLUMN, *columns])
+            df = ops.to_pandas(frame, dtype_backend) if frame is not None else pd.DataFrame(columns=front)
+            if finished and not failures and not columns:
+                finished.save(df, rebuilt)
+        else:
+            failures = []
     if columns:
         unknown = sorted(set(columns) - set(df.columns)) if len(df) else []
         if unknown:
@@ -831,8 +841,57 @@ def load_table(
     return df
 
 
-def _load_suites(table, by_suite, ops, n_jobs, cache_root, columns, bar):
-    """``(frame, failures)``: each suite's rows (through its cache, if any), in the runs' order, concatenated."""
+@dataclass
+class _FinishedTable:
+    """The finished table of a one-suite load kept in its cache (:func:`.cache.save_frame`), by listing digest.
+
+    A load whose runs and files are unchanged since a load that ended without
+    failures unpickles the table it returned, and does nothing else: no part
+    to read, concatenate, convert or reorder. Loads of several suites at once
+    go through each suite's parts (their tables differ in columns and dtypes).
+    """
+
+    table: str
+    cdir: Path
+    refs: list
+    sigs: list
+    key: str
+    dtype_backend: str
+
+    @classmethod
+    def of(cls, table, by_suite: dict, cache_root, dtype_backend: str) -> "_FinishedTable | None":
+        """The finished table to look for, or None (no cache, several suites, a run lacking a file)."""
+        if not cache_root or len(by_suite) != 1:
+            return None
+        (suite_dir, refs), = by_suite.items()
+        sigs = _signatures(refs, table)
+        key = table_cache.listing_key([r.name for r in refs], sigs)
+        if key is None:
+            return None
+        return cls(table, table_cache.cache_dir_for(suite_dir, cache_root), refs, sigs, key, dtype_backend)
+
+    def load(self):
+        """``(DataFrame, rebuilt runs)`` as the load that saved it returned them, or ``(None, None)``."""
+        found = table_cache.load_frame(self.cdir, self.table, self.key, self.dtype_backend)
+        if found is None:
+            return None, None
+        df, rebuilt = found
+        paths = {r.name: r.path for r in self.refs}  # paths as this load spells them
+        return df, [(run, os.path.join(paths[d], TABLE_FILES[self.table]), source) for run, d, source in rebuilt]
+
+    def save(self, df, rebuilt) -> None:
+        """Keep ``df`` (and which runs were rebuilt, by run directory) for the next load of this listing."""
+        runs = {os.path.join(r.path, TABLE_FILES[self.table]): r.name for r in self.refs}
+        if all(path in runs for _, path, _ in rebuilt):
+            table_cache.save_frame(self.cdir, self.table, self.key, self.dtype_backend, df,
+                                   [(run, runs[path], source) for run, path, source in rebuilt])
+
+
+def _load_suites(table, by_suite, ops, n_jobs, cache_root, columns, bar, sig_list=None):
+    """``(frame, failures)``: each suite's rows (through its cache, if any), in the runs' order, concatenated.
+
+    ``sig_list``: the runs' signatures, when there is one suite and they were taken already.
+    """
     import numpy as np
 
     suite_frames, failures = [], []
@@ -843,7 +902,7 @@ def _load_suites(table, by_suite, ops, n_jobs, cache_root, columns, bar):
             if cdir is not None:
                 try:
                     frame, suite_failures, in_order = _load_cached(table, suite_refs, cdir, ops, n_jobs, columns,
-                                                                   progress=bar)
+                                                                   progress=bar, sig_list=sig_list)
                 except table_cache.CacheMiss:  # a part went missing under us: read the JSON, cache nothing
                     cdir = None
             if cdir is None:
