@@ -478,3 +478,27 @@ def test_the_progress_bar_counts_every_byte_parsed(small_copy, tmp_path, monkeyp
     assert not any(bar.shown or bar.total for bar in bars[made:])
     outputs.table(table, cache=False)  # the default: a bar only for 64 MB or more of JSON
     assert not bars[-1].shown and bars[-1].completed == expected
+
+
+def test_a_file_read_past_the_size_its_stat_gave_is_read_whole():
+    """/proc files stat as 0 bytes and hold more: the reader goes on to the end (as a file that grew would)."""
+    from magnet.backends.helm.loading import _read_bytes
+
+    with open("/proc/self/status", "rb") as f:
+        expected_start = f.read(5)
+    data = _read_bytes("/proc/self/status")
+    assert os.stat("/proc/self/status").st_size == 0 and data.startswith(expected_start) and b"\nPid:" in data
+
+
+def test_flatten_names_are_the_same_with_the_memo_full(monkeypatch):
+    """The memo of dotted names is bounded; past the bound names are still right, only built again."""
+    from magnet.backends.helm import tables
+
+    monkeypatch.setattr(tables, "DOTTED_MAX", 2)
+    monkeypatch.setattr(tables, "_DOTTED", {})
+    obj = {f"k{i}": {"a": i, "b": {"c": [i]}} for i in range(5)}
+    expected = {f"x.k{i}.a": i for i in range(5)} | {f"x.k{i}.b.c": [i] for i in range(5)}
+    for _ in range(2):
+        out = tables.flatten(obj, "x", {})
+        assert out == expected and list(out) == sorted(out, key=lambda k: (int(k[3]), k))
+        assert len(tables._DOTTED) <= 2 and all(len(names) <= 2 for names in tables._DOTTED.values())

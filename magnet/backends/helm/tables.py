@@ -81,12 +81,31 @@ def flatten(obj: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         out[prefix] = obj
         return out
+    dotted = _DOTTED.get(prefix)
+    if dotted is None:
+        if len(_DOTTED) >= DOTTED_MAX:
+            _DOTTED.clear()
+        dotted = _DOTTED[prefix] = {}
     for key, value in obj.items():  # recurse only into mappings: most values are leaves
+        name = dotted.get(key)
+        if name is None:
+            name = f"{prefix}.{key}"
+            if len(dotted) < DOTTED_MAX:  # keys that are data (ids, say) are not kept for ever
+                dotted[key] = name
         if isinstance(value, dict):
-            flatten(value, f"{prefix}.{key}", out)
+            flatten(value, name, out)
         else:
-            out[f"{prefix}.{key}"] = value
+            out[name] = value
     return out
+
+
+#: prefix -> {key: "prefix.key"}: the dotted names :func:`flatten` made before. Rows share
+#: their keys, so each name is built once, and all rows' dicts hold the same string objects
+#: (cheaper to hash and compare when the rows become columns).
+_DOTTED: dict[str, dict[str, str]] = {}
+
+#: Most prefixes kept in :data:`_DOTTED` (then it starts afresh), and most keys kept per prefix.
+DOTTED_MAX = 10_000
 
 
 def _expect(cond: bool, path: str, problem: str) -> None:
