@@ -81,6 +81,7 @@ from magnet.evaluation.pytypes import check_value
 from magnet.evaluation.card import CardError, load_card
 from magnet.protocol.benchmark import Leaderboard
 from magnet.protocol.execution import ensure_ray
+from magnet.files import write_atomic
 
 SCHEMA_VERSION = 1
 VERSION_PACKAGES = ("magnet", "crfm-helm", "pandas", "numpy", "pingouin")
@@ -151,9 +152,8 @@ class Verdict:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "verdict.json"
-        tmp = out / f".verdict.json.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)
+        text = json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n"
+        write_atomic(path, lambda tmp: tmp.write_text(text))
         return path
 
 

@@ -53,6 +53,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from magnet.files import write_atomic, write_bytes_atomic
+
 RUN_DIR_COLUMN = "__run_dir__"
 CACHE_FORMAT = 9  # bump whenever flattening or the layout changes: old caches are then rebuilt
 
@@ -114,10 +116,7 @@ def _part_path(folder: Path, part: str, manifest: Manifest) -> Path:
 
 def load_manifest(cache_dir: str | os.PathLike, table: str) -> Manifest:
     """The table's manifest; empty when absent, unreadable or of another cache format."""
-    try:
-        data = orjson.loads((_table_dir(cache_dir, table) / "manifest.json").read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return Manifest()
+    data = _read_json_file(_table_dir(cache_dir, table) / "manifest.json")
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("versions") != PICKLE_VERSIONS:
         return Manifest()  # pickled parts are read back only by the pandas and numpy versions that wrote them
     return Manifest(data["runs"], data["parts"], known=set(data["parts"]))
@@ -136,18 +135,30 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
     folder = _table_dir(cache_dir, table)
     folder.mkdir(parents=True, exist_ok=True)
     part = uuid.uuid4().hex[:16]
-    tmp = folder / f".{part}.tmp"
     if isinstance(frame, pa.Table):
         suffix = ".arrow"
         runs = pc.unique(frame.column(RUN_DIR_COLUMN)).to_pylist()
-        feather.write_feather(frame, tmp, compression="uncompressed")  # lz4 costs ~1 ms more to read back
+        # lz4 costs ~1 ms more to read back
+        write_atomic(folder / f"{part}{suffix}",
+                     lambda tmp: feather.write_feather(frame, tmp, compression="uncompressed"))
     else:
         suffix = ".pickle"
         runs = frame.index.unique().tolist()  # the DataFrame-based tables keep run directories in the index
-        with open(tmp, "wb") as f:
-            pickle.dump(frame, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, folder / f"{part}{suffix}")
+        write_atomic(folder / f"{part}{suffix}", lambda tmp: _pickle_to(tmp, frame))
     return part, {"file": f"{part}{suffix}", "runs": runs}  # in row order
+
+
+def _pickle_to(path: Path, obj) -> None:
+    with open(path, "wb") as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _read_json_file(path: Path):
+    """A cache bookkeeping file's JSON, or None when absent or unreadable."""
+    try:
+        return orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
 
 
 #: Seconds before a part no manifest refers to, and that this process does not know, is deleted:
@@ -165,10 +176,8 @@ def save_manifest(cache_dir: str | os.PathLike, table: str, manifest: Manifest) 
     folder.mkdir(parents=True, exist_ok=True)
     used = {entry["part"] for entry in manifest.runs.values() if entry.get("part")}
     manifest.parts = {p: info for p, info in manifest.parts.items() if p in used}
-    tmp = folder / f".manifest.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_bytes(orjson.dumps({"format": CACHE_FORMAT, "versions": PICKLE_VERSIONS, "runs": manifest.runs,
-                                  "parts": manifest.parts}))
-    os.replace(tmp, folder / "manifest.json")
+    write_bytes_atomic(folder / "manifest.json", orjson.dumps(
+        {"format": CACHE_FORMAT, "versions": PICKLE_VERSIONS, "runs": manifest.runs, "parts": manifest.parts}))
     now = time.time()
     for path in (p for suffix in PART_SUFFIXES for p in folder.glob(f"*{suffix}")):
         if path.stem in manifest.parts:
@@ -269,10 +278,7 @@ def listing_key(names: list[str], sigs: list) -> str | None:
 
 def load_snapshot(cache_dir: str | os.PathLike, table: str) -> dict | None:
     """The table's snapshot (see :func:`save_snapshot`), or None when absent or unreadable."""
-    try:
-        data = orjson.loads((_table_dir(cache_dir, table) / "snapshot.json").read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
+    data = _read_json_file(_table_dir(cache_dir, table) / "snapshot.json")
     return data if isinstance(data, dict) and isinstance(data.get("key"), str) else None
 
 
@@ -323,19 +329,16 @@ def save_frame(cache_dir: str | os.PathLike, table: str, key: str, dtype_backend
     """
     folder = _table_dir(cache_dir, table)
     path = _frame_path(cache_dir, table, key, dtype_backend)
-    tmp = folder / f".frame.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     finished = frame.copy(deep=True)  # a deep copy is consolidated
     finished.attrs = {}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            pickle.dump((finished, extra), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        write_atomic(path, lambda tmp: _pickle_to(tmp, (finished, extra)))
         for old in folder.glob(f"{dtype_backend}-*{FRAME_SUFFIX}"):
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 def save_snapshot(cache_dir: str | os.PathLike, table: str, key: str, files: list) -> None:
@@ -355,10 +358,8 @@ def save_snapshot(cache_dir: str | os.PathLike, table: str, key: str, files: lis
         >>> load_snapshot(d, "stats")["parts"]
         [['p1', 'p1.arrow']]
     """
-    folder = _table_dir(cache_dir, table)
-    tmp = folder / f".snapshot.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        tmp.write_bytes(orjson.dumps({"key": key, "parts": [list(f) for f in files]}))
-        os.replace(tmp, folder / "snapshot.json")
+        write_bytes_atomic(_table_dir(cache_dir, table) / "snapshot.json",
+                           orjson.dumps({"key": key, "parts": [list(f) for f in files]}))
     except OSError:  # a read-only cache (shared, or on a full disk) is still read; it only stays slower
-        tmp.unlink(missing_ok=True)
+        pass

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 from magnet.backends.helm.cache import _json_columns
+from magnet.files import write_atomic
 from magnet.errors import UserError
 
 FORMATS = ("parquet", "csv", "jsonl")
@@ -72,12 +73,6 @@ def export_metadata(df: pd.DataFrame) -> dict:
     return meta
 
 
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def export_table(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None = None) -> None:
     """Write ``df`` atomically; ``fmt`` defaults to the file extension. Also writes :func:`metadata_path`."""
 
@@ -92,9 +87,9 @@ def export_table(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None = No
 
         for col in _json_columns(df):  # Python objects are stored as JSON text
             df[col] = [None if v is None else orjson.dumps(v).decode() for v in df[col]]
-        _write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+        write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
     elif fmt == "csv":
-        _write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
+        write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
     else:
-        _write_atomic(path, lambda tmp: df.to_json(tmp, orient="records", lines=True))
-    _write_atomic(metadata_path(path), lambda tmp: tmp.write_text(json.dumps(meta, indent=2) + "\n"))
+        write_atomic(path, lambda tmp: df.to_json(tmp, orient="records", lines=True))
+    write_atomic(metadata_path(path), lambda tmp: tmp.write_text(json.dumps(meta, indent=2) + "\n"))

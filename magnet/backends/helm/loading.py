@@ -783,8 +783,7 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
         table_cache.forget_parts(cdir, table, manifest, miss.part)
         return _load_cached(table, refs, cdir, ops, n_jobs, columns, retries - 1, progress)
     in_order = not fresh_frames and all(keep is None for _, keep in read) and _runs_in_order(
-        [run for part in dict.fromkeys(manifest.runs[n]["part"] for n in asked) if part is not None
-         for run in manifest.parts[part]["runs"]], names)
+        _runs_of_parts(manifest, _parts_of(manifest, asked)), names)
     if key is not None and not failures:
         _save_snapshot_if_whole(cdir, table, key, names, manifest)
     return ops.concat(pieces), failures, in_order
@@ -795,10 +794,19 @@ def _save_snapshot_if_whole(cdir, table: str, key: str, names: list[str], manife
     in order."""
     if not all(n in manifest.runs for n in names):
         return
-    parts = [p for p in dict.fromkeys(manifest.runs[n]["part"] for n in names) if p is not None]
-    rows_of = [run for p in parts for run in manifest.parts[p]["runs"]]
-    if rows_of == [n for n in names if manifest.runs[n]["part"] is not None]:
+    parts = _parts_of(manifest, names)
+    if _runs_of_parts(manifest, parts) == [n for n in names if manifest.runs[n]["part"] is not None]:
         table_cache.save_snapshot(cdir, table, key, [(p, manifest.parts[p]["file"]) for p in parts])
+
+
+def _parts_of(manifest, runs: list[str]) -> list[str]:
+    """The parts holding these (cached) runs' rows, each once, in the order of their first run."""
+    return [p for p in dict.fromkeys(manifest.runs[n]["part"] for n in runs) if p is not None]
+
+
+def _runs_of_parts(manifest, parts: list[str]) -> list[str]:
+    """The runs whose rows these parts hold, in row order."""
+    return [run for p in parts for run in manifest.parts[p]["runs"]]
 
 
 def _runs_in_order(runs: list[str], listed: list[str]) -> bool:
