@@ -57,6 +57,8 @@ def test_every_table_round_trips_through_the_cache_with_its_nested_values(real_c
     for table in TABLES:
         cold = HelmOutputs.coerce(real_copy, cache_dir=False).table(table, cache=False)
         filling = HelmOutputs.coerce(real_copy, cache_dir=cache).table(table)
+        assert not list(cache.glob(f"*/{table}/*.frame"))  # a listing seen once: no finished table yet
+        HelmOutputs.coerce(real_copy, cache_dir=cache).table(table)  # seen twice: the snapshot's load keeps it
         with monkeypatch.context() as m:  # nothing changed: the finished table is unpickled, nothing else read
             for name in ("load_manifest", "load_snapshot", "read_part_files"):
                 m.setattr(table_cache, name, lambda *a, **k: pytest.fail("the finished table was not used"))
@@ -180,18 +182,20 @@ def test_the_finished_table_follows_the_files_and_keeps_the_load_s_notes(tmp_pat
         state.unlink()  # five runs' request states are rebuilt
     cache = tmp_path / "cache"
     outputs = HelmOutputs.coerce(root, cache_dir=cache)
-    for _ in range(2):  # fills, then reads the finished table: both warn about the rebuilt runs
+    for _ in range(3):  # fills; reads the parts and keeps the finished table; reads it: all warn alike
         with pytest.warns(HelmOutputWarning, match="5 run"):
             states = outputs.scenario_states()
         assert len(states.attrs["rebuilt"]) == 5
         assert all(path.startswith(str(root)) for path in (m.path for m in states.attrs["missing"]))
     first = _finished(cache, "scenario_states")
     outputs.stats()
+    outputs.stats()
     with pytest.MonkeyPatch.context() as m:  # a projection is taken from the finished table of a full load
         m.setattr(table_cache, "read_part_files", lambda *a, **k: pytest.fail("the finished table was not used"))
         lean = outputs.stats(columns=["stats.mean"])
     pd.testing.assert_frame_equal(lean, outputs.stats(cache=False, columns=["stats.mean"]))
     arrow = outputs.stats(dtype_backend="pyarrow")
+    pd.testing.assert_frame_equal(outputs.stats(dtype_backend="pyarrow"), arrow)
     assert _finished(cache, "stats", "pyarrow") != _finished(cache, "stats")
     pd.testing.assert_frame_equal(outputs.stats(dtype_backend="pyarrow"), arrow)
 
@@ -203,7 +207,10 @@ def test_the_finished_table_follows_the_files_and_keeps_the_load_s_notes(tmp_pat
     with pytest.warns(HelmOutputWarning):
         after = outputs.scenario_states()
     assert "edited after the finished table" in {c[0]["text"] for c in after[COMPLETIONS] if c}
-    assert not first.exists() and _finished(cache, "scenario_states") != first  # replaced, not added
+    assert _finished(cache, "scenario_states") == first  # a listing seen once: the old one is not used, not replaced
+    with pytest.warns(HelmOutputWarning):
+        pd.testing.assert_frame_equal(outputs.scenario_states(), after)
+    assert not first.exists() and _finished(cache, "scenario_states") != first  # seen twice: replaced, not added
     with pytest.warns(HelmOutputWarning):
         pd.testing.assert_frame_equal(outputs.scenario_states(cache=False), after)
 
@@ -215,7 +222,24 @@ def test_a_damaged_finished_table_is_a_miss(tmp_path):
     shutil.copytree(SUITE, root)
     cache = tmp_path / "cache"
     cold = HelmOutputs.coerce(root, cache_dir=False).run_specs(cache=False)
-    HelmOutputs.coerce(root, cache_dir=cache).run_specs()
+    for _ in range(2):  # the second load of an unchanged listing keeps the finished table
+        HelmOutputs.coerce(root, cache_dir=cache).run_specs()
     finished = _finished(cache, "run_specs")
     finished.write_bytes(finished.read_bytes()[:100])
     pd.testing.assert_frame_equal(HelmOutputs.coerce(root, cache_dir=cache).run_specs(), cold)
+
+
+@pytest.mark.filterwarnings("ignore::magnet.backends.helm.errors.HelmOutputWarning")
+def test_a_suite_that_changes_before_every_load_keeps_no_finished_table(tmp_path):
+    """Runs still being written: each load sees a new listing, so none pays for writing a finished table."""
+    root = tmp_path / "benchmark_output"
+    shutil.copytree(SUITE, root)
+    cache = tmp_path / "cache"
+    stats_files = sorted(root.glob("runs/*/*/stats.json"))
+    for i in range(3):
+        _touch(stats_files[i])
+        loaded = HelmOutputs.coerce(root, cache_dir=cache).stats()
+        pd.testing.assert_frame_equal(loaded, HelmOutputs.coerce(root, cache_dir=False).stats(cache=False))
+        assert not list(cache.glob("*/stats/*.frame"))
+    HelmOutputs.coerce(root, cache_dir=cache).stats()  # the same listing again: now it is kept
+    assert _finished(cache, "stats").is_file()

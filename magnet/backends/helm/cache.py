@@ -306,6 +306,29 @@ def load_frame(cache_dir: str | os.PathLike, table: str, key: str, dtype_backend
     return (frame, extra) if isinstance(frame, pd.DataFrame) else None
 
 
+def listing_seen_before(cache_dir: str | os.PathLike, table: str, key: str) -> bool:
+    """True when the previous call for this table had the same listing digest; remembers ``key`` for the next.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> [listing_seen_before(d, "stats", k) for k in ("k1", "k1", "k2", "k1")]
+        [False, True, False, False]
+    """
+    path = _table_dir(cache_dir, table) / "last_listing"
+    try:
+        if path.read_text() == key:
+            return True
+    except OSError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, key.encode())
+    except OSError:  # a read-only cache: never kept
+        pass
+    return False
+
+
 def save_frame(cache_dir: str | os.PathLike, table: str, key: str, dtype_backend: str, frame: pd.DataFrame,
                extra=None) -> None:
     """Keep a finished table (what a load returns) for the listing digest ``key``, with ``extra`` beside it.
