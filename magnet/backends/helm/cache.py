@@ -10,6 +10,13 @@ load never holds more than the chunks in flight plus what it returns), then
 reads the other asked runs' rows back from their parts. Parts no run refers
 to any more are deleted when the manifest is written.
 
+Two shortcuts skip that bookkeeping when nothing changed, both keyed by a
+digest of the runs' names and files' signatures (:func:`listing_key`): a
+*snapshot* names the parts to read whole (:func:`save_snapshot`), and a
+*finished table* is the very DataFrame a load of one suite returned
+(:func:`save_frame`), kept by the second load of the same listing
+(:func:`listing_seen_before`).
+
 Parts come in two kinds:
 
 * ``.arrow``: the tables flattened in Arrow (``stats``, ``per_instance_stats``),
