@@ -84,14 +84,18 @@ def irt_abilities(y: np.ndarray, a: np.ndarray, b: np.ndarray, prior_sd: float =
 _FITS: dict = {}
 
 
+def _remember(memo: dict, key, compute, size: int = 16):
+    """``memo[key]``, from ``compute()`` when missing; the oldest entry makes room once ``memo`` holds ``size``."""
+    if key not in memo:
+        if len(memo) >= size:
+            memo.pop(next(iter(memo)))
+        memo[key] = compute()
+    return memo[key]
+
+
 def _fit_irt_cached(source: np.ndarray):
     """:func:`fit_irt` with defaults, remembered for the last few source matrices (the ensemble reuses them)."""
-    key = (source.shape, hash(source.tobytes()))
-    if key not in _FITS:
-        if len(_FITS) >= 16:
-            _FITS.pop(next(iter(_FITS)))
-        _FITS[key] = fit_irt(source)
-    return _FITS[key]
+    return _remember(_FITS, (source.shape, hash(source.tobytes())), lambda: fit_irt(source))
 
 
 def fit_irt(source: np.ndarray, iters: int = 12, item_l2: float = 0.5, ability_sd: float = 2.0):
@@ -234,17 +238,33 @@ def calibrated_irt_dr_estimate(source, coreset, target_coreset_scores, rng=None,
     return _doubly_robust(_sigmoid(alpha[:, None] + beta[:, None] * z), idx, tgt, weights)
 
 
+_ANCHOR_WEIGHTS: dict = {}
+
+
+def _anchor_weights_cached(source, coreset) -> np.ndarray:
+    """:func:`anchor_weights` (read-only), remembered for the last few (source, coreset) pairs by their content."""
+    src, idx = np.asarray(source), np.asarray(coreset)
+
+    def compute():
+        w = anchor_weights(src, idx)
+        w.setflags(write=False)  # shared by the calls that hit the memo
+        return w
+
+    return _remember(_ANCHOR_WEIGHTS, tuple((a.shape, a.dtype.str, hash(a.tobytes())) for a in (src, idx)), compute)
+
+
 def _anchor_mean(source, coreset, target_coreset_scores, rng=None) -> np.ndarray:
     src, idx, tgt = _check(source, coreset, target_coreset_scores)
-    return tgt @ anchor_weights(src, idx)
+    return tgt @ _anchor_weights_cached(src, idx)
 
 
 def _irt_dr_anchor(source, coreset, target_coreset_scores, rng=None) -> np.ndarray:
-    return irt_dr_estimate(source, coreset, target_coreset_scores, weights=anchor_weights(source, coreset))
+    return irt_dr_estimate(source, coreset, target_coreset_scores, weights=_anchor_weights_cached(source, coreset))
 
 
 def _item_ridge_dr_anchor(source, coreset, target_coreset_scores, rng=None) -> np.ndarray:
-    return item_ridge_dr_estimate(source, coreset, target_coreset_scores, weights=anchor_weights(source, coreset))
+    return item_ridge_dr_estimate(source, coreset, target_coreset_scores,
+                                  weights=_anchor_weights_cached(source, coreset))
 
 
 #: The candidates the ensemble weighs, in order (``*_anchor``: coreset items weighted by :func:`anchor_weights`).

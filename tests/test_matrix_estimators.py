@@ -6,12 +6,14 @@ source only. Real data: the HELM Lite outcomes in tests/data."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import optimize
 
+from magnet.peers.anchor_points import anchor_weights
 from predictors import _matrix as M
 
 DATA = Path(__file__).resolve().parent / "data" / "benchpred-helm-lite"
@@ -154,3 +156,55 @@ def test_select_coreset_picks_anchors_where_items_cluster_by_subject():
 def test_choose_top_rules_beyond_the_candidate_count_are_dropped():
     inner = [(np.column_stack([y, y + 0.2]), y) for y in (np.linspace(0, 1, 4), np.linspace(0.2, 0.8, 4))]
     assert M.choose_top(inner, (1, 2, 3, 8)) == 1
+
+
+ANCHOR_PARTS = ("anchor_mean", "irt_dr_anchor", "item_ridge_dr_anchor")
+
+
+def _small_inside(gsm):
+    """40 real source models, 10 targets inside their range, 200 items, a 15-item coreset."""
+    rng = np.random.default_rng(3)
+    perm = rng.permutation(len(gsm))
+    src, tgt = gsm[perm[:40], :200], gsm[perm[40:50], :200]
+    core = np.sort(rng.choice(200, 15, replace=False))
+    assert not M.targets_beyond_source(src, core, tgt[:, core])
+    return src, core, tgt[:, core]
+
+
+def test_anchor_weights_memo_changes_no_candidate_and_no_ensemble_estimate(gsm, monkeypatch):
+    """The memo on, then off (every anchor candidate computing its own weights, as before): identical anchor
+    candidates on the ensemble's inner splits (same shapes, other models), on the whole source with the coreset and
+    with another coreset of the same size, and identical ensemble estimates."""
+    src, core, tgt = _small_inside(gsm)
+    other = np.sort(np.random.default_rng(4).choice(200, len(core), replace=False))
+    splits = M._inner_splits(src, core, tgt, np.random.default_rng(0), M.INNER_SPLITS)
+    cases = [(src[tr], core, src[val][:, core]) for tr, val in splits] + [(src, core, tgt), (src, other, tgt)]
+
+    def run():
+        preds = [M.ENSEMBLE_PARTS[name](s, c, t) for s, c, t in cases for name in ANCHOR_PARTS]
+        return preds + [M.ensemble_estimate(src, core, tgt, 0, top=top) for top in ("auto", len(M.ENSEMBLE_PARTS))]
+
+    monkeypatch.setattr(M, "_ANCHOR_WEIGHTS", {})
+    with_memo = run()
+    monkeypatch.setattr(M, "_anchor_weights_cached", M.anchor_weights)
+    without = run()
+    for got, expected in zip(with_memo, without, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert len(M._ANCHOR_WEIGHTS) == len(cases)  # one entry per distinct (source, coreset)
+    assert not next(iter(M._ANCHOR_WEIGHTS.values())).flags.writeable  # shared, so nobody may change it
+
+
+def test_ensemble_computes_anchor_weights_once_per_source_and_coreset(gsm, monkeypatch):
+    """Three candidates weigh the coreset by anchor_weights on the same inner source: computed once per inner split
+    and once for the final fit (all candidates averaged, so the anchor ones are fitted on the whole source)."""
+    src, core, tgt = _small_inside(gsm)
+    calls = Counter()
+
+    def counting(source, coreset):
+        calls[np.asarray(source).tobytes(), np.asarray(coreset).tobytes()] += 1
+        return anchor_weights(source, coreset)
+
+    monkeypatch.setattr(M, "anchor_weights", counting)
+    monkeypatch.setattr(M, "_ANCHOR_WEIGHTS", {})
+    M.ensemble_estimate(src, core, tgt, 0, top=len(M.ENSEMBLE_PARTS))
+    assert sorted(calls.values()) == [1] * (M.INNER_SPLITS + 1)
