@@ -9,6 +9,9 @@ import pytest
 
 from magnet.backends.helm.demo import DemoSpec, build_demo
 from magnet.backends.helm.outputs import HelmOutputs
+from magnet.protocol.corpus import Corpus
+
+from helm_raw import Raw
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,18 @@ def demo_outputs(demo_root) -> HelmOutputs:
 def small_root() -> Path:
     """The small demo ``benchmark_output`` (4 models x 3 scenarios x 20 instances)."""
     return build_demo(DemoSpec.preset("small"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def small_demo_corpus(small_root) -> Corpus:
+    """The small demo corpus, loaded once for the session: shared, so no test may modify it."""
+    return Corpus.load(HelmOutputs.coerce(small_root))
+
+
+@pytest.fixture(scope="session")
+def small_demo_raw(small_root) -> Raw:
+    """The small demo suite read with plain ``json`` (tests/helm_raw.py), independent of magnet's loader."""
+    return Raw(small_root)
 
 
 @pytest.fixture

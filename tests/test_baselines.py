@@ -7,107 +7,93 @@ The expected values come from ``per_instance_stats.json`` and ``scenario_state.j
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.baselines import BASELINES, compute_baselines, register_baseline, revealed_loss, revealed_mean
-from magnet.protocol.corpus import Corpus
 from magnet.protocol.splits import reveal
-
-from helm_raw import Raw
 
 RUN = "run_spec.name"
 COMPLETIONS = "scenario_state.request_states.result.completions"
 
 
-@pytest.fixture(scope="module")
-def outputs():
-    return HelmOutputs.demo(preset="small")
-
-
-@pytest.fixture(scope="module")
-def corpus(outputs):
-    return Corpus.load(outputs)
-
-
-@pytest.fixture(scope="module")
-def raw(outputs):
-    return Raw(Path(outputs.root))
-
-
 @pytest.mark.parametrize("k", [3, 0.5])
-def test_revealed_loss_is_the_mean_negative_logprob_of_the_revealed_request_states(corpus, raw, k):
-    revealed = reveal(corpus, k, seed=1)
-    got = revealed_loss(corpus, revealed)
+def test_revealed_loss_is_the_mean_negative_logprob_of_the_revealed_request_states(
+        small_demo_corpus, small_demo_raw, k):
+    revealed = reveal(small_demo_corpus, k, seed=1)
+    got = revealed_loss(small_demo_corpus, revealed)
     # one row per (run, target variant), all variants of a run sharing the run's loss
-    assert sorted(zip(got[RUN], got["target.key"])) == sorted(zip(corpus.targets[RUN], corpus.targets["target.key"]))
+    targets = small_demo_corpus.targets
+    assert sorted(zip(got[RUN], got["target.key"])) == sorted(zip(targets[RUN], targets["target.key"]))
     for run, value in got.groupby(RUN)["value"]:
-        expected = raw.revealed_loss(run, revealed[run])
+        expected = small_demo_raw.revealed_loss(run, revealed[run])
         assert expected > 0
         np.testing.assert_allclose(value.to_numpy(), expected, rtol=0, atol=1e-12)
 
 
-def test_revealed_loss_counts_perturbed_copies_of_a_revealed_instance(corpus, raw):
+def test_revealed_loss_counts_perturbed_copies_of_a_revealed_instance(small_demo_corpus, small_demo_raw):
     """A data-augmented run holds an original and a perturbed request state per revealed instance: both count."""
-    revealed = reveal(corpus, 3, seed=1)
+    revealed = reveal(small_demo_corpus, 3, seed=1)
     run = next(r for r in revealed if "data_augmentation=" in r)
-    states = corpus.scenario_states[corpus.scenario_states[RUN] == run]
+    states = small_demo_corpus.scenario_states[small_demo_corpus.scenario_states[RUN] == run]
     mine = states[states["scenario_state.request_states.instance.id"].isin(revealed[run])]
     assert len(mine) > len(revealed[run])  # perturbed copies present
     losses = [-c[0]["logprob"] for c in mine[COMPLETIONS]]
-    got = revealed_loss(corpus, revealed)
+    got = revealed_loss(small_demo_corpus, revealed)
     assert got[got[RUN] == run]["value"].iloc[0] == pytest.approx(np.mean(losses), abs=1e-12)
 
 
-def test_revealed_mean_is_the_mean_of_exactly_the_revealed_instances(corpus, raw):
-    revealed = reveal(corpus, 4, seed=2)
-    got = revealed_mean(corpus, revealed)
+def test_revealed_mean_is_the_mean_of_exactly_the_revealed_instances(small_demo_corpus, small_demo_raw):
+    revealed = reveal(small_demo_corpus, 4, seed=2)
+    got = revealed_mean(small_demo_corpus, revealed)
+    targets = small_demo_corpus.targets
     checked = 0
     for run, key, value in zip(got[RUN], got["target.key"], got["value"]):
-        split = corpus.targets[(corpus.targets[RUN] == run) & (corpus.targets["target.key"] == key)]["target.split"]
-        values = raw.instance_values(run, key, split.iloc[0])
+        split = targets[(targets[RUN] == run) & (targets["target.key"] == key)]["target.split"]
+        values = small_demo_raw.instance_values(run, key, split.iloc[0])
         shown = [values[i] for i in revealed[run] if i in values]
         assert value == pytest.approx(np.mean(shown), abs=1e-12), (run, key)
         checked += 1
     # every variant with at least one revealed instance has a row; the others have none
-    expected = sum(any(i in raw.instance_values(r, k, s) for i in revealed[r])
-                   for r, k, s in zip(corpus.targets[RUN], corpus.targets["target.key"], corpus.targets["target.split"]))
+    expected = sum(any(i in small_demo_raw.instance_values(r, k, s) for i in revealed[r])
+                   for r, k, s in zip(targets[RUN], targets["target.key"], targets["target.split"]))
     assert checked == expected >= 40
 
 
-def test_compute_baselines_puts_them_side_by_side_with_nan_where_a_run_revealed_nothing(corpus, raw):
-    revealed = reveal(corpus, 3, seed=0)
-    run = corpus.run_specs[RUN].iloc[0]
+def test_compute_baselines_puts_them_side_by_side_with_nan_where_a_run_revealed_nothing(
+        small_demo_corpus, small_demo_raw):
+    revealed = reveal(small_demo_corpus, 3, seed=0)
+    run = small_demo_corpus.run_specs[RUN].iloc[0]
     revealed[run] = []
-    both = compute_baselines(corpus, revealed)
+    both = compute_baselines(small_demo_corpus, revealed)
     assert list(both.columns) == [RUN, "target.key", "revealed_mean", "revealed_loss"]
-    assert len(both) == len(corpus.targets.drop_duplicates([RUN, "target.key"]))
+    assert len(both) == len(small_demo_corpus.targets.drop_duplicates([RUN, "target.key"]))
     mine = both[both[RUN] == run]
     assert mine["revealed_mean"].isna().all() and mine["revealed_loss"].isna().all()
     other = both[both[RUN] != run]
     assert other["revealed_loss"].notna().all()
     first = other.iloc[0]
-    assert first["revealed_loss"] == pytest.approx(raw.revealed_loss(first[RUN], revealed[first[RUN]]), abs=1e-12)
+    expected = small_demo_raw.revealed_loss(first[RUN], revealed[first[RUN]])
+    assert first["revealed_loss"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_no_logprobs_no_revealed_loss(corpus):
+def test_no_logprobs_no_revealed_loss(small_demo_corpus):
     """Runs that recorded no logprobs give no revealed_loss column (not a column of zeros)."""
-    states = corpus.scenario_states.copy()
+    states = small_demo_corpus.scenario_states.copy()
     states[COMPLETIONS] = [[dict(c, logprob=0.0) for c in completions] for completions in states[COMPLETIONS]]
-    flat = dataclasses.replace(corpus, scenario_states=states)
+    flat = dataclasses.replace(small_demo_corpus, scenario_states=states)
     revealed = reveal(flat, 3)
     assert len(revealed_loss(flat, revealed)) == 0
     assert list(compute_baselines(flat, revealed).columns) == [RUN, "target.key", "revealed_mean", ]
-    assert corpus.scenario_states[COMPLETIONS].iloc[0][0]["logprob"] != 0.0  # the copy did not touch the corpus
+    # the copy did not touch the corpus
+    assert small_demo_corpus.scenario_states[COMPLETIONS].iloc[0][0]["logprob"] != 0.0
 
 
-def test_unknown_baseline_is_a_clear_error_and_new_ones_register(corpus):
+def test_unknown_baseline_is_a_clear_error_and_new_ones_register(small_demo_corpus):
     with pytest.raises(ValueError, match=r"unknown baseline 'early_f1'; registered: \['revealed_loss', 'revealed_mean'"):
-        compute_baselines(corpus, reveal(corpus, 3), ["early_f1"])
+        compute_baselines(small_demo_corpus, reveal(small_demo_corpus, 3), ["early_f1"])
 
     @register_baseline("constant_half")
     def constant_half(corpus, revealed):
@@ -116,8 +102,9 @@ def test_unknown_baseline_is_a_clear_error_and_new_ones_register(corpus):
 
     try:
         assert BASELINES["constant_half"] is constant_half
-        out = compute_baselines(corpus, reveal(corpus, 3), ["constant_half"])
-        assert (out["constant_half"] == 0.5).all() and len(out) == len(corpus.targets)
+        out = compute_baselines(small_demo_corpus, reveal(small_demo_corpus, 3), ["constant_half"])
+        assert (out["constant_half"] == 0.5).all() and len(out) == len(small_demo_corpus.targets)
     finally:
         del BASELINES["constant_half"]
-    assert isinstance(revealed_mean(corpus, {}), pd.DataFrame) and len(revealed_mean(corpus, {})) == 0
+    assert (isinstance(revealed_mean(small_demo_corpus, {}), pd.DataFrame)
+            and len(revealed_mean(small_demo_corpus, {})) == 0)

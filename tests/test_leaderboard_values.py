@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,18 +19,14 @@ import pytest
 from scipy import stats
 from sklearn.metrics import r2_score
 
-from magnet.backends.helm.outputs import HelmOutputs
 from magnet.helm_objects import make_stat
 from magnet.predictor import Predictor
 from magnet.protocol.benchmark import benchmark
-from magnet.protocol.corpus import Corpus
 from magnet.protocol.splits import reveal
 from predictors.example_random_predictor import ExampleRandomPredictor
 from predictors.irt import IRT
 from predictors.model_mean import ModelMean
 from predictors.revealed_sample_mean import RevealedSampleMean
-
-from helm_raw import Raw
 
 RUN = "run_spec.name"
 K = 5  # revealed instances per run
@@ -58,25 +53,10 @@ def floor_by_hand(values: list[float], k: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def small_outputs():
-    return HelmOutputs.demo(preset="small")
-
-
-@pytest.fixture(scope="module")
-def corpus(small_outputs):
-    return Corpus.load(small_outputs)
-
-
-@pytest.fixture(scope="module")
-def raw(small_outputs):
-    return Raw(Path(small_outputs.root))
-
-
-@pytest.fixture(scope="module")
-def written(corpus, tmp_path_factory):
+def written(small_demo_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("board")
-    board = benchmark([RevealedSampleMean(), ModelMean(), IRT(), ExampleRandomPredictor()], corpus, splits=SPLITS,
-                      num_eval_samples=K, progress=False, n_boot=200)
+    board = benchmark([RevealedSampleMean(), ModelMean(), IRT(), ExampleRandomPredictor()], small_demo_corpus,
+                      splits=SPLITS, num_eval_samples=K, progress=False, n_boot=200)
     board.write(out, plots=False)
     doc = json.loads((out / "leaderboard.json").read_text())
     predictions = pd.read_csv(out / "predictions.csv")
@@ -84,8 +64,8 @@ def written(corpus, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def revealed(corpus):
-    return reveal(corpus, K, seed=0)
+def revealed(small_demo_corpus):
+    return reveal(small_demo_corpus, K, seed=0)
 
 
 def rows_of(predictions: pd.DataFrame, row: dict) -> pd.DataFrame:
@@ -98,31 +78,32 @@ def rows_of(predictions: pd.DataFrame, row: dict) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------- tests
 
 
-def test_predictions_csv_carries_the_true_values_and_baselines(written, raw, revealed):
+def test_predictions_csv_carries_the_true_values_and_baselines(written, small_demo_raw, revealed):
     _, predictions = written
     per_target = predictions.drop_duplicates([RUN, "target.key"])
     assert len(per_target) == 60  # every target variant of the small corpus
     columns = [RUN, "target.key", "target.name", "actual", "revealed_mean", "revealed_loss"]
     for run, key, name, actual, revealed_mean, revealed_loss in per_target[columns].itertuples(index=False):
-        assert actual == pytest.approx(raw.actual(run, key, "test"), abs=1e-12)
-        values = raw.instance_values(run, key, "test")
+        assert actual == pytest.approx(small_demo_raw.actual(run, key, "test"), abs=1e-12)
+        values = small_demo_raw.instance_values(run, key, "test")
         shown = [values[i] for i in revealed[run] if i in values]
         if key == name:  # the sample is drawn from the main target's instances (variants may cover fewer)
             assert len(shown) == len(revealed[run]) == min(K, len(values))
         assert revealed_mean == pytest.approx(np.mean(shown), abs=1e-12)
-        assert revealed_loss == pytest.approx(raw.revealed_loss(run, revealed[run]), abs=1e-12)
+        assert revealed_loss == pytest.approx(small_demo_raw.revealed_loss(run, revealed[run]), abs=1e-12)
 
 
-def test_raw_instance_values_average_to_helms_aggregates(corpus, raw):
+def test_raw_instance_values_average_to_helms_aggregates(small_demo_corpus, small_demo_raw):
     """The independent per-instance reader agrees with HELM's own stats.json for every target variant."""
-    t = corpus.targets
+    t = small_demo_corpus.targets
     for run, key, split in zip(t[RUN], t["target.key"], t["target.split"]):
-        values = raw.instance_values(run, key, split)
+        values = small_demo_raw.instance_values(run, key, split)
         assert values, (run, key)
-        assert np.mean(list(values.values())) == pytest.approx(raw.actual(run, key, split), abs=1e-9), (run, key)
+        expected = small_demo_raw.actual(run, key, split)
+        assert np.mean(list(values.values())) == pytest.approx(expected, abs=1e-9), (run, key)
 
 
-def test_every_row_recomputed_from_predictions_csv(written, raw, revealed):
+def test_every_row_recomputed_from_predictions_csv(written, small_demo_raw, revealed):
     doc, predictions = written
     assert doc["num_eval_samples"] == K and doc["mbe_controls"] == ["revealed_mean", "revealed_loss"]
     rows = doc["rows"]
@@ -154,7 +135,7 @@ def test_every_row_recomputed_from_predictions_csv(written, raw, revealed):
         # baseline error and noise floor from the raw per-instance values
         floors, rm_errors = [], []
         for run, key, actual in zip(data[RUN], data["target.key"], act):
-            values = raw.instance_values(run, key, "test")
+            values = small_demo_raw.instance_values(run, key, "test")
             k = sum(i in values for i in revealed[run])
             floors.append(floor_by_hand(list(values.values()), k))
             rm_errors.append(abs(np.mean([values[i] for i in revealed[run] if i in values]) - actual))
@@ -227,8 +208,9 @@ class Oracle(Predictor):
                 for run, name, split, mean in zip(t[RUN], t["target.name"], t["target.split"], t["stats.mean"])}
 
 
-def test_gain_share_above_one_for_a_predictor_below_the_floor(corpus, tmp_path):
-    board = benchmark([Oracle(corpus)], corpus, splits=["kfold"], num_eval_samples=K, progress=False, n_boot=50)
+def test_gain_share_above_one_for_a_predictor_below_the_floor(small_demo_corpus, tmp_path):
+    board = benchmark([Oracle(small_demo_corpus)], small_demo_corpus, splits=["kfold"], num_eval_samples=K,
+                      progress=False, n_boot=50)
     board.write(tmp_path, plots=False)
     [row] = [r for r in json.loads((tmp_path / "leaderboard.json").read_text())["rows"] if r["stat"] == "main"]
     assert row["mae"] == 0.0
@@ -237,9 +219,9 @@ def test_gain_share_above_one_for_a_predictor_below_the_floor(corpus, tmp_path):
     assert row["gain_share"] == pytest.approx(expected, rel=1e-12) and row["gain_share"] > 1
 
 
-def test_gain_share_undefined_when_every_instance_is_revealed(corpus, tmp_path):
-    board = benchmark([RevealedSampleMean()], corpus, splits=["kfold"], num_eval_samples=10_000, progress=False,
-                      n_boot=50)
+def test_gain_share_undefined_when_every_instance_is_revealed(small_demo_corpus, tmp_path):
+    board = benchmark([RevealedSampleMean()], small_demo_corpus, splits=["kfold"], num_eval_samples=10_000,
+                      progress=False, n_boot=50)
     board.write(tmp_path, plots=False)
     [row] = [r for r in json.loads((tmp_path / "leaderboard.json").read_text())["rows"] if r["stat"] == "main"]
     # nothing left to chance: the revealed mean is the actual value, the floor is 0, the share 0/0
@@ -248,7 +230,7 @@ def test_gain_share_undefined_when_every_instance_is_revealed(corpus, tmp_path):
     assert row["mbe"]["verdict"] == "loss-proxy"  # predictions equal the baseline (rule 2 comes first)
 
 
-def test_irt_under_leave_one_model_out_stays_within_what_the_revealed_outcomes_allow(written, raw, revealed):
+def test_irt_under_leave_one_model_out_stays_within_what_the_revealed_outcomes_allow(written, small_demo_raw, revealed):
     """A held-out model's IRT prediction is (revealed successes + P(correct) of the others) / n, so it lies in
     [S_k / n, (S_k + n - k) / n] for binary targets; every eval run of every model is predicted."""
     _, predictions = written
@@ -257,7 +239,7 @@ def test_irt_under_leave_one_model_out_stays_within_what_the_revealed_outcomes_a
     assert main["model"].nunique() == 4 and len(main) == 16
     inside = 0
     for run, key, predicted in zip(main[RUN], main["target.key"], main["predicted"]):
-        values = raw.instance_values(run, key, "test")
+        values = small_demo_raw.instance_values(run, key, "test")
         if not all(v in (0.0, 1.0) for v in values.values()):
             continue
         shown = [values[i] for i in revealed[run] if i in values]
@@ -267,10 +249,10 @@ def test_irt_under_leave_one_model_out_stays_within_what_the_revealed_outcomes_a
     assert inside >= 8
 
 
-def test_irt_under_leave_one_model_out_with_everything_revealed_is_exact(corpus, raw):
-    result = benchmark([IRT()], corpus, splits=["leave-one-model-out"], num_eval_samples=10_000, progress=False,
-                       n_boot=0).joined
+def test_irt_under_leave_one_model_out_with_everything_revealed_is_exact(small_demo_corpus, small_demo_raw):
+    result = benchmark([IRT()], small_demo_corpus, splits=["leave-one-model-out"], num_eval_samples=10_000,
+                       progress=False, n_boot=0).joined
     main = result[result["target.key"] == result["target.name"]]
     assert len(main) == 16
     for run, key, predicted in zip(main[RUN], main["target.key"], main["predicted"]):
-        assert predicted == pytest.approx(raw.actual(run, key, "test"), abs=1e-9), run
+        assert predicted == pytest.approx(small_demo_raw.actual(run, key, "test"), abs=1e-9), run
