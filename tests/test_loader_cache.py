@@ -243,3 +243,32 @@ def test_a_suite_that_changes_before_every_load_keeps_no_finished_table(tmp_path
         assert not list(cache.glob("*/stats/*.frame"))
     HelmOutputs.coerce(root, cache_dir=cache).stats()  # the same listing again: now it is kept
     assert _finished(cache, "stats").is_file()
+
+
+@pytest.mark.filterwarnings("ignore::magnet.backends.helm.errors.HelmOutputWarning")
+def test_tables_at_once_equal_tables_one_by_one_and_stat_each_file_once(real_copy, tmp_path, monkeypatch):
+    """``outputs.tables()`` gives each table as ``outputs.table`` does (cold, filling and cached), and the cache
+    keys of the four tables stat each run's run_spec.json once, not once per table."""
+    cache = tmp_path / "cache"
+    one_by_one = {t: HelmOutputs.coerce(real_copy, cache_dir=False).table(t, cache=False) for t in TABLES}
+    stats_of = []
+    real_stat = loading.os.stat
+
+    def counting_stat(path, *args, **kwargs):
+        stats_of.append(os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    for _ in range(3):  # fills, keeps the finished tables, reads them
+        stats_of.clear()
+        with monkeypatch.context() as m:
+            m.setattr(loading.os, "stat", counting_stat)
+            together = HelmOutputs.coerce(real_copy, cache_dir=cache).tables()
+        assert sorted(together) == sorted(TABLES)
+        for table in TABLES:
+            pd.testing.assert_frame_equal(together[table], one_by_one[table], check_exact=True)
+            assert together[table].attrs == one_by_one[table].attrs
+    runs_dir = os.fspath(real_copy / "runs") + os.sep  # (coerce also asks whether the root itself is a run)
+    specs = [p for p in stats_of if p.startswith(runs_dir) and p.endswith(os.sep + "run_spec.json")]
+    assert len(specs) == len(set(specs)) == len(list(real_copy.glob("runs/*/*/run_spec.json")))
+    with pytest.raises(ValueError, match="unknown table 'stat'"):
+        HelmOutputs.coerce(real_copy).tables(["stat"])

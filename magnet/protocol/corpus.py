@@ -75,12 +75,12 @@ class Corpus:
         """Load from a :class:`~magnet.backends.helm.outputs.HelmOutputs` (or a path)."""
 
         outputs = HelmOutputs.coerce(outputs)
-        run_specs = outputs.run_specs(errors=errors)
+        tables = outputs.tables(("run_specs", "scenario_states", "stats", "per_instance_stats"), errors=errors)
+        run_specs = tables.pop("run_specs")
         dup = run_specs[RUN][run_specs[RUN].duplicated()]
         if len(dup):
             raise HelmOutputError(outputs.root, f"run name {dup.iloc[0]!r} appears in several suites; select one suite")
         good = set(run_specs[RUN])
-        tables = {t: outputs.table(t, errors=errors) for t in ("scenario_states", "stats", "per_instance_stats")}
         tables = {t: df[df[RUN].isin(good)].reset_index(drop=True) for t, df in tables.items()}
         targets = target_stats(tables["stats"], resolve_targets(run_specs, outputs.schemas(), stat_names))
         targets["target.key"] = [target_key(*k) for k in zip(

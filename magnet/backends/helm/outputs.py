@@ -29,7 +29,7 @@ import pandas as pd
 from magnet.backends.helm.demo import DemoSpec, build_demo, cache_root
 from magnet.backends.helm.demo.entries import spec_from_run_entries
 from magnet.backends.helm.errors import HelmOutputError
-from magnet.backends.helm.loading import RunRef, load_table, read_json
+from magnet.backends.helm.loading import RunRef, load_table, load_tables, read_json
 from magnet.backends.helm.tables import TABLE_FILES, TABLES
 
 #: Directories inside a suite that are not runs.
@@ -237,13 +237,36 @@ class HelmOutputs:
         """
         if name not in TABLES:
             raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+        return load_table(name, self._run_refs(), errors=errors, n_jobs=n_jobs,
+                          cache_root=self.cache_dir if cache else None, columns=columns,
+                          dtype_backend=dtype_backend, progress=progress)
+
+    def tables(self, names=TABLES, *, errors: str = "raise", n_jobs: int | None = None, cache: bool = True,
+               dtype_backend: str = "numpy", progress: bool | None = None) -> dict[str, pd.DataFrame]:
+        """Several tables at once, ``{name: DataFrame}`` (all four by default), as :meth:`table` gives each.
+
+        One listing of the runs, and each run's files stat'ed once for the
+        cache keys of all the tables (``run_spec.json`` is part of every key).
+
+        Example:
+            >>> outputs = HelmOutputs.demo(preset="small")
+            >>> tables = outputs.tables(["run_specs", "stats"])
+            >>> list(tables), tables["stats"].equals(outputs.stats())
+            (['run_specs', 'stats'], True)
+        """
+        unknown = [n for n in names if n not in TABLES]
+        if unknown:
+            raise ValueError(f"unknown table {unknown[0]!r}; expected one of {', '.join(TABLES)}")
+        return load_tables(names, self._run_refs(), errors=errors, n_jobs=n_jobs,
+                           cache_root=self.cache_dir if cache else None, dtype_backend=dtype_backend,
+                           progress=progress)
+
+    def _run_refs(self) -> list[RunRef]:
         refs = []
         for suite in self.suites():
             suite_dir = os.fspath(suite.path)
             refs += [RunRef(suite.name, suite_dir, n) for n in suite.run_dir_names()]
-        return load_table(name, refs, errors=errors, n_jobs=n_jobs,
-                          cache_root=self.cache_dir if cache else None, columns=columns,
-                          dtype_backend=dtype_backend, progress=progress)
+        return refs
 
     def run_specs(self, **kwargs) -> pd.DataFrame:
         """The ``run_specs`` table (one row per run)."""
