@@ -19,6 +19,12 @@ Example:
 
 from __future__ import annotations
 
+import os
+import sys
+
+#: magnet's own folder: frames from files below it are not the user's.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
 
 class UserError(ValueError):
     """A mistake in what the user asked for. ``str()`` is one line: ``<what>: <why>``."""
@@ -32,3 +38,25 @@ class UserError(ValueError):
 
 class MagnetWarning(UserWarning):
     """An option or input that makes a result meaningless or surprising."""
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by the caller point at the first line outside magnet.
+
+    ``warnings.warn(..., stacklevel=user_stacklevel())`` names the user's own
+    line however deep in magnet the warning is raised (a fixed stacklevel names
+    a line of magnet's when the call path changes), and Python's "once per
+    location" filtering then works per line of the user's code.
+
+    Example:
+        >>> def warns():   # a function outside magnet: its own line is the user's
+        ...     return user_stacklevel()
+        >>> warns()
+        1
+    """
+    frame = sys._getframe(1)  # the function about to warn
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level if frame is not None else 1

@@ -272,3 +272,19 @@ def test_tables_at_once_equal_tables_one_by_one_and_stat_each_file_once(real_cop
     assert len(specs) == len(set(specs)) == len(list(real_copy.glob("runs/*/*/run_spec.json")))
     with pytest.raises(ValueError, match="unknown table 'stat'"):
         HelmOutputs.coerce(real_copy).tables(["stat"])
+
+
+def test_loader_warnings_name_the_caller_s_line(tmp_path):
+    """A rebuilt-runs warning points at the user's line, through ``table()`` and through ``tables()`` alike."""
+    import warnings
+
+    root = tmp_path / "benchmark_output"
+    shutil.copytree(SUITE, root)
+    next(root.glob("runs/*/*/scenario_state.json")).unlink()
+    outputs = HelmOutputs.coerce(root, cache_dir=False)
+    for load in (lambda: outputs.scenario_states(cache=False), lambda: outputs.tables(cache=False)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load()
+        rebuilt = [w for w in caught if "rebuilt" in str(w.message)]
+        assert len(rebuilt) == 1 and rebuilt[0].filename == __file__, [(w.filename, w.lineno) for w in caught]

@@ -20,7 +20,7 @@ import warnings
 
 import pandas as pd
 
-from magnet.errors import MagnetWarning, UserError
+from magnet.errors import MagnetWarning, UserError, user_stacklevel
 from magnet.protocol.corpus import RUN
 
 
@@ -81,7 +81,7 @@ def target_problems(run_specs: pd.DataFrame, targets: pd.DataFrame, stat_names: 
     return out
 
 
-def warn_all(messages: list[str], stacklevel: int = 3) -> None:
-    """Emit each message as a :class:`MagnetWarning`."""
+def warn_all(messages: list[str]) -> None:
+    """Emit each message as a :class:`MagnetWarning`, attributed to the first line outside magnet."""
     for message in messages:
-        warnings.warn(message, MagnetWarning, stacklevel=stacklevel)
+        warnings.warn(message, MagnetWarning, stacklevel=user_stacklevel())

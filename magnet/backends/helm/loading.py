@@ -22,6 +22,7 @@ import pandas as pd
 
 from magnet.backends.helm import cache as table_cache
 from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning, Skipped, check_policy
+from magnet.errors import user_stacklevel
 from magnet.backends.helm.arrow_rows import ARROW_MAKERS, STRUCT_MAKERS, column_order_key
 from magnet.backends.helm.json_batches import read_json_files
 from magnet.backends.helm.load_progress import LoadProgress
@@ -1078,17 +1079,18 @@ def _apply_policy(table, failures, errors, order, rebuilt=()):
             raise HelmOutputError(path, problem)
         skipped.append(Skipped(path, problem))
     if errors != "skip":
+        level = user_stacklevel()  # the warnings name the user's line, whichever magnet call led here
         if skipped:
             warnings.warn(f"skipped {len(skipped)} damaged run(s) reading the {table} table; first: {skipped[0]}",
-                          HelmOutputWarning, stacklevel=3)
+                          HelmOutputWarning, stacklevel=level)
         if rebuilt:
             sources = sorted({source for _, _, source in rebuilt})
             warnings.warn(f"{len(rebuilt)} run(s) have no {TABLE_FILES[table]} (HELM does not always publish it); "
                           f"their request states were rebuilt from {' or '.join(sources)} (column {SOURCE_COLUMN}, "
-                          f"df.attrs['rebuilt']); first: {rebuilt[0][1]}", HelmOutputWarning, stacklevel=3)
+                          f"df.attrs['rebuilt']); first: {rebuilt[0][1]}", HelmOutputWarning, stacklevel=level)
         if len(missing) > len(rebuilt):
             first = missing[len(rebuilt)]
             warnings.warn(f"{len(missing) - len(rebuilt)} run(s) have no {TABLE_FILES[table]} (HELM does not always "
                           f"publish it); they add no rows to {table}; first: {first.path}", HelmOutputWarning,
-                          stacklevel=3)
+                          stacklevel=level)
     return skipped, missing
