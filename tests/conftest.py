@@ -26,6 +26,12 @@ def demo_outputs(demo_root) -> HelmOutputs:
 
 
 @pytest.fixture(scope="session")
+def demo_corpus(demo_outputs) -> Corpus:
+    """The default demo corpus, loaded once for the session: shared, so no test may modify it."""
+    return Corpus.load(demo_outputs)
+
+
+@pytest.fixture(scope="session")
 def small_root() -> Path:
     """The small demo ``benchmark_output`` (4 models x 3 scenarios x 20 instances)."""
     return build_demo(DemoSpec.preset("small"), progress=False)

@@ -10,17 +10,11 @@ import pytest
 from magnet.protocol.baselines import compute_baselines
 from magnet.protocol.benchmark import benchmark
 from magnet.cli.main import main as magnet_main
-from magnet.protocol.corpus import Corpus
 from magnet.helm_objects import make_stat
 from magnet.predictor import Predictor
 from magnet.protocol.splits import reveal
 
 from helm_raw import Raw
-
-
-@pytest.fixture(scope="module")
-def corpus(demo_outputs):
-    return Corpus.load(demo_outputs)
 
 
 def _main_truth(corpus):
@@ -61,8 +55,8 @@ class NoisyOracle(Predictor):
                 for run in eval_run_specs_df["run_spec.name"]}
 
 
-def test_revealed_mean_predictor_is_flagged_and_noisy_oracle_is_genuine(corpus):
-    board = benchmark([RevealedMeanCheat(corpus), NoisyOracle(corpus)], corpus, splits=["kfold"],
+def test_revealed_mean_predictor_is_flagged_and_noisy_oracle_is_genuine(demo_corpus):
+    board = benchmark([RevealedMeanCheat(demo_corpus), NoisyOracle(demo_corpus)], demo_corpus, splits=["kfold"],
                       progress=False, n_boot=300)
     rows = {r.predictor: r for r in board.main_rows()}
     cheat, oracle = rows["RevealedMeanCheat"], rows["NoisyOracle"]
@@ -78,13 +72,13 @@ def test_revealed_mean_predictor_is_flagged_and_noisy_oracle_is_genuine(corpus):
     assert "cluster bootstrap" in oracle.bootstrap
 
 
-def test_revealed_mean_baseline_uses_exactly_the_revealed_instances(corpus, demo_root):
+def test_revealed_mean_baseline_uses_exactly_the_revealed_instances(demo_corpus, demo_root):
     """Every (run, target variant) of the default demo: the baseline is the mean of the raw HELM per-instance
     values (per_instance_stats.json read with json, tests/helm_raw.py) over exactly the revealed instances."""
-    revealed = reveal(corpus, 10, seed=0)
-    base = compute_baselines(corpus, revealed, ["revealed_mean"])
+    revealed = reveal(demo_corpus, 10, seed=0)
+    base = compute_baselines(demo_corpus, revealed, ["revealed_mean"])
     raw = Raw(demo_root)
-    split = corpus.targets.drop_duplicates(["run_spec.name", "target.key"]).set_index(
+    split = demo_corpus.targets.drop_duplicates(["run_spec.name", "target.key"]).set_index(
         ["run_spec.name", "target.key"])["target.split"]
     checked = 0
     for run, key, value in zip(base["run_spec.name"], base["target.key"], base["revealed_mean"]):

@@ -108,18 +108,13 @@ def small():
     return magnet.HelmOutputs.demo(preset="small")
 
 
-@pytest.fixture(scope="module")
-def small_corpus(small):
-    return Corpus.load(small)
-
-
 def main_truth(corpus: Corpus) -> dict[str, float]:
     t = corpus.targets
     t = t[(t["target.key"] == "exact_match")]
     return dict(zip(t["run_spec.name"], t["stats.mean"]))
 
 
-def test_seed_anatomy_called_as_in_magnet(small, small_corpus, capsys, monkeypatch):
+def test_seed_anatomy_called_as_in_magnet(small, small_demo_corpus, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")  # the table's headers unfolded
     outputs = small
     suite = outputs.suites()[0].name
@@ -128,7 +123,7 @@ def test_seed_anatomy_called_as_in_magnet(small, small_corpus, capsys, monkeypat
     printed = capsys.readouterr().out
     for header in ("run_spec", "source", "name", "mean", "sum_squared", "variance"):
         assert header in printed
-    truth = main_truth(small_corpus)
+    truth = main_truth(small_demo_corpus)
     scored = result.joined[result.joined["target.key"] == "exact_match"]
     assert set(scored["run_spec.name"]) == set(truth)  # every run with an exact_match target, once
     assert np.allclose(scored["predicted"], [round(unit(r), 2) for r in scored["run_spec.name"]])
@@ -164,15 +159,16 @@ def test_cli_reports_unmatched_and_fails_when_every_fold_fails(small, capsys):
         Raising()(small.root_dir, "demo", quiet=True)
 
 
-def test_run_predictor_with_helm_suites_and_helm_runs(small, small_corpus):
+def test_run_predictor_with_helm_suites_and_helm_runs(small, small_demo_corpus):
     suite_path = small.suites()[0].path
     result = Runs(num_eval_samples=5)(helm_suites=suite_path, quiet=True)
     # Every target of every run is predicted and scored: the same number of rows as the main targets.
-    main = small_corpus.targets[small_corpus.targets["target.key"] == small_corpus.targets["target.name"]]
+    targets = small_demo_corpus.targets
+    main = targets[targets["target.key"] == targets["target.name"]]
     scored_main = result.joined[result.joined["target.key"] == result.joined["target.name"]]
     assert len(scored_main) == len(main) and not result.unmatched
     # The value is the mean of the train runs' stat: leave-one-run-out, so all runs but the eval run.
-    stats = small_corpus.stats
+    stats = small_demo_corpus.stats
     run = scored_main["run_spec.name"].iloc[0]
     name = scored_main["target.name"].iloc[0]
     others = stats[(stats["run_spec.name"] != run) & (stats["stats.name.name"] == name)
@@ -185,16 +181,16 @@ def test_run_predictor_with_helm_suites_and_helm_runs(small, small_corpus):
         Runs()(helm_runs=str(suite_path / "nothing*"), quiet=True)
 
 
-def test_instance_predictor_scored_per_instance_and_per_run(small, small_corpus):
+def test_instance_predictor_scored_per_instance_and_per_run(small, small_demo_corpus):
     result = Instances(num_eval_samples=5)(helm_suites=small.suites()[0].path, split="leave-one-model-out",
                                            quiet=True)
     # Recompute from the corpus: every revealed request state, against its run's per-instance target stat.
-    target = small_corpus.targets.drop_duplicates("run_spec.name").set_index("run_spec.name")["target.name"]
-    pis = small_corpus.per_instance_stats
+    target = small_demo_corpus.targets.drop_duplicates("run_spec.name").set_index("run_spec.name")["target.name"]
+    pis = small_demo_corpus.per_instance_stats
     truth = pis.groupby(["run_spec.name", "per_instance_stats.instance_id",
                          pis["per_instance_stats.perturbation.name"].fillna("-"),
                          "per_instance_stats.stats.name.name"])["per_instance_stats.stats.mean"].mean()
-    states = small_corpus.scenario_states
+    states = small_demo_corpus.scenario_states
     by_stat: dict[str, tuple[list, list]] = {}
     for run, ids in result.protocol.revealed.items():
         s = states[(states["run_spec.name"] == run) & states["scenario_state.request_states.instance.id"].isin(ids)]
@@ -234,16 +230,16 @@ def test_binary_scores_match_sklearn_with_ties(seed):
 
 
 @pytest.mark.parametrize("cls", [SeedAnatomy, Runs, Instances])
-def test_check_predictor_treats_both_apis_alike(cls, small_corpus):
-    results = check_predictor(cls, corpus=small_corpus, raise_on_failure=False)
+def test_check_predictor_treats_both_apis_alike(cls, small_demo_corpus):
+    results = check_predictor(cls, corpus=small_demo_corpus, raise_on_failure=False)
     failed = {r.check: r.got for r in results if not r.passed}
     # SeedAnatomy predicts exact_match for every run, also those whose target is another stat.
     allowed = {"check_split_and_perturbation_match_targets"} if cls is SeedAnatomy else set()
     assert set(failed) <= allowed, failed
 
 
-def test_benchmark_runs_mbe_on_magnet_style_predictors(small_corpus):
-    board = benchmark([Runs(), Instances()], small_corpus, splits=["leave-one-model-out"], n_boot=200,
+def test_benchmark_runs_mbe_on_magnet_style_predictors(small_demo_corpus):
+    board = benchmark([Runs(), Instances()], small_demo_corpus, splits=["leave-one-model-out"], n_boot=200,
                       progress=False)
     rows = {(r.predictor, r.stat): r for r in board.rows}
     for name in ("Runs", "Instances"):

@@ -15,7 +15,6 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from magnet.protocol.benchmark import benchmark  # noqa: E402
-from magnet.protocol.corpus import Corpus  # noqa: E402
 from magnet.protocol.execution import ensure_ray  # noqa: E402
 from magnet.helm_objects import make_stat  # noqa: E402
 from magnet.predictor import Predictor  # noqa: E402
@@ -28,11 +27,6 @@ def local_ray():
     ensure_ray()  # a local Ray on 127.0.0.1, started by the test
     yield
     ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def corpus(small_root):
-    return Corpus.load(small_root)
 
 
 class TrainMean(Predictor):
@@ -66,18 +60,18 @@ class DiesOnce(TrainMean):
                                eval_scenario_states_df)
 
 
-def test_ray_gives_the_same_predictions_scores_and_verdicts(local_ray, corpus):
+def test_ray_gives_the_same_predictions_scores_and_verdicts(local_ray, small_demo_corpus):
     predictors = [ExampleRandomPredictor(), TrainMean()]
-    local = benchmark(predictors, corpus, splits=["kfold", "leave-one-model-out"], progress=False, n_boot=200)
-    remote = benchmark(predictors, corpus, splits=["kfold", "leave-one-model-out"], progress=False, n_boot=200,
-                       backend="ray")
+    splits = ["kfold", "leave-one-model-out"]
+    local = benchmark(predictors, small_demo_corpus, splits=splits, progress=False, n_boot=200)
+    remote = benchmark(predictors, small_demo_corpus, splits=splits, progress=False, n_boot=200, backend="ray")
     pd.testing.assert_frame_equal(local.joined, remote.joined)
     # The same rows, field by field (to_json maps NaN to None, so missing values compare equal).
     assert local.to_json()["rows"] == remote.to_json()["rows"]
     assert [r.mbe["verdict"] for r in remote.main_rows()] == [r.mbe["verdict"] for r in local.main_rows()]
 
 
-def test_a_killed_worker_is_retried_and_the_result_is_complete(local_ray, corpus, tmp_path):
+def test_a_killed_worker_is_retried_and_the_result_is_complete(local_ray, small_demo_corpus, tmp_path):
     marker = tmp_path / "pid"
     killed = []
 
@@ -93,11 +87,12 @@ def test_a_killed_worker_is_retried_and_the_result_is_complete(local_ray, corpus
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
-    result = run_protocol(DiesOnce(str(marker)), corpus, split="leave-one-model-out", progress=False, backend="ray")
+    result = run_protocol(DiesOnce(str(marker)), small_demo_corpus, split="leave-one-model-out", progress=False,
+                          backend="ray")
     thread.join(timeout=5)
     assert killed, "the predictor never reached the kill point"
     assert [f.status for f in result.failed_folds] == []
-    expected = run_protocol(TrainMean(), corpus, split="leave-one-model-out", progress=False)
+    expected = run_protocol(TrainMean(), small_demo_corpus, split="leave-one-model-out", progress=False)
     cols = ["run_spec.name", "stats.name.name", "stats.mean", "fold"]
     pd.testing.assert_frame_equal(result.predictions[cols], expected.predictions[cols])
 

@@ -16,19 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from magnet.backends.helm.outputs import HelmOutputs
-from magnet.protocol.corpus import Corpus
 from magnet.helm_objects import make_stat
 from magnet.predictor import PREDICTION_COLUMNS, Predictor
 from magnet.protocol.runner import run_protocol
 
 SPLIT = "leave-one-model-out"
 FAULTY_MODEL = "magnet-sim/atlas-1b"
-
-
-@pytest.fixture(scope="module")
-def corpus(small_root) -> Corpus:
-    return Corpus.load(HelmOutputs.coerce(small_root))
 
 
 class Steady(Predictor):
@@ -139,47 +132,48 @@ def sorted_predictions(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(key, key=lambda s: s.astype(str)).reset_index(drop=True)
 
 
-def test_steady_predictor_all_folds_ok(corpus):
-    result = run_protocol(Steady(), corpus, split=SPLIT, progress=False)
+def test_steady_predictor_all_folds_ok(small_demo_corpus):
+    result = run_protocol(Steady(), small_demo_corpus, split=SPLIT, progress=False)
     assert [f.status for f in result.folds] == ["ok"] * 4
-    assert [f.label for f in result.folds] == sorted(corpus.run_specs["run_spec.adapter_spec.model"].unique())
-    assert set(result.predictions["run_spec.name"]) == set(corpus.run_specs["run_spec.name"])
-    assert sum(f.n_predictions for f in result.folds) == len(result.predictions) == len(corpus.run_specs)
+    models = small_demo_corpus.run_specs["run_spec.adapter_spec.model"]
+    assert [f.label for f in result.folds] == sorted(models.unique())
+    assert set(result.predictions["run_spec.name"]) == set(small_demo_corpus.run_specs["run_spec.name"])
+    assert sum(f.n_predictions for f in result.folds) == len(result.predictions) == len(small_demo_corpus.run_specs)
 
 
-def test_exception_in_one_fold_fails_only_that_fold(corpus):
-    result = run_protocol(RaisesInOneFold(), corpus, split=SPLIT, progress=False)
+def test_exception_in_one_fold_fails_only_that_fold(small_demo_corpus):
+    result = run_protocol(RaisesInOneFold(), small_demo_corpus, split=SPLIT, progress=False)
     assert_one_faulty_fold(result, "failed", "raised ValueError: no data for this model")
     assert by_label(result)[FAULTY_MODEL].n_predictions == 0
-    models = corpus.models()
+    models = small_demo_corpus.models()
     predicted_models = set(result.predictions["run_spec.name"].map(models))
     assert predicted_models == set(models) - {FAULTY_MODEL}
 
 
-def test_nan_for_one_run_is_partial(corpus):
-    result = run_protocol(NanForOneRun(), corpus, split=SPLIT, progress=False)
+def test_nan_for_one_run_is_partial(small_demo_corpus):
+    result = run_protocol(NanForOneRun(), small_demo_corpus, split=SPLIT, progress=False)
     assert_one_faulty_fold(result, "partial", "non-finite")
     fold = by_label(result)[FAULTY_MODEL]
     assert fold.n_predictions == fold.n_eval_runs - 1
     assert np.isfinite(result.predictions["stats.mean"]).all()
 
 
-def test_missing_run_is_partial(corpus):
-    result = run_protocol(MissesOneRun(), corpus, split=SPLIT, progress=False)
+def test_missing_run_is_partial(small_demo_corpus):
+    result = run_protocol(MissesOneRun(), small_demo_corpus, split=SPLIT, progress=False)
     assert_one_faulty_fold(result, "partial", "missing eval runs (1 of 4)")
-    assert result.predictions["run_spec.name"].nunique() == len(corpus.run_specs) - 1
+    assert result.predictions["run_spec.name"].nunique() == len(small_demo_corpus.run_specs) - 1
 
 
-def test_unknown_run_is_reported_and_dropped(corpus):
-    result = run_protocol(AddsUnknownRun(), corpus, split=SPLIT, progress=False)
+def test_unknown_run_is_reported_and_dropped(small_demo_corpus):
+    result = run_protocol(AddsUnknownRun(), small_demo_corpus, split=SPLIT, progress=False)
     assert_one_faulty_fold(result, "partial", "unknown runs (not in this eval fold): no-such-run:model=nobody")
     assert "no-such-run:model=nobody" not in set(result.predictions["run_spec.name"])
     assert by_label(result)[FAULTY_MODEL].n_predictions == 4
 
 
 @pytest.mark.timeout(300)
-def test_timeout_fails_only_the_slow_fold(corpus):
-    result = run_protocol(SleepsInOneFold(), corpus, split=SPLIT, timeout=1, progress=False)
+def test_timeout_fails_only_the_slow_fold(small_demo_corpus):
+    result = run_protocol(SleepsInOneFold(), small_demo_corpus, split=SPLIT, timeout=1, progress=False)
     assert_one_faulty_fold(result, "failed", "timed out after 1 s")
     assert by_label(result)[FAULTY_MODEL].n_predictions == 0
 
@@ -188,14 +182,14 @@ def test_timeout_fails_only_the_slow_fold(corpus):
     (ReturnsList, "raised TypeError: predict() should return a dict of run name -> list[Stat] or a DataFrame, got list"),
     (ReturnsBadFrame, "raised ValueError: returned DataFrame lacks columns"),
 ])
-def test_wrong_return_type_fails_the_fold(corpus, cls, reason):
-    result = run_protocol(cls(), corpus, split=SPLIT, progress=False)
+def test_wrong_return_type_fails_the_fold(small_demo_corpus, cls, reason):
+    result = run_protocol(cls(), small_demo_corpus, split=SPLIT, progress=False)
     assert_one_faulty_fold(result, "failed", reason)
 
 
-def test_parallel_folds_match_serial_and_record_faults(corpus):
-    serial = run_protocol(RaisesInOneFold(), corpus, split=SPLIT, n_jobs=1, progress=False)
-    parallel = run_protocol(RaisesInOneFold(), corpus, split=SPLIT, n_jobs=2, progress=False)
+def test_parallel_folds_match_serial_and_record_faults(small_demo_corpus):
+    serial = run_protocol(RaisesInOneFold(), small_demo_corpus, split=SPLIT, n_jobs=1, progress=False)
+    parallel = run_protocol(RaisesInOneFold(), small_demo_corpus, split=SPLIT, n_jobs=2, progress=False)
     assert_one_faulty_fold(parallel, "failed", "raised ValueError: no data for this model")
     assert [(f.index, f.label, f.status, f.reason) for f in parallel.folds] == \
            [(f.index, f.label, f.status, f.reason) for f in serial.folds]
@@ -203,80 +197,82 @@ def test_parallel_folds_match_serial_and_record_faults(corpus):
 
 
 @pytest.mark.timeout(300)  # the sleeping fold never returns unless the time limit applies in the worker process
-def test_parallel_folds_time_out(corpus):
-    result = run_protocol(SleepsInOneFold(), corpus, split=SPLIT, n_jobs=2, timeout=1, progress=False)
+def test_parallel_folds_time_out(small_demo_corpus):
+    result = run_protocol(SleepsInOneFold(), small_demo_corpus, split=SPLIT, n_jobs=2, timeout=1, progress=False)
     assert_one_faulty_fold(result, "failed", "timed out after 1 s")
 
 
-def test_resume_after_interruption_skips_finished_folds(corpus, tmp_path):
+def test_resume_after_interruption_skips_finished_folds(small_demo_corpus, tmp_path):
     counter, flag = tmp_path / "calls.txt", tmp_path / "interrupt"
     flag.touch()
     predictor = Counting(counter=str(counter), interrupt_flag=str(flag))
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):  # Ctrl-C while the third fold (brook-13b) runs
-        run_protocol(predictor, corpus, split=SPLIT, out_dir=out, progress=False)
+        run_protocol(predictor, small_demo_corpus, split=SPLIT, out_dir=out, progress=False)
     assert calls(counter) == ["magnet-sim/atlas-1b", "magnet-sim/atlas-70b", "magnet-sim/brook-13b"]
     assert len((out / "folds.jsonl").read_text().splitlines()) == 2
 
     flag.unlink()
     counter.unlink()
-    resumed = run_protocol(Counting(counter=str(counter), interrupt_flag=str(flag)), corpus, split=SPLIT,
+    resumed = run_protocol(Counting(counter=str(counter), interrupt_flag=str(flag)), small_demo_corpus, split=SPLIT,
                            out_dir=out, progress=False)
     assert calls(counter) == ["magnet-sim/brook-13b", "magnet-sim/cirrus-8b"]  # finished folds not recomputed
     assert [f.status for f in resumed.folds] == ["ok"] * 4
 
     counter.unlink()
-    plain = run_protocol(Counting(counter=str(counter)), corpus, split=SPLIT, progress=False)
+    plain = run_protocol(Counting(counter=str(counter)), small_demo_corpus, split=SPLIT, progress=False)
     assert [(f.index, f.label, f.status, f.n_predictions) for f in resumed.folds] == \
            [(f.index, f.label, f.status, f.n_predictions) for f in plain.folds]
     pd.testing.assert_frame_equal(sorted_predictions(resumed.predictions), sorted_predictions(plain.predictions),
                                   check_exact=False, rtol=1e-9)
 
     counter.unlink()
-    again = run_protocol(Counting(counter=str(counter), interrupt_flag=str(flag)), corpus, split=SPLIT,
+    again = run_protocol(Counting(counter=str(counter), interrupt_flag=str(flag)), small_demo_corpus, split=SPLIT,
                          out_dir=out, progress=False)
     assert calls(counter) == []  # everything done: nothing recomputed
     pd.testing.assert_frame_equal(sorted_predictions(again.predictions), sorted_predictions(resumed.predictions))
 
 
-def test_resume_after_cut_short_records_with_parallel_workers(corpus, tmp_path):
+def test_resume_after_cut_short_records_with_parallel_workers(small_demo_corpus, tmp_path):
     counter = tmp_path / "calls.txt"
     out = tmp_path / "out"
-    full = run_protocol(Counting(counter=str(counter)), corpus, split=SPLIT, out_dir=out, n_jobs=2, progress=False)
+    full = run_protocol(Counting(counter=str(counter)), small_demo_corpus, split=SPLIT, out_dir=out, n_jobs=2,
+                        progress=False)
     assert sorted(calls(counter)) == sorted(full.folds[i].label for i in range(4))
     # Simulate a crash: the record of the last two finished folds is lost, the last line is cut mid-write.
     lines = (out / "folds.jsonl").read_text().splitlines(keepends=True)
     kept = [json.loads(line)["label"] for line in lines[:2]]
     (out / "folds.jsonl").write_text("".join(lines[:2]) + lines[2][: len(lines[2]) // 2])
     counter.unlink()
-    resumed = run_protocol(Counting(counter=str(counter)), corpus, split=SPLIT, out_dir=out, n_jobs=2, progress=False)
+    resumed = run_protocol(Counting(counter=str(counter)), small_demo_corpus, split=SPLIT, out_dir=out, n_jobs=2,
+                           progress=False)
     assert sorted(calls(counter)) == sorted(set(f.label for f in full.folds) - set(kept))
     assert [f.status for f in resumed.folds] == ["ok"] * 4
     pd.testing.assert_frame_equal(sorted_predictions(resumed.predictions), sorted_predictions(full.predictions),
                                   check_exact=False, rtol=1e-9)
 
 
-def test_resumed_predictions_are_exact(corpus, tmp_path):
+def test_resumed_predictions_are_exact(small_demo_corpus, tmp_path):
     """Predictions read back from the store equal the computed ones to the last bit (no rounding in JSON)."""
     counter = tmp_path / "calls.txt"
     out = tmp_path / "out"
-    first = run_protocol(Counting(counter=str(counter)), corpus, split=SPLIT, out_dir=out, progress=False)
-    reread = run_protocol(Counting(counter=str(counter)), corpus, split=SPLIT, out_dir=out, progress=False)
+    first = run_protocol(Counting(counter=str(counter)), small_demo_corpus, split=SPLIT, out_dir=out, progress=False)
+    reread = run_protocol(Counting(counter=str(counter)), small_demo_corpus, split=SPLIT, out_dir=out, progress=False)
     assert len(calls(counter)) == 4
     a = sorted_predictions(first.predictions)["stats.mean"].to_numpy()
     b = sorted_predictions(reread.predictions)["stats.mean"].to_numpy()
     assert a.tolist() == b.tolist(), f"largest difference {np.abs(a - b).max():.3g}"
 
 
-def test_rerun_with_another_config_in_same_out_dir_errors(corpus, tmp_path):
+def test_rerun_with_another_config_in_same_out_dir_errors(small_demo_corpus, tmp_path):
     out = tmp_path / "out"
-    run_protocol(Steady(), corpus, split=SPLIT, out_dir=out, progress=False)
+    run_protocol(Steady(), small_demo_corpus, split=SPLIT, out_dir=out, progress=False)
     with pytest.raises(ValueError, match=r"different configuration \(seed\).*another output directory"):
-        run_protocol(Steady(), corpus, split=SPLIT, seed=1, out_dir=out, progress=False)
+        run_protocol(Steady(), small_demo_corpus, split=SPLIT, seed=1, out_dir=out, progress=False)
     with pytest.raises(ValueError, match=r"different configuration \(predictor_params\)"):
-        run_protocol(Steady(seed=3), corpus, split=SPLIT, out_dir=out, progress=False)
+        run_protocol(Steady(seed=3), small_demo_corpus, split=SPLIT, out_dir=out, progress=False)
     with pytest.raises(ValueError, match=r"different configuration \(n_folds, split\)"):
-        run_protocol(Steady(), corpus, split="kfold", n_folds=3, out_dir=out, progress=False)
+        run_protocol(Steady(), small_demo_corpus, split="kfold", n_folds=3, out_dir=out, progress=False)
     # the same configuration still resumes from it
-    again = run_protocol(Steady(), corpus, split=SPLIT, out_dir=out, progress=False)
+    again = run_protocol(Steady(), small_demo_corpus, split=SPLIT, out_dir=out, progress=False)
     assert [f.status for f in again.folds] == ["ok"] * 4

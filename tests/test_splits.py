@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.corpus import RUN, STATE, Corpus
 from magnet.protocol.splits import (NUM_EVAL_INSTANCES, NUM_REVEALED, STRATEGIES, TARGET_NAMES, TARGET_SPLIT, PredictorInputs,
                            fold_inputs, make_folds, reveal, scenario_of, sibling_key)
@@ -22,15 +21,9 @@ FRAMES = [f.name for f in dataclasses.fields(PredictorInputs)]
 
 
 @pytest.fixture(scope="module")
-def corpus(small_root) -> Corpus:
-    """The small demo corpus (16 runs: 4 models x 3 scenarios, one also with typos), loaded once."""
-    return Corpus.load(HelmOutputs.coerce(small_root))
-
-
-@pytest.fixture(scope="module")
-def pristine(corpus) -> dict[str, pd.DataFrame]:
-    """Deep copies of the corpus tables taken before any test ran."""
-    return {name: pickle.loads(pickle.dumps(getattr(corpus, name))) for name in TABLES}
+def pristine(small_demo_corpus) -> dict[str, pd.DataFrame]:
+    """Deep copies of the shared corpus tables, taken before this module's first test ran."""
+    return {name: pickle.loads(pickle.dumps(getattr(small_demo_corpus, name))) for name in TABLES}
 
 
 def assert_corpus_intact(corpus, pristine) -> None:
@@ -62,9 +55,9 @@ def expected_revealed_count(n: int, num_eval_samples) -> int:
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_every_run_is_eval_exactly_once_and_train_eval_disjoint(corpus, strategy):
-    runs = list(corpus.run_specs[RUN])
-    folds = make_folds(corpus.run_specs, strategy, n_folds=5, seed=3)
+def test_every_run_is_eval_exactly_once_and_train_eval_disjoint(small_demo_corpus, strategy):
+    runs = list(small_demo_corpus.run_specs[RUN])
+    folds = make_folds(small_demo_corpus.run_specs, strategy, n_folds=5, seed=3)
     evals = [r for f in folds for r in f.eval_runs]
     assert sorted(evals) == sorted(runs)  # each run once
     for f in folds:
@@ -76,51 +69,54 @@ def test_every_run_is_eval_exactly_once_and_train_eval_disjoint(corpus, strategy
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_folds_are_reproducible(corpus, strategy):
-    assert make_folds(corpus.run_specs, strategy, seed=7) == make_folds(corpus.run_specs, strategy, seed=7)
-    shuffled = corpus.run_specs.sample(frac=1, random_state=0)
+def test_folds_are_reproducible(small_demo_corpus, strategy):
+    specs = small_demo_corpus.run_specs
+    assert make_folds(specs, strategy, seed=7) == make_folds(specs, strategy, seed=7)
+    shuffled = specs.sample(frac=1, random_state=0)
     assert make_folds(shuffled, strategy, seed=7) == make_folds(shuffled, strategy, seed=7)
 
 
-def test_kfold_depends_on_the_seed(corpus):
-    folds = {seed: [f.eval_runs for f in make_folds(corpus.run_specs, "kfold", n_folds=4, seed=seed)] for seed in (0, 1)}
+def test_kfold_depends_on_the_seed(small_demo_corpus):
+    folds = {seed: [f.eval_runs for f in make_folds(small_demo_corpus.run_specs, "kfold", n_folds=4, seed=seed)]
+             for seed in (0, 1)}
     assert folds[0] != folds[1]
     sizes = [len(f) for f in folds[0]]  # sibling pairs move together: balanced up to a pair
     assert sum(sizes) == 16 and max(sizes) - min(sizes) <= 2
 
 
-def test_kfold_rejects_bad_n_folds(corpus):
-    n = len(corpus.run_specs)
+def test_kfold_rejects_bad_n_folds(small_demo_corpus):
+    n = len(small_demo_corpus.run_specs)
     with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of runs \({n}\), got 1$"):
-        make_folds(corpus.run_specs, "kfold", n_folds=1, keep_siblings=False)
-    assert len(make_folds(corpus.run_specs, "kfold", n_folds=2)) == 2
-    assert len(make_folds(corpus.run_specs, "kfold", n_folds=n, keep_siblings=False)) == n  # one run per fold
+        make_folds(small_demo_corpus.run_specs, "kfold", n_folds=1, keep_siblings=False)
+    assert len(make_folds(small_demo_corpus.run_specs, "kfold", n_folds=2)) == 2
+    one_run_each = make_folds(small_demo_corpus.run_specs, "kfold", n_folds=n, keep_siblings=False)
+    assert len(one_run_each) == n  # one run per fold
     with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of runs \({n}\), got {n + 1}$"):
-        make_folds(corpus.run_specs, "kfold", n_folds=n + 1, keep_siblings=False)
-    groups = sibling_key(corpus.run_specs).nunique()
+        make_folds(small_demo_corpus.run_specs, "kfold", n_folds=n + 1, keep_siblings=False)
+    groups = sibling_key(small_demo_corpus.run_specs).nunique()
     assert groups < n  # the corpus has data-augmented siblings
-    assert len(make_folds(corpus.run_specs, "kfold", n_folds=groups)) == groups  # one sibling group per fold
+    assert len(make_folds(small_demo_corpus.run_specs, "kfold", n_folds=groups)) == groups  # one sibling group per fold
     with pytest.raises(ValueError, match=rf"^kfold needs 2 <= n_folds <= number of sibling groups "
                                          rf"\(model \+ scenario configuration\) \({groups}\), got {groups + 1}$"):
-        make_folds(corpus.run_specs, "kfold", n_folds=groups + 1)
+        make_folds(small_demo_corpus.run_specs, "kfold", n_folds=groups + 1)
     with pytest.raises(ValueError, match=r"^unknown split strategy 'leave-one-out'; expected one of kfold, "
                                          r"leave-one-model-out, leave-one-scenario-out, leave-one-run-out, "
                                          r"interpolation, extrapolation$"):
-        make_folds(corpus.run_specs, "leave-one-out")
+        make_folds(small_demo_corpus.run_specs, "leave-one-out")
 
 
-def test_leave_one_model_out_has_one_model_per_fold(corpus):
-    models = corpus.models()
-    folds = make_folds(corpus.run_specs, "leave-one-model-out")
+def test_leave_one_model_out_has_one_model_per_fold(small_demo_corpus):
+    models = small_demo_corpus.models()
+    folds = make_folds(small_demo_corpus.run_specs, "leave-one-model-out")
     assert len(folds) == models.nunique() == 4
     for f in folds:
         assert {models[r] for r in f.eval_runs} == {f.label}
         assert f.label not in {models[r] for r in f.train_runs}
 
 
-def test_leave_one_scenario_out_keeps_perturbed_variants_together(corpus):
-    folds = make_folds(corpus.run_specs, "leave-one-scenario-out")
-    scenario = dict(zip(corpus.run_specs[RUN], scenario_of(corpus.run_specs)))
+def test_leave_one_scenario_out_keeps_perturbed_variants_together(small_demo_corpus):
+    folds = make_folds(small_demo_corpus.run_specs, "leave-one-scenario-out")
+    scenario = dict(zip(small_demo_corpus.run_specs[RUN], scenario_of(small_demo_corpus.run_specs)))
     assert len(folds) == len(set(scenario.values())) == 3
     for f in folds:
         assert {scenario[r] for r in f.eval_runs} == {f.label}
@@ -132,30 +128,30 @@ def test_leave_one_scenario_out_keeps_perturbed_variants_together(corpus):
     assert base in mcqa.eval_runs and base + ",data_augmentation=typo0.1" in mcqa.eval_runs
 
 
-def test_leave_one_run_out_has_one_run_per_fold(corpus):
-    folds = make_folds(corpus.run_specs, "leave-one-run-out")
-    assert [f.eval_runs for f in folds] == [(r,) for r in corpus.run_specs[RUN]]
+def test_leave_one_run_out_has_one_run_per_fold(small_demo_corpus):
+    folds = make_folds(small_demo_corpus.run_specs, "leave-one-run-out")
+    assert [f.eval_runs for f in folds] == [(r,) for r in small_demo_corpus.run_specs[RUN]]
 
 
-def test_revealed_sample_does_not_depend_on_the_strategy(corpus):
-    revealed = reveal(corpus, 5, seed=2)
-    assert revealed == reveal(corpus, 5, seed=2)
-    assert revealed != reveal(corpus, 5, seed=3)
+def test_revealed_sample_does_not_depend_on_the_strategy(small_demo_corpus):
+    revealed = reveal(small_demo_corpus, 5, seed=2)
+    assert revealed == reveal(small_demo_corpus, 5, seed=2)
+    assert revealed != reveal(small_demo_corpus, 5, seed=3)
     for strategy in STRATEGIES:
-        for fold in make_folds(corpus.run_specs, strategy, seed=2):
-            inputs = fold_inputs(corpus, fold, revealed)
+        for fold in make_folds(small_demo_corpus.run_specs, strategy, seed=2):
+            inputs = fold_inputs(small_demo_corpus, fold, revealed)
             states = inputs.eval_scenario_states_df
             for run in fold.eval_runs:
                 assert set(states.loc[states[RUN] == run, STATE + "instance.id"]) == set(revealed[run])
 
 
-def test_true_eval_instance_counts_agree_with_per_instance_stats(corpus):
+def test_true_eval_instance_counts_agree_with_per_instance_stats(small_demo_corpus):
     """The independent count used below agrees with the instances that have per-instance stats."""
-    ids = true_eval_ids(corpus)
-    pis = corpus.per_instance_stats
+    ids = true_eval_ids(small_demo_corpus)
+    pis = small_demo_corpus.per_instance_stats
     for run, expected in ids.items():
         assert len(expected) in (8, 12, 20)
-        split = corpus.targets.loc[corpus.targets[RUN] == run, "target.split"].iloc[0]
+        split = small_demo_corpus.targets.loc[small_demo_corpus.targets[RUN] == run, "target.split"].iloc[0]
         own = pis[(pis[RUN] == run) & (pis["per_instance_stats.stats.name.split"] == split)]
         assert set(own["per_instance_stats.instance_id"]) == expected
 
@@ -203,19 +199,19 @@ num_eval_samples_strategy = st.one_of(
 @given(strategy=st.sampled_from(STRATEGIES), seed=st.integers(min_value=0, max_value=2**32),
        n_folds=st.integers(min_value=2, max_value=12), num_eval_samples=num_eval_samples_strategy,  # 12 sibling groups
        with_per_instance=st.booleans(), mutated_fold=st.integers(min_value=0, max_value=100))
-def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_folds, num_eval_samples,
+def test_fold_inputs_sequester_eval_data(small_demo_corpus, pristine, strategy, seed, n_folds, num_eval_samples,
                                          with_per_instance, mutated_fold):
-    folds = make_folds(corpus.run_specs, strategy, n_folds=n_folds, seed=seed)
-    revealed = reveal(corpus, num_eval_samples, seed)
-    true_ids = true_eval_ids(corpus)
-    states = corpus.scenario_states
+    folds = make_folds(small_demo_corpus.run_specs, strategy, n_folds=n_folds, seed=seed)
+    revealed = reveal(small_demo_corpus, num_eval_samples, seed)
+    true_ids = true_eval_ids(small_demo_corpus)
+    states = small_demo_corpus.scenario_states
     assert set(FRAMES) == {"train_run_specs_df", "train_scenario_states_df", "train_stats_df", "eval_run_specs_df",
                            "eval_scenario_states_df", "train_per_instance_stats_df",
                            "eval_per_instance_stats_df"}  # there is no eval stats frame
-    pis = corpus.per_instance_stats
+    pis = small_demo_corpus.per_instance_stats
     for fold in folds:
         train, evals = set(fold.train_runs), set(fold.eval_runs)
-        inputs = fold_inputs(corpus, fold, revealed, with_per_instance=with_per_instance,
+        inputs = fold_inputs(small_demo_corpus, fold, revealed, with_per_instance=with_per_instance,
                              with_eval_per_instance=with_per_instance)
 
         # train frames: all of the train runs, nothing of the eval runs
@@ -223,7 +219,7 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
         assert set(inputs.train_scenario_states_df[RUN]) == train
         assert len(inputs.train_scenario_states_df) == states[RUN].isin(train).sum()
         assert set(inputs.train_stats_df[RUN]) == train
-        assert len(inputs.train_stats_df) == corpus.stats[RUN].isin(train).sum()
+        assert len(inputs.train_stats_df) == small_demo_corpus.stats[RUN].isin(train).sum()
         if with_per_instance:
             assert set(inputs.train_per_instance_stats_df[RUN]) == train
         else:
@@ -233,8 +229,8 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
         specs = inputs.eval_run_specs_df
         assert sorted(specs[RUN]) == sorted(evals)
         assert all(c in ("suite", RUN) or c.startswith(("run_spec.", "magnet.")) for c in specs.columns)
-        assert set(specs.columns) - set(corpus.run_specs.columns) == {NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES,
-                                                                     TARGET_SPLIT}
+        assert set(specs.columns) - set(small_demo_corpus.run_specs.columns) == {
+            NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT}
 
         # eval request states: exactly the revealed instances of each eval run (all their versions), nothing else
         eval_states = inputs.eval_scenario_states_df
@@ -249,7 +245,7 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
             assert (eval_states[RUN] == run).sum() == all_versions.sum()
             if with_per_instance:  # the revealed instances' per-instance stats: all rows of them, nothing else
                 epis = inputs.eval_per_instance_stats_df
-                pis = corpus.per_instance_stats
+                pis = small_demo_corpus.per_instance_stats
                 mine = epis[epis[RUN] == run]
                 assert set(mine["per_instance_stats.instance_id"]) == set(revealed[run])
                 assert len(mine) == ((pis[RUN] == run) & pis["per_instance_stats.instance_id"].isin(shown)).sum()
@@ -260,31 +256,31 @@ def test_fold_inputs_sequester_eval_data(corpus, pristine, strategy, seed, n_fol
 
     # every frame is private: vandalizing one fold's inputs changes neither the corpus nor a later call
     fold = folds[mutated_fold % len(folds)]
-    inputs = fold_inputs(corpus, fold, revealed, with_per_instance=True, with_eval_per_instance=True)
+    inputs = fold_inputs(small_demo_corpus, fold, revealed, with_per_instance=True, with_eval_per_instance=True)
     before = {name: pickle.loads(pickle.dumps(getattr(inputs, name))) for name in FRAMES}
     for name in FRAMES:
         mutate_everything(getattr(inputs, name))
-    assert_corpus_intact(corpus, pristine)
-    again = fold_inputs(corpus, fold, revealed, with_per_instance=True, with_eval_per_instance=True)
+    assert_corpus_intact(small_demo_corpus, pristine)
+    again = fold_inputs(small_demo_corpus, fold, revealed, with_per_instance=True, with_eval_per_instance=True)
     for name in FRAMES:
         diff = frame_difference(before[name], getattr(again, name))
         assert diff is None, f"{name} of a second call changed after mutating the first: {diff}"
 
 
-def test_mutation_helper_reaches_nested_objects(corpus):
+def test_mutation_helper_reaches_nested_objects(small_demo_corpus):
     """The vandal of the property test does reach lists inside object columns (e.g. references)."""
-    fold = make_folds(corpus.run_specs, "leave-one-run-out")[0]
-    inputs = fold_inputs(corpus, fold, reveal(corpus, 3))
+    fold = make_folds(small_demo_corpus.run_specs, "leave-one-run-out")[0]
+    inputs = fold_inputs(small_demo_corpus, fold, reveal(small_demo_corpus, 3))
     df = inputs.train_scenario_states_df
     refs = df[STATE + "instance.references"].iloc[0]
     mutate_everything(df)
     assert refs[-1] == "MUTATED" and refs[0]["MUTATED"] is True
 
 
-def test_kfold_never_separates_data_augmented_siblings(corpus):
+def test_kfold_never_separates_data_augmented_siblings(small_demo_corpus):
     from magnet.protocol.splits import sibling_key
 
-    specs = corpus.run_specs
+    specs = small_demo_corpus.run_specs
     keys = dict(zip(specs["run_spec.name"], sibling_key(specs)))
     assert len(set(keys.values())) < len(keys), "the corpus must hold sibling runs for this test to mean anything"
     for seed in (0, 1, 2):
@@ -332,13 +328,13 @@ def test_revealed_ids_depend_on_seed_and_run_and_are_uniform():
     assert counts.between(500 - 3.3 * sd, 500 + 3.3 * sd).all(), counts.describe()
 
 
-def test_fold_metadata_columns_equal_an_independent_count(corpus):
-    revealed = reveal(corpus, 0.5, seed=3)
-    truth = true_eval_ids(corpus)
-    targets = corpus.targets
-    for fold in make_folds(corpus.run_specs, "leave-one-scenario-out"):
-        specs = fold_inputs(corpus, fold, revealed).eval_run_specs_df.set_index(RUN)
-        assert list(specs.index) == [r for r in corpus.run_specs[RUN] if r in set(fold.eval_runs)]
+def test_fold_metadata_columns_equal_an_independent_count(small_demo_corpus):
+    revealed = reveal(small_demo_corpus, 0.5, seed=3)
+    truth = true_eval_ids(small_demo_corpus)
+    targets = small_demo_corpus.targets
+    for fold in make_folds(small_demo_corpus.run_specs, "leave-one-scenario-out"):
+        specs = fold_inputs(small_demo_corpus, fold, revealed).eval_run_specs_df.set_index(RUN)
+        assert list(specs.index) == [r for r in small_demo_corpus.run_specs[RUN] if r in set(fold.eval_runs)]
         for run, row in specs.iterrows():
             assert row[NUM_EVAL_INSTANCES] == len(truth[run])
             assert row[NUM_REVEALED] == len(revealed[run]) == round(0.5 * len(truth[run]))
@@ -355,9 +351,9 @@ def test_scenario_of_drops_model_and_augmentation():
     assert labels[0] == labels[1] != labels[2]
 
 
-def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_asked(corpus):
-    fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
-    inputs = fold_inputs(corpus, fold, reveal(corpus, 3), with_per_instance=True)
+def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_asked(small_demo_corpus):
+    fold = make_folds(small_demo_corpus.run_specs, "leave-one-model-out")[0]
+    inputs = fold_inputs(small_demo_corpus, fold, reveal(small_demo_corpus, 3), with_per_instance=True)
     five = ["train_run_specs_df", "train_scenario_states_df", "train_stats_df", "eval_run_specs_df",
             "eval_scenario_states_df"]
     plain = inputs.as_kwargs(False)
@@ -366,8 +362,9 @@ def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_a
     assert list(full) == five + ["train_per_instance_stats_df"]
     assert full["train_per_instance_stats_df"] is inputs.train_per_instance_stats_df
     assert set(inputs.train_per_instance_stats_df[RUN]) == set(fold.train_runs)
-    assert fold_inputs(corpus, fold, reveal(corpus, 3)).train_per_instance_stats_df is None
-    asked = fold_inputs(corpus, fold, reveal(corpus, 3), with_per_instance=True, with_eval_per_instance=True)
+    assert fold_inputs(small_demo_corpus, fold, reveal(small_demo_corpus, 3)).train_per_instance_stats_df is None
+    asked = fold_inputs(small_demo_corpus, fold, reveal(small_demo_corpus, 3), with_per_instance=True,
+                        with_eval_per_instance=True)
     both = asked.as_kwargs(True, with_eval_per_instance=True)
     assert list(both) == five + ["train_per_instance_stats_df", "eval_per_instance_stats_df"]
     assert both["eval_per_instance_stats_df"] is asked.eval_per_instance_stats_df
@@ -375,19 +372,19 @@ def test_as_kwargs_hands_over_the_five_frames_and_per_instance_stats_only_when_a
     assert list(asked.as_kwargs(False, with_eval_per_instance=True)) == five + ["eval_per_instance_stats_df"]
 
 
-def test_fold_inputs_edges_runs_without_counts_targets_or_revealed_sample(corpus):
+def test_fold_inputs_edges_runs_without_counts_targets_or_revealed_sample(small_demo_corpus):
     """An eval run missing from the revealed dict, the eval-instance counts or the targets gets zeros and empties,
     never an error; the metadata columns are integers; overlapping train and eval runs are refused."""
-    fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
+    fold = make_folds(small_demo_corpus.run_specs, "leave-one-model-out")[0]
     run = fold.eval_runs[0]
-    revealed = reveal(corpus, 3)
-    inputs = fold_inputs(corpus, fold, revealed)
+    revealed = reveal(small_demo_corpus, 3)
+    inputs = fold_inputs(small_demo_corpus, fold, revealed)
     specs = inputs.eval_run_specs_df
     assert specs[NUM_EVAL_INSTANCES].dtype.kind == "i" and specs[NUM_REVEALED].dtype.kind == "i"
     lacking = dataclasses.replace(
-        corpus,
-        eval_instances={r: ids for r, ids in corpus.eval_instances.items() if r != run},
-        targets=corpus.targets[corpus.targets[RUN] != run],
+        small_demo_corpus,
+        eval_instances={r: ids for r, ids in small_demo_corpus.eval_instances.items() if r != run},
+        targets=small_demo_corpus.targets[small_demo_corpus.targets[RUN] != run],
     )
     partial = {r: ids for r, ids in revealed.items() if r != run}
     got = fold_inputs(lacking, fold, partial).eval_run_specs_df.set_index(RUN)
@@ -397,7 +394,7 @@ def test_fold_inputs_edges_runs_without_counts_targets_or_revealed_sample(corpus
     assert run not in set(states[RUN]) and set(states[RUN]) == set(fold.eval_runs) - {run}
     overlap = dataclasses.replace(fold, train_runs=fold.train_runs + (run,))
     with pytest.raises(AssertionError, match="^a run is both train and eval$"):
-        fold_inputs(corpus, overlap, revealed)
+        fold_inputs(small_demo_corpus, overlap, revealed)
 
 
 def test_kfold_defaults_labels_and_folds_are_stable_across_versions():
@@ -415,15 +412,15 @@ def test_kfold_defaults_labels_and_folds_are_stable_across_versions():
         assert f.strategy == "kfold" and f.train_runs == tuple(r for r in specs[RUN] if r not in f.eval_runs)
 
 
-def test_revealed_sample_is_stable_across_versions(corpus):
+def test_revealed_sample_is_stable_across_versions(small_demo_corpus):
     """Like the folds, the revealed sample of seed 0 is part of published results and must not change."""
     from magnet.protocol.splits import revealed_ids
 
     assert revealed_ids(IDS, 5, seed=0, run="a") == ["id19", "id20", "id25", "id36", "id39"]
     assert revealed_ids(IDS, 5, seed=1, run="a") == ["id7", "id9", "id25", "id28", "id36"]
-    default = reveal(corpus)
-    assert default == reveal(corpus, 10, seed=0)
-    assert default == {run: revealed_ids(ids, 10, 0, run) for run, ids in corpus.eval_instances.items()}
+    default = reveal(small_demo_corpus)
+    assert default == reveal(small_demo_corpus, 10, seed=0)
+    assert default == {run: revealed_ids(ids, 10, 0, run) for run, ids in small_demo_corpus.eval_instances.items()}
     assert len({tuple(ids) for ids in default.values()}) > 1  # each run its own sample
 
 
@@ -507,53 +504,57 @@ def test_peer_splits_refuse_bad_input(kwargs, message):
         make_folds(specs, scores=scores, **kwargs)
 
 
-def test_selection_inputs_show_train_data_and_eval_run_specs_only(corpus, pristine):
+def test_selection_inputs_show_train_data_and_eval_run_specs_only(small_demo_corpus, pristine):
     from magnet.protocol.splits import selection_inputs
 
-    fold = make_folds(corpus.run_specs, "kfold", n_folds=3, seed=1)[0]
+    fold = make_folds(small_demo_corpus.run_specs, "kfold", n_folds=3, seed=1)[0]
     train, evals = set(fold.train_runs), set(fold.eval_runs)
-    inputs = selection_inputs(corpus, fold)
+    inputs = selection_inputs(small_demo_corpus, fold)
     assert set(inputs) == {"train_run_specs_df", "train_stats_df", "train_per_instance_stats_df", "eval_run_specs_df",
                            "candidates"}
     for key, table in (("train_run_specs_df", "run_specs"), ("train_stats_df", "stats"),
                        ("train_per_instance_stats_df", "per_instance_stats")):
-        full = getattr(corpus, table)
+        full = getattr(small_demo_corpus, table)
         assert frame_difference(inputs[key].reset_index(drop=True), full[full[RUN].isin(train)].reset_index(drop=True)) is None
     specs = inputs["eval_run_specs_df"].set_index(RUN)
     assert set(specs.index) == evals
-    targets = corpus.targets
+    targets = small_demo_corpus.targets
     for run in evals:
-        assert specs.loc[run, NUM_EVAL_INSTANCES] == len(corpus.eval_instances.get(run, []))
+        assert specs.loc[run, NUM_EVAL_INSTANCES] == len(small_demo_corpus.eval_instances.get(run, []))
         mine = targets[targets[RUN] == run]
         assert specs.loc[run, TARGET_NAMES] == list(dict.fromkeys(mine["target.name"]))
         assert specs.loc[run, TARGET_SPLIT] == mine["target.split"].iloc[0]
     expected: dict[str, list[str]] = {}
-    for run, scenario in zip(corpus.run_specs[RUN], scenario_of(corpus.run_specs)):
+    for run, scenario in zip(small_demo_corpus.run_specs[RUN], scenario_of(small_demo_corpus.run_specs)):
         if run in evals:
-            expected.setdefault(scenario, []).extend(corpus.eval_instances.get(run, []))
+            expected.setdefault(scenario, []).extend(small_demo_corpus.eval_instances.get(run, []))
     assert inputs["candidates"] == {k: list(dict.fromkeys(v)) for k, v in expected.items()}
     mutate_everything(inputs["train_per_instance_stats_df"])
     mutate_everything(inputs["eval_run_specs_df"])
-    assert_corpus_intact(corpus, pristine)
+    assert_corpus_intact(small_demo_corpus, pristine)
 
 
-def test_selection_inputs_edges_runs_without_eval_instances_or_targets(corpus):
+def test_selection_inputs_edges_runs_without_eval_instances_or_targets(small_demo_corpus):
     """One scenario held out (several models' runs): candidates are the union; a run missing from the eval-instance
     lists or the targets gets 0 instances, no target names and no candidates, never an error."""
     from magnet.protocol.splits import selection_inputs
 
-    fold = next(f for f in make_folds(corpus.run_specs, "leave-one-scenario-out") if len(f.eval_runs) > 2)
-    inputs = selection_inputs(corpus, fold)
-    (scenario,) = set(scenario_of(corpus.run_specs[corpus.run_specs[RUN].isin(fold.eval_runs)]))
-    union = list(dict.fromkeys(i for r in fold.eval_runs for i in corpus.eval_instances.get(r, [])))
+    fold = next(f for f in make_folds(small_demo_corpus.run_specs, "leave-one-scenario-out") if len(f.eval_runs) > 2)
+    inputs = selection_inputs(small_demo_corpus, fold)
+    (scenario,) = set(scenario_of(small_demo_corpus.run_specs[small_demo_corpus.run_specs[RUN].isin(fold.eval_runs)]))
+    union = list(dict.fromkeys(i for r in fold.eval_runs for i in small_demo_corpus.eval_instances.get(r, [])))
     assert inputs["candidates"] == {scenario: union}
     assert inputs["eval_run_specs_df"][NUM_EVAL_INSTANCES].dtype.kind == "i"
     run = fold.eval_runs[0]
-    lacking = dataclasses.replace(corpus, eval_instances={r: ids for r, ids in corpus.eval_instances.items() if r != run},
-                                  targets=corpus.targets[corpus.targets[RUN] != run])
+    lacking = dataclasses.replace(
+        small_demo_corpus,
+        eval_instances={r: ids for r, ids in small_demo_corpus.eval_instances.items() if r != run},
+        targets=small_demo_corpus.targets[small_demo_corpus.targets[RUN] != run],
+    )
     got = selection_inputs(lacking, fold)
     specs = got["eval_run_specs_df"].set_index(RUN)
     assert specs.loc[run, NUM_EVAL_INSTANCES] == 0 and specs.loc[run, TARGET_NAMES] == []
     assert got["candidates"] == {scenario: list(dict.fromkeys(
-        i for r in fold.eval_runs if r != run for i in corpus.eval_instances.get(r, [])))}
-    assert fold_inputs(corpus, fold, reveal(corpus, 3)).eval_per_instance_stats_df is None  # only when asked
+        i for r in fold.eval_runs if r != run for i in small_demo_corpus.eval_instances.get(r, [])))}
+    plain = fold_inputs(small_demo_corpus, fold, reveal(small_demo_corpus, 3))
+    assert plain.eval_per_instance_stats_df is None  # only when asked
