@@ -10,7 +10,6 @@ the demo corpus, and the instance scores against scikit-learn.
 from __future__ import annotations
 
 import hashlib
-import random
 import tomllib
 from pathlib import Path
 
