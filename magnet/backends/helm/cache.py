@@ -155,6 +155,11 @@ def write_part(cache_dir: str | os.PathLike, table: str, frame) -> tuple[str, di
     return part, {"file": f"{part}{suffix}", "runs": runs}  # in row order
 
 
+#: What reading a damaged, truncated or foreign cache file can raise (pickles included): a cache miss.
+_UNREADABLE = (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
+               KeyError)
+
+
 def _pickle_to(path: Path, obj) -> None:
     with open(path, "wb") as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -264,8 +269,7 @@ def _read_part(path: Path, part: str, columns, arrow: bool):
             reader = pa.ipc.open_file(data, options=pa.ipc.IpcReadOptions(included_fields=fields))
         frame = reader.read_all()
         return frame if arrow else frame.to_pandas()
-    except (OSError, ValueError, pa.ArrowException, pickle.UnpicklingError, EOFError, AttributeError,
-            ImportError, TypeError, KeyError) as e:
+    except (pa.ArrowException, *_UNREADABLE) as e:
         raise CacheMiss(f"{path}: {e}", part) from None
 
 
@@ -307,8 +311,7 @@ def load_frame(cache_dir: str | os.PathLike, table: str, key: str, dtype_backend
     try:
         with open(_frame_path(cache_dir, table, key, dtype_backend), "rb") as f:
             frame, extra = pickle.load(f)
-    except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
-            KeyError):
+    except _UNREADABLE:
         return None
     return (frame, extra) if isinstance(frame, pd.DataFrame) else None
 

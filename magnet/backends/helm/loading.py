@@ -155,10 +155,7 @@ def run_name(run_dir: str) -> str:
         ('mmlu:model=a_b', 'mmlu:model=a_b')
     """
     path = os.path.join(run_dir, "run_spec.json")
-    try:
-        st = os.stat(path)
-    except OSError:
-        st = None  # _read_run_spec says what is wrong
+    st = _stat_or_none(path)  # None: _read_run_spec says what is wrong
     if st is not None:
         known = _RUN_NAMES.get(path)
         if known is not None and known[0] == st.st_size and known[1] == st.st_mtime_ns:
@@ -169,6 +166,13 @@ def run_name(run_dir: str) -> str:
     if st is not None:
         _remember_run_name(path, st, obj["name"])
     return obj["name"]
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def _remember_run_name(path: str, st: os.stat_result, name: str) -> None:
@@ -185,10 +189,7 @@ def read_run_rows(table: str, ref: RunRef) -> list[dict]:
     """
     path = os.path.join(ref.path, TABLE_FILES[table])
     if table == "run_specs":  # the table's own file holds the name: parse it once, and remember the name
-        try:
-            st = os.stat(path)
-        except OSError:
-            st = None  # _read_run_spec says what is wrong
+        st = _stat_or_none(path)  # None: _read_run_spec says what is wrong
         rows = ROW_MAKERS[table](_read_run_spec(ref.path), path)
         name = rows[0]["run_spec.name"]
         if st is not None:  # stat'ed before the read: a file changed in between is parsed again next time
@@ -758,7 +759,8 @@ def _load_cached(table: str, refs: list[RunRef], cdir, ops, n_jobs, columns, ret
     runs' signatures (:func:`_signatures`) when the caller has them.
     """
     names = [r.name for r in refs]
-    sig_list = _signatures(refs, table) if sig_list is None or retries is not None else sig_list
+    if sig_list is None:
+        sig_list = _signatures(refs, table)
     key = table_cache.listing_key(names, sig_list)
     if key is not None and retries is None:  # nothing changed since a load that ended in whole parts, in order
         snapshot = table_cache.load_snapshot(cdir, table)
@@ -984,6 +986,9 @@ def load_tables(tables, refs: list[RunRef], **kwargs) -> dict[str, pd.DataFrame]
         >>> both["stats"].equals(load_table("stats", refs))
         True
     """
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:  # before loading any of them
+        raise ValueError(f"unknown table {unknown[0]!r}; expected one of {', '.join(TABLES)}")
     stat = stat_memo()
     return {table: load_table(table, refs, stat=stat, **kwargs) for table in tables}
 

@@ -254,9 +254,6 @@ class HelmOutputs:
             >>> list(tables), tables["stats"].equals(outputs.stats())
             (['run_specs', 'stats'], True)
         """
-        unknown = [n for n in names if n not in TABLES]
-        if unknown:
-            raise ValueError(f"unknown table {unknown[0]!r}; expected one of {', '.join(TABLES)}")
         return load_tables(names, self._run_refs(), errors=errors, n_jobs=n_jobs,
                            cache_root=self.cache_dir if cache else None, dtype_backend=dtype_backend,
                            progress=progress)
