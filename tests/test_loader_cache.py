@@ -271,7 +271,9 @@ def test_tables_at_once_equal_tables_one_by_one_and_stat_each_file_once(real_cop
     specs = [p for p in stats_of if p.startswith(runs_dir) and p.endswith(os.sep + "run_spec.json")]
     assert len(specs) == len(set(specs)) == len(list(real_copy.glob("runs/*/*/run_spec.json")))
     with pytest.raises(ValueError, match="unknown table 'stat'"):
-        HelmOutputs.coerce(real_copy).tables(["stat"])
+        HelmOutputs.coerce(real_copy).tables(["stats", "stat"])
+    with pytest.raises(ValueError, match="unknown table 'stat'"):
+        HelmOutputs.coerce(real_copy).table("stat")
 
 
 def test_loader_warnings_name_the_caller_s_line(tmp_path):

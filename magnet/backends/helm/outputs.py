@@ -30,7 +30,7 @@ from magnet.backends.helm.demo import DemoSpec, build_demo, cache_root
 from magnet.backends.helm.demo.entries import spec_from_run_entries
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.loading import RunRef, load_table, load_tables, read_json
-from magnet.backends.helm.tables import TABLE_FILES, TABLES
+from magnet.backends.helm.tables import TABLES
 
 #: Directories inside a suite that are not runs.
 NON_RUN_DIRS = {"groups", "eval_cache"}
@@ -235,8 +235,6 @@ class HelmOutputs:
             >>> str(lean["stats.name.name"].dtype), str(lean["stats.mean"].dtype)
             ('string[pyarrow]', 'double[pyarrow]')
         """
-        if name not in TABLES:
-            raise ValueError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
         return load_table(name, self._run_refs(), errors=errors, n_jobs=n_jobs,
                           cache_root=self.cache_dir if cache else None, columns=columns,
                           dtype_backend=dtype_backend, progress=progress)
