@@ -1,7 +1,6 @@
 """Sphinx configuration of magnet's documentation site.
 
 Build it with ``python -m sphinx -W -b html docs docs/_build/html`` (``tests/test_docs.py`` does, with warnings
-as errors). Pages are Markdown (MyST); the Python API is generated from the docstrings (autodoc + autosummary,
 napoleon for their NumPy/Google sections), the command-line reference from the argparse parser, and the table
 columns and card schema from the code (``docs/_ext/magnet_docs.py``).
 """
@@ -26,7 +25,6 @@ release = version = magnet.__version__
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "magnet_docs",
@@ -38,8 +36,6 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3  # [text](page.md#a-heading) links resolve, and a wrong anchor is a warning
 
-autosummary_generate = True
-autosummary_imported_members = False
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
