@@ -26,6 +26,7 @@ from magnet.backends.helm.download import cli as download_cli
 from magnet.backends.helm.export import export_format, export_table, metadata_path
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli import benchmark, import_scores, predict
+from magnet.cli.docs_url import DOCS_URL, docs_page
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_file
 from magnet.cli.display import corpus_summary_table, listing_table
 from magnet.evaluation import cli as evaluation_cli
@@ -69,7 +70,8 @@ def cmd_export(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog="magnet", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="magnet", description=__doc__.splitlines()[0],
+                            epilog=f"Documentation: {DOCS_URL}  (errors: {docs_page('howto/troubleshooting')})")
     parser.add_argument("--version", action="store_true", dest="show_version", help="print magnet's version and exit")
     add_debug_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
