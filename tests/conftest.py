@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are reproducible in CI: hypothesis draws the same examples every run (derandomize), without a
+# local example database. HYPOTHESIS_PROFILE=dev restores random exploration for a developer hunting cases.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 from magnet.backends.helm.demo import DemoSpec, build_demo
 from magnet.backends.helm.outputs import HelmOutputs

@@ -278,3 +278,66 @@ def test_bootstrap_ci_defaults_are_1000_resamples_with_seed_0():
     default = bootstrap_ci(mean, 30)
     assert default == bootstrap_ci(mean, 30, n_boot=1000, ci=0.95, seed=0)
     assert default != bootstrap_ci(mean, 30, n_boot=1001, seed=0) and default != bootstrap_ci(mean, 30, seed=1)
+
+
+# ------------------------------------------------------- degenerate rows (issue 27): never raise, say why
+
+def _cluster_iv(values, groups, log, n_boot=500):
+    from magnet.stats.bootstrap import cluster_mean_interval
+
+    values = np.asarray(values, dtype=float)
+    return cluster_mean_interval(values, make_plan(values.size, groups=groups, n_boot=n_boot, seed=0), log=log)
+
+
+def test_the_row_that_overflowed_gets_a_stated_percentile_interval():
+    # Additive's absolute errors on a 95%-revealed small demo (4 models x 2 runs): q * se / mean = 92.5 on the log
+    # scale, and exp(q * se / mean) raised OverflowError for the neighbouring 245.
+    v = np.array([0.1, 0.1, 0.109, 0.109, 0.3903, 0.3903, 0.1082, 0.1082])
+    for scale in (1.0, 0.1, 1e-6):
+        iv = _cluster_iv(v * scale, np.repeat(np.arange(4), 2), log=True, n_boot=1000)
+        assert iv.method == "percentile cluster bootstrap" and "q*se/mean" in iv.note
+        assert 0 < iv.low <= (v * scale).mean() <= iv.high <= (v * scale).max()
+
+
+@pytest.mark.parametrize("log", [True, False])
+def test_degenerate_rows_give_an_interval_or_nan_with_a_reason(log):
+    g8 = np.repeat(np.arange(8), 9)
+    rng = np.random.default_rng(3)
+    one_nonzero = np.zeros(72)
+    one_nonzero[5] = 0.4
+    almost_zero = np.where(rng.uniform(size=72) < 0.03, rng.uniform(0, 1, 72), 0.0)
+    huge_ratio = np.r_[np.full(71, 1e-300), 1.0]  # se / mean enormous
+    cases = {
+        "all zero": (np.zeros(72), g8),
+        "one nonzero": (one_nonzero, g8),
+        "almost all zero": (almost_zero, g8),
+        "se/mean huge": (huge_ratio, g8),
+        "two clusters": (rng.uniform(0, 1, 12), np.repeat([0, 1], 6)),
+        "constant": (np.full(72, 0.25), g8),
+    }
+    for name, (values, groups) in cases.items():
+        iv = _cluster_iv(values, groups, log=log)
+        assert iv.method in ("bootstrap-t (log scale)" if log else "bootstrap-t", "percentile cluster bootstrap",
+                             "exact", "none"), name
+        if np.isnan(iv.low) or np.isnan(iv.high):
+            assert iv.method == "none" and iv.note, name
+        else:
+            assert iv.low <= values.mean() + 1e-12 and values.mean() - 1e-12 <= iv.high, name
+            assert np.isfinite(iv.low) and np.isfinite(iv.high), name
+        if iv.method != ("bootstrap-t (log scale)" if log else "bootstrap-t"):
+            assert iv.note, name
+    assert _cluster_iv(np.zeros(72), g8, log=log).bounds == (0.0, 0.0)
+    assert _cluster_iv(np.full(72, 0.25), g8, log=log).bounds == (0.25, 0.25)
+
+
+def test_score_predictions_reports_each_interval_that_fell_back():
+    from magnet.stats.scoring import score_predictions
+
+    actual = np.array([0.5, 0.6, 0.4, 0.7, 0.2, 0.3, 0.8, 0.9])
+    err = np.array([0.1, 0.1, 0.109, 0.109, 0.3903, 0.3903, 0.1082, 0.1082])
+    s = score_predictions(actual + err, actual, groups=np.repeat(np.arange(4), 2), n_boot=1000)
+    assert s.interval_notes["mae"].startswith("percentile cluster bootstrap: the log-scale bootstrap-t")
+    assert s.mae_ci[0] <= s.mae <= s.mae_ci[1]
+    assert "bias" not in s.interval_notes  # its interval is the usual one
+    exact = score_predictions(actual, actual, groups=np.repeat(np.arange(4), 2), n_boot=200)  # constant predictions
+    assert exact.mae == 0 and exact.mae_ci == (0.0, 0.0) and exact.interval_notes == {}

@@ -951,3 +951,15 @@ def test_unnamed_series_baseline_is_called_baseline():
     assert res.controls == ("baseline",) and "controls: baseline)" in str(res)
     assert mbe_check(actual, actual, baseline, n_boot=0).controls == ("baseline",)  # a 1-D array
     assert mbe_check(actual, actual, baseline[:, None], n_boot=0).controls == ("baseline",)  # one column
+
+
+def test_genuine_needs_the_reported_interval_above_zero_on_small_n_without_groups():
+    # issue 27: Spearman, no groups, n = 8, two controls: one-sided p 0.031 (pingouin's t test) but a 90% interval
+    # (-0.016, 0.974) from the rank standard error; it was called genuine.
+    x = [2.0, 6.0, 16.0, 9.0, 18.0, 18.0, 4.0, 18.0]
+    y = [0.0, 1.0, 10.0, 0.0, 6.0, 9.0, 6.0, 18.0]
+    z = np.array([[5.0, 16.0], [11.0, 18.0], [13.0, 16.0], [18.0, 3.0], [9.0, 19.0], [14.0, 7.0], [13.0, 0.0],
+                  [17.0, 0.0]])
+    res = mbe_check(x, y, z, n_boot=0)
+    assert res.p <= 0.05 and res.interval[0] < 0
+    assert res.verdict == "inconclusive" and "does not exclude 0" in res.reason

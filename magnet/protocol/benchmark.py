@@ -118,6 +118,8 @@ class LeaderboardRow:
     baseline_proxy: str | None = None
     gain_share_ci: tuple = (float("nan"), float("nan"))
     gain_share_n: int = 0
+    #: metric -> the interval method used instead of the usual one (or why it is NaN), e.g. on almost-revealed runs
+    interval_notes: dict = field(default_factory=dict)
 
     @property
     def flagged(self) -> bool:
@@ -251,7 +253,7 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
         bootstrap=s.bootstrap, mae=s.mae, mae_ci=tuple(s.mae_ci), rmse=s.rmse, rmse_ci=tuple(s.rmse_ci),
         bias=s.bias, bias_ci=tuple(s.bias_ci), r2=s.r2, spearman=s.spearman, spearman_ci=tuple(s.spearman_ci),
         kendall=s.kendall, noise_floor=floor, revealed_mean_mae=rm_mae, gain_share=gain.estimate, mbe=mbe_dict,
-        gain_share_ci=tuple(gain.ci), gain_share_n=gain.n,
+        gain_share_ci=tuple(gain.ci), gain_share_n=gain.n, interval_notes=dict(s.interval_notes),
         n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy,
     )
 

@@ -71,8 +71,11 @@ are **one-sided at level alpha** (default 0.05); the **effect size** (default
    function of the baseline: nothing is left for any prediction to explain.
    Also when the decision's interval is undefined (``n - 3 - p <= 0`` for the
    ``p`` control columns it used).
-4. ``genuine`` - ``estimate > 0`` and one-sided ``p <= alpha`` (the
-   interval's lower bound is above 0): an increment is established.
+4. ``genuine`` - ``estimate > 0``, one-sided ``p <= alpha`` and the
+   reported interval's lower bound above 0 (both are required: in the
+   linear path without groups ``p`` is pingouin's t test while the interval
+   uses the rank standard error, and on small n they can disagree; then the
+   verdict is ``inconclusive``): an increment is established.
 5. ``loss-proxy`` - the interval's upper bound is below the effect size: the
    increment is shown to be negligible (or negative).
 6. ``inconclusive`` - otherwise: the interval contains both 0 and the effect
@@ -827,6 +830,12 @@ def _judge(d: _Decision, alpha: float, effect_size: float, n: int, k: int) -> tu
         return "insufficient-data", (
             f"partial r = {d.estimate:.3f}, but its interval is undefined with n - 3 - p <= 0 ({where}): "
             "too few rows for the control columns")
+    if d.estimate > 0 and d.p <= alpha and not d.interval[0] > 0:
+        # the linear no-groups path takes pingouin's t-test p, the interval Bonett-Wright's rank se: they can
+        # disagree on small n; genuine needs both (the reported interval must exclude 0)
+        return "inconclusive", (
+            f"partial r = {d.estimate:.3f} with one-sided p <= alpha = {alpha:g}, but the reported interval does "
+            f"not exclude 0 ({where}): not established")
     if d.estimate > 0 and d.p <= alpha:
         return "genuine", (
             f"partial r = {d.estimate:.3f} > 0 with one-sided p <= alpha = {alpha:g} ({where}): the predictions "

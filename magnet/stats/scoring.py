@@ -32,7 +32,7 @@ computed for all resamples at once (:func:`magnet.stats.bootstrap.weighted_ranks
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -45,7 +45,7 @@ from magnet.stats.bootstrap import (
     as_group_labels,
     make_plan,
     percentile_interval,
-    studentized_cluster_interval,
+    cluster_mean_interval,
     weighted_pearson,
     weighted_ranks,
 )
@@ -82,6 +82,11 @@ class Scores:
         Point estimates (see the module docstring).
     mae_ci, rmse_ci, bias_ci, r2_ci, spearman_ci, kendall_ci : tuple of float
         Percentile bootstrap intervals ``(low, high)``.
+    interval_notes : dict
+        Metric -> how its interval was made instead, and why, for every
+        interval that fell back from its usual method or is undefined for a
+        reason the data gives (e.g. ``{"mae": "percentile cluster bootstrap:
+        ..."}``); empty when every interval is the usual one.
 
     Examples
     --------
@@ -108,6 +113,7 @@ class Scores:
     spearman_ci: tuple[float, float]
     kendall: float
     kendall_ci: tuple[float, float]
+    interval_notes: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """All fields as a plain dict (intervals as ``(low, high)`` tuples).
@@ -285,20 +291,25 @@ def _rank_replicates(plan: ResamplePlan, pred: np.ndarray, act: np.ndarray) -> d
 
 def _bootstrap_intervals(
     pred: np.ndarray, act: np.ndarray, plan: ResamplePlan, ci: float
-) -> dict[str, tuple[float, float]]:
-    """Percentile intervals of every metric over the resamples of ``plan``."""
+) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+    """Intervals of every metric over the resamples of ``plan``, and notes on those that fell back."""
     if plan.n_boot == 0 or pred.size < 2:
-        return dict.fromkeys(("mae", "rmse", "bias", "r2", "spearman", "kendall"), NAN_CI)
+        return dict.fromkeys(("mae", "rmse", "bias", "r2", "spearman", "kendall"), NAN_CI), {}
     replicates = _weighted_replicates(plan, pred, act) | _rank_replicates(plan, pred, act)
     intervals = {key: percentile_interval(values, ci) for key, values in replicates.items()}
-    if plan.clustered:  # few clusters: bootstrap-t for the mean-type metrics
+    notes: dict[str, str] = {}
+    if plan.clustered:  # few clusters: bootstrap-t for the mean-type metrics (stated fallback when degenerate)
         err = pred - act
-        intervals["mae"] = studentized_cluster_interval(np.abs(err), plan, ci, log=True)
-        intervals["bias"] = studentized_cluster_interval(err, plan, ci)
-        mse_lo, mse_hi = studentized_cluster_interval(err**2, plan, ci, log=True)
-        intervals["rmse"] = (math.sqrt(max(mse_lo, 0.0)), math.sqrt(max(mse_hi, 0.0))) if np.isfinite(mse_lo) \
-            else NAN_CI
-    return intervals
+        made = {"mae": cluster_mean_interval(np.abs(err), plan, ci, log=True),
+                "bias": cluster_mean_interval(err, plan, ci),
+                "rmse": cluster_mean_interval(err**2, plan, ci, log=True)}
+        for key, iv in made.items():
+            if iv.method.startswith("percentile") or iv.method == "none":
+                notes[key] = f"{iv.method}: {iv.note}"
+        intervals["mae"], intervals["bias"] = made["mae"].bounds, made["bias"].bounds
+        lo, hi = made["rmse"].bounds
+        intervals["rmse"] = (math.sqrt(max(lo, 0.0)), math.sqrt(max(hi, 0.0))) if np.isfinite(lo) else NAN_CI
+    return intervals, notes
 
 
 # ---------------------------------------------------------------- public API
@@ -350,7 +361,7 @@ def score_predictions(
     if not 0.0 < float(ci) < 1.0:
         raise ValueError(f"ci must be in (0, 1), got {ci!r}")
     points = _point_scores(pred, act)
-    intervals = _bootstrap_intervals(pred, act, plan, ci)
+    intervals, notes = _bootstrap_intervals(pred, act, plan, ci)
     return Scores(
         n=int(pred.size),
         n_dropped=n_dropped,
@@ -360,4 +371,5 @@ def score_predictions(
         ci=float(ci),
         **{name: points[name] for name in points},
         **{f"{name}_ci": intervals[name] for name in intervals},
+        interval_notes=notes,
     )
