@@ -52,6 +52,7 @@ import pandas as pd
 from magnet.predictor import Predictor
 from magnet.protocol.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT
 
+from predictors._irt_data import item_data
 from predictors._common import RUN, FoldData, prepare, trust_revealed, stable_seed, with_variants, write_predictions
 from predictors._revealed import STATE, _is_missing
 from predictors.irt import fit_irt, irt_estimates
@@ -180,6 +181,8 @@ class GBM(Predictor):
 
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
                        eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
+        if not len(item_data(data).responses):  # no per-instance value of any target: train-run means, no model fit
+            return write_predictions(data, None)
         irt_kwargs = {"dim": 2, "lam_u": 0.3, "lam_v": 0.3}
         feats, table = base_features(data, irt_kwargs, self.seed)
         ks = feats.loc[feats["k"] > 0, "k"]

@@ -148,6 +148,8 @@ class Shrinkage(Predictor):
                 eval_per_instance_stats_df=None):
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
                        eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
+        if not len(item_data(data).responses):  # no per-instance value of any target: train-run means, no model fit
+            return write_predictions(data, None)
         est, _ = shrinkage_estimates(data, self.rank, self.shrink, self.k0_lowrank, self.k0, self.seed)
         return write_predictions(data, with_variants(data, trust_revealed(data, est)))
 
