@@ -262,7 +262,9 @@ def per_instance_values(pis: pd.DataFrame, variants: pd.DataFrame, proxy_of=None
         [1.0]
     """
     cols = [RUN, "key", "instance_id", "value"]
-    if pis is None or not len(pis) or not len(variants):
+    P = "per_instance_stats."
+    if pis is None or not len(pis) or not len(variants) or P + "stats.name.name" not in pis \
+            or P + "instance_id" not in pis:
         return pd.DataFrame(columns=cols)
     sub = pis[pis[RUN].isin(set(variants[RUN]))]
     values = variant_values(_pis_scores(sub, set(variants["metric"])), variants)
