@@ -160,7 +160,7 @@ class FoldData:
         return values
 
     def proxy_of(self, name: str, split: str) -> Proxy:
-        """The per-instance proxy of a run-level-only target (:func:`magnet.protocol.proxies.choose_proxy`, train runs only)."""
+        """The per-instance proxy of a run-level-only target, chosen from the train runs only (``choose_proxy``)."""
         if (name, split) not in self.proxies:
             self.proxies[(name, split)] = choose_proxy(self.raw.get("train_stats_df"), self.train_pis, name, split)
         return self.proxies[(name, split)]

@@ -147,8 +147,10 @@ class JointIRT:
             dp = (1 - gi) * s * (1 - s)
             r = w * (p - y) / (p * (1 - p)) * dp
             Vc, Um = V[c], U[m]
-            gU = np.stack([np.bincount(m, weights=r * Vc[:, j], minlength=n_models) for j in range(D)], axis=1).astype(float)
-            gV = np.stack([np.bincount(c, weights=r * Um[:, j], minlength=n_cells) for j in range(D)], axis=1).astype(float)
+            gU = np.stack([np.bincount(m, weights=r * Vc[:, j], minlength=n_models)
+                           for j in range(D)], axis=1).astype(float)
+            gV = np.stack([np.bincount(c, weights=r * Um[:, j], minlength=n_cells)
+                           for j in range(D)], axis=1).astype(float)
             gd = -np.bincount(i, weights=r, minlength=n_items).astype(float)
             dd = d - mu[item_cell]
             pen = (self.lam_u * np.sum(U ** 2) + self.lam_v * np.sum((V - v_prior) ** 2)
