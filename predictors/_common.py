@@ -32,8 +32,11 @@
 :func:`write_predictions` turns a table of predicted values into the
 ``{run: [Stat]}`` answer and guarantees the contract: every eval run and
 every target gets a finite value (missing ones fall back to the train mean
-of the same key, then of the same stat name, then of all train runs),
-clipped to the range the stat can take.
+of the same key, then of the same stat name; with neither the predictor
+abstains for that target rather than give a number on another scale),
+clipped to the range the stat can take. :func:`trust_revealed` is the last
+step of every predictor that combines the revealed sample with train-run
+information: it weighs the two by their estimated error variances.
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
@@ -61,7 +64,9 @@ from magnet.protocol.corpus import scenario_label, target_key
 from magnet.helm_objects import make_stat
 from magnet.protocol.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT, scenario_of
 
-from predictors._revealed import STATE, _is_missing, instance_table, variant_values
+from magnet.protocol.proxies import Proxy, choose_proxy
+
+from predictors._revealed import METRIC_FUNCTIONS, STATE, _is_missing, instance_table, variant_values
 
 RUN = "run_spec.name"
 MODEL = "run_spec.adapter_spec.model"
@@ -106,6 +111,9 @@ class FoldData:
     train_states: pd.DataFrame | None
     train_pis: pd.DataFrame | None
     eval_states: pd.DataFrame | None
+    proxies: dict = field(default_factory=dict)
+    abstained: dict = field(default_factory=dict)
+    revealed_source: str = "request states"
     raw: dict = field(default_factory=dict, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -141,9 +149,9 @@ class FoldData:
             tv = tv[tv["main"]]
         variants = tv[[RUN, "metric", "key", "pert_name", "computed_on", "split"]].drop_duplicates([RUN, "key"])
         if self.train_pis is not None and len(self.train_pis):
-            values = variant_values(_pis_scores(self.train_pis, set(variants["metric"])), variants)
-        else:
-            values = instance_table(self.train_states, variants)
+            values = per_instance_values(self.train_pis, variants, self.proxy_of)
+        else:  # no per-instance stats: only the metrics HELM's reference scoring defines are rebuilt
+            values = instance_table(self.train_states, variants[variants["metric"].isin(METRIC_FUNCTIONS)])
         info = self.train_specs[[RUN, "model", "scenario", "label"]]
         values = values.merge(info, on=RUN, how="left")
         values["cell"] = [cell_of(s, lab, k) for s, lab, k in zip(values["scenario"], values["label"], values["key"])]
@@ -151,17 +159,22 @@ class FoldData:
         self._cache[("ti", keys)] = values
         return values
 
+    def proxy_of(self, name: str, split: str) -> Proxy:
+        """The per-instance proxy of a run-level-only target, chosen from the train runs only (``choose_proxy``)."""
+        if (name, split) not in self.proxies:
+            self.proxies[(name, split)] = choose_proxy(self.raw.get("train_stats_df"), self.train_pis, name, split)
+        return self.proxies[(name, split)]
+
     # ---------------------------------------------------------------- fallbacks
 
     def fallback(self, key: str, metric: str) -> float:
-        """Train mean of the key, else of the stat name, else of all train main values, else 0.5."""
-        for sub in (self.train[self.train["key"] == key], self.train[self.train["metric"] == metric],
-                    self.train_main):
+        """Train mean of the key, else of the stat name; NaN when no train run has the stat (then no prediction)."""
+        for sub in (self.train[self.train["key"] == key], self.train[self.train["metric"] == metric]):
             v = sub["value"].to_numpy(dtype=float)
             v = v[np.isfinite(v)]
             if v.size:
                 return float(v.mean())
-        return 0.5
+        return float("nan")
 
     def value_range(self, key: str, metric: str) -> tuple[float, float]:
         """The range predictions are clipped to: [0, 1] widened to the train values of the stat."""
@@ -183,6 +196,22 @@ def cell_of(scenario: str, label: str, key: str) -> str:
         'boolq+typo0.1|exact_match@typos/worst'
     """
     return f"{scenario if '@' not in key else label}|{key}"
+
+
+def _counted_means(frame: pd.DataFrame, prefix: str) -> np.ndarray:
+    """``mean`` of every stat row as floats; a stat with ``count`` 0 is a missing value (NaN), never a zero.
+
+    Example:
+        >>> f = pd.DataFrame({"stats.mean": [0.0, 0.5, None], "stats.count": [0, 2, 1]})
+        >>> _counted_means(f, "stats.").tolist()
+        [nan, 0.5, nan]
+    """
+    mean = frame[prefix + "mean"] if prefix + "mean" in frame else pd.Series(np.nan, index=frame.index)
+    values = pd.to_numeric(mean, errors="coerce").to_numpy(dtype=float)
+    if prefix + "count" in frame:
+        count = pd.to_numeric(frame[prefix + "count"], errors="coerce").to_numpy(dtype=float)
+        values = np.where(count == 0, np.nan, values)
+    return values
 
 
 def _pis_scores(pis: pd.DataFrame, metrics: set) -> pd.DataFrame:
@@ -208,8 +237,52 @@ def _pis_scores(pis: pd.DataFrame, metrics: set) -> pd.DataFrame:
         "perturbation": [_none(x) for x in col("perturbation.name", "stats.name.perturbation.name")],
         "robustness": col("perturbation.robustness", "stats.name.perturbation.robustness"),
         "fairness": col("perturbation.fairness", "stats.name.perturbation.fairness"),
-        "metric": col("stats.name.name"), "value": pd.to_numeric(pd.Series(col("stats.mean")), errors="coerce"),
+        "metric": col("stats.name.name"), "value": _counted_means(sub, P + "stats."),
     })
+
+
+def per_instance_values(pis: pd.DataFrame, variants: pd.DataFrame, proxy_of=None) -> pd.DataFrame:
+    """Per-instance values of target variants from per-instance stats: ``run_spec.name, key, instance_id, value``.
+
+    ``variants`` has ``run_spec.name, metric, key, pert_name, computed_on, split``.
+    Each variant is read from the per-instance stats of its own metric; a run
+    that has per-instance stats but none of the metric (a run-level-only
+    metric such as ``bbq_accuracy``) gets the values of ``proxy_of(metric,
+    split)``'s stat when it has one (chosen from train runs only). Stats with
+    count 0 are missing values.
+
+    Example:
+        >>> P = "per_instance_stats."
+        >>> pis = pd.DataFrame({RUN: ["r", "r"], P + "instance_id": ["a", "b"], P + "stats.name.name": ["em", "em"],
+        ...                     P + "stats.name.split": ["test"] * 2, P + "stats.mean": [1.0, 0.0],
+        ...                     P + "stats.count": [1, 0]})
+        >>> v = pd.DataFrame({RUN: ["r"], "metric": ["em"], "key": ["em"], "pert_name": [None],
+        ...                   "computed_on": [None], "split": ["test"]})
+        >>> per_instance_values(pis, v)["value"].tolist()
+        [1.0]
+    """
+    cols = [RUN, "key", "instance_id", "value"]
+    P = "per_instance_stats."
+    if pis is None or not len(pis) or not len(variants) or P + "stats.name.name" not in pis \
+            or P + "instance_id" not in pis:
+        return pd.DataFrame(columns=cols)
+    sub = pis[pis[RUN].isin(set(variants[RUN]))]
+    values = variant_values(_pis_scores(sub, set(variants["metric"])), variants)
+    values = values.dropna(subset=["value"]) if len(values) else values
+    if proxy_of is None:
+        return values
+    have = set(zip(values[RUN], values["key"])) if len(values) else set()
+    with_pis = set(sub[RUN])
+    lacking = variants[[(r, k) not in have and r in with_pis for r, k in zip(variants[RUN], variants["key"])]]
+    pieces = [values]
+    for (metric, split), g in lacking.groupby(["metric", "split"], dropna=False):
+        proxy = proxy_of(metric, "test" if _is_missing(split) else split)
+        if proxy.stat is None:
+            continue
+        pv = variant_values(_pis_scores(sub[sub[RUN].isin(set(g[RUN]))], {proxy.stat}), g.assign(metric=proxy.stat))
+        pieces.append(pv.dropna(subset=["value"]) if len(pv) else pv)
+    pieces = [p for p in pieces if len(p)]
+    return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=cols)
 
 
 def _logprobs(states: pd.DataFrame | None) -> pd.DataFrame:
@@ -248,7 +321,7 @@ def _stat_rows(stats: pd.DataFrame) -> pd.DataFrame:
         "computed_on": [_none(x) for x in get(SN + "perturbation.computed_on")],
         "robustness": [_none(x) for x in get(SN + "perturbation.robustness")],
         "fairness": [_none(x) for x in get(SN + "perturbation.fairness")],
-        "value": pd.to_numeric(get("stats.mean"), errors="coerce").to_numpy(dtype=float),
+        "value": _counted_means(stats, "stats."),
     })
     out = out[out["sub_split"].map(_is_missing).astype(bool)].drop(columns="sub_split")
     out["key"] = [target_key(n, p, c) for n, p, c in zip(out["metric"], out["pert_name"], out["computed_on"])]
@@ -256,8 +329,17 @@ def _stat_rows(stats: pd.DataFrame) -> pd.DataFrame:
 
 
 def prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
-            eval_scenario_states_df, train_per_instance_stats_df=None) -> FoldData:
-    """Assemble a :class:`FoldData` from a predictor's inputs (never modifies them)."""
+            eval_scenario_states_df, train_per_instance_stats_df=None, eval_per_instance_stats_df=None) -> FoldData:
+    """Assemble a :class:`FoldData` from a predictor's inputs (never modifies them).
+
+    With ``eval_per_instance_stats_df`` (the revealed instances' per-instance
+    stats) the revealed values of every target are read from it: the
+    target metric's own values (LLM-judge scores included), or the proxy of
+    a run-level-only metric. Without it they are rebuilt from the revealed
+    request states, for the metrics HELM's reference scoring defines only
+    (:data:`predictors._revealed.METRIC_FUNCTIONS`): another metric gets no
+    revealed values rather than an exact match on another scale.
+    """
     ev = eval_run_specs_df
     einfo = _spec_info(ev)
     einfo["n"] = ev[NUM_EVAL_INSTANCES].astype(int).to_numpy() if NUM_EVAL_INSTANCES in ev else 0
@@ -344,21 +426,31 @@ def prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_r
     targets = targets.merge(einfo[[RUN, "model", "scenario", "label"]], on=RUN, how="left")
     targets["cell"] = [cell_of(s, lab, k) for s, lab, k in zip(targets["scenario"], targets["label"], targets["key"])]
 
-    revealed = instance_table(eval_scenario_states_df, targets)
     lp = _logprobs(eval_scenario_states_df)
     revealed_logprob = lp.groupby(RUN)["logprob"].mean() if len(lp) else pd.Series(dtype=float)
-    return FoldData(eval=einfo, targets=targets, train=tv.reset_index(drop=True), train_main=tm.reset_index(drop=True),
-                    revealed=revealed, revealed_logprob=revealed_logprob, train_specs=tinfo,
+    data = FoldData(eval=einfo, targets=targets, train=tv.reset_index(drop=True), train_main=tm.reset_index(drop=True),
+                    revealed=pd.DataFrame(columns=[RUN, "key", "instance_id", "value"]),
+                    revealed_logprob=revealed_logprob, train_specs=tinfo,
                     train_states=train_scenario_states_df, train_pis=train_per_instance_stats_df,
                     eval_states=eval_scenario_states_df,
                     raw={"train_run_specs_df": train_run_specs_df, "train_scenario_states_df": train_scenario_states_df,
                          "train_stats_df": train_stats_df, "eval_run_specs_df": eval_run_specs_df,
                          "eval_scenario_states_df": eval_scenario_states_df,
-                         "train_per_instance_stats_df": train_per_instance_stats_df})
+                         "train_per_instance_stats_df": train_per_instance_stats_df,
+                         "eval_per_instance_stats_df": eval_per_instance_stats_df})
+    if eval_per_instance_stats_df is not None:
+        data.revealed = per_instance_values(eval_per_instance_stats_df, targets, data.proxy_of)
+        data.revealed_source = "per-instance stats"
+    else:
+        data.revealed = instance_table(eval_scenario_states_df, targets[targets["metric"].isin(METRIC_FUNCTIONS)])
+    return data
 
 
 def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "value") -> dict[str, list]:
     """``{run: [Stat]}`` for every eval run and target; missing or non-finite values fall back (see module doc).
+
+    A target with neither an estimate nor a train value of its metric gets no
+    prediction (the predictor abstains for it; the reason in ``data.abstained``).
 
     ``values`` has columns ``run_spec.name``, ``key`` and ``value_col``.
     """
@@ -376,6 +468,9 @@ def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "va
             if key not in fallbacks:
                 fallbacks[key] = data.fallback(key, metric)
             v = fallbacks[key]
+        if not np.isfinite(v):  # abstain: no estimate and no train value of this metric (no number on another scale)
+            data.abstained[(run, key)] = f"no train run reports {metric} and no revealed value of it"
+            continue
         lo, hi = data.value_range(key, metric) if (key, "range") not in fallbacks else fallbacks[(key, "range")]
         fallbacks[(key, "range")] = (lo, hi)
         pert = None
@@ -468,3 +563,84 @@ def with_variants(data: FoldData, main_values: pd.DataFrame, use_revealed: bool 
     t = t.merge(base, on=[RUN, "main_key"], how="left")
     t["value"] = t["base"] + t["offset"]
     return pd.concat([main_values[[RUN, "key", "value"]], t[[RUN, "key", "value"]]], ignore_index=True)
+
+
+def _within_variance(data: FoldData) -> tuple[dict, float]:
+    """Per-instance variance within a run, from the train runs: per cell (mean over its runs), and pooled."""
+    ti = data.train_instances("main")
+    if not len(ti):
+        return {}, float("nan")
+    ti = ti.dropna(subset=["value"])
+    per_run = ti.groupby([RUN, "cell"])["value"].var(ddof=1).dropna().reset_index()
+    if not len(per_run):
+        return {}, float("nan")
+    return per_run.groupby("cell")["value"].mean().to_dict(), float(per_run["value"].mean())
+
+
+def trust_revealed(data: FoldData, estimates: pd.DataFrame) -> pd.DataFrame:
+    """Blend each main estimate's unrevealed part with the revealed mean, weighted by their estimated error variances.
+
+    A predictor that combines train runs with the revealed sample gives a
+    full-run estimate ``f``; with ``k`` of ``n`` instances revealed (mean
+    ``rm``) its implied estimate of the run's rate is ``u = (n f - k rm) / (n - k)``.
+    The revealed mean estimates the rate with variance ``s2 / k`` (``s2``: the
+    per-instance variance within a run, from the train runs' per-instance
+    values of the same cell, else of all cells, else of the revealed values);
+    ``u`` with an error variance ``tau2`` estimated by the method of moments
+    over the fold's eval targets: ``mean((rm - u)^2 - s2 / k)``, at least 0.
+    The rate is then ``u + w (rm - u)`` with ``w = tau2 / (tau2 + s2 / k)``
+    (the empirical-Bayes weight): few revealed instances or an accurate ``u``
+    keep ``u``, many revealed instances approach ``rm``, and a run whose
+    instances are all revealed gets ``rm`` exactly. The prediction keeps the
+    revealed outcomes: ``(k rm + (n - k) rate) / n``. Perturbation variants
+    are left to :func:`with_variants`.
+
+    ``estimates`` has ``run_spec.name, key, value``; returns the same columns.
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> from magnet.protocol.corpus import Corpus
+        >>> from magnet.protocol.splits import fold_inputs, make_folds, reveal
+        >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+        >>> fold = make_folds(corpus.run_specs, "leave-one-model-out")[0]
+        >>> data = prepare(**fold_inputs(corpus, fold, reveal(corpus, 5)).as_kwargs(True))
+        >>> rm = data.revealed_main()
+        >>> far = rm[[RUN, "key"]].assign(value=1.0)  # an estimate far from every revealed mean
+        >>> out = trust_revealed(data, far).merge(rm, on=[RUN, "key"])
+        >>> pulled = out[out["main"] & (out["rm"] < 1.0)]
+        >>> len(pulled) > 0 and bool((pulled["value"] < 1.0).all())  # pulled toward the revealed means
+        True
+    """
+    rm = data.revealed_main()
+    rm = rm[rm["main"]]
+    est = estimates[[RUN, "key", "value"]]
+    t = est.merge(rm[[RUN, "key", "rm", "k", "n"]], on=[RUN, "key"], how="left")
+    t = t.merge(data.targets[[RUN, "key", "cell"]], on=[RUN, "key"], how="left")
+    n = t["n"].to_numpy(dtype=float)
+    k = np.minimum(np.nan_to_num(t["k"].to_numpy(dtype=float)), n)
+    r = t["rm"].to_numpy(dtype=float)
+    f = t["value"].to_numpy(dtype=float)
+    ok = np.isfinite(r) & (k > 0) & np.isfinite(f) & (n > 0)
+    out = f.copy()
+    full = ok & (k >= n)
+    out[full] = r[full]
+    part = ok & (k < n)
+    if not part.any():
+        return t.assign(value=out)[[RUN, "key", "value"]]
+    by_cell, pooled = _within_variance(data)
+    rv = data.revealed.merge(rm[[RUN, "key"]], on=[RUN, "key"])
+    rev_var = rv.groupby([RUN, "key"])["value"].var(ddof=1)
+    s2 = np.array([by_cell.get(c, pooled) if np.isfinite(by_cell.get(c, pooled)) else rev_var.get((run, key), np.nan)
+                   for c, run, key in zip(t["cell"], t[RUN], t["key"])], dtype=float)
+    s2 = np.where(np.isfinite(s2), s2, 0.25)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = (n * f - k * r) / np.maximum(n - k, 1)
+        v_r = s2 / np.maximum(k, 1)
+    lo, hi = (np.nanmin(np.r_[r[part], f[part]]), np.nanmax(np.r_[r[part], f[part]]))
+    u = np.clip(u, min(lo, 0.0), max(hi, 1.0))
+    moments = (r - u) ** 2 - v_r
+    tau2 = max(float(np.mean(moments[part])), 0.0)
+    w = np.where(tau2 + v_r > 0, tau2 / (tau2 + v_r), 1.0)
+    rate = u + w * (r - u)
+    out[part] = ((k * r + (n - k) * rate) / n)[part]
+    return t.assign(value=out)[[RUN, "key", "value"]]

@@ -147,9 +147,11 @@ class JointIRT:
             dp = (1 - gi) * s * (1 - s)
             r = w * (p - y) / (p * (1 - p)) * dp
             Vc, Um = V[c], U[m]
-            gU = np.stack([np.bincount(m, weights=r * Vc[:, j], minlength=n_models) for j in range(D)], axis=1)
-            gV = np.stack([np.bincount(c, weights=r * Um[:, j], minlength=n_cells) for j in range(D)], axis=1)
-            gd = -np.bincount(i, weights=r, minlength=n_items)
+            gU = np.stack([np.bincount(m, weights=r * Vc[:, j], minlength=n_models)
+                           for j in range(D)], axis=1).astype(float)
+            gV = np.stack([np.bincount(c, weights=r * Um[:, j], minlength=n_cells)
+                           for j in range(D)], axis=1).astype(float)
+            gd = -np.bincount(i, weights=r, minlength=n_items).astype(float)
             dd = d - mu[item_cell]
             pen = (self.lam_u * np.sum(U ** 2) + self.lam_v * np.sum((V - v_prior) ** 2)
                    + 0.5 * inv_s2 * np.sum(dd ** 2) + self.lam_mu * np.sum(mu ** 2))

@@ -74,9 +74,10 @@ class Additive(Predictor):
         self.seed = seed
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
-                eval_run_specs_df, eval_scenario_states_df):
+                eval_run_specs_df, eval_scenario_states_df, train_per_instance_stats_df=None,
+                eval_per_instance_stats_df=None):
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
-                       eval_scenario_states_df)
+                       eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
         tm = data.train[data.train["main"]]
         tm = tm[tm["is_main_name"] | tm["cell"].isin(set(data.main_targets()["cell"]))]
         mu, a, b = fit_additive(list(tm["model"]), list(tm["cell"]), tm["value"], self.ridge)

@@ -50,7 +50,7 @@ import pandas as pd
 
 from magnet.predictor import Predictor
 
-from predictors._common import RUN, FoldData, prepare, stable_seed, with_variants, write_predictions
+from predictors._common import RUN, FoldData, prepare, trust_revealed, stable_seed, with_variants, write_predictions
 from predictors._irt_data import item_data, run_items
 from predictors.irt import fit_irt
 
@@ -115,11 +115,14 @@ class AIPW(Predictor):
         self.seed = seed
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
-                eval_run_specs_df, eval_scenario_states_df):
+                eval_run_specs_df, eval_scenario_states_df, train_per_instance_stats_df=None,
+                eval_per_instance_stats_df=None):
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
-                       eval_scenario_states_df)
+                       eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
+        if not len(item_data(data).responses):  # no per-instance value of any target: train-run means, no model fit
+            return write_predictions(data, None)
         est = aipw_estimates(data, self.dim, self.lam_u, self.lam_v, self.sigma_d, self.n_groups, self.seed)
-        return write_predictions(data, with_variants(data, est))
+        return write_predictions(data, with_variants(data, trust_revealed(data, est)))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ import pandas as pd
 from magnet.predictor import Predictor
 from magnet.protocol.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT
 
-from predictors._common import RUN, FoldData, prepare, stable_seed, with_variants, write_predictions
+from predictors._irt_data import item_data
+from predictors._common import RUN, FoldData, prepare, trust_revealed, stable_seed, with_variants, write_predictions
 from predictors._revealed import STATE, _is_missing
 from predictors.irt import fit_irt, irt_estimates
 from predictors.low_rank import complete
@@ -137,8 +138,16 @@ def inner_rows(data: FoldData, k: int, inner_folds: int, irt_kwargs: dict, seed:
         ev[TARGET_SPLIT] = ev[RUN].map(lambda r: meta.loc[r, "main_split"])
         est = states[states[RUN].isin(inner_eval)]
         keep = [i in revealed.get(r, ()) for r, i in zip(est[RUN], est[STATE + "instance.id"])]
+        pis = raw.get("train_per_instance_stats_df")
+        inner_pis = eval_pis = None
+        if pis is not None and raw.get("eval_per_instance_stats_df") is not None:
+            inner_pis = pis[pis[RUN].isin(inner_train)]
+            iid = pis.get("per_instance_stats.instance_id")
+            eval_pis = pis[[r in set(inner_eval) and i in revealed.get(r, ()) for r, i in zip(pis[RUN], iid)]]
+        elif pis is not None:
+            inner_pis = pis[pis[RUN].isin(inner_train)]
         inner = prepare(specs[specs[RUN].isin(inner_train)], states[states[RUN].isin(inner_train)],
-                        stats[stats[RUN].isin(inner_train)], ev, est[keep])
+                        stats[stats[RUN].isin(inner_train)], ev, est[keep], inner_pis, eval_pis)
         feats, table = base_features(inner, irt_kwargs, seed)
         # target: mean of the outcomes the predictor did not know (unrevealed and not known)
         feats["actual"] = feats[RUN].map(actual)
@@ -166,11 +175,14 @@ class GBM(Predictor):
         self.seed = seed
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
-                eval_run_specs_df, eval_scenario_states_df):
+                eval_run_specs_df, eval_scenario_states_df, train_per_instance_stats_df=None,
+                eval_per_instance_stats_df=None):
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
-                       eval_scenario_states_df)
+                       eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
+        if not len(item_data(data).responses):  # no per-instance value of any target: train-run means, no model fit
+            return write_predictions(data, None)
         irt_kwargs = {"dim": 2, "lam_u": 0.3, "lam_v": 0.3}
         feats, table = base_features(data, irt_kwargs, self.seed)
         ks = feats.loc[feats["k"] > 0, "k"]
@@ -196,7 +208,7 @@ class GBM(Predictor):
                           "x": val * table["count"].to_numpy(dtype=float)})
         out = s.groupby([RUN, "key"], sort=False).agg(n=("n", "first"), x=("x", "sum")).reset_index()
         out["value"] = out["x"] / np.maximum(out["n"].astype(float), 1.0)
-        return write_predictions(data, with_variants(data, out[[RUN, "key", "value"]]))
+        return write_predictions(data, with_variants(data, trust_revealed(data, out[[RUN, "key", "value"]])))
 
 
 if __name__ == "__main__":

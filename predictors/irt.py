@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from magnet.predictor import Predictor
 
-from predictors._common import FoldData, prepare, with_variants, write_predictions
+from predictors._common import FoldData, prepare, trust_revealed, with_variants, write_predictions
 from predictors._irt_data import full_run_estimate, item_data, run_items
 from predictors._models import JointIRT
 
@@ -82,12 +82,15 @@ class IRT(Predictor):
         self.seed = seed
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
-                eval_run_specs_df, eval_scenario_states_df):
+                eval_run_specs_df, eval_scenario_states_df, train_per_instance_stats_df=None,
+                eval_per_instance_stats_df=None):
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
-                       eval_scenario_states_df)
+                       eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
+        if not len(item_data(data).responses):  # no per-instance value of any target: train-run means, no model fit
+            return write_predictions(data, None)
         model, items = fit_irt(data, self.dim, self.lam_u, self.lam_v, self.sigma_d, self.seed)
         est, _ = irt_estimates(data, model, items)
-        return write_predictions(data, with_variants(data, est))
+        return write_predictions(data, with_variants(data, trust_revealed(data, est)))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ import pandas as pd
 
 from magnet.predictor import Predictor
 
-from predictors._common import RUN, FoldData, exact_part, prepare, with_variants, write_predictions
+from predictors._common import RUN, FoldData, exact_part, prepare, trust_revealed, with_variants, write_predictions
 from predictors._models import soft_impute
 
 
@@ -110,11 +110,12 @@ class LowRank(Predictor):
         self.seed = seed
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
-                eval_run_specs_df, eval_scenario_states_df):
+                eval_run_specs_df, eval_scenario_states_df, train_per_instance_stats_df=None,
+                eval_per_instance_stats_df=None):
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
-                       eval_scenario_states_df)
+                       eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
         p = complete(data, k0=self.k0, rank=self.rank, shrink=self.shrink)
-        return write_predictions(data, with_variants(data, exact_part(data, p)))
+        return write_predictions(data, with_variants(data, trust_revealed(data, exact_part(data, p))))
 
 
 if __name__ == "__main__":

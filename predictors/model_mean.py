@@ -40,9 +40,10 @@ class ModelMean(Predictor):
         self.seed = seed
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
-                eval_run_specs_df, eval_scenario_states_df):
+                eval_run_specs_df, eval_scenario_states_df, train_per_instance_stats_df=None,
+                eval_per_instance_stats_df=None):
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
-                       eval_scenario_states_df)
+                       eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
         by_model = data.train_main.groupby("model")["value"].mean()
         t = data.main_targets()
         main = pd.DataFrame({RUN: t[RUN], "key": t["key"], "value": t["model"].map(by_model).to_numpy()})

@@ -39,9 +39,10 @@ class ScenarioMean(Predictor):
         self.seed = seed
 
     def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df,
-                eval_run_specs_df, eval_scenario_states_df):
+                eval_run_specs_df, eval_scenario_states_df, train_per_instance_stats_df=None,
+                eval_per_instance_stats_df=None):
         data = prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
-                       eval_scenario_states_df)
+                       eval_scenario_states_df, train_per_instance_stats_df, eval_per_instance_stats_df)
         by_cell = data.train.groupby("cell")["value"].mean()
         t = data.targets
         values = pd.DataFrame({RUN: t[RUN], "key": t["key"], "value": t["cell"].map(by_cell).to_numpy()})

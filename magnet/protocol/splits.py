@@ -301,6 +301,8 @@ def _column(df: pd.DataFrame, name: str):
 def _revealed_rows(pis: pd.DataFrame, evals: set, revealed_pairs: set) -> pd.DataFrame:
     """The per-instance stats of the revealed instances of the eval runs (every stat of them)."""
     pis = pis[pis[RUN].isin(evals)]
+    if PIS + "instance_id" not in pis:  # a suite without any per-instance stats: an empty table
+        return _private(pis)
     return _private(pis[[pair in revealed_pairs for pair in zip(pis[RUN], pis[PIS + "instance_id"])]])
 
 

@@ -1,0 +1,148 @@
+"""Benchmark the built-in predictors on every real HELM suite in ``tests/data`` (issue 28's targets).
+
+For every suite under ``tests/data/*/benchmark_output/runs/*`` with at least
+:data:`MIN_MODELS` models: leave-one-model-out, 5 revealed instances per run,
+every built-in predictor (``predictors/builtin.py``), scored by
+:func:`magnet.protocol.benchmark.benchmark`. Printed: the main-row MAE per
+predictor (n runs), the MAE per target metric (main keys), and the targets:
+
+* each of Shrinkage, AIPW, IRT, GBM, LowRank, KNNRuns: main-row MAE <= 1.1 x
+  min(RevealedSampleMean, ScenarioMean) on every suite, and <= 1.0 x on average
+  over the suites;
+* the best built-in at least 10% below RevealedSampleMean on average.
+
+To measure another checkout (e.g. ``main`` before a change) run this file with
+``PYTHONPATH`` pointing at it: the script then imports magnet and the
+predictors from there, not from its own tree::
+
+    PYTHONPATH=/work/main .venv/bin/python benchmarks/bench_real_suites.py --json before.json
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_real_suites.py --json after.json
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_real_suites.py [--k 5] [--n-boot 200] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if not os.environ.get("PYTHONPATH"):
+    sys.path.insert(0, str(ROOT))
+
+from magnet.backends.helm.outputs import HelmOutputs  # noqa: E402
+from magnet.protocol.benchmark import benchmark  # noqa: E402
+from magnet.protocol.corpus import RUN, Corpus  # noqa: E402
+from predictors.builtin import BUILTIN_PREDICTORS  # noqa: E402
+
+MIN_MODELS = 8
+COMBINERS = ("Shrinkage", "AIPW", "IRT", "GBM", "LowRank", "KNNRuns")
+
+
+def real_suites(data_dir: Path = ROOT / "tests" / "data") -> list[tuple[str, Path, str]]:
+    """``(label, benchmark_output root, suite)`` of every real HELM suite under ``data_dir``."""
+    out = []
+    for runs in sorted(data_dir.glob("**/benchmark_output/runs")):
+        for suite in sorted(p for p in runs.iterdir() if p.is_dir() and not p.is_symlink()):
+            label = f"{runs.parent.parent.relative_to(data_dir)}/{suite.name}"
+            out.append((label, runs.parent, suite.name))
+    return out
+
+
+def measure(root: Path, suite: str, k: int, n_boot: int) -> dict | None:
+    outputs = HelmOutputs.coerce(root / "runs" / suite)
+    corpus = Corpus.load(outputs, errors="skip")
+    n_models = corpus.run_specs["run_spec.adapter_spec.model"].nunique()
+    if n_models < MIN_MODELS:
+        return {"n_models": int(n_models), "skipped": f"{n_models} models < {MIN_MODELS}"}
+    start = time.perf_counter()
+    board = benchmark([cls() for cls in BUILTIN_PREDICTORS], corpus, splits=("leave-one-model-out",),
+                      num_eval_samples=k, n_boot=n_boot, progress=False)
+    rows = {}
+    for r in board.main_rows():
+        rows[r.predictor] = {"mae": r.mae, "n": r.n, "n_dropped": r.n_dropped,
+                             "failed_folds": r.failed_folds, "verdict": r.mbe.get("verdict")}
+    j = board.joined
+    main = j[j["target.key"] == j["target.name"]].dropna(subset=["predicted", "actual"])
+    per_metric = {}
+    for (pred, name), g in main.groupby(["predictor", "target.name"]):
+        per_metric.setdefault(pred, {})[name] = float((g["predicted"] - g["actual"]).abs().mean())
+    return {"n_models": int(n_models), "n_runs": int(corpus.run_specs[RUN].nunique()), "rows": rows,
+            "per_metric": per_metric, "seconds": time.perf_counter() - start}
+
+
+def _f(x) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:.3f}"
+
+
+def _ratio(a: float, b: float) -> float:
+    """``a / b``; 1 when both are 0 (equal errors), inf when only ``b`` is."""
+    if b == 0:
+        return 1.0 if a == 0 else math.inf
+    return a / b
+
+
+def report(results: dict) -> list[str]:
+    lines = []
+    ratios = {p: [] for p in COMBINERS}
+    best_ratio = []
+    for label, res in results.items():
+        if "skipped" in res:
+            lines.append(f"{label}: skipped ({res['skipped']})")
+            continue
+        rows = res["rows"]
+        metrics = sorted({m for d in res["per_metric"].values() for m in d})
+        lines.append(f"\n{label}: {res['n_models']} models, {res['n_runs']} runs, {res['seconds']:.0f} s")
+        lines.append("| predictor | MAE, main rows (n) | " + " | ".join(metrics) + " |")
+        lines.append("|---|---|" + "---|" * len(metrics))
+        for pred, r in sorted(rows.items(), key=lambda kv: kv[1]["mae"] if math.isfinite(kv[1]["mae"]) else 9):
+            pm = res["per_metric"].get(pred, {})
+            lines.append(f"| {pred} | {_f(r['mae'])} ({r['n']}) | " + " | ".join(_f(pm.get(m)) for m in metrics) + " |")
+        rsm = rows.get("RevealedSampleMean", {}).get("mae", math.nan)
+        ref = min(rsm, rows.get("ScenarioMean", {}).get("mae", math.nan))
+        for p in COMBINERS:
+            if p in rows:
+                ratios[p].append(_ratio(rows[p]["mae"], ref))
+        best = min((r["mae"] for p, r in rows.items() if p != "RevealedSampleMean"), default=math.nan)
+        best_ratio.append(_ratio(best, rsm))
+    if best_ratio:
+        lines.append("\nTargets (ratio to min(RevealedSampleMean, ScenarioMean)):")
+        for p, rs in ratios.items():
+            if not rs:
+                continue
+            ok = all(r <= 1.1 for r in rs) and sum(rs) / len(rs) <= 1.0
+            lines.append(f"  {p}: " + ", ".join(f"{r:.2f}" for r in rs) + f"; mean {sum(rs) / len(rs):.2f} -> "
+                         + ("MET" if ok else "NOT MET"))
+        mean_best = sum(best_ratio) / len(best_ratio)
+        lines.append(f"  best built-in / RevealedSampleMean, mean over suites: {mean_best:.2f} (target <= 0.90) -> "
+                     + ("MET" if mean_best <= 0.9 else "NOT MET"))
+    return lines
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--k", type=int, default=5, help="revealed instances per eval run")
+    p.add_argument("--n-boot", type=int, default=200)
+    p.add_argument("--json", type=Path, help="write the results here")
+    args = p.parse_args(argv)
+    results = {}
+    for label, root, suite in real_suites():
+        try:
+            results[label] = measure(root, suite, args.k, args.n_boot)
+        except Exception as exc:  # a suite that does not load is reported, not hidden
+            results[label] = {"skipped": f"{type(exc).__name__}: {exc}"}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=lambda x: None if x != x else x))
+    print("\n".join(report(results)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
