@@ -21,8 +21,9 @@ from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli.arguments import eval_samples, fraction, int_at_least, positive_float
 from magnet.cli.display import make_console
+from magnet.cli.preflight import check_corpus
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
-from magnet.predictor import load_predictor
+from magnet.cli.predictor_spec import load_predictor_spec as load_predictor
 from magnet.protocol.checks import target_problems, warn_all
 from magnet.protocol.reveal_modes import REVEAL_MODES
 from magnet.protocol.splits import ALL_STRATEGIES as STRATEGIES
@@ -95,9 +96,10 @@ def predicted_vs_actual_table(joined: pd.DataFrame, title: str) -> Table:
 def run_predict(predictor, args) -> int:
     """``magnet predict``: one predictor over the folds; predicted vs actual in the terminal."""
     console = make_console()
+    corpus = corpus_from_args(args)
+    check_corpus(corpus, [args.split], args.n_folds, args.seed)
     if args.out:
         writable_dir(args.out, "--out")
-    corpus = corpus_from_args(args)
     result = run_protocol(predictor, corpus, split=args.split, n_folds=args.n_folds,
                           num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
                           timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
@@ -155,6 +157,7 @@ def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="run one predictor over the folds of a corpus")
-    p.add_argument("--predictor", required=True, help="MODULE:CLASS")
+    p.add_argument("--predictor", required=True,
+                   help="MODULE:CLASS (the current directory is importable), FILE.py:CLASS or FILE.py")
     add_protocol_args(p)
     p.set_defaults(func=lambda args: run_predict(load_predictor(args.predictor), args))
