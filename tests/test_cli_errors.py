@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -65,7 +66,32 @@ def _cases(tmp: Path, demo: str) -> list[tuple[str, list[str], list[str], list[P
     new_out = tmp / "new_out"
     new_export = tmp / "new_dir" / "stats.parquet"
     bench = ["benchmark", "--root-dir", demo, "--no-builtin", "--predictor", PREDICTOR, "--quiet"]
+    safety = ROOT / "tests" / "data" / "helm-safety-v3" / "benchmark_output"
+    run = next((safety / "runs" / "v3").glob("harm_bench:*"))
+    one = tmp / "one" / "runs" / "v3"
+    one.mkdir(parents=True)
+    shutil.copytree(run, one / run.name)
+    shutil.copy(safety / "runs" / "v3" / "schema.json", one)
+    nopis = tmp / "nopis"
+    shutil.copytree(safety, nopis)
+    for f in nopis.rglob("per_instance_stats.json"):
+        f.unlink()
+    noschema = tmp / "noschema" / "runs" / "v3"
+    noschema.mkdir(parents=True)
+    for r in (safety / "runs" / "v3").glob("harm_bench:*"):
+        shutil.copytree(r, noschema / r.name)
+    out30 = tmp / "out30"
     return [
+        ("one-run-kfold", ["benchmark", "--root-dir", str(tmp / "one"), "--quiet", "--out", str(out30)],
+         ["holds 1 run"], [out30]),
+        ("no-per-instance-stats", ["benchmark", "--root-dir", str(nopis), "--split", "leave-one-model-out", "--quiet",
+                                   "--out", str(out30)], ["per_instance_stats.json"], [out30]),
+        ("root-dir-is-one-run", ["benchmark", "--root-dir", str(run), "--stat", "harm_bench_score", "--quiet"],
+         ["holds 1 run"], []),
+        ("no-schema-json", ["benchmark", "--root-dir", str(tmp / "noschema"), "--quiet", "--out", str(out30)],
+         ["schema.json"], [out30]),
+        ("zero-eval-samples", ["benchmark", "--num-eval-samples", "0"], ["--num-eval-samples", "got 0"], []),
+        ("predictor-file-missing", ["predict", "--predictor", str(tmp / "nofile.py")], ["no such file"], []),
         ("no-command", [], ["a command is required"], []),
         ("unknown-command", ["frobnicate"], ["invalid choice", "frobnicate"], []),
         ("predictor-without-class", ["predict", "--predictor", "predictors.model_mean"], ["MODULE:CLASS"], []),
@@ -215,3 +241,42 @@ def test_python_m_entry_points(argv, words):
     assert sum(line.startswith("error:") for line in lines) == 1 or any("error" in line for line in lines), lines
     assert all(w in proc.stderr for w in words), proc.stderr
     json.dumps(lines)  # the messages are plain text
+
+
+BLEND = """
+from magnet.predictor import Predictor
+
+
+class Blend(Predictor):
+    def predict(self, train_split, sequestered_test_split):
+        return {}
+"""
+
+
+@pytest.mark.parametrize("spec", ["blend:Blend", "./blend.py:Blend", "blend.py", "{tmp}/blend.py"])
+def test_own_predictor_from_the_working_directory(spec, tmp_path, monkeypatch, capsys, demo_root):
+    """A predictor file in the current directory runs by module:Class and by path (issue 30)."""
+    (tmp_path / "blend.py").write_text(BLEND)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    sys.modules.pop("blend", None)
+    status = magnet_main(["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor",
+                          spec.format(tmp=tmp_path), "--split", "leave-one-model-out", "--quiet"])
+    err = capsys.readouterr().err
+    # Blend predicts nothing: every fold fails on missing runs, which is the predictor's result, not a load error
+    assert "cannot import" not in err and "Traceback" not in err, err
+    assert status == 1 and "every fold failed for Blend/leave-one-model-out" in err, err
+
+
+def test_rerun_into_out_with_another_setting_names_it(tmp_path, capsys, demo_root, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "out"
+    bench = ["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor", PREDICTOR, "--quiet",
+             "--split", "leave-one-model-out", "--out", str(out)]
+    assert magnet_main(bench) == 0
+    capsys.readouterr()
+    assert magnet_main(bench + ["--num-eval-samples", "5"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err[0].startswith("error: --out") and "--num-eval-samples 5 now, 10 there" in err[0], err
+    assert "--overwrite" in err[1], err
+    assert magnet_main(bench + ["--num-eval-samples", "5", "--overwrite"]) == 0

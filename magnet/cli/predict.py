@@ -22,6 +22,7 @@ from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli.arguments import eval_samples, fraction, int_at_least, positive_float
 from magnet.cli.display import make_console
 from magnet.cli.preflight import check_corpus
+from magnet.errors import UserError
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
 from magnet.cli.predictor_spec import load_predictor_spec as load_predictor
 from magnet.protocol.checks import target_problems, warn_all
@@ -73,8 +74,25 @@ def corpus_from_args(args):
             raise HelmOutputError(outputs.root, f"no suite {args.suite!r}; suites: {[s.name for s in outputs.suites()]}")
         outputs = HelmOutputs(outputs.root, suites)
     corpus = Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
-    warn_all(target_problems(corpus.run_specs, corpus.targets, args.stat, where=str(outputs.root)))
+    try:
+        problems = target_problems(corpus.run_specs, corpus.targets, args.stat, where=str(outputs.root))
+    except UserError as e:
+        if args.stat or _has_schema(outputs.root):
+            raise
+        raise UserError(str(outputs.root), "no schema.json next to the runs: HELM's schema.json names each run's "
+                        "main metric, so there is no target to predict",
+                        hint="copy the suite's schema.json into the suite folder, or name the target with --stat "
+                             "('magnet ls PATH' lists the stat names)") from e
+    warn_all(problems)
     return corpus
+
+
+def _has_schema(root) -> bool:
+    from pathlib import Path
+
+    root = Path(root)
+    return any(p.name == "schema.json" for p in [*root.glob("schema.json"), *root.glob("*/schema.json"),
+                                                 *root.glob("*/*/schema.json"), *root.parent.glob("schema.json")])
 
 
 def _num(x: float):
