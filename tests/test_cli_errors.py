@@ -280,3 +280,19 @@ def test_rerun_into_out_with_another_setting_names_it(tmp_path, capsys, demo_roo
     assert err[0].startswith("error: --out") and "--num-eval-samples 5 now, 10 there" in err[0], err
     assert "--overwrite" in err[1], err
     assert magnet_main(bench + ["--num-eval-samples", "5", "--overwrite"]) == 0
+
+
+def test_a_predictors_own_exception_is_reported_once_with_its_line(tmp_path, monkeypatch, capsys, demo_root):
+    (tmp_path / "bad.py").write_text(BLEND.replace("return {}", "return self.helper()") +
+                                     "\n    def helper(self):\n        return {}['no_such_column']\n")
+    monkeypatch.chdir(tmp_path)
+    sys.modules.pop("bad", None)
+    argv = ["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor", "bad.py", "--quiet",
+            "--split", "leave-one-model-out"]
+    assert magnet_main(argv) == 1
+    out, err = capsys.readouterr()
+    text = " ".join((out + err).split())  # the console folds long lines
+    assert text.count("no_such_column") == 1 and "bad.py:10inhelper" in text.replace(" ", ""), out + err
+    assert "Traceback" not in err
+    assert magnet_main(["--debug", *argv]) == 1
+    assert "Traceback" in capsys.readouterr().err

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from magnet.cli.display import make_console
-from magnet.cli.errors import writable_dir
+from magnet.cli.errors import debug_enabled, writable_dir
+from magnet.cli.faults import print_failed_folds
 from magnet.cli.preflight import check_corpus, clear_out
 from magnet.cli.predict import _num, add_protocol_args, corpus_from_args, load_predictor, report_unmatched
 from magnet.errors import UserError
@@ -47,9 +48,7 @@ def run_benchmark(args) -> int:
     console.print(leaderboard_table(board))
     dead = set()
     for result in board.results:
-        for f in result.failed_folds:
-            console.print(f"[yellow]{result.predictor}/{result.split} fold {f.index} ({f.label}) {f.status}:[/] "
-                          f"{f.reason}", highlight=False)
+        print_failed_folds(console, result.folds, f"{result.predictor}/{result.split}", debug_enabled(args))
         report_unmatched(console, result, corpus, f"{result.predictor}/{result.split}")
         if result.folds and all(f.status == "failed" for f in result.folds):
             dead.add(f"{result.predictor}/{result.split}")

@@ -23,7 +23,8 @@ from magnet.cli.arguments import eval_samples, fraction, int_at_least, positive_
 from magnet.cli.display import make_console
 from magnet.cli.preflight import check_corpus
 from magnet.errors import UserError
-from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
+from magnet.cli.faults import print_failed_folds
+from magnet.cli.errors import ArgumentParser, add_debug_flag, debug_enabled, run_command, writable_dir
 from magnet.cli.predictor_spec import load_predictor_spec as load_predictor
 from magnet.protocol.checks import target_problems, warn_all
 from magnet.protocol.reveal_modes import REVEAL_MODES
@@ -126,8 +127,7 @@ def run_predict(predictor, args) -> int:
     joined = join_truth(result.predictions, corpus.targets)
     if not args.quiet:
         console.print(predicted_vs_actual_table(joined, f"{predictor.name}, {args.split}: predicted vs actual"))
-    for f in result.failed_folds:
-        console.print(f"[yellow]fold {f.index} ({f.label}) {f.status}:[/] {f.reason}", highlight=False)
+    print_failed_folds(console, result.folds, f"{predictor.name}/{args.split}", debug_enabled(args))
     report_unmatched(console, result, corpus, predictor.name)
     if result.folds and all(f.status == "failed" for f in result.folds):
         print(f"error: {predictor.name}: every fold failed ({len(result.folds)} folds; the reasons are above)",
