@@ -296,3 +296,14 @@ def test_a_predictors_own_exception_is_reported_once_with_its_line(tmp_path, mon
     assert "Traceback" not in err
     assert magnet_main(["--debug", *argv]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_without_a_terminal_progress_lines_go_to_stderr_and_warnings_print_once(demo_root, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status = magnet_main(["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor", PREDICTOR,
+                          "--predictor", "predictors.model_mean:ModelMean", "--num-eval-samples", "1000"])
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert "ExampleRandomPredictor / kfold: 5 of 5 folds done" in err, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == len(set(warnings)) >= 1, err

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -68,6 +69,9 @@ def _config(predictor, corpus: Corpus, split: str, n_folds: int, num_eval_sample
         "targets": sorted(corpus.targets["target.name"].unique().tolist()),
     }
 
+
+#: Without a terminal, a progress line at most this often (seconds), and one when a split is done.
+PROGRESS_EVERY = 30.0
 
 _OPTION = {"num_eval_samples": "--num-eval-samples", "seed": "--seed", "n_folds": "--n-folds", "split": "--split",
            "corpus": "--root-dir", "runs": "--root-dir (runs)", "targets": "--stat", "reveal_mode": "--reveal",
@@ -215,9 +219,16 @@ def run_protocol(
             stream = iter_ray(todo, predictor, corpus, revealed, wants, timeout, ray_address)
         else:
             stream = iter_local(todo, predictor, inputs_of, timeout, n_jobs, corpus, revealed, wants)
+        last = start = time.monotonic()
         for fold, predictions, result in stream:
             record(fold, predictions, result)
             bar.advance(task)
+            now, done = time.monotonic(), len(results)
+            if progress and not show and (now - last >= PROGRESS_EVERY or done == len(folds)):
+                # no terminal (a script, CI): a plain line on stderr every 30 s and when the split is done
+                print(f"{predictor.name} / {split}: {done} of {len(folds)} folds done ({now - start:.0f} s)",
+                      file=sys.stderr, flush=True)
+                last = now
 
     predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(predictions):
