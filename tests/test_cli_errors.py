@@ -307,3 +307,16 @@ def test_without_a_terminal_progress_lines_go_to_stderr_and_warnings_print_once(
     assert "ExampleRandomPredictor / kfold: 5 of 5 folds done" in err, err
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == len(set(warnings)) >= 1, err
+
+
+def test_help_teaches(capsys):
+    for argv in (["--help"], ["benchmark", "--help"], ["predict", "--help"]):
+        with pytest.raises(SystemExit):
+            magnet_main(argv)
+        out = " ".join(capsys.readouterr().out.split())
+        assert "``" not in out and "examples:" in out or argv[0] == "predict", out
+    with pytest.raises(SystemExit):
+        magnet_main(["benchmark", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "built-in predictors: RevealedSampleMean" in out and "leave-one-model-out: each model's runs" in out
+    assert "seeds the folds" in out and "damaged runs" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from magnet.cli.display import make_console
@@ -64,7 +65,18 @@ def run_benchmark(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("benchmark", help="benchmark predictors on a corpus (default: the demo) with the MBE check")
+    try:
+        from predictors.builtin import BUILTIN_PREDICTORS
+        names = ", ".join(c.__name__ for c in BUILTIN_PREDICTORS)
+    except ImportError:
+        names = "ExampleRandomPredictor"
+    p = sub.add_parser("benchmark", help="benchmark predictors on a corpus (default: the demo) with the MBE check",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Benchmark predictors on the same folds; print the leaderboard with MBE verdicts.",
+                       epilog=f"built-in predictors: {names}\n\nexamples:\n"
+                              "  magnet benchmark                                   # the demo corpus\n"
+                              "  magnet benchmark --root-dir benchmark_output --predictor blend.py --out results\n"
+                              "  magnet benchmark --root-dir benchmark_output --predictor blend:Blend --no-builtin")
     p.add_argument("--predictor", action="append", help="MODULE:CLASS (the current directory is importable), FILE.py:CLASS or FILE.py "
                         "(when it defines one predictor); repeatable, added to the built-in ones")
     p.add_argument("--no-builtin", action="store_true", help="only the --predictor ones")

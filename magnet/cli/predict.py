@@ -35,15 +35,20 @@ from magnet.protocol.truth import join_truth
 from magnet.protocol.unmatched import unmatched_predictions
 
 
+SPLIT_HELP = ("kfold: runs in n folds, a model's runs of one scenario kept together; leave-one-model-out: each "
+              "model's runs are the eval runs once; the others are described in magnet.protocol.splits")
+
+
 def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-model-out",), many_splits=False) -> None:
     """Options shared by ``magnet predict`` and ``magnet benchmark``."""
     p.add_argument("--root-dir", help="a benchmark_output (or runs/, suite or run dir); default: the demo corpus")
     p.add_argument("--suite", help="only this suite")
     if many_splits:
         p.add_argument("--split", action="append", choices=STRATEGIES,
-                       help=f"fold strategy, repeatable (default: {' and '.join(default_splits)})")
+                       help=f"fold strategy, repeatable (default: {' and '.join(default_splits)}); {SPLIT_HELP}")
     else:
-        p.add_argument("--split", choices=STRATEGIES, default=default_splits[0])
+        p.add_argument("--split", choices=STRATEGIES, default=default_splits[0],
+                       help=f"fold strategy (default {default_splits[0]}); {SPLIT_HELP}")
     p.add_argument("--n-folds", type=int_at_least(2), default=5, help="folds for kfold (default 5)")
     p.add_argument("--eval-fraction", type=fraction,
                    help="share of models that are eval runs: interpolation (default 0.25), extrapolation (top 0.3)")
@@ -54,15 +59,16 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
     p.add_argument("--num-eval-samples", type=eval_samples, default=10,
                    help="revealed instances per eval run (default 10; a value < 1 is a fraction)")
     p.add_argument("--stat", action="append", help="target stat name, repeatable (default: each run's main metric)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the folds and the revealed instances (default 0)")
     p.add_argument("--n-jobs", type=int_at_least(1), default=1, help="folds in parallel (local backend)")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="where folds run: local processes (default) or a Ray cluster")
     p.add_argument("--ray-address", help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray)")
     p.add_argument("--timeout", type=positive_float, help="seconds per fold")
-    p.add_argument("--errors", choices=["raise", "warn", "skip"], default="raise")
+    p.add_argument("--errors", choices=["raise", "warn", "skip"], default="raise",
+                   help="damaged runs: stop with an error (raise, default), leave them out with a warning, or silently")
     p.add_argument("--out", help="output directory (predictions are written incrementally; reruns resume)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or progress lines, no table of predictions")
 
 
 def corpus_from_args(args):
