@@ -81,7 +81,15 @@ def _cases(tmp: Path, demo: str) -> list[tuple[str, list[str], list[str], list[P
     for r in (safety / "runs" / "v3").glob("harm_bench:*"):
         shutil.copytree(r, noschema / r.name)
     out30 = tmp / "out30"
+    for v in ("a", "b"):
+        two = tmp / "two" / "runs" / v
+        two.mkdir(parents=True)
+        for r in (safety / "runs" / "v3").glob("harm_bench:*"):
+            os.symlink(r, two / r.name)
+        shutil.copy(safety / "runs" / "v3" / "schema.json", two)
     return [
+        ("two-suites-same-runs", ["benchmark", "--root-dir", str(tmp / "two"), "--quiet"],
+         ["2 suites", "(a, b)"], []),
         ("one-run-kfold", ["benchmark", "--root-dir", str(tmp / "one"), "--quiet", "--out", str(out30)],
          ["holds 1 run"], [out30]),
         ("no-per-instance-stats", ["benchmark", "--root-dir", str(nopis), "--split", "leave-one-model-out", "--quiet",
@@ -231,6 +239,7 @@ def test_version(capsys):
     (["-m", "predictors.model_mean", "--num-eval-samples", "-1"], ["--num-eval-samples"]),
     (["-m", "predictors.model_mean", "--root-dir", "/no/such/dir"], ["/no/such/dir"]),
     (["-m", "magnet.cli", "predict", "--predictor", "x"], ["MODULE:CLASS"]),
+    (["-m", "magnet", "predict", "--predictor", "x"], ["MODULE:CLASS"]),
 ])
 def test_python_m_entry_points(argv, words):
     proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, timeout=300,

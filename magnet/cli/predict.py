@@ -80,7 +80,14 @@ def corpus_from_args(args):
 
             raise HelmOutputError(outputs.root, f"no suite {args.suite!r}; suites: {[s.name for s in outputs.suites()]}")
         outputs = HelmOutputs(outputs.root, suites)
-    corpus = Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
+    try:
+        corpus = Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
+    except HelmOutputError as e:
+        if "appears in several suites" not in str(e):
+            raise
+        names = [s.name for s in outputs.suites()]
+        raise UserError(str(outputs.root), f"holds {len(names)} suites with the same run names ({', '.join(names)})",
+                        hint=f"choose one with --suite, e.g. --suite {names[-1]}") from None
     try:
         problems = target_problems(corpus.run_specs, corpus.targets, args.stat, where=str(outputs.root))
     except UserError as e:
