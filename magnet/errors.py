@@ -60,3 +60,23 @@ def user_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level if frame is not None else 1
+
+
+def user_frames(tb, limit: int = 3) -> list[str]:
+    """The last ``limit`` frames of a traceback that are outside magnet and outside installed packages,
+    as ``file:line in function`` (the user's own code, where their predictor failed).
+
+    Example:
+        >>> try:
+        ...     {}["x"]
+        ... except KeyError as e:
+        ...     frames = user_frames(e.__traceback__)
+        >>> len(frames) == 1 and " in <module>" in frames[0]
+        True
+    """
+    import sysconfig
+    import traceback
+
+    skip = tuple({_PACKAGE_DIR, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["stdlib"]})
+    frames = [f for f in traceback.extract_tb(tb) if not os.path.abspath(f.filename).startswith(skip)]
+    return [f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-limit:]]

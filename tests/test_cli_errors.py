@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -65,7 +66,40 @@ def _cases(tmp: Path, demo: str) -> list[tuple[str, list[str], list[str], list[P
     new_out = tmp / "new_out"
     new_export = tmp / "new_dir" / "stats.parquet"
     bench = ["benchmark", "--root-dir", demo, "--no-builtin", "--predictor", PREDICTOR, "--quiet"]
+    safety = ROOT / "tests" / "data" / "helm-safety-v3" / "benchmark_output"
+    run = next((safety / "runs" / "v3").glob("harm_bench:*"))
+    one = tmp / "one" / "runs" / "v3"
+    one.mkdir(parents=True)
+    shutil.copytree(run, one / run.name)
+    shutil.copy(safety / "runs" / "v3" / "schema.json", one)
+    nopis = tmp / "nopis"
+    shutil.copytree(safety, nopis)
+    for f in nopis.rglob("per_instance_stats.json"):
+        f.unlink()
+    noschema = tmp / "noschema" / "runs" / "v3"
+    noschema.mkdir(parents=True)
+    for r in (safety / "runs" / "v3").glob("harm_bench:*"):
+        shutil.copytree(r, noschema / r.name)
+    out30 = tmp / "out30"
+    for v in ("a", "b"):
+        two = tmp / "two" / "runs" / v
+        two.mkdir(parents=True)
+        for r in (safety / "runs" / "v3").glob("harm_bench:*"):
+            os.symlink(r, two / r.name)
+        shutil.copy(safety / "runs" / "v3" / "schema.json", two)
     return [
+        ("two-suites-same-runs", ["benchmark", "--root-dir", str(tmp / "two"), "--quiet"],
+         ["2 suites", "(a, b)"], []),
+        ("one-run-kfold", ["benchmark", "--root-dir", str(tmp / "one"), "--quiet", "--out", str(out30)],
+         ["holds 1 run"], [out30]),
+        ("no-per-instance-stats", ["benchmark", "--root-dir", str(nopis), "--split", "leave-one-model-out", "--quiet",
+                                   "--out", str(out30)], ["per_instance_stats.json"], [out30]),
+        ("root-dir-is-one-run", ["benchmark", "--root-dir", str(run), "--stat", "harm_bench_score", "--quiet"],
+         ["holds 1 run"], []),
+        ("no-schema-json", ["benchmark", "--root-dir", str(tmp / "noschema"), "--quiet", "--out", str(out30)],
+         ["schema.json"], [out30]),
+        ("zero-eval-samples", ["benchmark", "--num-eval-samples", "0"], ["--num-eval-samples", "got 0"], []),
+        ("predictor-file-missing", ["predict", "--predictor", str(tmp / "nofile.py")], ["no such file"], []),
         ("no-command", [], ["a command is required"], []),
         ("unknown-command", ["frobnicate"], ["invalid choice", "frobnicate"], []),
         ("predictor-without-class", ["predict", "--predictor", "predictors.model_mean"], ["MODULE:CLASS"], []),
@@ -205,6 +239,7 @@ def test_version(capsys):
     (["-m", "predictors.model_mean", "--num-eval-samples", "-1"], ["--num-eval-samples"]),
     (["-m", "predictors.model_mean", "--root-dir", "/no/such/dir"], ["/no/such/dir"]),
     (["-m", "magnet.cli", "predict", "--predictor", "x"], ["MODULE:CLASS"]),
+    (["-m", "magnet", "predict", "--predictor", "x"], ["MODULE:CLASS"]),
 ])
 def test_python_m_entry_points(argv, words):
     proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, timeout=300,
@@ -215,3 +250,82 @@ def test_python_m_entry_points(argv, words):
     assert sum(line.startswith("error:") for line in lines) == 1 or any("error" in line for line in lines), lines
     assert all(w in proc.stderr for w in words), proc.stderr
     json.dumps(lines)  # the messages are plain text
+
+
+BLEND = """
+from magnet.predictor import Predictor
+
+
+class Blend(Predictor):
+    def predict(self, train_split, sequestered_test_split):
+        return {}
+"""
+
+
+@pytest.mark.parametrize("spec", ["blend:Blend", "./blend.py:Blend", "blend.py", "{tmp}/blend.py"])
+def test_own_predictor_from_the_working_directory(spec, tmp_path, monkeypatch, capsys, demo_root):
+    """A predictor file in the current directory runs by module:Class and by path (issue 30)."""
+    (tmp_path / "blend.py").write_text(BLEND)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    sys.modules.pop("blend", None)
+    status = magnet_main(["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor",
+                          spec.format(tmp=tmp_path), "--split", "leave-one-model-out", "--quiet"])
+    err = capsys.readouterr().err
+    # Blend predicts nothing: every fold fails on missing runs, which is the predictor's result, not a load error
+    assert "cannot import" not in err and "Traceback" not in err, err
+    assert status == 1 and "every fold failed for Blend/leave-one-model-out" in err, err
+
+
+def test_rerun_into_out_with_another_setting_names_it(tmp_path, capsys, demo_root, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "out"
+    bench = ["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor", PREDICTOR, "--quiet",
+             "--split", "leave-one-model-out", "--out", str(out)]
+    assert magnet_main(bench) == 0
+    capsys.readouterr()
+    assert magnet_main(bench + ["--num-eval-samples", "5"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err[0].startswith("error: --out") and "--num-eval-samples 5 now, 10 there" in err[0], err
+    assert "--overwrite" in err[1], err
+    assert magnet_main(bench + ["--num-eval-samples", "5", "--overwrite"]) == 0
+
+
+def test_a_predictors_own_exception_is_reported_once_with_its_line(tmp_path, monkeypatch, capsys, demo_root):
+    (tmp_path / "bad.py").write_text(BLEND.replace("return {}", "return self.helper()") +
+                                     "\n    def helper(self):\n        return {}['no_such_column']\n")
+    monkeypatch.chdir(tmp_path)
+    sys.modules.pop("bad", None)
+    argv = ["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor", "bad.py", "--quiet",
+            "--split", "leave-one-model-out"]
+    assert magnet_main(argv) == 1
+    out, err = capsys.readouterr()
+    text = " ".join((out + err).split())  # the console folds long lines
+    assert text.count("no_such_column") == 1 and "bad.py:10inhelper" in text.replace(" ", ""), out + err
+    assert "Traceback" not in err
+    assert magnet_main(["--debug", *argv]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_without_a_terminal_progress_lines_go_to_stderr_and_warnings_print_once(demo_root, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status = magnet_main(["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor", PREDICTOR,
+                          "--predictor", "predictors.model_mean:ModelMean", "--num-eval-samples", "1000"])
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert "ExampleRandomPredictor / kfold: 5 of 5 folds done" in err, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == len(set(warnings)) >= 1, err
+
+
+def test_help_teaches(capsys):
+    for argv in (["--help"], ["benchmark", "--help"], ["predict", "--help"]):
+        with pytest.raises(SystemExit):
+            magnet_main(argv)
+        out = " ".join(capsys.readouterr().out.split())
+        assert "``" not in out and "examples:" in out or argv[0] == "predict", out
+    with pytest.raises(SystemExit):
+        magnet_main(["benchmark", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "built-in predictors: RevealedSampleMean" in out and "leave-one-model-out: each model's runs" in out
+    assert "seeds the folds" in out and "damaged runs" in out

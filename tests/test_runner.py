@@ -267,11 +267,11 @@ def test_resumed_predictions_are_exact(small_demo_corpus, tmp_path):
 def test_rerun_with_another_config_in_same_out_dir_errors(small_demo_corpus, tmp_path):
     out = tmp_path / "out"
     run_protocol(Steady(), small_demo_corpus, split=SPLIT, out_dir=out, progress=False)
-    with pytest.raises(ValueError, match=r"different configuration \(seed\).*another output directory"):
+    with pytest.raises(ValueError, match=r"another setting: --seed 1 now, 0 there"):
         run_protocol(Steady(), small_demo_corpus, split=SPLIT, seed=1, out_dir=out, progress=False)
-    with pytest.raises(ValueError, match=r"different configuration \(predictor_params\)"):
+    with pytest.raises(ValueError, match=r"another setting: predictor parameters"):
         run_protocol(Steady(seed=3), small_demo_corpus, split=SPLIT, out_dir=out, progress=False)
-    with pytest.raises(ValueError, match=r"different configuration \(n_folds, split\)"):
+    with pytest.raises(ValueError, match=r"another setting: --n-folds 3 now, 5 there; --split 'kfold' now"):
         run_protocol(Steady(), small_demo_corpus, split="kfold", n_folds=3, out_dir=out, progress=False)
     # the same configuration still resumes from it
     again = run_protocol(Steady(), small_demo_corpus, split=SPLIT, out_dir=out, progress=False)

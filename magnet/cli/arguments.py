@@ -53,6 +53,9 @@ def eval_samples(text: str) -> float:
     value = _number(text, float, "a number of instances or a fraction")
     if not (value >= 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a count >= 0 or a fraction in (0, 1), got {text}")
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be >= 1 (a count) or a fraction in (0, 1), got 0: "
+                                         "with nothing revealed there is nothing to score against")
     if value > 1 and not value.is_integer():
         raise argparse.ArgumentTypeError(f"a count of instances must be whole, got {text}")
     return value

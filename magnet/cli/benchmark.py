@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from magnet.cli.display import make_console
-from magnet.cli.errors import writable_dir
+from magnet.cli.errors import debug_enabled, writable_dir
+from magnet.cli.faults import print_failed_folds
+from magnet.cli.preflight import check_corpus, clear_out
 from magnet.cli.predict import _num, add_protocol_args, corpus_from_args, load_predictor, report_unmatched
 from magnet.errors import UserError
 from magnet.protocol.benchmark import benchmark
@@ -31,9 +34,12 @@ def run_benchmark(args) -> int:
     mine = [load_predictor(spec) for spec in args.predictor or []]  # a bad --predictor fails before any work
     if args.no_builtin and not mine:
         raise UserError("--no-builtin", "no predictor left to benchmark", hint="add --predictor MODULE:CLASS")
+    corpus = corpus_from_args(args)
+    check_corpus(corpus, args.split or DEFAULT_SPLITS, args.n_folds, args.seed)
     if args.out:
         writable_dir(args.out, "--out")
-    corpus = corpus_from_args(args)
+        if args.overwrite:
+            clear_out(args.out)
     predictors = ([] if args.no_builtin else default_predictors()) + mine
     board = benchmark(predictors, corpus, splits=args.split or DEFAULT_SPLITS, n_folds=args.n_folds,
                       num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
@@ -43,13 +49,13 @@ def run_benchmark(args) -> int:
     console.print(leaderboard_table(board))
     dead = set()
     for result in board.results:
-        for f in result.failed_folds:
-            console.print(f"[yellow]{result.predictor}/{result.split} fold {f.index} ({f.label}) {f.status}:[/] "
-                          f"{f.reason}", highlight=False)
+        print_failed_folds(console, result.folds, f"{result.predictor}/{result.split}", debug_enabled(args))
         report_unmatched(console, result, corpus, f"{result.predictor}/{result.split}")
         if result.folds and all(f.status == "failed" for f in result.folds):
             dead.add(f"{result.predictor}/{result.split}")
-    if args.out:
+    everything_failed = bool(board.results) and all(
+        r.folds and all(f.status == "failed" for f in r.folds) for r in board.results)
+    if args.out and not everything_failed:
         board.write(args.out)
         console.print(f"wrote leaderboard.json, predictions.csv, plots/ and report.html to {args.out}")
     if dead:
@@ -59,9 +65,23 @@ def run_benchmark(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("benchmark", help="benchmark predictors on a corpus (default: the demo) with the MBE check")
-    p.add_argument("--predictor", action="append", help="MODULE:CLASS, repeatable (added to the built-in ones)")
+    try:
+        from predictors.builtin import BUILTIN_PREDICTORS
+        names = ", ".join(c.__name__ for c in BUILTIN_PREDICTORS)
+    except ImportError:
+        names = "ExampleRandomPredictor"
+    p = sub.add_parser("benchmark", help="benchmark predictors on a corpus (default: the demo) with the MBE check",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Benchmark predictors on the same folds; print the leaderboard with MBE verdicts.",
+                       epilog=f"built-in predictors: {names}\n\nexamples:\n"
+                              "  magnet benchmark                                   # the demo corpus\n"
+                              "  magnet benchmark --root-dir benchmark_output --predictor blend.py --out results\n"
+                              "  magnet benchmark --root-dir benchmark_output --predictor blend:Blend --no-builtin")
+    p.add_argument("--predictor", action="append", help="MODULE:CLASS (the current directory is importable), FILE.py:CLASS or FILE.py "
+                        "(when it defines one predictor); repeatable, added to the built-in ones")
     p.add_argument("--no-builtin", action="store_true", help="only the --predictor ones")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace what an earlier run with other settings wrote under --out")
     add_protocol_args(p, default_splits=DEFAULT_SPLITS, many_splits=True)
     p.add_argument("--repeats", type=int, default=1,
                    help="run each split N times with seeds seed..seed+N-1 and pool the results (default 1)")

@@ -58,8 +58,14 @@ def _print_error(message: str, hint: str | None = None) -> None:
         print(f"hint: {one_line(hint)}", file=sys.stderr)
 
 
+_SHOWN: set[str] = set()  # the warnings this command printed: each is printed once per command
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {one_line(message)}", file=sys.stderr)
+    text = one_line(message)
+    if text not in _SHOWN:
+        _SHOWN.add(text)
+        print(f"warning: {text}", file=sys.stderr)
 
 
 def user_error_of(exc: BaseException) -> tuple[str, str | None] | None:
@@ -80,6 +86,7 @@ def user_error_of(exc: BaseException) -> tuple[str, str | None] | None:
 def run_command(func, args, debug: bool | None = None) -> int:
     """Run ``func(args)`` under the error contract; return the exit status."""
     debug = debug_enabled(args) if debug is None else debug
+    _SHOWN.clear()
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:

@@ -70,8 +70,12 @@ def cmd_export(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog="magnet", description=__doc__.splitlines()[0],
-                            epilog=f"Documentation: {DOCS_URL}  (errors: {docs_page('howto/troubleshooting')})")
+    parser = ArgumentParser(prog="magnet", description="The magnet command: benchmark predictors of HELM results.",
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog="examples:\n  magnet demo\n  magnet ls benchmark_output\n"
+                                   "  magnet benchmark --root-dir benchmark_output --predictor blend.py\n\n"
+                                   "'magnet COMMAND --help' describes each command's options.\n\n"
+                                   f"Documentation: {DOCS_URL}  (errors: {docs_page('howto/troubleshooting')})")
     parser.add_argument("--version", action="store_true", dest="show_version", help="print magnet's version and exit")
     add_debug_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -21,8 +21,11 @@ from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli.arguments import eval_samples, fraction, int_at_least, positive_float
 from magnet.cli.display import make_console
-from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_dir
-from magnet.predictor import load_predictor
+from magnet.cli.preflight import check_corpus
+from magnet.errors import UserError
+from magnet.cli.faults import print_failed_folds
+from magnet.cli.errors import ArgumentParser, add_debug_flag, debug_enabled, run_command, writable_dir
+from magnet.cli.predictor_spec import load_predictor_spec as load_predictor
 from magnet.protocol.checks import target_problems, warn_all
 from magnet.protocol.reveal_modes import REVEAL_MODES
 from magnet.protocol.splits import ALL_STRATEGIES as STRATEGIES
@@ -32,15 +35,20 @@ from magnet.protocol.truth import join_truth
 from magnet.protocol.unmatched import unmatched_predictions
 
 
+SPLIT_HELP = ("kfold: runs in n folds, a model's runs of one scenario kept together; leave-one-model-out: each "
+              "model's runs are the eval runs once; the others are described in magnet.protocol.splits")
+
+
 def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-model-out",), many_splits=False) -> None:
     """Options shared by ``magnet predict`` and ``magnet benchmark``."""
     p.add_argument("--root-dir", help="a benchmark_output (or runs/, suite or run dir); default: the demo corpus")
     p.add_argument("--suite", help="only this suite")
     if many_splits:
         p.add_argument("--split", action="append", choices=STRATEGIES,
-                       help=f"fold strategy, repeatable (default: {' and '.join(default_splits)})")
+                       help=f"fold strategy, repeatable (default: {' and '.join(default_splits)}); {SPLIT_HELP}")
     else:
-        p.add_argument("--split", choices=STRATEGIES, default=default_splits[0])
+        p.add_argument("--split", choices=STRATEGIES, default=default_splits[0],
+                       help=f"fold strategy (default {default_splits[0]}); {SPLIT_HELP}")
     p.add_argument("--n-folds", type=int_at_least(2), default=5, help="folds for kfold (default 5)")
     p.add_argument("--eval-fraction", type=fraction,
                    help="share of models that are eval runs: interpolation (default 0.25), extrapolation (top 0.3)")
@@ -51,15 +59,16 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
     p.add_argument("--num-eval-samples", type=eval_samples, default=10,
                    help="revealed instances per eval run (default 10; a value < 1 is a fraction)")
     p.add_argument("--stat", action="append", help="target stat name, repeatable (default: each run's main metric)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the folds and the revealed instances (default 0)")
     p.add_argument("--n-jobs", type=int_at_least(1), default=1, help="folds in parallel (local backend)")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="where folds run: local processes (default) or a Ray cluster")
     p.add_argument("--ray-address", help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray)")
     p.add_argument("--timeout", type=positive_float, help="seconds per fold")
-    p.add_argument("--errors", choices=["raise", "warn", "skip"], default="raise")
+    p.add_argument("--errors", choices=["raise", "warn", "skip"], default="raise",
+                   help="damaged runs: stop with an error (raise, default), leave them out with a warning, or silently")
     p.add_argument("--out", help="output directory (predictions are written incrementally; reruns resume)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or progress lines, no table of predictions")
 
 
 def corpus_from_args(args):
@@ -71,9 +80,33 @@ def corpus_from_args(args):
 
             raise HelmOutputError(outputs.root, f"no suite {args.suite!r}; suites: {[s.name for s in outputs.suites()]}")
         outputs = HelmOutputs(outputs.root, suites)
-    corpus = Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
-    warn_all(target_problems(corpus.run_specs, corpus.targets, args.stat, where=str(outputs.root)))
+    try:
+        corpus = Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
+    except HelmOutputError as e:
+        if "appears in several suites" not in str(e):
+            raise
+        names = [s.name for s in outputs.suites()]
+        raise UserError(str(outputs.root), f"holds {len(names)} suites with the same run names ({', '.join(names)})",
+                        hint=f"choose one with --suite, e.g. --suite {names[-1]}") from None
+    try:
+        problems = target_problems(corpus.run_specs, corpus.targets, args.stat, where=str(outputs.root))
+    except UserError as e:
+        if args.stat or _has_schema(outputs.root):
+            raise
+        raise UserError(str(outputs.root), "no schema.json next to the runs: HELM's schema.json names each run's "
+                        "main metric, so there is no target to predict",
+                        hint="copy the suite's schema.json into the suite folder, or name the target with --stat "
+                             "('magnet ls PATH' lists the stat names)") from e
+    warn_all(problems)
     return corpus
+
+
+def _has_schema(root) -> bool:
+    from pathlib import Path
+
+    root = Path(root)
+    return any(p.name == "schema.json" for p in [*root.glob("schema.json"), *root.glob("*/schema.json"),
+                                                 *root.glob("*/*/schema.json"), *root.parent.glob("schema.json")])
 
 
 def _num(x: float):
@@ -95,9 +128,10 @@ def predicted_vs_actual_table(joined: pd.DataFrame, title: str) -> Table:
 def run_predict(predictor, args) -> int:
     """``magnet predict``: one predictor over the folds; predicted vs actual in the terminal."""
     console = make_console()
+    corpus = corpus_from_args(args)
+    check_corpus(corpus, [args.split], args.n_folds, args.seed)
     if args.out:
         writable_dir(args.out, "--out")
-    corpus = corpus_from_args(args)
     result = run_protocol(predictor, corpus, split=args.split, n_folds=args.n_folds,
                           num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
                           timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
@@ -106,8 +140,7 @@ def run_predict(predictor, args) -> int:
     joined = join_truth(result.predictions, corpus.targets)
     if not args.quiet:
         console.print(predicted_vs_actual_table(joined, f"{predictor.name}, {args.split}: predicted vs actual"))
-    for f in result.failed_folds:
-        console.print(f"[yellow]fold {f.index} ({f.label}) {f.status}:[/] {f.reason}", highlight=False)
+    print_failed_folds(console, result.folds, f"{predictor.name}/{args.split}", debug_enabled(args))
     report_unmatched(console, result, corpus, predictor.name)
     if result.folds and all(f.status == "failed" for f in result.folds):
         print(f"error: {predictor.name}: every fold failed ({len(result.folds)} folds; the reasons are above)",
@@ -155,6 +188,7 @@ def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="run one predictor over the folds of a corpus")
-    p.add_argument("--predictor", required=True, help="MODULE:CLASS")
+    p.add_argument("--predictor", required=True,
+                   help="MODULE:CLASS (the current directory is importable), FILE.py:CLASS or FILE.py")
     add_protocol_args(p)
     p.set_defaults(func=lambda args: run_predict(load_predictor(args.predictor), args))

@@ -22,9 +22,11 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from magnet.errors import user_frames
 from magnet.predictions import check_predictions
 from magnet.protocol.predict_call import call_predict
 from magnet.protocol.splits import Fold, PredictorInputs
@@ -46,6 +48,8 @@ class FoldResult:
     n_eval_runs: int
     n_predictions: int
     batch: str = ""
+    where: str = ""  # a predictor's exception: its last frames in the user's code (file:line in function; ...)
+    trace: str = ""  # a predictor's exception: the full traceback (``--debug`` prints it)
 
 
 @contextmanager
@@ -77,7 +81,9 @@ def run_fold(predictor, inputs: PredictorInputs, fold: Fold, timeout: float | No
         return None, FoldResult(fold.index, fold.label, "failed", str(e), time.perf_counter() - start, len(fold.eval_runs), 0)
     except Exception as e:  # a predictor's fault is recorded, not propagated
         reason = f"raised {type(e).__name__}: {' '.join(str(e).split())}"[:500]
-        return None, FoldResult(fold.index, fold.label, "failed", reason, time.perf_counter() - start, len(fold.eval_runs), 0)
+        return None, FoldResult(fold.index, fold.label, "failed", reason, time.perf_counter() - start,
+                                len(fold.eval_runs), 0, where="; ".join(user_frames(e.__traceback__)),
+                                trace="".join(traceback.format_exception(e))[-20000:])
     valid, problems = check_predictions(predictions, list(fold.eval_runs))
     status = "ok" if not problems else ("partial" if len(valid) else "failed")
     result = FoldResult(fold.index, fold.label, status, "; ".join(problems), time.perf_counter() - start,

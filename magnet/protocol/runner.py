@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from magnet.errors import UserError
 from magnet.protocol.checks import fold_warnings, reveal_warnings, warn_all
 from magnet.protocol.corpus import Corpus
 from magnet.predictions import check_predictions, predictions_to_frame
@@ -68,6 +70,20 @@ def _config(predictor, corpus: Corpus, split: str, n_folds: int, num_eval_sample
     }
 
 
+#: Without a terminal, a progress line at most this often (seconds), and one when a split is done.
+PROGRESS_EVERY = 30.0
+
+_OPTION = {"num_eval_samples": "--num-eval-samples", "seed": "--seed", "n_folds": "--n-folds", "split": "--split",
+           "corpus": "--root-dir", "runs": "--root-dir (runs)", "targets": "--stat", "reveal_mode": "--reveal",
+           "eval_fraction": "--eval-fraction", "train_fraction": "--train-fraction",
+           "predictor_params": "predictor parameters"}
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class _Store:
     """Append-only JSONL record of finished folds and their predictions."""
 
@@ -79,8 +95,10 @@ class _Store:
             old = json.loads(cfg_path.read_text())
             if old != config:
                 changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-                raise ValueError(f"{self.dir} holds a run with a different configuration ({', '.join(changed)}); "
-                                 "use another output directory or delete it")
+                diffs = "; ".join(f"{_OPTION.get(k, k)} {_short(config.get(k))} now, {_short(old.get(k))} there"
+                                  for k in changed)
+                raise UserError(f"--out {self.dir}", f"holds a run with another setting: {diffs}",
+                                hint="add --overwrite to replace it, or choose a new --out folder")
         else:
             cfg_path.write_text(json.dumps(config, indent=2, sort_keys=True))
 
@@ -201,9 +219,16 @@ def run_protocol(
             stream = iter_ray(todo, predictor, corpus, revealed, wants, timeout, ray_address)
         else:
             stream = iter_local(todo, predictor, inputs_of, timeout, n_jobs, corpus, revealed, wants)
+        last = start = time.monotonic()
         for fold, predictions, result in stream:
             record(fold, predictions, result)
             bar.advance(task)
+            now, done = time.monotonic(), len(results)
+            if progress and not show and (now - last >= PROGRESS_EVERY or done == len(folds)):
+                # no terminal (a script, CI): a plain line on stderr every 30 s and when the split is done
+                print(f"{predictor.name} / {split}: {done} of {len(folds)} folds done ({now - start:.0f} s)",
+                      file=sys.stderr, flush=True)
+                last = now
 
     predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(predictions):

@@ -1,0 +1,7 @@
+"""``python -m magnet``: the same as the ``magnet`` command."""
+
+import sys
+
+from magnet.cli.main import main
+
+sys.exit(main())
