@@ -41,3 +41,17 @@ def test_llama_runs_read_like_the_card(lite_helm_dir):
     stats = view.stats()
     assert len(runs) == 60 and set(stats["stats.name.split"]) == {"test", "valid"}
     assert "stats.name.perturbation.computed_on" in stats
+
+
+def test_submitter_without_email_rejected(tmp_path):
+    """aiq's tests/test_schema.py case 'invalid-nested-schema', on magnet's validation."""
+    import pytest
+
+    from magnet.evaluation import CardError, load_card
+
+    data = yaml.safe_load((files("magnet") / "cards" / "simple.yaml").read_text())
+    data["submitter"] = {"name": "No Email"}
+    path = tmp_path / "no_email.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(CardError, match="email"):
+        load_card(path)
