@@ -33,6 +33,7 @@ import pandas as pd
 
 from magnet.backends.helm import outputs as _outputs
 
+PERTURBATION_COLUMNS = [f"stats.name.perturbation.{k}" for k in ("name", "computed_on", "robustness", "fairness")]
 TABLE_OF = {"run_spec": "run_specs", "stats": "stats", "scenario_state": "scenario_states",
             "per_instance_stats": "per_instance_stats"}
 
@@ -106,8 +107,16 @@ class HelmRuns:
         return self._table("run_spec")
 
     def stats(self) -> pd.DataFrame:
-        """The ``stats`` table of these runs."""
-        return self._table("stats")
+        """The ``stats`` table of these runs.
+
+        The perturbation columns are always there (missing values when no stat is perturbed), as in MAGNET,
+        so that code filtering on ``stats.name.perturbation.computed_on`` works on any runs.
+        """
+        table = self._table("stats")
+        for col in PERTURBATION_COLUMNS:
+            if col not in table:
+                table[col] = None
+        return table
 
     def scenario_state(self) -> pd.DataFrame:
         """The ``scenario_states`` table of these runs (one row per request state)."""
@@ -150,7 +159,9 @@ class HelmSuite(_outputs.HelmSuite):
 
     @classmethod
     def coerce(cls, input) -> "HelmSuite":
-        """From a HelmSuite or a suite directory."""
+        """From a HelmSuite (returned as is) or a suite directory."""
+        if isinstance(input, cls):
+            return input
         if isinstance(input, _outputs.HelmSuite):
             return cls(input.path, input.run_filter)
         return cls(_expand(input, "suite", _is_suite)[0])
@@ -165,6 +176,9 @@ class HelmSuites:
 
     def __init__(self, paths):
         self.paths = [Path(p) for p in paths]
+
+    def __repr__(self) -> str:
+        return f"<HelmSuites({len(self.paths)})>"
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -190,16 +204,56 @@ class HelmSuites:
 
 
 class HelmOutputs(_outputs.HelmOutputs):
-    """magnet's :class:`~magnet.backends.helm.outputs.HelmOutputs` with MAGNET's ``suites(pattern)`` views."""
+    """magnet's :class:`~magnet.backends.helm.outputs.HelmOutputs` with MAGNET's ``suites(pattern)`` views.
+
+    ``HelmOutputs(path)`` finds the suites itself, as MAGNET's does: ``path`` may be a
+    ``benchmark_output`` folder, its ``runs/``, a suite, or the folder holding ``benchmark_output``.
+
+    Example:
+        >>> root = HelmOutputs.demo(preset="small").root_dir
+        >>> [len(HelmOutputs(p).suites()) for p in (root, root / "runs", root.parent)]
+        [1, 1, 1]
+        >>> HelmOutputs(root).summarize()["num_suites"]
+        1
+    """
+
+    def __init__(self, root, suites=None, cache_dir=None):
+        if suites is None:
+            p = Path(root).expanduser()
+            if not (p / "runs").is_dir() and (p / "benchmark_output" / "runs").is_dir():
+                p = p / "benchmark_output"
+            found = _outputs.HelmOutputs.coerce(p, cache_dir=cache_dir)
+            root, suites = found.root, found.suites()
+        super().__init__(root, suites, cache_dir=cache_dir)
+
+    def summarize(self) -> dict:
+        """Counts of suites and runs (MAGNET's ``summarize()``)."""
+        suites = self.suites()
+        return {"num_suites": len(suites), "num_runs": sum(len(s.run_dir_names()) for s in suites),
+                "suites": {s.name: len(s.run_dir_names()) for s in suites}}
 
     def suites(self, pattern: str = "*") -> list[HelmSuite]:  # type: ignore[override]
         """The suites whose name matches ``pattern`` (MAGNET's :class:`HelmSuite` views)."""
         return [HelmSuite(s.path, s.run_filter) for s in super().suites() if fnmatch.fnmatch(s.name, pattern)]
 
-    def list_suites(self) -> list[str]:
+    def list_suites(self) -> list[str]:  # noqa: D102
         """Suite names."""
         return [s.name for s in self.suites()]
 
     def list_run_specs(self, suite: str = "*") -> list[str]:
         """Run directory names in the suites matching ``suite``."""
         return [p.name for s in self.suites(suite) for p in s.runs().paths]
+
+
+def _demo_outputs() -> HelmOutputs:
+    return HelmOutputs.coerce(_outputs.HelmOutputs.demo(preset="small").root)
+
+
+def _suite_demo(cls):
+    return HelmSuite(_demo_outputs().suites()[0].path)
+
+
+HelmSuite.demo = classmethod(_suite_demo)  # type: ignore[assignment]
+HelmSuites.demo = classmethod(lambda cls: HelmSuites([s.path for s in _demo_outputs().suites()]))  # type: ignore
+HelmRuns.demo = classmethod(lambda cls: HelmSuite.demo().runs())  # type: ignore[attr-defined]
+HelmRun.demo = classmethod(lambda cls: HelmRun(HelmSuite.demo().runs().paths[0]))  # type: ignore[attr-defined]

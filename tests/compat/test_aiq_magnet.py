@@ -1,0 +1,57 @@
+"""aiq-magnet's own cards and call forms, unchanged, on magnet (see aiq_magnet/PROVENANCE.md)."""
+
+from importlib.resources import files
+
+import yaml
+
+from magnet.backends.helm.helm_outputs import HelmOutputs, HelmSuiteRuns
+from magnet.evaluation import EvaluationCard
+
+
+def test_helm_outputs_finds_suites_like_magnet(lite_helm_dir):
+    bo = lite_helm_dir / "lite" / "benchmark_output"
+    for path in (bo, bo / "runs", bo.parent):
+        assert [s.name for s in HelmOutputs(path).suites()] == ["v1.0.0", "v1.2.0"]
+
+
+def test_llama_card_falsified_on_lite_fixture(lite_helm_dir, tmp_path, capsys):
+    """aiq's llama.yaml, shipped as magnet/cards/llama.yaml, only its data path replaced (as aiq's test does)."""
+    text = (files("magnet") / "cards" / "llama.yaml").read_text()
+    card_data = yaml.safe_load(text)
+    card_data["symbols"]["helm_runs_path"]["value"] = str(lite_helm_dir / "lite" / "benchmark_output")
+    card_path = tmp_path / "llama.yaml"
+    card_path.write_text(yaml.safe_dump(card_data, sort_keys=False))
+    card = EvaluationCard(card_path, tmp_path / "results")
+    assert card.evaluate() == "FALSIFIED"
+    out = capsys.readouterr().out
+    assert "Settings Evaluated: 36" in out
+    assert "exceeds consistency bound" in out
+
+
+def test_simple_card_verified(tmp_path):
+    card = EvaluationCard(files("magnet") / "cards" / "simple.yaml", tmp_path / "results")
+    assert card.evaluate() == "VERIFIED"
+
+
+def test_llama_runs_read_like_the_card(lite_helm_dir):
+    runs = []
+    for suite in HelmOutputs(lite_helm_dir / "lite" / "benchmark_output").suites():
+        runs.extend(suite.runs("mmlu*model=meta_*llama*").paths)
+    view = HelmSuiteRuns.coerce(runs)
+    stats = view.stats()
+    assert len(runs) == 60 and set(stats["stats.name.split"]) == {"test", "valid"}
+    assert "stats.name.perturbation.computed_on" in stats
+
+
+def test_submitter_without_email_rejected(tmp_path):
+    """aiq's tests/test_schema.py case 'invalid-nested-schema', on magnet's validation."""
+    import pytest
+
+    from magnet.evaluation import CardError, load_card
+
+    data = yaml.safe_load((files("magnet") / "cards" / "simple.yaml").read_text())
+    data["submitter"] = {"name": "No Email"}
+    path = tmp_path / "no_email.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(CardError, match="email"):
+        load_card(path)
