@@ -217,7 +217,7 @@ def active_steps(fit: SourceFit, order, y, policy="active") -> np.ndarray:
     Example:
         >>> fit = SourceFit(np.ones(4), np.zeros(4), np.zeros(2))
         >>> active_steps(fit, [1, 3], [1, 0]).round(3).tolist()
-        [0.75, 0.438]
+        [1.0, 0.25]
     """
     order, y = np.asarray(order, dtype=int), np.asarray(y, dtype=float)
     F, q = replay(fit, order, y, policy)
@@ -235,7 +235,7 @@ def active_estimate(fit: SourceFit, order, y, policy="active", power: float = 1.
     Example:
         >>> fit = SourceFit(np.ones(4), np.zeros(4), np.zeros(2))
         >>> round(active_estimate(fit, [1, 3], [1, 0]), 3)
-        0.542
+        0.5
     """
     phi = active_steps(fit, order, y, policy)
     return float(np.clip(phi @ step_weights(len(phi), power), 0.0, 1.0))
@@ -247,7 +247,7 @@ def cat_estimate(fit: SourceFit, order, y, correct: bool = True) -> float:
 
     Example:
         >>> fit = SourceFit(np.ones(4), np.zeros(4), np.zeros(2))
-        >>> 0 < cat_estimate(fit, [0, 1], [1, 1]) < 1
+        >>> 0 < cat_estimate(fit, [0, 1], [1, 0]) < 1
         True
     """
     order, y = np.asarray(order, dtype=int), np.asarray(y, dtype=float)
