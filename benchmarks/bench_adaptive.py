@@ -5,6 +5,7 @@ Prints the mean gap over (seed, target model) per (budget, policy, estimator). P
 information), active (surrogate-proportional draws), uniform (random order, adaptive surrogate).
 Not yet the issue-32 benchmark (no peers in the same run, no intervals, no plot).
 """
+import sys, time, numpy as np
 sys.path.insert(0, str(__import__('pathlib').Path(__file__).resolve().parents[1]))
 from predictors import _adaptive as A
 from magnet.peers import load_benchpred_matrix
