@@ -9,6 +9,10 @@
   :func:`magnet.protocol.splits.selection_inputs` only (train runs' data, eval
   runs' run_specs, candidate ids): it is called before the predictor sees any
   eval outcome. A predictor without the method gets the ``shared`` coreset.
+* ``adaptive``: for each eval run, the predictor's ``next_instances(state, candidates, remaining)`` asks
+  for instances one call at a time, seeing the outcomes of the ones it asked for so far, up to the
+  budget (``num_eval_samples``) per run (:func:`magnet.protocol.splits.adaptive_reveal`); the revealed
+  ids keep the order asked (:class:`magnet.protocol.splits.RevealSequence`).
 
 ``select_instances(train_run_specs_df, train_stats_df, train_per_instance_stats_df, eval_run_specs_df,
 candidates, k, seed)`` returns ``{scenario: [instance ids]}`` (at most k each, from ``candidates``).
@@ -30,9 +34,10 @@ from __future__ import annotations
 import numpy as np
 
 from magnet.protocol.corpus import RUN, Corpus
-from magnet.protocol.splits import Fold, _stable_seed, reveal, revealed_ids, scenario_of, selection_inputs
+from magnet.protocol.splits import (Fold, _stable_seed, adaptive_reveal, reveal, revealed_ids, scenario_of,
+                                    selection_inputs)
 
-REVEAL_MODES = ("per-run", "shared", "predictor")
+REVEAL_MODES = ("per-run", "shared", "predictor", "adaptive")
 
 
 def _k(num_eval_samples, n: int) -> int:
@@ -92,6 +97,8 @@ def reveal_for(corpus: Corpus, folds: list[Fold], mode: str, num_eval_samples: f
         raise ValueError(f"unknown reveal mode {mode!r}; expected one of {', '.join(REVEAL_MODES)}")
     if mode == "per-run":
         return reveal(corpus, num_eval_samples, seed)
+    if mode == "adaptive":
+        return adaptive_reveal(corpus, folds, num_eval_samples, seed, predictor)
     if mode == "predictor" and callable(getattr(predictor, "select_instances", None)):
         return predictor_reveal(corpus, folds, num_eval_samples, seed, predictor)
     return shared_reveal(corpus, num_eval_samples, seed)

@@ -67,6 +67,8 @@ NUM_EVAL_INSTANCES = "magnet.num_eval_instances"
 NUM_REVEALED = "magnet.num_revealed_instances"
 TARGET_NAMES = "magnet.target_names"
 TARGET_SPLIT = "magnet.target_split"
+#: Eval run_specs column under ``--reveal adaptive``: the run's revealed instance ids in the order asked.
+REVEAL_ORDER = "magnet.reveal_order"
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,93 @@ def reveal(corpus: Corpus, num_eval_samples: float = 10, seed: int = 0) -> dict[
     return {run: revealed_ids(ids, num_eval_samples, seed, run) for run, ids in corpus.eval_instances.items()}
 
 
+class RevealSequence(dict):
+    """Revealed instance ids per run **in the order the predictor asked for them** (``--reveal adaptive``).
+
+    A plain ``dict`` of run -> ids for everything that reads revealed samples; :func:`fold_inputs` also
+    hands the order to the predictor (column :data:`REVEAL_ORDER` of the eval run_specs).
+
+    Example:
+        >>> seq = RevealSequence({"r": ["i3", "i1"]})
+        >>> seq["r"], isinstance(seq, dict)
+        (['i3', 'i1'], True)
+    """
+
+
+@dataclass
+class AdaptiveState:
+    """What a predictor's ``next_instances`` may see for one eval run under ``--reveal adaptive``.
+
+    ``train``: the fold's :func:`selection_inputs` (train runs' run_specs, stats and per-instance stats;
+    the eval runs' run_specs; candidates per scenario; no eval outcome); ``run_spec``: this run's row of
+    the eval run_specs; ``revealed``: its instance ids revealed so far, in the order asked;
+    ``per_instance_stats`` / ``scenario_states``: every per-instance stat and request state of those
+    instances of this run only; ``seed``: a seed derived from the protocol's seed and the run name.
+    Nothing of any other eval run is here: runs are independent.
+    """
+
+    run: str
+    run_spec: pd.Series
+    train: dict
+    revealed: list
+    per_instance_stats: pd.DataFrame
+    scenario_states: pd.DataFrame
+    seed: int
+
+
+def adaptive_reveal(corpus: Corpus, folds: list[Fold], budget: float, seed: int, predictor) -> RevealSequence:
+    """Each eval run's revealed instances, asked for by ``predictor.next_instances(state, candidates,
+    remaining)`` one call at a time (see :class:`AdaptiveState`), at most ``budget`` per run (an int, or a
+    fraction of the run's instances).
+
+    Every call sees only the train data and the outcomes of this run's instances revealed so far; it
+    returns a non-empty list of at most ``remaining`` unrevealed candidate ids (anything else raises a
+    ``ValueError`` naming the predictor: a request beyond the budget is refused). Runs are independent:
+    each run starts from a fresh deep copy of ``predictor``, so nothing it learnt from one run's outcomes
+    reaches another's choices. Runs of a fold share the fold's train inputs.
+    """
+    import copy
+
+    name = type(predictor).__name__
+    if not callable(getattr(predictor, "next_instances", None)):
+        raise ValueError(f"--reveal adaptive: {name} has no next_instances(state, candidates, remaining) method")
+    pis, states = corpus.per_instance_stats, corpus.scenario_states
+    out = RevealSequence()
+    for fold in folds:
+        train = selection_inputs(corpus, fold)
+        specs = train["eval_run_specs_df"].set_index(RUN, drop=False)
+        for run in fold.eval_runs:
+            ids = list(corpus.eval_instances.get(run, []))
+            k = len(revealed_ids(ids, budget, 0, run))
+            run_pis = pis[pis[RUN] == run]
+            run_states = states[states[RUN] == run]
+            agent = copy.deepcopy(predictor)
+            order: list[str] = []
+            while len(order) < k:
+                seen = set(order)
+                state = AdaptiveState(
+                    run=run, run_spec=specs.loc[run].copy(), train=train, revealed=list(order),
+                    per_instance_stats=_private(run_pis[run_pis[PIS + "instance_id"].isin(seen)]),
+                    scenario_states=_private(run_states[[i in seen for i in _column(run_states, STATE + "instance.id")]]),
+                    seed=_stable_seed("adaptive", seed, run) % 2 ** 32)
+                remaining = k - len(order)
+                asked = agent.next_instances(state, [i for i in ids if i not in seen], remaining)
+                asked = list(asked) if isinstance(asked, (list, tuple)) else None
+                if not asked:
+                    raise ValueError(f"{name}.next_instances must return a non-empty list of instance ids "
+                                     f"(run {run}, {remaining} left of a budget of {k})")
+                if len(asked) > remaining:
+                    raise ValueError(f"{name}.next_instances asked for {len(asked)} instances of run {run} "
+                                     f"with {remaining} left of a budget of {k}: refused")
+                bad = [i for i in asked if i in seen or i not in set(ids) or asked.count(i) > 1]
+                if bad:
+                    raise ValueError(f"{name}.next_instances asked for {bad[0]!r} in run {run}: not an unrevealed "
+                                     f"instance of the run (or asked twice)")
+                order += asked
+            out[run] = order
+    return out
+
+
 def _private(df: pd.DataFrame) -> pd.DataFrame:
     """A deep copy, including the Python objects inside object columns."""
     return pickle.loads(pickle.dumps(df.reset_index(drop=True), protocol=pickle.HIGHEST_PROTOCOL))
@@ -276,6 +365,8 @@ def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with
     names, splits = wanted["target.name"].agg(list), wanted["target.split"].first()
     eval_specs[TARGET_NAMES] = eval_specs[RUN].map(lambda r: list(names.get(r, [])))
     eval_specs[TARGET_SPLIT] = eval_specs[RUN].map(splits)
+    if isinstance(revealed, RevealSequence):
+        eval_specs[REVEAL_ORDER] = eval_specs[RUN].map(lambda r: list(revealed.get(r, [])))
     states = corpus.scenario_states
     revealed_pairs = {(run, i) for run in evals for i in revealed.get(run, [])}
     in_eval = states[RUN].isin(evals)
