@@ -53,8 +53,7 @@ import math
 from typing import Any
 
 from magnet.backends.helm.errors import HelmOutputError
-
-TABLES = ("run_specs", "scenario_states", "stats", "per_instance_stats")
+from magnet.tables.columns import TABLES  # the contract lives outside helm/; re-exported here
 
 #: The file each table is read from.
 TABLE_FILES = {
