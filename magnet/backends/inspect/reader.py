@@ -1,0 +1,232 @@
+"""Inspect AI logs (``.eval`` and ``.json``) -> magnet's four tables, read through ``inspect_ai``'s own log API.
+
+One log is one run: ``run_spec.name`` is ``<task>:<task args>,model=<model>`` (HELM's form), the task is the
+run's group, and the run's main metric is its first scorer's (see :func:`read_tables`'s ``schemas``).
+Score values are turned into numbers by Inspect's own ``value_to_float`` (``C`` -> 1, ``I`` -> 0,
+``P`` -> 0.5, ``N`` -> 0, numbers as they are), the conversion its metrics use. Fields without a
+HELM counterpart are kept under ``inspect.*`` columns; ``docs/howto/other-frameworks.md`` maps them.
+
+Example:
+    >>> from magnet.backends.inspect.demo import build_inspect_demo
+    >>> tables = read_tables(build_inspect_demo(preset="small"))
+    >>> sorted(tables["stats"]["stats.name.name"].unique())[:3]
+    ['exact', 'exact/stderr', 'includes']
+    >>> len(tables["run_specs"]) == tables["run_specs"]["run_spec.name"].nunique()
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from magnet.tables.errors import SourceError
+
+STATE = "scenario_state.request_states."
+PIS = "per_instance_stats."
+SPLIT = "test"
+#: Metric names whose value is the mean of the per-sample values (after the epoch reducer).
+MEAN_METRICS = ("accuracy", "mean")
+#: Sample fields not copied into the tables (large; they stay in the log, found by ``inspect.sample.uuid``).
+EXCLUDED_SAMPLE_FIELDS = {"events", "messages", "store", "attachments"}
+_JSON_HEAD = 2048
+
+
+def log_files(path: str | os.PathLike) -> list[Path]:
+    """The Inspect logs under ``path`` (a log file or a folder, searched recursively), sorted."""
+    p = Path(path)
+    if p.is_file():
+        return [p] if is_log_file(p) else []
+    return sorted(f for f in p.rglob("*") if f.is_file() and is_log_file(f))
+
+
+def is_log_file(path: Path) -> bool:
+    """True for an ``.eval`` file, or a ``.json`` file that starts like an Inspect log (``version``, ``eval``)."""
+    if path.suffix == ".eval":
+        return True
+    if path.suffix != ".json":
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_JSON_HEAD)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and b'"version"' in head and b'"eval"' in head and b'"status"' in head
+
+
+def detect(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds Inspect logs."""
+    return bool(log_files(path))
+
+
+def _flatten(prefix: str, value, out: dict) -> None:
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}", v, out)
+    else:
+        out[prefix] = value
+
+
+def _text(value) -> str:
+    """A sample's input (a string or a list of chat messages) as text."""
+    if isinstance(value, str):
+        return value
+    return "\n\n".join(getattr(m, "text", str(m)) for m in value or [])
+
+
+def _suite_of(log_path: Path, root: Path) -> str:
+    rel = log_path.parent.relative_to(root) if root.is_dir() else Path(".")
+    return root.name if str(rel) == "." else str(rel).replace(os.sep, "/")
+
+
+def _run_name(task: str, args: dict, model: str) -> str:
+    parts = [f"{k}={v}" for k, v in sorted(args.items())] + [f"model={model}"]
+    return f"{task}:{','.join(parts)}"
+
+
+def _headline(score) -> tuple[str, str]:
+    """(stat name, Inspect metric) of an EvalScore's headline value: its first mean-like metric, else its first."""
+    metrics = list(score.metrics)
+    for m in metrics:
+        if m in MEAN_METRICS:
+            return score.name, m
+    return (f"{score.name}/{metrics[0]}", metrics[0]) if metrics else (score.name, "")
+
+
+def read_log(path: Path, suite: str) -> dict:
+    """One log -> ``{"run_specs": [row], "stats": [...], "per_instance_stats": [...], "scenario_states": [...],
+    "main": (task, main stat name)}`` as lists of row dicts; :class:`SourceError` if it cannot be used."""
+    from inspect_ai.log import read_eval_log
+    from inspect_ai.scorer import value_to_float
+
+    try:
+        log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
+    except Exception as e:  # noqa: BLE001  (a damaged file: zip, JSON or schema errors of many kinds)
+        raise SourceError(path, f"not a readable Inspect log ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from e
+    if log.status != "success" or log.results is None or not log.results.scores:
+        raise SourceError(path, f"Inspect log with status {log.status!r} and no results: nothing to benchmark")
+    spec = log.eval
+    task = spec.task
+    name = _run_name(task, spec.task_args or {}, spec.model)
+    run = {"suite": suite, "run_spec.name": name, "run_spec.adapter_spec.model": spec.model,
+           "run_spec.groups": [task], "run_spec.scenario_spec.class_name": task,
+           "run_spec.adapter_spec.num_train_trials": spec.config.epochs or 1,
+           "inspect.log_file": str(path), "inspect.status": log.status}
+    for k, v in (spec.task_args or {}).items():
+        run[f"run_spec.scenario_spec.args.{k}"] = v
+    eval_dump = spec.model_dump(mode="json", exclude={"task_args", "model"})
+    _flatten("inspect.eval", eval_dump, run)
+    _flatten("inspect.plan", log.plan.model_dump(mode="json"), run)
+    _flatten("inspect.results", log.results.model_dump(mode="json", exclude={"scores"}), run)
+    _flatten("inspect.stats", log.stats.model_dump(mode="json"), run)
+
+    epochs = spec.config.epochs or 1
+    stats = []
+    for score in log.results.scores:
+        head, head_metric = _headline(score)
+        count = score.scored_samples if score.scored_samples is not None else log.results.completed_samples // epochs
+        for metric, value in score.metrics.items():
+            row = {"suite": suite, "run_spec.name": name,
+                   "stats.name.name": head if metric == head_metric else f"{score.name}/{metric}",
+                   "stats.name.split": SPLIT, "stats.count": count, "stats.mean": float(value.value),
+                   "inspect.scorer": score.scorer, "inspect.metric": metric, "inspect.reducer": score.reducer,
+                   "inspect.scored_samples": score.scored_samples}
+            if metric == head_metric:
+                row["stats.sum"] = row["stats.mean"] * count
+                if "stderr" in score.metrics:
+                    row["stats.stderr"] = float(score.metrics["stderr"].value)
+            stats.append(row)
+    main = _headline(log.results.scores[0])[0]
+
+    to_float = value_to_float()
+    pis, states = [], []
+    for sample in log.samples or []:
+        iid, trial = str(sample.id), sample.epoch - 1
+        for scorer, score in (sample.scores or {}).items():
+            values = score.value.items() if isinstance(score.value, dict) else [(None, score.value)]
+            for key, value in values:
+                if isinstance(value, (list, dict)):
+                    continue
+                v = to_float(value)
+                pis.append({"suite": suite, "run_spec.name": name, PIS + "instance_id": iid,
+                            PIS + "train_trial_index": trial,
+                            PIS + "stats.name.name": scorer if key is None else f"{scorer}/{key}",
+                            PIS + "stats.name.split": SPLIT, PIS + "stats.count": 1, PIS + "stats.sum": v,
+                            PIS + "stats.mean": v, "inspect.score.value": value, "inspect.score.answer": score.answer,
+                            "inspect.score.explanation": score.explanation})
+        states.append(_state_row(suite, name, spec.model, sample, iid, trial))
+    return {"run_specs": [run], "stats": stats, "per_instance_stats": pis, "scenario_states": states,
+            "main": (task, main)}
+
+
+def _state_row(suite: str, name: str, model: str, sample, iid: str, trial: int) -> dict:
+    targets = sample.target if isinstance(sample.target, list) else [sample.target]
+    output = sample.output
+    completion = {"text": output.completion if output else ""}
+    choice = output.choices[0] if output and output.choices else None
+    if choice is not None and choice.logprobs is not None:
+        tokens = [{"text": t.token, "logprob": t.logprob} for t in choice.logprobs.content]
+        completion["logprob"] = math.fsum(t["logprob"] for t in tokens)
+        completion["tokens"] = tokens
+    text = _text(sample.input)
+    row = {"suite": suite, "run_spec.name": name, STATE + "instance.id": iid, STATE + "instance.split": SPLIT,
+           STATE + "train_trial_index": trial, STATE + "instance.input.text": text,
+           STATE + "instance.references": [{"output": {"text": t}, "tags": ["correct"]} for t in targets],
+           STATE + "instance.perturbation.name": None, STATE + "request.model": model,
+           STATE + "request.prompt": text, STATE + "result.completions": [completion],
+           STATE + "output_mapping": None,
+           "inspect.sample.uuid": sample.uuid, "inspect.sample.choices": sample.choices,
+           "inspect.sample.metadata": sample.metadata or None, "inspect.sample.error": (
+               sample.error.message if sample.error else None),
+           "inspect.sample.total_time": sample.total_time, "inspect.sample.working_time": sample.working_time,
+           "inspect.sample.stop_reason": choice.stop_reason if choice is not None else None}
+    for usage_model, usage in (sample.model_usage or {}).items():
+        _flatten(f"inspect.sample.model_usage.{usage_model}", usage.model_dump(mode="json", exclude_none=True), row)
+    return row
+
+
+def read_tables(path: str | os.PathLike, errors: str = "raise") -> dict:
+    """All Inspect logs under ``path`` -> the four tables and per-suite schemas (see module docstring).
+
+    ``errors``: ``"raise"`` stops at the first unusable log with a :class:`SourceError`; ``"warn"`` and
+    ``"skip"`` leave it out (listed in each table's ``attrs["skipped"]``), ``"warn"`` also warns.
+    """
+    root = Path(path).expanduser()
+    files = log_files(root)
+    if not files:
+        raise SourceError(root, "no Inspect logs (.eval, or .json Inspect logs) found")
+    rows: dict[str, list] = {"run_specs": [], "stats": [], "per_instance_stats": [], "scenario_states": []}
+    schemas: dict[str, dict] = {}
+    skipped: list[str] = []
+    seen: dict[str, Path] = {}
+    for f in files:
+        suite = _suite_of(f, root)
+        try:
+            got = read_log(f, suite)
+            name = got["run_specs"][0]["run_spec.name"]
+            if name in seen:
+                raise SourceError(f, f"run {name!r} is also in {seen[name].name} (the same task, arguments and "
+                                     "model twice); keep one log per run")
+        except SourceError as e:
+            if errors == "raise":
+                raise
+            skipped.append(str(e))
+            if errors == "warn":
+                warnings.warn(f"skipped: {e}", stacklevel=2)
+            continue
+        seen[name] = f
+        for table in rows:
+            rows[table] += got[table]
+        task, main = got["main"]
+        groups = schemas.setdefault(suite, {"run_groups": []})["run_groups"]
+        if not any(g["name"] == task for g in groups):
+            groups.append({"name": task, "environment": {"main_name": main, "main_split": SPLIT}})
+    out = {t: pd.DataFrame(r) for t, r in rows.items()}
+    for df in out.values():
+        df.attrs["skipped"] = list(skipped)
+    out["schemas"] = schemas
+    return out
