@@ -53,7 +53,8 @@ def listing_table(outputs: HelmOutputs, errors: str = "raise") -> Table:
     """``magnet ls``: per suite, its runs, models, scenarios and stat names."""
     run_specs = outputs.run_specs(errors=errors)
     stats = outputs.stats(errors=errors)
-    table = Table(title=f"HELM outputs in {outputs.root}")
+    kind = getattr(outputs, "source_format", "helm")
+    table = Table(title=f"{'HELM outputs' if kind == 'helm' else kind + ' results'} in {outputs.root}")
     for col in ("suite", "runs", "models", "scenarios", "stat names"):
         table.add_column(col, overflow="fold")
     for suite in [s.name for s in outputs.suites()]:

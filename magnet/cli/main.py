@@ -26,6 +26,8 @@ from magnet.backends.helm.download import cli as download_cli
 from magnet.backends.helm.export import export_format, export_table, metadata_path
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli import benchmark, import_scores, predict
+from magnet.cli.predict import add_source_format_arg, demo_path
+from magnet.sources import open_outputs
 from magnet.cli.docs_url import DOCS_URL, docs_page
 from magnet.cli.errors import ArgumentParser, add_debug_flag, run_command, writable_file
 from magnet.cli.display import corpus_summary_table, listing_table
@@ -40,6 +42,13 @@ def _errors_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(args) -> int:
+    if args.source_format not in (None, "helm"):
+        path = demo_path(args.source_format, preset=args.preset if args.preset != "large" else "default",
+                         cache_dir=args.cache_dir, rebuild=args.rebuild)
+        outputs = open_outputs(path, source_format=args.source_format)
+        console.print(corpus_summary_table(outputs))
+        console.print(f"[bold]{len(outputs.runs())} runs[/] in {path}")
+        return 0
     overrides = {"seed": args.seed}
     if args.instances:
         overrides["max_eval_instances"] = args.instances
@@ -52,14 +61,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_ls(args) -> int:
-    console.print(listing_table(HelmOutputs.coerce(args.path), errors=args.errors))
+    console.print(listing_table(open_outputs(args.path, source_format=args.source_format), errors=args.errors))
     return 0
 
 
 def cmd_export(args) -> int:
     writable_file(args.output, "-o")  # before the (possibly long) load: fail fast, write nothing
     export_format(args.output, args.format)
-    df = HelmOutputs.coerce(args.path).table(args.table, errors=args.errors)
+    df = open_outputs(args.path, source_format=args.source_format).table(args.table, errors=args.errors)
     export_table(df, args.output, args.format)
     console.print(f"wrote {len(df)} rows x {df.shape[1]} columns of {args.table} to {args.output}")
     for s in df.attrs.get("skipped", []):
@@ -86,10 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache-dir", help="where demo variants are kept (default: $MAGNET_CACHE_DIR/demo)")
     p.add_argument("--rebuild", action="store_true", help="build again even if cached")
+    add_source_format_arg(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ls", help="list suites, runs, models, scenarios and stat names")
-    p.add_argument("path", help="benchmark_output dir, its runs/ dir, a suite or a run")
+    p.add_argument("path", help="benchmark_output dir, its runs/ dir, a suite or a run; or a folder of Inspect logs, "
+                                "lm-eval output or Every Eval Ever records")
+    add_source_format_arg(p)
     _errors_arg(p)
     p.set_defaults(func=cmd_ls)
 
@@ -98,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", required=True, choices=["run_specs", "scenario_states", "stats", "per_instance_stats"])
     p.add_argument("--format", choices=["parquet", "csv", "jsonl"], help="default: from the file extension")
     p.add_argument("-o", "--output", required=True, type=Path)
+    add_source_format_arg(p)
     _errors_arg(p)
     p.set_defaults(func=cmd_export)
 

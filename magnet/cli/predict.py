@@ -3,6 +3,7 @@
 Example:
     >>> from predictors.example_random_predictor import ExampleRandomPredictor
     >>> from magnet.backends.helm.outputs import HelmOutputs
+from magnet.sources import FORMATS, backend, only_suite, open_outputs
     >>> root = HelmOutputs.demo(preset="small").root
     >>> predictor_main(ExampleRandomPredictor, ["--root-dir", str(root), "--split", "leave-one-model-out", "--quiet"])
     0
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.outputs import HelmOutputs
+from magnet.sources import FORMATS, backend, only_suite, open_outputs
 from magnet.cli.arguments import eval_samples, fraction, int_at_least, positive_float
 from magnet.cli.display import make_console
 from magnet.cli.preflight import check_corpus
@@ -43,6 +45,7 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
     """Options shared by ``magnet predict`` and ``magnet benchmark``."""
     p.add_argument("--root-dir", help="a benchmark_output (or runs/, suite or run dir); default: the demo corpus")
     p.add_argument("--suite", help="only this suite")
+    add_source_format_arg(p)
     if many_splits:
         p.add_argument("--split", action="append", choices=STRATEGIES,
                        help=f"fold strategy, repeatable (default: {' and '.join(default_splits)}); {SPLIT_HELP}")
@@ -71,15 +74,24 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
     p.add_argument("--quiet", action="store_true", help="no progress bar or progress lines, no table of predictions")
 
 
+def add_source_format_arg(p: argparse.ArgumentParser) -> None:
+    """``--source-format``: which reader to use (default: detected from the files)."""
+    p.add_argument("--source-format", choices=list(FORMATS),
+                   help="the files' format: helm, inspect (Inspect AI logs), lm-eval or eee (Every Eval Ever); "
+                        "default: detected from the files")
+
+
 def corpus_from_args(args):
     """The corpus the protocol options name (the demo corpus without ``--root-dir``)."""
-    outputs = HelmOutputs.coerce(args.root_dir) if args.root_dir else HelmOutputs.demo()
+    source_format = getattr(args, "source_format", None)
+    if args.root_dir:
+        outputs = open_outputs(args.root_dir, source_format=source_format)
+    elif source_format not in (None, "helm"):
+        outputs = open_outputs(demo_path(source_format), source_format=source_format)
+    else:
+        outputs = HelmOutputs.demo()
     if args.suite:
-        suites = [s for s in outputs.suites() if s.name == args.suite]
-        if not suites:
-
-            raise HelmOutputError(outputs.root, f"no suite {args.suite!r}; suites: {[s.name for s in outputs.suites()]}")
-        outputs = HelmOutputs(outputs.root, suites)
+        outputs = only_suite(outputs, args.suite)
     try:
         corpus = Corpus.load(outputs, stat_names=args.stat, errors=args.errors)
     except HelmOutputError as e:
@@ -99,6 +111,14 @@ def corpus_from_args(args):
                              "('magnet ls PATH' lists the stat names)") from e
     warn_all(problems)
     return corpus
+
+
+def demo_path(source_format: str, **kwargs):
+    """The demo folder of a non-HELM format: its backend's ``build_demo`` (made offline by the framework itself)."""
+    mod = backend(source_format)
+    if not hasattr(mod, "build_demo"):
+        raise UserError(f"--source-format {source_format}", "has no demo; give --root-dir")
+    return mod.build_demo(**kwargs)
 
 
 def _has_schema(root) -> bool:

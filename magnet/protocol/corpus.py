@@ -17,7 +17,7 @@
   is what a revealed sample is drawn from.
 
 Example:
-    >>> from magnet.backends.helm.outputs import HelmOutputs
+    >>> from magnet.sources import open_outputs
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> sorted(corpus.targets["target.name"].unique())
     ['exact_match', 'exact_match_indicator', 'quasi_exact_match']
@@ -34,7 +34,7 @@ import pandas as pd
 
 from magnet.protocol.targets import resolve_targets, target_stats
 from magnet.backends.helm.errors import HelmOutputError
-from magnet.backends.helm.outputs import HelmOutputs
+from magnet.sources import open_outputs
 
 RUN = "run_spec.name"
 PIS = "per_instance_stats."
@@ -72,9 +72,10 @@ class Corpus:
 
     @classmethod
     def load(cls, outputs, stat_names: list[str] | None = None, errors: str = "raise") -> "Corpus":
-        """Load from a :class:`~magnet.backends.helm.outputs.HelmOutputs` (or a path)."""
+        """Load from a :class:`~magnet.backends.helm.outputs.HelmOutputs`, a
+        :class:`~magnet.tables.outputs.TableOutputs` (Inspect, lm-eval, EEE) or a path (format detected)."""
 
-        outputs = HelmOutputs.coerce(outputs)
+        outputs = open_outputs(outputs)
         tables = outputs.tables(("run_specs", "scenario_states", "stats", "per_instance_stats"), errors=errors)
         run_specs = tables.pop("run_specs")
         dup = run_specs[RUN][run_specs[RUN].duplicated()]

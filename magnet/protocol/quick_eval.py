@@ -14,6 +14,7 @@ also scored (Brier, log-loss, AUROC where the stat is 0/1).
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
+from magnet.sources import only_suite, open_outputs
     >>> from predictors.example_random_predictor import ExampleRandomPredictor
     >>> outputs = HelmOutputs.demo(preset="small")
     >>> result = evaluate_predictor(ExampleRandomPredictor(), root_dir=outputs.root_dir, suite="demo",
@@ -99,13 +100,8 @@ def outputs_for(root_dir=None, suite=None, helm_suites=None, helm_runs=None) -> 
         return HelmRuns.coerce(helm_runs).to_outputs()
     if helm_suites is not None:
         return HelmSuites.coerce(helm_suites).runs().to_outputs()
-    outputs = HelmOutputs.coerce(root_dir)
-    if suite is not None:
-        chosen = [s for s in outputs.suites() if s.name == suite]
-        if not chosen:
-            raise HelmOutputError(outputs.root, f"no suite {suite!r}; suites: {[s.name for s in outputs.suites()]}")
-        outputs = HelmOutputs(outputs.root, chosen)
-    return outputs
+    outputs = open_outputs(root_dir)  # HELM output, or Inspect / lm-eval / EEE results (detected)
+    return only_suite(outputs, suite) if suite is not None else outputs
 
 
 def filtered(predictor, outputs: HelmOutputs) -> HelmOutputs:
