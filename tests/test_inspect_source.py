@@ -1,0 +1,168 @@
+"""Inspect AI logs made by the real ``inspect_ai`` (simulated models, local tasks) read as magnet's tables.
+
+The numbers are checked against Inspect's own: each log read again with ``inspect_ai.log.read_eval_log``,
+independently of magnet's reader.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+inspect_ai = pytest.importorskip("inspect_ai")
+
+from inspect_ai.log import read_eval_log  # noqa: E402
+
+from magnet.backends.inspect.demo import build_inspect_demo  # noqa: E402
+from magnet.backends.inspect.reader import log_files, read_tables  # noqa: E402
+from magnet.cli.main import main  # noqa: E402
+from magnet.errors import UserError  # noqa: E402
+from magnet.protocol.corpus import Corpus  # noqa: E402
+from magnet.sources import detect_format, open_outputs  # noqa: E402
+from magnet.tables.columns import TABLES, missing_columns  # noqa: E402
+from magnet.tables.errors import SourceError  # noqa: E402
+
+RUN = "run_spec.name"
+PIS = "per_instance_stats."
+
+
+@pytest.fixture(scope="module")
+def logs_dir():
+    return build_inspect_demo(preset="small")
+
+
+@pytest.fixture(scope="module")
+def tables(logs_dir):
+    return read_tables(logs_dir)
+
+
+def _logs(logs_dir):
+    return {f: read_eval_log(str(f)) for f in log_files(logs_dir)}
+
+
+def test_both_log_formats_are_there_and_each_log_is_one_run(logs_dir, tables):
+    files = log_files(logs_dir)
+    assert {f.suffix for f in files} == {".eval", ".json"}
+    specs = tables["run_specs"]
+    assert len(specs) == len(files) == specs[RUN].nunique() == 24
+    assert sorted(specs["inspect.log_file"]) == sorted(map(str, files))
+    for table in TABLES:
+        assert missing_columns(table, tables[table]) == [], table
+
+
+def test_headline_stats_equal_inspects_own_results(logs_dir, tables):
+    stats = tables["stats"]
+    checked = 0
+    for f, log in _logs(logs_dir).items():
+        run = tables["run_specs"].loc[tables["run_specs"]["inspect.log_file"] == str(f), RUN].item()
+        assert tables["run_specs"].loc[tables["run_specs"][RUN] == run, "run_spec.adapter_spec.model"].item() \
+            == log.eval.model
+        mine = stats[stats[RUN] == run]
+        for score in log.results.scores:
+            for metric, value in score.metrics.items():
+                row = mine[(mine["inspect.scorer"] == score.scorer) & (mine["inspect.metric"] == metric)]
+                assert len(row) == 1, (run, score.name, metric)
+                assert abs(row["stats.mean"].item() - value.value) <= 1e-9
+                checked += 1
+    assert checked == 24 * 2 + 6 * 2  # two metrics per scorer; the capitals task has two scorers
+
+
+def test_per_instance_values_are_inspects_scores_converted_and_average_to_the_headline(logs_dir, tables):
+    pis = tables["per_instance_stats"]
+    letters = set()
+    for f, log in _logs(logs_dir).items():
+        run = tables["run_specs"].loc[tables["run_specs"]["inspect.log_file"] == str(f), RUN].item()
+        mine = pis[pis[RUN] == run]
+        assert len(mine) == sum(len(s.scores) for s in log.samples)  # sample x epoch x scorer
+        for sample in log.samples:
+            for scorer, score in sample.scores.items():
+                letters.add(score.value)
+                row = mine[(mine[PIS + "instance_id"] == str(sample.id)) & (mine[PIS + "stats.name.name"] == scorer)
+                           & (mine[PIS + "train_trial_index"] == sample.epoch - 1)]
+                expected = {"C": 1.0, "I": 0.0}[score.value]
+                assert row[PIS + "stats.mean"].item() == expected
+        head = log.results.scores[0]
+        metric = "accuracy" if "accuracy" in head.metrics else "mean"
+        per_sample = mine[mine[PIS + "stats.name.name"] == head.name].groupby(PIS + "instance_id")[PIS + "stats.mean"]
+        assert abs(per_sample.mean().mean() - head.metrics[metric].value) <= 1e-9
+    assert letters == {"C", "I"}
+
+
+def test_several_epochs_are_one_row_per_sample_and_epoch_with_logprobs(tables):
+    states = tables["scenario_states"]
+    antonyms = states[states[RUN].str.startswith("magnet/antonyms")]
+    per_sample = antonyms.groupby([RUN, "scenario_state.request_states.instance.id"]).size()
+    assert set(per_sample) == {2}
+    completions = antonyms["scenario_state.request_states.result.completions"]
+    assert all(c[0]["logprob"] < 0 and c[0]["text"] for c in completions)
+
+
+def test_corpus_targets_are_each_tasks_first_scorer(logs_dir):
+    corpus = Corpus.load(open_outputs(logs_dir))
+    main = corpus.targets.drop_duplicates(RUN)
+    assert len(main) == 24
+    by_task = dict(zip(main[RUN].str.split(":").str[0], main["target.name"]))
+    assert by_task == {"magnet/arithmetic": "match", "magnet/capitals": "exact", "magnet/antonyms": "match",
+                       "magnet/spelling": "exact"}
+    assert corpus.num_eval_instances().eq(12).all()
+    assert set(corpus.models()) == {f"magnetsim/{m}" for m in ("strong", "medium", "weak", "mathwhiz", "linguist",
+                                                               "trivia")}
+
+
+def test_detection_and_a_folder_mixing_formats(logs_dir, small_root, tmp_path):
+    assert detect_format(logs_dir) == "inspect"
+    assert detect_format(small_root) == "helm"
+    mixed = tmp_path / "mixed"
+    shutil.copytree(small_root / "runs" / "demo", mixed)
+    shutil.copy(next(logs_dir.glob("*.eval")), mixed)
+    with pytest.raises(UserError, match=r"several formats \(helm and inspect\)"):
+        detect_format(mixed)
+    assert type(open_outputs(mixed, source_format="inspect")).__name__ == "TableOutputs"
+
+
+def test_a_damaged_log_is_one_line_naming_it_and_the_policy_skips_it(logs_dir, tmp_path):
+    folder = tmp_path / "logs"
+    shutil.copytree(logs_dir, folder)
+    bad = sorted(folder.glob("*.eval"))[0]
+    bad.write_bytes(bad.read_bytes()[:200])
+    with pytest.raises(SourceError) as info:
+        read_tables(folder)
+    assert str(info.value).startswith(str(bad)) and "\n" not in str(info.value)
+    skipped = read_tables(folder, errors="skip")
+    assert len(skipped["run_specs"]) == 23 and len(skipped["stats"].attrs["skipped"]) == 1
+
+
+def test_cli_ls_export_and_benchmark_on_inspect_logs(logs_dir, tmp_path, capsys):
+    assert main(["ls", str(logs_dir)]) == 0
+    assert "magnetsim/strong" in capsys.readouterr().out
+    out = tmp_path / "pis.csv"
+    assert main(["export", str(logs_dir), "--source-format", "inspect", "--table", "per_instance_stats",
+                 "-o", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 12 * 4 * 6 + 12 * 6 + 12 * 6  # + the second scorer, + the second epoch
+    capsys.readouterr()
+    status = main(["benchmark", "--root-dir", str(logs_dir), "--split", "leave-one-model-out", "--quiet",
+                   "--no-builtin", "--predictor", "predictors.revealed_sample_mean:RevealedSampleMean",
+                   "--predictor", "predictors.model_mean:ModelMean", "--num-eval-samples", "4"])
+    text = capsys.readouterr().out
+    assert status == 0
+    rows = [line for line in text.splitlines() if "leave-one-model-out" in line]
+    assert any("RevealedSampleMean" in r for r in rows) and any("ModelMean" in r for r in rows)
+    assert all("│ 24 │" in r for r in rows)
+    assert all(any(v in r for v in ("genuine", "loss-proxy", "inconclusive")) for r in rows)
+
+
+def test_simulated_abilities_show_in_the_scores(tables):
+    stats = tables["stats"]
+    main = stats[stats["stats.name.name"].isin(["match", "exact"]) & ~stats[RUN].str.startswith("magnet/capitals")
+                 | (stats["stats.name.name"] == "exact") & stats[RUN].str.startswith("magnet/capitals")]
+    model = main[RUN].str.extract(r"model=(.*)$")[0]
+    by_model = main.groupby(model)["stats.mean"].mean()
+    assert by_model["magnetsim/strong"] > by_model["magnetsim/weak"]
+    arithmetic = main[main[RUN].str.startswith("magnet/arithmetic")].set_index(model.loc[
+        main[RUN].str.startswith("magnet/arithmetic")])["stats.mean"]
+    assert arithmetic["magnetsim/mathwhiz"] > arithmetic["magnetsim/medium"]
+    assert np.isfinite(by_model).all() and not math.isnan(by_model.sum())
