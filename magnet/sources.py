@@ -78,6 +78,9 @@ def detect_format(path: str | os.PathLike) -> str:
             continue  # a backend that is not there cannot claim the folder
         if mod.detect(p):
             found.append(name)
+    if not found and not p.is_dir():
+        raise UserError(str(p), "expected a directory (benchmark_output, runs/, a suite or a run; or a folder of "
+                                "Inspect logs, lm-eval output or Every Eval Ever records) or an Inspect log file")
     if not found:
         raise UserError(str(p), "no HELM runs, Inspect logs, lm-eval results or Every Eval Ever records found")
     if len(found) > 1:

@@ -17,7 +17,7 @@
   is what a revealed sample is drawn from.
 
 Example:
-    >>> from magnet.sources import open_outputs
+    >>> from magnet.backends.helm.outputs import HelmOutputs
     >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
     >>> sorted(corpus.targets["target.name"].unique())
     ['exact_match', 'exact_match_indicator', 'quasi_exact_match']

@@ -14,7 +14,6 @@ also scored (Brier, log-loss, AUROC where the stat is 0/1).
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
-from magnet.sources import only_suite, open_outputs
     >>> from predictors.example_random_predictor import ExampleRandomPredictor
     >>> outputs = HelmOutputs.demo(preset="small")
     >>> result = evaluate_predictor(ExampleRandomPredictor(), root_dir=outputs.root_dir, suite="demo",
@@ -42,6 +41,7 @@ from rich.table import Table
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.helm_outputs import HelmRuns, HelmSuites
 from magnet.backends.helm.outputs import HelmOutputs
+from magnet.sources import only_suite, open_outputs
 from magnet.protocol.corpus import RUN, Corpus
 from magnet.data_splits import SequesteredTestSplit, TrainSplit
 from magnet.protocol.predict_call import as_splits, call_predict, predict_style

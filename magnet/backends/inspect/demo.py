@@ -31,7 +31,7 @@ PRESETS = {
 }
 #: Bump when the simulation or the tasks change, so cached logs are rebuilt.
 VERSION = 1
-_DONE = "magnet-demo.json"
+_DONE = "magnet-demo.done"
 
 
 def build_inspect_demo(preset: str = "default", cache_dir: str | os.PathLike | None = None,
