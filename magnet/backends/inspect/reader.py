@@ -202,15 +202,15 @@ def read_tables(path: str | os.PathLike, errors: str = "raise") -> dict:
     rows: dict[str, list] = {"run_specs": [], "stats": [], "per_instance_stats": [], "scenario_states": []}
     schemas: dict[str, dict] = {}
     skipped: list[str] = []
-    seen: dict[str, Path] = {}
+    seen: dict[tuple[str, str], Path] = {}
     for f in files:
         suite = _suite_of(f, root)
         try:
             got = read_log(f, suite)
             name = got["run_specs"][0]["run_spec.name"]
-            if name in seen:
-                raise SourceError(f, f"run {name!r} is also in {seen[name].name} (the same task, arguments and "
-                                     "model twice); keep one log per run")
+            if (suite, name) in seen:
+                raise SourceError(f, f"run {name!r} is also in {seen[suite, name].name} (the same task, arguments "
+                                     "and model twice in one folder); keep one log per run")
         except SourceError as e:
             if errors == "raise":
                 raise
@@ -218,7 +218,7 @@ def read_tables(path: str | os.PathLike, errors: str = "raise") -> dict:
             if errors == "warn":
                 warnings.warn(f"skipped: {e}", stacklevel=2)
             continue
-        seen[name] = f
+        seen[suite, name] = f
         for table in rows:
             rows[table] += got[table]
         task, main = got["main"]

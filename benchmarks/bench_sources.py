@@ -1,0 +1,58 @@
+"""Loading Inspect AI logs: magnet's reader against ``inspect_ai.analysis.samples_df`` on the same logs.
+
+The issue's target: on 200 logs of 500 samples each, ``read_tables`` takes at most 2x the time of
+``samples_df``. The logs are real: ``inspect_ai.eval`` runs the simulated ``arithmetic`` task with 500
+samples for the six simulated models (6 logs), and the folder holds ``--copies`` copies of them in
+sub-folders (suites), 6 x 34 = 204 logs by default. Prints one line with both times and the ratio.
+
+    nice python benchmarks/bench_sources.py [--copies 34] [--samples 500] [--workdir /tmp/bench-inspect]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def make_logs(workdir: Path, samples: int, copies: int) -> Path:
+    base = workdir / f"base-{samples}"
+    if not base.is_dir() or not list(base.glob("*.eval")):
+        code = ("import sys; from inspect_ai import eval as ev; from magnet.backends.inspect.simulated import "
+                "arithmetic, MODELS; ev([arithmetic(n=int(sys.argv[2]))], model=list(MODELS), log_dir=sys.argv[1], "
+                "display='none', max_tasks=6)")
+        subprocess.run([sys.executable, "-c", code, str(base), str(samples)], check=True)
+    root = workdir / f"logs-{samples}x{copies}"
+    if not root.is_dir():
+        for i in range(copies):
+            shutil.copytree(base, root / f"copy{i:03d}")
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=34)
+    parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-inspect"))
+    args = parser.parse_args()
+    from inspect_ai.analysis import samples_df
+
+    from magnet.backends.inspect.reader import log_files, read_tables
+
+    root = make_logs(args.workdir, args.samples, args.copies)
+    files = [str(f) for f in log_files(root)]
+    start = time.perf_counter()
+    df = samples_df(files, quiet=True)
+    t_inspect = time.perf_counter() - start
+    start = time.perf_counter()
+    tables = read_tables(root)
+    t_magnet = time.perf_counter() - start
+    print(f"{len(files)} logs, {len(df)} samples: samples_df {t_inspect:.1f} s, magnet read_tables {t_magnet:.1f} s "
+          f"(4 tables, {len(tables['per_instance_stats'])} per-instance rows); ratio {t_magnet / t_inspect:.2f}")
+
+
+if __name__ == "__main__":
+    main()
