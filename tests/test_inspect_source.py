@@ -166,3 +166,19 @@ def test_simulated_abilities_show_in_the_scores(tables):
         main[RUN].str.startswith("magnet/arithmetic")])["stats.mean"]
     assert arithmetic["magnetsim/mathwhiz"] > arithmetic["magnetsim/medium"]
     assert np.isfinite(by_model).all() and not math.isnan(by_model.sum())
+
+
+def test_the_cache_gives_the_same_tables_and_sees_a_changed_log(logs_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MAGNET_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "logs"
+    shutil.copytree(logs_dir, folder)
+    fresh = read_tables(folder, cache=False)
+    first, again = read_tables(folder), read_tables(folder)
+    assert len(list((tmp_path / "cache" / "tables" / "inspect").glob("*.pkl"))) == 24
+    for table in TABLES:
+        pd.testing.assert_frame_equal(first[table], fresh[table])
+        pd.testing.assert_frame_equal(again[table], fresh[table])
+    bad = sorted(folder.glob("*.eval"))[0]
+    bad.write_bytes(bad.read_bytes()[:200])
+    with pytest.raises(SourceError, match="not a readable Inspect log"):
+        read_tables(folder)

@@ -30,7 +30,7 @@ PRESETS = {
                      "magnetsim/linguist", "magnetsim/trivia"]),
 }
 #: Bump when the simulation or the tasks change, so cached logs are rebuilt.
-VERSION = 1
+VERSION = 2
 _DONE = "magnet-demo.done"
 
 

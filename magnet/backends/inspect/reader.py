@@ -17,13 +17,16 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import pickle
 import warnings
 from pathlib import Path
 
 import pandas as pd
 
+from magnet.backends.helm.demo.corpus import cache_root
 from magnet.tables.errors import SourceError
 
 STATE = "scenario_state.request_states."
@@ -34,6 +37,8 @@ MEAN_METRICS = ("accuracy", "mean")
 #: Sample fields not copied into the tables (large; they stay in the log, found by ``inspect.sample.uuid``).
 EXCLUDED_SAMPLE_FIELDS = {"events", "messages", "store", "attachments"}
 _JSON_HEAD = 2048
+#: Bump when the rows made from a log change, so cached rows are made again.
+READER_VERSION = 1
 
 
 def log_files(path: str | os.PathLike) -> list[Path]:
@@ -189,12 +194,41 @@ def _state_row(suite: str, name: str, model: str, sample, iid: str, trial: int) 
     return row
 
 
-def read_tables(path: str | os.PathLike, errors: str = "raise") -> dict:
+def _cached_read(path: Path, suite: str, cache_dir: Path | None) -> dict:
+    """:func:`read_log`, through a per-log cache keyed by the file's path, size and modification time."""
+    if cache_dir is None:
+        return read_log(path, suite)
+    st = path.stat()
+    key = hashlib.sha256(repr((READER_VERSION, str(path.resolve()), st.st_size, st.st_mtime_ns, suite)).encode())
+    cached = cache_dir / f"{key.hexdigest()[:32]}.pkl"
+    if cached.is_file():
+        try:
+            with open(cached, "rb") as f:
+                return pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError):
+            pass  # a damaged cache entry is made again
+    got = read_log(path, suite)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(got, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, cached)
+    return got
+
+
+def default_cache_dir() -> Path:
+    """Where rows read from Inspect logs are cached: ``<magnet cache>/tables/inspect``."""
+    return cache_root() / "tables" / "inspect"
+
+
+def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = True) -> dict:
     """All Inspect logs under ``path`` -> the four tables and per-suite schemas (see module docstring).
 
     ``errors``: ``"raise"`` stops at the first unusable log with a :class:`SourceError`; ``"warn"`` and
     ``"skip"`` leave it out (listed in each table's ``attrs["skipped"]``), ``"warn"`` also warns.
+    ``cache``: keep each log's rows in :func:`default_cache_dir`, read again only when the file changes.
     """
+    cache_dir = default_cache_dir() if cache else None
     root = Path(path).expanduser()
     files = log_files(root)
     if not files:
@@ -206,7 +240,7 @@ def read_tables(path: str | os.PathLike, errors: str = "raise") -> dict:
     for f in files:
         suite = _suite_of(f, root)
         try:
-            got = read_log(f, suite)
+            got = _cached_read(f, suite, cache_dir)
             name = got["run_specs"][0]["run_spec.name"]
             if (suite, name) in seen:
                 raise SourceError(f, f"run {name!r} is also in {seen[suite, name].name} (the same task, arguments "

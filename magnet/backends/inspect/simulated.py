@@ -53,8 +53,9 @@ _WORDS = ["necessary", "rhythm", "accommodate", "embarrass", "millennium", "occu
           "threshold", "vacuum", "weird", "bureaucracy", "entrepreneur", "fluorescent"]
 
 
-def _difficulty(i: int, n: int) -> float:
-    return -1.5 + 3.0 * i / max(n - 1, 1)
+def _difficulty(i: int) -> float:
+    """From -1.5 to 1.5 over each run of 20 samples (the same for any number of samples asked for)."""
+    return -1.5 + 3.0 * (i % 20) / 19
 
 
 def task_samples(name: str, n: int = 20) -> list[Sample]:
@@ -70,14 +71,18 @@ def task_samples(name: str, n: int = 20) -> list[Sample]:
         rows = [(f"Spell the word '{w}' backwards. Answer with the reversed word only.", w[::-1]) for w in _WORDS[:n]]
     else:
         raise ValueError(f"unknown simulated task {name!r}; expected one of {', '.join(TASK_SKILLS)}")
-    return [Sample(input=q, target=a, id=f"{name}-{i:03d}", metadata={"difficulty": _difficulty(i, len(rows))})
+    return [Sample(input=q, target=a, id=f"{name}-{i:03d}", metadata={"difficulty": _difficulty(i)})
             for i, (q, a) in enumerate(rows)]
+
+
+#: The most samples the arithmetic task has answers for (the other tasks have 20).
+MAX_ARITHMETIC = 2000
 
 
 def _answer_key() -> dict[str, tuple[str, str, float]]:
     key = {}
     for name in TASK_SKILLS:
-        for s in task_samples(name):
+        for s in task_samples(name, n=MAX_ARITHMETIC if name == "arithmetic" else 20):
             key[str(s.input)] = (name, str(s.target), float(s.metadata["difficulty"]))
     return key
 
@@ -97,6 +102,8 @@ def _uniform(*parts) -> float:
 
 
 def _wrong(answer: str, u: float) -> str:
+    if not answer:
+        return "?"
     if answer.isdigit():
         return str(int(answer) + 1 + int(u * 9))
     return answer[::-1] if u < 0.5 else answer[1:] + answer[0]
