@@ -63,9 +63,33 @@ def is_log_file(path: Path) -> bool:
     return head.lstrip().startswith(b"{") and b'"version"' in head and b'"eval"' in head and b'"status"' in head
 
 
+#: JSON files of HELM runs and suites: never Inspect logs, not opened when detecting.
+_HELM_JSON = {"run_spec.json", "scenario.json", "scenario_state.json", "stats.json", "per_instance_stats.json",
+              "instances.json", "display_predictions.json", "display_requests.json", "schema.json", "runs.json",
+              "run_specs.json", "summary.json", "groups.json", "costs.json", "runs_to_run_suites.json"}
+
+
+def _shallow_files(path: Path, depth: int):
+    try:
+        with os.scandir(path) as entries:
+            for e in entries:
+                if e.is_file():
+                    yield Path(e.path)
+                elif e.is_dir() and depth > 1:
+                    yield from _shallow_files(Path(e.path), depth - 1)
+    except OSError:
+        return
+
+
 def detect(path: str | os.PathLike) -> bool:
-    """True when ``path`` holds Inspect logs."""
-    return bool(log_files(path))
+    """True when ``path`` is an Inspect log or a folder with one in it or in its sub-folders (two levels).
+
+    Cheap on a big HELM folder: only two levels are listed and HELM's own JSON files are not opened.
+    """
+    p = Path(path)
+    if p.is_file():
+        return is_log_file(p)
+    return any(f.name not in _HELM_JSON and is_log_file(f) for f in _shallow_files(p, depth=2))
 
 
 def _flatten(prefix: str, value, out: dict) -> None:
