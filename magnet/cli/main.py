@@ -43,8 +43,8 @@ def _errors_arg(p: argparse.ArgumentParser) -> None:
 
 def cmd_demo(args) -> int:
     if args.source_format not in (None, "helm"):
-        path = demo_path(args.source_format, preset=args.preset if args.preset != "large" else "default",
-                         cache_dir=args.cache_dir, rebuild=args.rebuild)
+        chosen = {} if args.preset == "default" else {"preset": args.preset}  # else the backend's own default
+        path = demo_path(args.source_format, **chosen, cache_dir=args.cache_dir, rebuild=args.rebuild)
         outputs = open_outputs(path, source_format=args.source_format)
         console.print(corpus_summary_table(outputs))
         console.print(f"[bold]{len(outputs.runs())} runs[/] in {path}")

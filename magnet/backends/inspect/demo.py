@@ -40,6 +40,7 @@ def build_inspect_demo(preset: str = "default", cache_dir: str | os.PathLike | N
 
     The last model's logs are written as ``.json`` logs, the others as ``.eval``, so both formats are read.
     """
+    preset = "default" if preset == "large" else preset
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
     n, models = PRESETS[preset]
