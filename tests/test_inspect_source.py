@@ -182,3 +182,14 @@ def test_the_cache_gives_the_same_tables_and_sees_a_changed_log(logs_dir, tmp_pa
     bad.write_bytes(bad.read_bytes()[:200])
     with pytest.raises(SourceError, match="not a readable Inspect log"):
         read_tables(folder)
+
+
+def test_quick_eval_takes_a_folder_of_inspect_logs(logs_dir):
+    from magnet.protocol.quick_eval import outputs_for
+
+    outputs = outputs_for(root_dir=logs_dir)
+    assert outputs.source_format == "inspect" and len(outputs.runs()) == 24
+    suite = outputs.suites()[0].name
+    assert len(outputs_for(root_dir=logs_dir, suite=suite).runs()) == 24
+    with pytest.raises(ValueError, match="no suite 'nope'"):
+        outputs_for(root_dir=logs_dir, suite="nope")
