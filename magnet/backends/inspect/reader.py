@@ -143,7 +143,7 @@ def read_log(path: Path, suite: str) -> dict:
     name = _run_name(task, spec.task_args or {}, spec.model)
     run = {"suite": suite, "run_spec.name": name, "run_spec.adapter_spec.model": spec.model,
            "run_spec.groups": [task], "run_spec.scenario_spec.class_name": task,
-           "run_spec.adapter_spec.num_train_trials": spec.config.epochs or 1,
+           "inspect.epochs": spec.config.epochs or 1,
            "inspect.log_file": str(path), "inspect.status": log.status}
     for k, v in (spec.task_args or {}).items():
         run[f"run_spec.scenario_spec.args.{k}"] = v
