@@ -193,3 +193,26 @@ def test_quick_eval_takes_a_folder_of_inspect_logs(logs_dir):
     assert len(outputs_for(root_dir=logs_dir, suite=suite).runs()) == 24
     with pytest.raises(ValueError, match="no suite 'nope'"):
         outputs_for(root_dir=logs_dir, suite="nope")
+
+
+def test_a_max_epoch_reducer_gives_per_sample_values_whose_mean_is_the_headline(tmp_path):
+    from inspect_ai import Epochs, Task
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.dataset import MemoryDataset
+    from inspect_ai.scorer import match
+    from inspect_ai.solver import generate
+
+    from magnet.backends.inspect.simulated import task_samples
+
+    task = Task(dataset=MemoryDataset(task_samples("arithmetic", 8)), solver=generate(), scorer=match(numeric=True),
+                epochs=Epochs(3, "max"), name="arith_max")
+    [log] = inspect_eval(task, model="magnetsim/weak", log_dir=str(tmp_path), display="none")
+    tables = read_tables(tmp_path, cache=False)
+    pis = tables["per_instance_stats"]
+    main = pis[pis[PIS + "stats.name.name"] == "match"]
+    assert len(main) == 8 and set(main["inspect.reducer"]) == {"max"}
+    assert len(pis[pis[PIS + "stats.name.name"] == "match/epoch"]) == 24
+    accuracy = log.results.scores[0].metrics["accuracy"].value
+    assert abs(main[PIS + "stats.mean"].mean() - accuracy) <= 1e-9
+    per_epoch = pis[pis[PIS + "stats.name.name"] == "match/epoch"][PIS + "stats.mean"].mean()
+    assert per_epoch < accuracy  # max over 3 epochs of a weak model: the epochs' mean is lower

@@ -38,7 +38,7 @@ MEAN_METRICS = ("accuracy", "mean")
 EXCLUDED_SAMPLE_FIELDS = {"events", "messages", "store", "attachments"}
 _JSON_HEAD = 2048
 #: Bump when the rows made from a log change, so cached rows are made again.
-READER_VERSION = 1
+READER_VERSION = 2
 
 
 def log_files(path: str | os.PathLike) -> list[Path]:
@@ -172,7 +172,21 @@ def read_log(path: Path, suite: str) -> dict:
     main = _headline(log.results.scores[0])[0]
 
     to_float = value_to_float()
+    # A scorer whose epochs are reduced by other than the mean: its per-sample values are Inspect's reduced
+    # ones (their mean is the headline), each epoch's value is kept as "<scorer>/epoch".
+    reduced = {r.scorer: r for r in log.reductions or []
+               if epochs > 1 and r.reducer not in (None, "mean")}
     pis, states = [], []
+
+    def add(iid, trial, stat, value, score, reducer=None):
+        v = to_float(value)
+        pis.append({"suite": suite, "run_spec.name": name, PIS + "instance_id": iid,
+                    PIS + "train_trial_index": trial, PIS + "stats.name.name": stat,
+                    PIS + "stats.name.split": SPLIT, PIS + "stats.count": 1, PIS + "stats.sum": v,
+                    PIS + "stats.mean": v, "inspect.score.value": value, "inspect.score.answer": score.answer,
+                    "inspect.score.explanation": score.explanation,
+                    "inspect.reducer": reducer})
+
     for sample in log.samples or []:
         iid, trial = str(sample.id), sample.epoch - 1
         for scorer, score in (sample.scores or {}).items():
@@ -180,14 +194,13 @@ def read_log(path: Path, suite: str) -> dict:
             for key, value in values:
                 if isinstance(value, (list, dict)):
                     continue
-                v = to_float(value)
-                pis.append({"suite": suite, "run_spec.name": name, PIS + "instance_id": iid,
-                            PIS + "train_trial_index": trial,
-                            PIS + "stats.name.name": scorer if key is None else f"{scorer}/{key}",
-                            PIS + "stats.name.split": SPLIT, PIS + "stats.count": 1, PIS + "stats.sum": v,
-                            PIS + "stats.mean": v, "inspect.score.value": value, "inspect.score.answer": score.answer,
-                            "inspect.score.explanation": score.explanation})
+                stat = scorer if key is None else f"{scorer}/{key}"
+                add(iid, trial, f"{stat}/epoch" if scorer in reduced else stat, value, score)
         states.append(_state_row(suite, name, spec.model, sample, iid, trial))
+    for scorer, reduction in reduced.items():
+        for score in reduction.samples:
+            if not isinstance(score.value, (list, dict)):
+                add(str(score.sample_id), 0, scorer, score.value, score, reducer=reduction.reducer)
     return {"run_specs": [run], "stats": stats, "per_instance_stats": pis, "scenario_states": states,
             "main": (task, main)}
 
