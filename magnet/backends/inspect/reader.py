@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from magnet.backends.helm.demo.corpus import cache_root
+from magnet.backends.helm.load_progress import LoadProgress
 from magnet.tables.errors import SourceError
 
 STATE = "scenario_state.request_states."
@@ -231,13 +232,17 @@ def _state_row(suite: str, name: str, model: str, sample, iid: str, trial: int) 
     return row
 
 
+def _cache_file(path: Path, suite: str, cache_dir: Path) -> Path:
+    st = path.stat()
+    key = hashlib.sha256(repr((READER_VERSION, str(path.resolve()), st.st_size, st.st_mtime_ns, suite)).encode())
+    return cache_dir / f"{key.hexdigest()[:32]}.pkl"
+
+
 def _cached_read(path: Path, suite: str, cache_dir: Path | None) -> dict:
     """:func:`read_log`, through a per-log cache keyed by the file's path, size and modification time."""
     if cache_dir is None:
         return read_log(path, suite)
-    st = path.stat()
-    key = hashlib.sha256(repr((READER_VERSION, str(path.resolve()), st.st_size, st.st_mtime_ns, suite)).encode())
-    cached = cache_dir / f"{key.hexdigest()[:32]}.pkl"
+    cached = _cache_file(path, suite, cache_dir)
     if cached.is_file():
         try:
             with open(cached, "rb") as f:
@@ -258,12 +263,14 @@ def default_cache_dir() -> Path:
     return cache_root() / "tables" / "inspect"
 
 
-def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = True) -> dict:
+def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = True,
+                progress: bool | None = None) -> dict:
     """All Inspect logs under ``path`` -> the four tables and per-suite schemas (see module docstring).
 
     ``errors``: ``"raise"`` stops at the first unusable log with a :class:`SourceError`; ``"warn"`` and
     ``"skip"`` leave it out (listed in each table's ``attrs["skipped"]``), ``"warn"`` also warns.
     ``cache``: keep each log's rows in :func:`default_cache_dir`, read again only when the file changes.
+    ``progress``: a bar of bytes of logs read, as for HELM tables (``None``: when 64 MB or more are to be read).
     """
     cache_dir = default_cache_dir() if cache else None
     root = Path(path).expanduser()
@@ -274,30 +281,42 @@ def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = Tr
     schemas: dict[str, dict] = {}
     skipped: list[str] = []
     seen: dict[tuple[str, str], Path] = {}
-    for f in files:
-        suite = _suite_of(f, root)
-        try:
-            got = _cached_read(f, suite, cache_dir)
-            name = got["run_specs"][0]["run_spec.name"]
-            if (suite, name) in seen:
-                raise SourceError(f, f"run {name!r} is also in {seen[suite, name].name} (the same task, arguments "
-                                     "and model twice in one folder); keep one log per run")
-        except SourceError as e:
-            if errors == "raise":
-                raise
-            skipped.append(str(e))
-            if errors == "warn":
-                warnings.warn(f"skipped: {e}", stacklevel=2)
-            continue
-        seen[suite, name] = f
-        for table in rows:
-            rows[table] += got[table]
-        task, main = got["main"]
-        groups = schemas.setdefault(suite, {"run_groups": []})["run_groups"]
-        if not any(g["name"] == task for g in groups):
-            groups.append({"name": task, "environment": {"main_name": main, "main_split": SPLIT}})
+    bar = LoadProgress("Inspect logs", want=progress)
+    suites = {f: _suite_of(f, root) for f in files}
+    bar.add(sum(f.stat().st_size for f in files
+                if cache_dir is None or not _cache_file(f, suites[f], cache_dir).is_file()))
+    try:
+        for f in files:
+            _add_log(f, suites[f], cache_dir, errors, rows, schemas, skipped, seen)
+            bar.advance(f.stat().st_size)
+    finally:
+        bar.close()
     out = {t: pd.DataFrame(r) for t, r in rows.items()}
     for df in out.values():
         df.attrs["skipped"] = list(skipped)
     out["schemas"] = schemas
     return out
+
+
+def _add_log(f: Path, suite: str, cache_dir, errors: str, rows: dict, schemas: dict, skipped: list, seen: dict) -> None:
+    """Read one log into ``rows`` and ``schemas``, or apply the ``errors`` policy to it."""
+    try:
+        got = _cached_read(f, suite, cache_dir)
+        name = got["run_specs"][0]["run_spec.name"]
+        if (suite, name) in seen:
+            raise SourceError(f, f"run {name!r} is also in {seen[suite, name].name} (the same task, arguments "
+                                 "and model twice in one folder); keep one log per run")
+    except SourceError as e:
+        if errors == "raise":
+            raise
+        skipped.append(str(e))
+        if errors == "warn":
+            warnings.warn(f"skipped: {e}", stacklevel=3)
+        return
+    seen[suite, name] = f
+    for table in rows:
+        rows[table] += got[table]
+    task, main = got["main"]
+    groups = schemas.setdefault(suite, {"run_groups": []})["run_groups"]
+    if not any(g["name"] == task for g in groups):
+        groups.append({"name": task, "environment": {"main_name": main, "main_split": SPLIT}})
