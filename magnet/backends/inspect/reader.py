@@ -39,7 +39,7 @@ MEAN_METRICS = ("accuracy", "mean")
 EXCLUDED_SAMPLE_FIELDS = {"events", "messages", "store", "attachments"}
 _JSON_HEAD = 2048
 #: Bump when the rows made from a log change, so cached rows are made again.
-READER_VERSION = 2
+READER_VERSION = 3
 
 
 def log_files(path: str | os.PathLike) -> list[Path]:
@@ -184,7 +184,7 @@ def read_log(path: Path, suite: str) -> dict:
         pis.append({"suite": suite, "run_spec.name": name, PIS + "instance_id": iid,
                     PIS + "train_trial_index": trial, PIS + "stats.name.name": stat,
                     PIS + "stats.name.split": SPLIT, PIS + "stats.count": 1, PIS + "stats.sum": v,
-                    PIS + "stats.mean": v, "inspect.score.value": value, "inspect.score.answer": score.answer,
+                    PIS + "stats.mean": v, "inspect.score.value": str(value), "inspect.score.answer": score.answer,
                     "inspect.score.explanation": score.explanation,
                     "inspect.reducer": reducer})
 
