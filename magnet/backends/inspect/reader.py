@@ -38,6 +38,8 @@ MEAN_METRICS = ("accuracy", "mean")
 #: Sample fields not copied into the tables (large; they stay in the log, found by ``inspect.sample.uuid``).
 EXCLUDED_SAMPLE_FIELDS = {"events", "messages", "store", "attachments"}
 _JSON_HEAD = 2048
+#: Logs to read (not in the cache) from which ``read_tables`` uses several processes.
+PARALLEL_MIN_LOGS = 16
 #: Bump when the rows made from a log change, so cached rows are made again.
 READER_VERSION = 3
 
@@ -264,13 +266,15 @@ def default_cache_dir() -> Path:
 
 
 def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = True,
-                progress: bool | None = None) -> dict:
+                progress: bool | None = None, n_jobs: int | None = None) -> dict:
     """All Inspect logs under ``path`` -> the four tables and per-suite schemas (see module docstring).
 
     ``errors``: ``"raise"`` stops at the first unusable log with a :class:`SourceError`; ``"warn"`` and
     ``"skip"`` leave it out (listed in each table's ``attrs["skipped"]``), ``"warn"`` also warns.
     ``cache``: keep each log's rows in :func:`default_cache_dir`, read again only when the file changes.
     ``progress``: a bar of bytes of logs read, as for HELM tables (``None``: when 64 MB or more are to be read).
+    ``n_jobs``: processes reading the logs that are not in the cache (default: one per CPU; used from
+    :data:`PARALLEL_MIN_LOGS` such logs on).
     """
     cache_dir = default_cache_dir() if cache else None
     root = Path(path).expanduser()
@@ -283,12 +287,24 @@ def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = Tr
     seen: dict[tuple[str, str], Path] = {}
     bar = LoadProgress("Inspect logs", want=progress)
     suites = {f: _suite_of(f, root) for f in files}
-    bar.add(sum(f.stat().st_size for f in files
-                if cache_dir is None or not _cache_file(f, suites[f], cache_dir).is_file()))
+    todo = [f for f in files if cache_dir is None or not _cache_file(f, suites[f], cache_dir).is_file()]
+    bar.add(sum(f.stat().st_size for f in todo))
+    n_jobs = n_jobs or os.cpu_count() or 1
+    prefetched: dict[Path, dict | str] = {}
     try:
+        if n_jobs > 1 and len(todo) >= PARALLEL_MIN_LOGS:
+            from joblib import Parallel, delayed
+
+            stream = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
+                delayed(_read_or_problem)(f, suites[f], cache_dir) for f in todo)
+            for f, got in zip(todo, stream):
+                prefetched[f] = got
+                bar.advance(f.stat().st_size)
         for f in files:
-            _add_log(f, suites[f], cache_dir, errors, rows, schemas, skipped, seen)
-            bar.advance(f.stat().st_size)
+            got = prefetched[f] if f in prefetched else _read_or_problem(f, suites[f], cache_dir)
+            _add_log(f, suites[f], got, errors, rows, schemas, skipped, seen)
+            if f not in prefetched and f in todo:
+                bar.advance(f.stat().st_size)
     finally:
         bar.close()
     out = {t: pd.DataFrame(r) for t, r in rows.items()}
@@ -298,10 +314,20 @@ def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = Tr
     return out
 
 
-def _add_log(f: Path, suite: str, cache_dir, errors: str, rows: dict, schemas: dict, skipped: list, seen: dict) -> None:
-    """Read one log into ``rows`` and ``schemas``, or apply the ``errors`` policy to it."""
+def _read_or_problem(f: Path, suite: str, cache_dir) -> dict | str:
+    """:func:`_cached_read`, or the one-line problem (a string: it crosses process boundaries) if unusable."""
     try:
-        got = _cached_read(f, suite, cache_dir)
+        return _cached_read(f, suite, cache_dir)
+    except SourceError as e:
+        return e.why
+
+
+def _add_log(f: Path, suite: str, got: dict | str, errors: str, rows: dict, schemas: dict, skipped: list,
+             seen: dict) -> None:
+    """Add one log's rows to ``rows`` and ``schemas``, or apply the ``errors`` policy to its problem."""
+    try:
+        if isinstance(got, str):
+            raise SourceError(f, got)
         name = got["run_specs"][0]["run_spec.name"]
         if (suite, name) in seen:
             raise SourceError(f, f"run {name!r} is also in {seen[suite, name].name} (the same task, arguments "
