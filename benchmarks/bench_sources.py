@@ -52,6 +52,10 @@ def main() -> None:
     n_samples = sum(len(samples_df([f], quiet=True)) for f in files)
     t_inspect = time.perf_counter() - start
     start = time.perf_counter()
+    for f in files:
+        samples_df([f], quiet=True, full=True)
+    t_full = time.perf_counter() - start
+    start = time.perf_counter()
     read_tables(root, cache=False, n_jobs=1)
     t_one = time.perf_counter() - start
     start = time.perf_counter()
@@ -61,7 +65,7 @@ def main() -> None:
     start = time.perf_counter()
     read_tables(root)
     t_cached = time.perf_counter() - start
-    print(f"{len(files)} logs, {n_samples} samples: samples_df {t_inspect:.1f} s; magnet read_tables (4 tables, "
+    print(f"{len(files)} logs, {n_samples} samples: samples_df {t_inspect:.1f} s (full=True: {t_full:.1f} s); magnet read_tables (4 tables, "
           f"{len(tables['per_instance_stats'])} per-instance rows) one process {t_one:.1f} s, ratio "
           f"{t_one / t_inspect:.2f}; {os.cpu_count()} processes {t_magnet:.1f} s, ratio {t_magnet / t_inspect:.2f}; "
           f"from magnet's cache {t_cached:.1f} s, ratio {t_cached / t_inspect:.2f}")
