@@ -138,7 +138,7 @@ def read_log(path: Path, suite: str) -> dict:
     try:
         log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
     except Exception as e:  # noqa: BLE001  (a damaged file: zip, JSON or schema errors of many kinds)
-        raise SourceError(path, f"not a readable Inspect log ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from e
+        raise SourceError(path, f"not a readable Inspect log ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]})") from e
     if log.status != "success" or log.results is None or not log.results.scores:
         raise SourceError(path, f"Inspect log with status {log.status!r} and no results: nothing to benchmark")
     spec = log.eval
@@ -164,7 +164,8 @@ def read_log(path: Path, suite: str) -> dict:
         for metric, value in score.metrics.items():
             row = {"suite": suite, "run_spec.name": name,
                    "stats.name.name": head if metric == head_metric else f"{score.name}/{metric}",
-                   "stats.name.split": SPLIT, "stats.count": count, "stats.mean": float(value.value),
+                   "stats.name.split": SPLIT, "stats.count": count,
+                   "stats.mean": math.nan if value.value is None else float(value.value),
                    "inspect.scorer": score.scorer, "inspect.metric": metric, "inspect.reducer": score.reducer,
                    "inspect.scored_samples": score.scored_samples}
             if metric == head_metric:
@@ -195,14 +196,14 @@ def read_log(path: Path, suite: str) -> dict:
         for scorer, score in (sample.scores or {}).items():
             values = score.value.items() if isinstance(score.value, dict) else [(None, score.value)]
             for key, value in values:
-                if isinstance(value, (list, dict)):
-                    continue
+                if value is None or isinstance(value, (list, dict)):
+                    continue  # unscored, or a container Inspect's metrics do not average either
                 stat = scorer if key is None else f"{scorer}/{key}"
                 add(iid, trial, f"{stat}/epoch" if scorer in reduced else stat, value, score)
         states.append(_state_row(suite, name, spec.model, sample, iid, trial))
     for scorer, reduction in reduced.items():
         for score in reduction.samples:
-            if not isinstance(score.value, (list, dict)):
+            if score.value is not None and not isinstance(score.value, (list, dict)):
                 add(str(score.sample_id), 0, scorer, score.value, score, reducer=reduction.reducer)
     return {"run_specs": [run], "stats": stats, "per_instance_stats": pis, "scenario_states": states,
             "main": (task, main)}
