@@ -444,7 +444,11 @@ def benchmark(
                                       timeout=timeout, out_dir=sub, progress=progress, backend=backend,
                                       ray_address=ray_address, reveal_mode=reveal_mode,
                                       eval_fraction=eval_fraction, train_fraction=train_fraction)
-                rep_baselines, choices = proxied_of(split, r, result.revealed)
+                # An adaptive sample is chosen by the predictor: the cheap baseline (the MBE control) is the
+                # random sample of the same budget the per-run mode would have revealed, not the chosen one.
+                control_revealed = (reveal(corpus, num_eval_samples, seed + r) if reveal_mode == "adaptive"
+                                    else result.revealed)
+                rep_baselines, choices = proxied_of(split, r, control_revealed)
                 j = join_truth(result.predictions, corpus.targets).assign(predictor=result.predictor, split=split)
                 j = j.merge(rep_baselines, on=[RUN, "target.key"], how="left")
                 parts.append(j.assign(repeat=r) if repeats > 1 else j)
@@ -453,7 +457,9 @@ def benchmark(
                 first = first or result
             pooled = pd.concat(parts, ignore_index=True)
             failed = sum(len(res.failed_folds) for res in results[-repeats:])
-            rows += score_joined(pooled, corpus, first.revealed, first.predictor, split, failed, n_boot, seed,
+            first_revealed = (reveal(corpus, num_eval_samples, seed) if reveal_mode == "adaptive"
+                              else first.revealed)
+            rows += score_joined(pooled, corpus, first_revealed, first.predictor, split, failed, n_boot, seed,
                                   pd.concat(choices_used, ignore_index=True))
             joined.append(pooled)
     adjust_for_many_rows(rows)
