@@ -154,6 +154,7 @@ class Leaderboard:
     corpus_source: str
     results: list[ProtocolResult] = field(default_factory=list, repr=False)
     proxies: pd.DataFrame | None = field(default=None, repr=False)
+    load_warnings: list[str] = field(default_factory=list)
 
     def main_rows(self) -> list[LeaderboardRow]:
         """The pooled main-target rows, ranked by MAE within each split."""
@@ -184,6 +185,7 @@ class Leaderboard:
                              "interval lies below effect_size; inconclusive: neither; p_holm: Holm over the pooled "
                              "main rows (primary family) and over the variant rows (secondary family)"),
             "rows": [asdict(r) for r in self.rows],
+            "load_warnings": self.load_warnings,
             "baseline_proxies": [] if self.proxies is None or not len(self.proxies) else
             self.proxies.astype(object).where(self.proxies.notna(), None).to_dict(orient="records"),
         })
@@ -468,4 +470,5 @@ def benchmark(
         all_joined["model"] = all_joined[RUN].map(corpus.models())
         all_joined = all_joined[[c for c in all_joined.columns if c != "baseline_proxy"] + ["baseline_proxy"]]
     return Leaderboard(rows, all_joined, controls, num_eval_samples, corpus.source, results,
-                       pd.concat(proxies, ignore_index=True) if proxies else None)
+                       pd.concat(proxies, ignore_index=True) if proxies else None,
+                       load_warnings=list(getattr(corpus, "load_warnings", [])))

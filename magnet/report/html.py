@@ -26,6 +26,10 @@ from magnet.report.terminal import VERDICT_STYLE, data_notes, fmt_ci, fmt_num, m
 from magnet.stats.mbe import partial_residuals
 
 
+#: Marker shapes cycled after every 10 colours (a model's look = colour x marker: 60 distinct).
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -42,8 +46,10 @@ def predicted_vs_actual_figure(joined, predictor: str, split: str):
     d = joined[(joined["predictor"] == predictor) & (joined["split"] == split)
                & (joined["target.key"] == joined["target.name"])]
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    for model, g in d.groupby("model"):
-        ax.scatter(g["actual"], g["predicted"], s=22, label=str(model).split("/")[-1], alpha=0.8)
+    colours = plt.get_cmap("tab10").colors
+    for i, (model, g) in enumerate(d.groupby("model")):  # 10 colours x markers: no two models look alike
+        ax.scatter(g["actual"], g["predicted"], s=22, label=str(model).split("/")[-1], alpha=0.8,
+                   color=colours[i % len(colours)], marker=MARKERS[(i // len(colours)) % len(MARKERS)])
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
     ax.set_xlim(-0.03, 1.03)
     ax.set_ylim(-0.03, 1.03)
@@ -118,6 +124,10 @@ def write_report(board, out_dir: Path) -> Path:
         f"<td>{html.escape(mbe_cell(r.mbe))}</td><td>{r.mbe.get('verdict')}</td></tr>"
         for r in board.main_rows())
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(board.main_rows()))
+    loaded = getattr(board, "load_warnings", [])
+    if loaded:
+        notes += ("<h3>Loading the corpus</h3><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in loaded)
+                  + "</ul>")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>magnet report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .loss-proxy{{color:#b00}} .genuine{{color:#070}}
