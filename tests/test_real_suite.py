@@ -218,3 +218,16 @@ def test_export_in_skip_mode_keeps_the_skipped_runs_as_metadata(tmp_path, fmt):
     assert len(meta["rebuilt"]) == 18 and len(meta["missing"]) == 18
     if fmt == "parquet":
         assert pd.read_parquet(out).attrs["skipped"] == meta["skipped"]
+        assert all("/" in key for key in meta["rebuilt"])  # keyed "suite/run"
+
+
+def test_parquet_export_keeps_lists_as_arrow_lists_and_names_the_json_columns(tmp_path):
+    root = make_layout(tmp_path, "half-without-state")
+    out = tmp_path / "run_specs.parquet"
+    assert magnet_main(["export", str(root), "--table", "run_specs", "-o", str(out)]) == 0
+    meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
+    api, back = HelmOutputs.coerce(root, cache_dir=False).run_specs(), pd.read_parquet(out)
+    assert [list(v) for v in back["run_spec.groups"]] == list(api["run_spec.groups"])  # as the API returns them
+    assert "run_spec.metric_specs" in meta["json_columns"] and "run_spec.groups" not in meta["json_columns"]
+    assert back.attrs["json_columns"] == meta["json_columns"]
+    assert [json.loads(v) for v in back["run_spec.metric_specs"]] == list(api["run_spec.metric_specs"])

@@ -93,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     _errors_arg(p)
     p.set_defaults(func=cmd_ls)
 
-    p = sub.add_parser("export", help="write one flat table to parquet, csv or jsonl")
+    p = sub.add_parser("export", help="write one flat table to parquet, csv or jsonl",
+                       description="Write one flat table to parquet, csv or jsonl (+ OUTPUT.meta.json: skipped, "
+                                   "missing and rebuilt runs). In parquet, lists of plain values stay Arrow lists; "
+                                   "columns holding mappings or mixed types are JSON text, listed in the "
+                                   "metadata's json_columns.")
     p.add_argument("path")
     p.add_argument("--table", required=True, choices=["run_specs", "scenario_states", "stats", "per_instance_stats"])
     p.add_argument("--format", choices=["parquet", "csv", "jsonl"], help="default: from the file extension")
