@@ -187,7 +187,11 @@ def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help="run one predictor over the folds of a corpus")
+    p = sub.add_parser("predict", help="run one predictor over the folds of a corpus",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  magnet predict --predictor blend.py --root-dir benchmark_output --out preds\n"
+                              "  magnet predict --predictor predictors.shrinkage:Shrinkage --split kfold "
+                              "--num-eval-samples 5")
     p.add_argument("--predictor", required=True,
                    help="MODULE:CLASS (the current directory is importable), FILE.py:CLASS or FILE.py")
     add_protocol_args(p)
