@@ -201,3 +201,24 @@ def test_leave_one_model_out_benchmark(tables):
     base = compute_baselines(corpus, reveal(corpus, 5, seed=0)).set_index(RUN)["revealed_loss"]
     is_mc = base.index.str.startswith(("magnet_sim_primes", "magnet_sim_compare"))
     assert base[is_mc].gt(0).all() and base[~is_mc].isna().all()
+
+
+def test_fresh_logs_from_installed_lm_eval(tmp_path, monkeypatch):
+    """Logs made now by the installed lm_eval (not only the committed ones) read back to its own numbers."""
+    pytest.importorskip("lm_eval")
+    from magnet.backends.lm_eval.demo import build
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")  # build() sets these with setdefault; keep them test-local
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = build(tmp_path / "out", preset="tiny", task_dir=tmp_path / "tasks")
+    t = backend.read_tables(out)
+    assert len(t["run_specs"]) == 2 * 3 and all(missing_columns(n, t[n]) == [] for n in TABLES)
+    stats = t["stats"].set_index([RUN, "stats.name.name"])["stats.mean"]
+    for f in sorted(out.rglob("results_*.json")):
+        data = json.loads(f.read_text())
+        for task, res in data["results"].items():
+            run = f"{task}:model={data['model_name'].replace('/', '_')}"
+            for key, value in res.items():
+                if "," in key and "_stderr," not in key:
+                    assert abs(stats[(run, key)] - float(value)) <= 1e-9

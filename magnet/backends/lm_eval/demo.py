@@ -82,6 +82,7 @@ class Preset:
 
 
 PRESETS = {
+    "tiny": Preset(ALL_MODELS[1:3], 4),
     "small": Preset(ALL_MODELS[:6], 16),
     "default": Preset(ALL_MODELS, 60),
 }

@@ -356,7 +356,7 @@ def read_tables(path, errors: str = "raise") -> dict:
         >>> root = Path(__file__).resolve().parents[3] / "tests" / "data" / "lm-eval-demo"
         >>> stats = read_tables(root)["stats"]
         >>> row = stats[stats["stats.name.name"] == "acc,none"].iloc[0]
-        >>> row["stats.name.split"], int(row["stats.count"]), 0 <= row["stats.mean"] <= 1
+        >>> row["stats.name.split"], int(row["stats.count"]), bool(0 <= row["stats.mean"] <= 1)
         ('test', 16, True)
     """
     check_policy(errors)
