@@ -206,12 +206,15 @@ def test_leave_one_model_out_benchmark(tables):
 def test_fresh_logs_from_installed_lm_eval(tmp_path, monkeypatch):
     """Logs made now by the installed lm_eval (not only the committed ones) read back to its own numbers."""
     pytest.importorskip("lm_eval")
-    from magnet.backends.lm_eval.demo import build
+    from magnet.backends.lm_eval.demo import build_demo
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")  # build() sets these with setdefault; keep them test-local
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    out = build(tmp_path / "out", preset="tiny", task_dir=tmp_path / "tasks")
+    out = build_demo("tiny", cache_dir=tmp_path / "cache")
+    stamp = (out / "magnet_demo.json").stat().st_mtime_ns
+    assert build_demo("tiny", cache_dir=tmp_path / "cache") == out  # cached: not built again
+    assert (out / "magnet_demo.json").stat().st_mtime_ns == stamp
     t = backend.read_tables(out)
     assert len(t["run_specs"]) == 2 * 3 and all(missing_columns(n, t[n]) == [] for n in TABLES)
     stats = t["stats"].set_index([RUN, "stats.name.name"])["stats.mean"]

@@ -39,6 +39,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from magnet.backends.helm.demo.corpus import cache_root
 from magnet.backends.helm.demo.simulation import SimModel, SimScenario, hash_unit, logit, sigmoid, success_probability
 
 MODEL_NAME = "magnet-sim"  # the name registered with lm_eval's @register_model
@@ -266,6 +267,46 @@ def build(out_dir, preset: str = "small", seed: int = SEED, task_dir=None) -> Pa
         for task_name in results["configs"]:
             tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
     return out_dir
+
+
+def demo_path(preset: str = "small", seed: int = SEED, cache_dir=None) -> Path:
+    """Where the cached lm-eval demo output of ``preset`` lives (built or not).
+
+    Example:
+        >>> demo_path("small", cache_dir="/tmp/c").as_posix()
+        '/tmp/c/small-seed0/output'
+    """
+    root = Path(cache_dir) if cache_dir else cache_root() / "lm-eval-demo"
+    return root / f"{preset}-seed{seed}" / "output"
+
+
+def build_demo(preset: str = "small", seed: int = SEED, cache_dir=None, *, rebuild: bool = False) -> Path:
+    """Build (or reuse) the lm-eval demo output of ``preset`` in magnet's cache; returns its folder.
+
+    Built once under a file lock (several processes may ask at once), into a
+    temporary folder renamed into place when complete. ``magnet demo
+    --source-format lm-eval`` is meant to call this.
+    """
+    import fcntl
+    import shutil
+
+    out = demo_path(preset, seed, cache_dir)
+    variant = out.parent
+    variant.parent.mkdir(parents=True, exist_ok=True)
+    with open(variant.parent / f"{variant.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if (out / "magnet_demo.json").is_file() and not rebuild:
+                return out
+            work = variant.parent / f"{variant.name}.building"
+            shutil.rmtree(work, ignore_errors=True)
+            build(work / "output", preset, seed, task_dir=work / "tasks")
+            (work / "output" / "magnet_demo.json").write_text(json.dumps({"preset": preset, "seed": seed}))
+            shutil.rmtree(variant, ignore_errors=True)
+            os.replace(work, variant)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return out
 
 
 def main(argv=None) -> None:
