@@ -17,8 +17,8 @@ import pytest
 from magnet.backends import eee
 from magnet.backends import lm_eval
 from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning
-from magnet.backends.helm.outputs import HelmOutputs
 from magnet.tables.columns import TABLES, missing_columns
+from source_tables import TablesOutputs
 
 DATA = Path(__file__).parent / "data" / "eee-demo"
 LM_EVAL = Path(__file__).parent / "data" / "lm-eval-demo"
@@ -114,25 +114,12 @@ def test_not_eee(tmp_path):
         eee.read_tables(tmp_path)
 
 
-class _TablesOutputs(HelmOutputs):
-    """Serves tables already read (until magnet.sources wires non-HELM outputs into Corpus.load)."""
-
-    def __init__(self, tables, root):
-        self._t, self.root = tables, root
-
-    def tables(self, names=TABLES, *, errors="raise", **kwargs):
-        return {n: self._t[n].copy() for n in names}
-
-    def schemas(self):
-        return self._t["schemas"]
-
-
 def test_leave_one_model_out_benchmark(tables):
     from magnet.protocol.benchmark import benchmark
     from magnet.protocol.corpus import Corpus
     from predictors.revealed_sample_mean import RevealedSampleMean
 
-    corpus = Corpus.load(_TablesOutputs(tables, DATA))
+    corpus = Corpus.load(TablesOutputs(tables, DATA))
     assert corpus.num_eval_instances().eq(16).all()
     board = benchmark([RevealedSampleMean()], corpus, splits=["leave-one-model-out"], progress=False,
                       n_boot=200, num_eval_samples=5)

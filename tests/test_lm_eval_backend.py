@@ -17,8 +17,8 @@ import pytest
 
 from magnet.backends import lm_eval as backend
 from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning
-from magnet.backends.helm.outputs import HelmOutputs
 from magnet.tables.columns import TABLES, missing_columns
+from source_tables import TablesOutputs
 
 DATA = Path(__file__).parent / "data" / "lm-eval-demo"
 RUN = "run_spec.name"
@@ -168,25 +168,12 @@ def test_not_lm_eval(tmp_path):
         backend.read_tables(tmp_path / "empty")
 
 
-class _TablesOutputs(HelmOutputs):
-    """Serves tables already read (until magnet.sources wires non-HELM outputs into Corpus.load)."""
-
-    def __init__(self, tables, root):
-        self._t, self.root = tables, root
-
-    def tables(self, names=TABLES, *, errors="raise", **kwargs):
-        return {n: self._t[n].copy() for n in names}
-
-    def schemas(self):
-        return self._t["schemas"]
-
-
 def test_leave_one_model_out_benchmark(tables):
     from magnet.protocol.benchmark import benchmark
     from magnet.protocol.corpus import Corpus
     from predictors.revealed_sample_mean import RevealedSampleMean
 
-    corpus = Corpus.load(_TablesOutputs(tables, DATA))
+    corpus = Corpus.load(TablesOutputs(tables, DATA))
     assert set(corpus.targets["target.name"]) == {"acc,none", "exact_match,strict-match"}
     assert corpus.num_eval_instances().eq(16).all()
     board = benchmark([RevealedSampleMean()], corpus, splits=["leave-one-model-out"], progress=False,

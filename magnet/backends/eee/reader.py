@@ -40,15 +40,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import warnings
 from pathlib import Path
 
-import pandas as pd
-
-from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning, Skipped, check_policy
+from magnet.backends.helm.errors import HelmOutputError, Skipped
+from magnet.backends.source_files import (Damage, find_files, frame, has_file, main_metric_schemas, number,
+                                          read_json_object, read_jsonl)
 
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."
@@ -65,12 +63,7 @@ def record_files(path) -> list[Path]:
         >>> record_files("/nonexistent")
         []
     """
-    p = Path(path)
-    if p.is_file():
-        return [p] if UUID_JSON.match(p.name) else []
-    if not p.is_dir():
-        return []
-    return sorted(f for f in p.rglob("*.json") if UUID_JSON.match(f.name) and f.is_file())
+    return find_files(path, UUID_JSON)
 
 
 def detect(path) -> bool:
@@ -85,37 +78,11 @@ def detect(path) -> bool:
         >>> detect(d)
         True
     """
-    p = Path(path)
-    if p.is_file():
-        return bool(UUID_JSON.match(p.name))
-    if not p.is_dir():
-        return False
-    return next((True for f in p.rglob("*.json") if UUID_JSON.match(f.name)), False)
-
-
-def _num(value) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return math.nan
-    return math.nan
+    return has_file(path, UUID_JSON)
 
 
 def _read_record(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise HelmOutputError(path, f"invalid JSON: {e.msg} (line {e.lineno})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise HelmOutputError(path, f"cannot read: {e}") from None
-    if not isinstance(data, dict):
-        raise HelmOutputError(path, "not an Every Eval Ever record (expected a JSON object)")
+    data = read_json_object(path, "Every Eval Ever record")
     for key, kind in (("evaluation_results", list), ("model_info", dict)):
         if not isinstance(data.get(key), kind):
             raise HelmOutputError(path, f"not an Every Eval Ever record (no {key!r} {kind.__name__})")
@@ -125,23 +92,10 @@ def _read_record(path: Path) -> dict:
     return data
 
 
-def _read_samples(path: Path) -> list[dict]:
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise HelmOutputError(path, f"line {lineno}: invalid JSON: {e.msg}") from None
-                if not isinstance(row, dict) or "sample_id" not in row or not isinstance(row.get("evaluation"), dict):
-                    raise HelmOutputError(path, f"line {lineno}: not an EEE instance row (no 'sample_id'/'evaluation')")
-                rows.append(row)
-    except (OSError, UnicodeDecodeError) as e:
-        raise HelmOutputError(path, f"cannot read: {e}") from None
-    return rows
+def _sample_problem(row: dict) -> str | None:
+    if "sample_id" not in row or not isinstance(row.get("evaluation"), dict):
+        return "not an EEE instance row (no 'sample_id'/'evaluation')"
+    return None
 
 
 def _dataset(result: dict) -> str:
@@ -181,7 +135,7 @@ def _answer(row: dict) -> str | None:
 
 
 def _date(data: dict) -> float:
-    return _num(data.get("retrieved_timestamp"))
+    return number(data.get("retrieved_timestamp"))
 
 
 def read_tables(path, errors: str = "raise") -> dict:
@@ -199,7 +153,7 @@ def read_tables(path, errors: str = "raise") -> dict:
         >>> len(t["run_specs"]), t["run_specs"]["run_spec.name"].iloc[0]
         (18, 'magnet_sim_arithmetic:model=magnet-sim_atlas-1b')
     """
-    check_policy(errors)
+    damage = Damage(errors)
     root = Path(path)
     if not root.exists():
         raise HelmOutputError(root, "no such file or directory")
@@ -207,20 +161,12 @@ def read_tables(path, errors: str = "raise") -> dict:
     if not files:
         raise HelmOutputError(root, "no Every Eval Ever {uuid}.json records found")
     suite = root.stem if root.is_file() else root.name
-    skipped: list[Skipped] = []
-    missing: list[Skipped] = []
-
-    def fail(err: HelmOutputError):
-        if errors == "raise":
-            raise err
-        skipped.append(Skipped(err.path, err.problem))
-
     records = []
     for f in files:
         try:
             records.append((f, _read_record(f)))
         except HelmOutputError as e:
-            fail(e)
+            damage.fail(e)
     records.sort(key=lambda fd: (_date(fd[1]) if not math.isnan(_date(fd[1])) else -math.inf, str(fd[0])))
     chosen: dict[tuple[str, str], tuple[Path, dict]] = {}
     superseded = []
@@ -233,7 +179,7 @@ def read_tables(path, errors: str = "raise") -> dict:
 
     samples_cache: dict[Path, list[dict] | None] = {}
     run_rows, stat_rows, state_rows, pis_rows = [], [], [], []
-    mains: dict[str, str] = {}
+    mains: dict[str, tuple[str, str]] = {}
     bad_files: set[Path] = set()
     for (model, ds), (f, data) in sorted(chosen.items(), key=lambda kv: f"{kv[0][1]}:model={kv[0][0]}"):
         name = f"{ds}:model={model.replace('/', '_')}"
@@ -246,12 +192,12 @@ def read_tables(path, errors: str = "raise") -> dict:
             samples_cache[f] = None
             if samples_path.is_file():
                 try:
-                    samples_cache[f] = _read_samples(samples_path)
+                    samples_cache[f] = read_jsonl(samples_path, _sample_problem)
                 except HelmOutputError as e:
-                    fail(e)
+                    damage.fail(e)
                     bad_files.add(f)
             else:
-                missing.append(Skipped(str(samples_path), "file is missing (record without instance-level data)"))
+                damage.missing.append(Skipped(str(samples_path), "file is missing (record without instance-level data)"))
         if f in bad_files:
             continue
         samples = samples_cache[f]
@@ -259,7 +205,7 @@ def read_tables(path, errors: str = "raise") -> dict:
         first_of = {}
         for r in results:
             first_of.setdefault(r.get("evaluation_name"), _stat_name(r))
-        mains.setdefault(ds, _stat_name(results[0]))
+        mains.setdefault(ds, (_stat_name(results[0]), "test"))
         mine = [s for s in samples or [] if (by_id.get(str(s.get("evaluation_result_id")))
                                             or first_of.get(s.get("evaluation_name")))]
         for r in results:
@@ -271,8 +217,8 @@ def read_tables(path, errors: str = "raise") -> dict:
             stat_rows.append({
                 "suite": suite, RUN: name, "stats.name.name": stat, "stats.name.split": "test",
                 "stats.count": unc.get("num_samples") if unc.get("num_samples") is not None else n_rows,
-                "stats.mean": _num(sd.get("score")),
-                "stats.stderr": _num((unc.get("standard_error") or {}).get("value")),
+                "stats.mean": number(sd.get("score")),
+                "stats.stderr": number((unc.get("standard_error") or {}).get("value")),
                 P + "evaluation_name": r.get("evaluation_name"), P + "evaluation_result_id": r.get("evaluation_result_id"),
                 P + "metric_config": r.get("metric_config"), P + "score_details": sd,
                 P + "source_data": r.get("source_data"), P + "generation_config": r.get("generation_config"),
@@ -285,7 +231,7 @@ def read_tables(path, errors: str = "raise") -> dict:
             ev = s["evaluation"]
             pis_rows.append({"suite": suite, RUN: name, PIS + "instance_id": sid, PIS + "train_trial_index": 0,
                              PIS + "stats.name.name": stat, PIS + "stats.name.split": "test",
-                             PIS + "stats.count": 1, PIS + "stats.mean": _num(ev.get("score")),
+                             PIS + "stats.count": 1, PIS + "stats.mean": number(ev.get("score")),
                              P + "is_correct": ev.get("is_correct"), P + "evaluation_name": s.get("evaluation_name")})
             if sid in seen_states:
                 seen_states[sid][P + "evaluation"][stat] = ev
@@ -312,22 +258,8 @@ def read_tables(path, errors: str = "raise") -> dict:
                 row[P + k] = v
         run_rows.append(row)
 
-    tables = {
-        "run_specs": pd.DataFrame(run_rows, columns=None if run_rows else
-                                  ["suite", RUN, "run_spec.adapter_spec.model", "run_spec.groups"]),
-        "scenario_states": pd.DataFrame(state_rows, columns=None if state_rows else
-                                        ["suite", RUN, STATE + "instance.id", STATE + "instance.split"]),
-        "stats": pd.DataFrame(stat_rows, columns=None if stat_rows else
-                              ["suite", RUN, "stats.name.name", "stats.name.split", "stats.mean", "stats.count"]),
-        "per_instance_stats": pd.DataFrame(pis_rows, columns=None if pis_rows else
-                                           ["suite", RUN, PIS + "instance_id", PIS + "stats.name.name",
-                                            PIS + "stats.name.split", PIS + "stats.mean"]),
-    }
-    for df in tables.values():
-        df.attrs.update(skipped=list(skipped), missing=list(missing), superseded=sorted(set(superseded)))
-    if skipped and errors == "warn":
-        warnings.warn(f"skipped {len(skipped)} damaged EEE file(s); first: {skipped[0]}", HelmOutputWarning,
-                      stacklevel=2)
-    tables["schemas"] = {suite: {"run_groups": [
-        {"name": ds, "environment": {"main_name": metric, "main_split": "test"}} for ds, metric in mains.items()]}}
+    tables = {"run_specs": frame("run_specs", run_rows), "scenario_states": frame("scenario_states", state_rows),
+              "stats": frame("stats", stat_rows), "per_instance_stats": frame("per_instance_stats", pis_rows)}
+    damage.finish(tables, "EEE", superseded=sorted(set(superseded)))
+    tables["schemas"] = main_metric_schemas(suite, mains)
     return tables

@@ -39,7 +39,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from magnet.backends.helm.demo.corpus import cache_root
+from magnet.backends.helm.demo.corpus import DEFAULT_MODELS, cache_root
 from magnet.backends.helm.demo.simulation import SimModel, SimScenario, hash_unit, logit, sigmoid, success_probability
 
 MODEL_NAME = "magnet-sim"  # the name registered with lm_eval's @register_model
@@ -63,15 +63,9 @@ TASKS = (
             SimScenario("magnet_sim_arithmetic", loadings=(0.8, 0.2, 0.4), difficulty=0.3)),
 )
 
-ALL_MODELS = (
-    SimModel("magnet-sim/atlas-1b", "atlas", 1.3),
-    SimModel("magnet-sim/atlas-7b", "atlas", 7.0),
-    SimModel("magnet-sim/atlas-70b", "atlas", 70.0),
-    SimModel("magnet-sim/brook-3b", "brook", 3.0),
-    SimModel("magnet-sim/brook-13b", "brook", 13.0),
-    SimModel("magnet-sim/cirrus-8b", "cirrus", 8.0),
-    SimModel("magnet-sim/cirrus-120b", "cirrus", 120.0),
-)
+#: The HELM demo's simulated models (same abilities and skills on every source).
+ALL_MODELS = DEFAULT_MODELS
+_SMALL = tuple(m for m in ALL_MODELS if m.name not in ("magnet-sim/brook-34b", "magnet-sim/cirrus-120b"))
 
 
 @dataclass(frozen=True)
@@ -83,8 +77,8 @@ class Preset:
 
 
 PRESETS = {
-    "tiny": Preset(ALL_MODELS[1:3], 4),
-    "small": Preset(ALL_MODELS[:6], 16),
+    "tiny": Preset(_SMALL[1:3], 4),
+    "small": Preset(_SMALL, 16),
     "default": Preset(ALL_MODELS, 60),
 }
 

@@ -48,12 +48,11 @@ import json
 import math
 import os
 import re
-import warnings
 from pathlib import Path
 
-import pandas as pd
-
-from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning, Skipped, check_policy
+from magnet.backends.helm.errors import HelmOutputError, Skipped
+from magnet.backends.source_files import (Damage, find_files, frame, has_file, main_metric_schemas, number,
+                                          read_json_object, read_jsonl)
 
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."
@@ -75,12 +74,7 @@ def results_files(path) -> list[Path]:
         >>> results_files("/nonexistent")
         []
     """
-    p = Path(path)
-    if p.is_file():
-        return [p] if RESULTS_RE.match(p.name) else []
-    if not p.is_dir():
-        return []
-    return sorted(f for f in p.rglob("results_*.json") if f.is_file() and RESULTS_RE.match(f.name))
+    return find_files(path, RESULTS_RE)
 
 
 def detect(path) -> bool:
@@ -95,49 +89,15 @@ def detect(path) -> bool:
         >>> detect(d)
         True
     """
-    p = Path(path)
-    if p.is_file():
-        return bool(RESULTS_RE.match(p.name))
-    if not p.is_dir():
-        return False
-    return next((True for f in p.rglob("results_*.json") if RESULTS_RE.match(f.name)), False)
-
-
-def _float(value) -> float:
-    """A number as lm-eval writes it (a number, a numeric string, ``"N/A"``) as float (NaN if not a number).
-
-    Example:
-        >>> _float("0.25"), _float(1), _float(True), _float("N/A") != _float("N/A"), _float([1, 2]) != _float([1, 2])
-        (0.25, 1.0, 1.0, True, True)
-    """
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return math.nan
-    return math.nan
+    return has_file(path, RESULTS_RE)
 
 
 def _is_number(value) -> bool:
-    return not math.isnan(_float(value)) or (isinstance(value, float) and math.isnan(value))
+    return not math.isnan(number(value)) or (isinstance(value, float) and math.isnan(value))
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise HelmOutputError(path, "file is missing") from None
-    except json.JSONDecodeError as e:
-        raise HelmOutputError(path, f"invalid JSON: {e.msg} (line {e.lineno})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise HelmOutputError(path, f"cannot read: {e}") from None
-    if not isinstance(data, dict):
-        raise HelmOutputError(path, "not an lm-eval results file (expected a JSON object)")
+    data = read_json_object(path, "lm-eval results file")
     for key in ("results", "configs"):
         if not isinstance(data.get(key), dict):
             raise HelmOutputError(path, f"not an lm-eval results file (no {key!r} object)")
@@ -145,22 +105,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _read_samples(path: Path) -> list[dict]:
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise HelmOutputError(path, f"line {lineno}: invalid JSON: {e.msg}") from None
-                if not isinstance(row, dict) or "doc_id" not in row:
-                    raise HelmOutputError(path, f"line {lineno}: not an lm-eval sample (no 'doc_id')")
-                rows.append(row)
-    except (OSError, UnicodeDecodeError) as e:
-        raise HelmOutputError(path, f"cannot read: {e}") from None
-    return rows
+    return read_jsonl(path, lambda row: None if "doc_id" in row else "not an lm-eval sample (no 'doc_id')")
 
 
 def _model_name(data: dict, results_path: Path) -> str:
@@ -269,7 +214,7 @@ def _state(sample: dict, output_type: str, main_filter: str, filtered: dict) -> 
     extra: dict = {}
     if output_type == "multiple_choice":
         choices = _choices(sample)
-        lls = [_float(r[0][0]) if r and r[0] else math.nan for r in resps]
+        lls = [number(r[0][0]) if r and r[0] else math.nan for r in resps]
         greedy = [str(r[0][1]) == "True" if r and r[0] and len(r[0]) > 1 else None for r in resps]
         gold = _gold(target, [c.strip() for c in choices])
         references = [{"output": {"text": c.strip()}, "tags": ["correct"] if i in gold else []}
@@ -280,7 +225,7 @@ def _state(sample: dict, output_type: str, main_filter: str, filtered: dict) -> 
         extra = {P + "choice_loglikelihoods": lls, P + "choice_is_greedy": greedy}
     elif output_type in ("loglikelihood", "loglikelihood_rolling"):
         first = resps[0][0] if resps and resps[0] else None
-        ll = _float(first[0] if isinstance(first, (list, tuple)) else first)
+        ll = number(first[0] if isinstance(first, (list, tuple)) else first)
         conts = _choices(sample)
         completion = {"text": conts[0] if conts else "", "logprob": ll}
     else:
@@ -319,7 +264,7 @@ def _task_tables(suite, name, split, metric_keys, main_filter, output_type, samp
                 if _is_number(s[metric]):
                     pis.append({"suite": suite, RUN: name, PIS + "instance_id": iid, PIS + "train_trial_index": 0,
                                 PIS + "stats.name.name": key, PIS + "stats.name.split": split,
-                                PIS + "stats.count": 1, PIS + "stats.mean": _float(s[metric]),
+                                PIS + "stats.count": 1, PIS + "stats.mean": number(s[metric]),
                                 P + "metric": metric, P + "filter": flt})
         row = {"suite": suite, RUN: name, STATE + "instance.id": iid, STATE + "instance.split": split,
                P + "doc_id": doc_id}
@@ -359,7 +304,7 @@ def read_tables(path, errors: str = "raise") -> dict:
         >>> row["stats.name.split"], int(row["stats.count"]), bool(0 <= row["stats.mean"] <= 1)
         ('test', 16, True)
     """
-    check_policy(errors)
+    damage = Damage(errors)
     root = Path(path)
     if not root.exists():
         raise HelmOutputError(root, "no such file or directory")
@@ -367,14 +312,6 @@ def read_tables(path, errors: str = "raise") -> dict:
     if not files:
         raise HelmOutputError(root, "no lm-eval results_*.json found")
     suite = root.stem if root.is_file() else root.name
-    skipped: list[Skipped] = []
-    missing: list[Skipped] = []
-
-    def fail(err: HelmOutputError):
-        if errors == "raise":
-            raise err
-        skipped.append(Skipped(err.path, err.problem))
-
     # newest results file per (model, task)
     chosen: dict[tuple[str, str], tuple[Path, dict]] = {}
     superseded: list[str] = []
@@ -383,7 +320,7 @@ def read_tables(path, errors: str = "raise") -> dict:
         try:
             data = _read_json(f)
         except HelmOutputError as e:
-            fail(e)
+            damage.fail(e)
             continue
         model = _model_name(data, f)
         groups |= set(data["results"]) - set(data["configs"])
@@ -393,7 +330,7 @@ def read_tables(path, errors: str = "raise") -> dict:
             chosen[(model, task)] = (f, data)
 
     run_rows, stat_rows, state_rows, pis_rows = [], [], [], []
-    mains: dict[str, str] = {}
+    mains: dict[str, tuple[str, str]] = {}
     for (model, task), (f, data) in chosen.items():
         config = data["configs"][task] or {}
         name = _run_name(task, model)
@@ -401,7 +338,7 @@ def read_tables(path, errors: str = "raise") -> dict:
         task_results = data["results"].get(task) or {}
         main = main_metric(task_results, config)
         if main:
-            mains.setdefault(task, main)
+            mains.setdefault(task, (main, split))
         main_filter = main.split(",", 1)[1] if main else _filters(config)[0]
         n = (data.get("n-samples") or {}).get(task) or {}
         samples_path = f.parent / f"samples_{task}_{_date_key(f)}.jsonl"
@@ -410,10 +347,10 @@ def read_tables(path, errors: str = "raise") -> dict:
             try:
                 samples = _read_samples(samples_path)
             except HelmOutputError as e:
-                fail(e)
+                damage.fail(e)
                 continue
         else:
-            missing.append(Skipped(str(samples_path), "file is missing (run without --log_samples?)"))
+            damage.missing.append(Skipped(str(samples_path), "file is missing (run without --log_samples?)"))
         count = n.get("effective", task_results.get("sample_len"))
         metric_keys: dict[str, list[str]] = {}
         for key, value in task_results.items():
@@ -424,8 +361,8 @@ def read_tables(path, errors: str = "raise") -> dict:
             cfg_metric = next((m for m in config.get("metric_list") or [] if m.get("metric") == metric), {})
             stat_rows.append({
                 "suite": suite, RUN: name, "stats.name.name": key, "stats.name.split": split,
-                "stats.count": count, "stats.mean": _float(value),
-                "stats.stderr": _float(task_results.get(f"{metric}_stderr,{flt}")),
+                "stats.count": count, "stats.mean": number(value),
+                "stats.stderr": number(task_results.get(f"{metric}_stderr,{flt}")),
                 P + "metric": metric, P + "filter": flt, P + "aggregation": cfg_metric.get("aggregation"),
                 P + "higher_is_better": ((data.get("higher_is_better") or {}).get(task) or {}).get(metric),
                 P + "value": value, P + "stderr": task_results.get(f"{metric}_stderr,{flt}"),
@@ -454,36 +391,8 @@ def read_tables(path, errors: str = "raise") -> dict:
                 row[P + "run." + k] = v
         run_rows.append(row)
 
-    tables = {
-        "run_specs": pd.DataFrame(run_rows, columns=None if run_rows else
-                                  ["suite", RUN, "run_spec.adapter_spec.model", "run_spec.groups"]),
-        "scenario_states": pd.DataFrame(state_rows, columns=None if state_rows else
-                                        ["suite", RUN, STATE + "instance.id", STATE + "instance.split"]),
-        "stats": pd.DataFrame(stat_rows, columns=None if stat_rows else
-                              ["suite", RUN, "stats.name.name", "stats.name.split", "stats.mean", "stats.count"]),
-        "per_instance_stats": pd.DataFrame(pis_rows, columns=None if pis_rows else
-                                           ["suite", RUN, PIS + "instance_id", PIS + "stats.name.name",
-                                            PIS + "stats.name.split", PIS + "stats.mean"]),
-    }
-    for df in tables.values():
-        df.attrs.update(skipped=list(skipped), missing=list(missing), superseded=sorted(set(superseded)),
-                        groups=sorted(groups))
-    if skipped and errors == "warn":
-        warnings.warn(f"skipped {len(skipped)} damaged lm-eval file(s); first: {skipped[0]}", HelmOutputWarning,
-                      stacklevel=2)
-    tables["schemas"] = {suite: {"run_groups": [
-        {"name": task, "environment": {"main_name": metric, "main_split": "test"}} for task, metric in mains.items()]}}
-    _fix_main_splits(tables)
+    tables = {"run_specs": frame("run_specs", run_rows), "scenario_states": frame("scenario_states", state_rows),
+              "stats": frame("stats", stat_rows), "per_instance_stats": frame("per_instance_stats", pis_rows)}
+    damage.finish(tables, "lm-eval", superseded=sorted(set(superseded)), groups=sorted(groups))
+    tables["schemas"] = main_metric_schemas(suite, mains)
     return tables
-
-
-def _fix_main_splits(tables: dict) -> None:
-    """Each schema group's ``main_split``: the split its runs were evaluated on."""
-    rs = tables["stats"]
-    if not len(rs):
-        return
-    split_of = dict(zip(tables["run_specs"][P + "task"], tables["stats"].drop_duplicates(RUN).set_index(RUN)
-                        .reindex(tables["run_specs"][RUN])["stats.name.split"].fillna("test")))
-    for schema in tables["schemas"].values():
-        for group in schema["run_groups"]:
-            group["environment"]["main_split"] = split_of.get(group["name"], "test")
