@@ -19,16 +19,43 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import re
 import warnings
 from pathlib import Path
 
+import orjson
 import pandas as pd
 
 from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning, Skipped, check_policy
 from magnet.tables.columns import REQUIRED_COLUMNS
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while a reader builds its rows (as the HELM loader does).
+
+    The rows are many small dicts that all survive and hold no cycles; with the
+    collector on, it traverses the growing heap again and again (measured on
+    lm-eval output of 24 runs x 500 documents: 3.9 s with it, 1.7-2.1 s without).
+
+    Example:
+        >>> with gc_paused():
+        ...     gc.isenabled()
+        False
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
 
 
 def find_files(path, pattern: re.Pattern) -> list[Path]:
@@ -66,11 +93,24 @@ def number(value) -> float:
     return math.nan
 
 
+def loads(text):
+    """Parse JSON fast (orjson), falling back to the standard library for what orjson rejects (``NaN``, ``Infinity``).
+
+    Example:
+        >>> loads('{"a": 1}'), loads('[NaN]')[0] != loads('[NaN]')[0]
+        ({'a': 1}, True)
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # raises json.JSONDecodeError with the standard message when really invalid
+
+
 def read_json_object(path, kind: str) -> dict:
     """A JSON file that must hold an object; ``kind`` names what it should be in the error."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        with open(path, "rb") as f:
+            data = loads(f.read())
     except FileNotFoundError:
         raise HelmOutputError(path, "file is missing") from None
     except json.JSONDecodeError as e:
@@ -91,7 +131,7 @@ def read_jsonl(path, check) -> list[dict]:
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
+                    row = loads(line)
                 except json.JSONDecodeError as e:
                     raise HelmOutputError(path, f"line {lineno}: invalid JSON: {e.msg}") from None
                 problem = check(row) if isinstance(row, dict) else "not a JSON object"
@@ -130,7 +170,7 @@ class Damage:
             df.attrs.update(skipped=list(self.skipped), missing=list(self.missing), **attrs)
         if self.skipped and self.errors == "warn":
             warnings.warn(f"skipped {len(self.skipped)} damaged {what} file(s); first: {self.skipped[0]}",
-                          HelmOutputWarning, stacklevel=3)
+                          HelmOutputWarning, stacklevel=4)  # finish < _read_tables < read_tables < caller
 
 
 def frame(table: str, rows: list[dict]) -> pd.DataFrame:

@@ -45,8 +45,9 @@ import re
 from pathlib import Path
 
 from magnet.backends.helm.errors import HelmOutputError, Skipped
-from magnet.backends.source_files import (Damage, find_files, frame, has_file, main_metric_schemas, number,
-                                          read_json_object, read_jsonl)
+from magnet.backends.source_files import (
+    Damage, find_files, frame, gc_paused, has_file, main_metric_schemas, number, read_json_object, read_jsonl,
+)
 
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."
@@ -153,6 +154,11 @@ def read_tables(path, errors: str = "raise") -> dict:
         >>> len(t["run_specs"]), t["run_specs"]["run_spec.name"].iloc[0]
         (18, 'magnet_sim_arithmetic:model=magnet-sim_atlas-1b')
     """
+    with gc_paused():
+        return _read_tables(path, errors)
+
+
+def _read_tables(path, errors: str) -> dict:
     damage = Damage(errors)
     root = Path(path)
     if not root.exists():

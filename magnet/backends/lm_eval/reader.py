@@ -51,8 +51,9 @@ import re
 from pathlib import Path
 
 from magnet.backends.helm.errors import HelmOutputError, Skipped
-from magnet.backends.source_files import (Damage, find_files, frame, has_file, main_metric_schemas, number,
-                                          read_json_object, read_jsonl)
+from magnet.backends.source_files import (
+    Damage, find_files, frame, gc_paused, has_file, main_metric_schemas, number, read_json_object, read_jsonl,
+)
 
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."
@@ -93,7 +94,9 @@ def detect(path) -> bool:
 
 
 def _is_number(value) -> bool:
-    return not math.isnan(number(value)) or (isinstance(value, float) and math.isnan(value))
+    if isinstance(value, (int, float)):
+        return True
+    return not math.isnan(number(value))
 
 
 def _read_json(path: Path) -> dict:
@@ -172,13 +175,14 @@ def _run_name(task: str, model: str) -> str:
 
 
 def _choices(sample: dict) -> list[str]:
+    """The continuation (``arg_1``) of each request, in order (``gen_args_0``, ``gen_args_1``, ...)."""
     args = sample.get("arguments") or {}
-    if isinstance(args, dict):
-        args = [args[k] for k in sorted(args, key=lambda k: int(k.rsplit("_", 1)[-1]) if k[-1].isdigit() else 0)]
     out = []
-    for a in args:
-        vals = list(a.values()) if isinstance(a, dict) else list(a)
-        out.append(str(vals[1]) if len(vals) > 1 else "")
+    for a in (args.values() if isinstance(args, dict) else args):
+        if isinstance(a, dict):
+            out.append(str(a.get("arg_1", "")))
+        else:
+            out.append(str(a[1]) if len(a) > 1 else "")
     return out
 
 
@@ -193,9 +197,14 @@ def _prompt(sample: dict) -> str | None:
 def _gold(target: str, choices: list[str]) -> list[int]:
     """Indices of the correct choices from lm-eval's stringified target (an index, a list of them, or the text)."""
     t = str(target).strip()
-    try:
-        value = json.loads(t)
-    except ValueError:
+    if t.isdigit():
+        value = int(t)
+    elif t.startswith("["):
+        try:
+            value = json.loads(t)
+        except ValueError:
+            value = t
+    else:
         value = t
     if isinstance(value, int) and 0 <= value < len(choices):
         return [value]
@@ -244,6 +253,13 @@ def _state(sample: dict, output_type: str, main_filter: str, filtered: dict) -> 
     }
 
 
+#: sample-line fields read into specific columns (the rest go to ``lm_eval.sample.<field>``)
+_SAMPLE_FIELDS = frozenset({"doc_id", "doc", "target", "arguments", "resps", "filtered_resps", "filter", "metrics",
+                            "doc_hash", "prompt_hash", "target_hash"})
+_PIS_COLS = ("suite", RUN, PIS + "instance_id", PIS + "train_trial_index", PIS + "stats.name.name",
+             PIS + "stats.name.split", PIS + "stats.count", PIS + "stats.mean", P + "metric", P + "filter")
+
+
 def _task_tables(suite, name, split, metric_keys, main_filter, output_type, samples):
     """(scenario_states rows, per_instance_stats rows) of one run's sample lines."""
     by_doc: dict = {}
@@ -256,16 +272,13 @@ def _task_tables(suite, name, split, metric_keys, main_filter, output_type, samp
         main = lines.get(main_filter) or next(iter(lines.values()))
         values = {}
         for flt, s in lines.items():
-            for metric in s.get("metrics") or [k for k in metric_keys.get(flt, [])]:
+            for metric in s.get("metrics") or metric_keys.get(flt, ()):
                 if metric not in s:
                     continue
                 key = f"{metric},{flt}"
-                values[key] = s[metric]
-                if _is_number(s[metric]):
-                    pis.append({"suite": suite, RUN: name, PIS + "instance_id": iid, PIS + "train_trial_index": 0,
-                                PIS + "stats.name.name": key, PIS + "stats.name.split": split,
-                                PIS + "stats.count": 1, PIS + "stats.mean": number(s[metric]),
-                                P + "metric": metric, P + "filter": flt})
+                value = values[key] = s[metric]
+                if _is_number(value):
+                    pis.append(dict(zip(_PIS_COLS, (suite, name, iid, 0, key, split, 1, number(value), metric, flt))))
         row = {"suite": suite, RUN: name, STATE + "instance.id": iid, STATE + "instance.split": split,
                P + "doc_id": doc_id}
         row.update(_state(main, output_type, main_filter, filtered))
@@ -273,10 +286,9 @@ def _task_tables(suite, name, split, metric_keys, main_filter, output_type, samp
                     P + "resps": main.get("resps"), P + "filtered_resps": filtered, P + "metric_values": values,
                     P + "doc_hash": main.get("doc_hash"), P + "prompt_hash": main.get("prompt_hash"),
                     P + "target_hash": main.get("target_hash")})
-        known = {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps", "filter", "metrics",
-                 "doc_hash", "prompt_hash", "target_hash"} | set(main.get("metrics") or [])
+        metrics = main.get("metrics") or ()
         for k, v in main.items():  # anything else a sample line holds
-            if k not in known:
+            if k not in _SAMPLE_FIELDS and k not in metrics:
                 row[P + "sample." + k] = v
         states.append(row)
     return states, pis
@@ -304,6 +316,11 @@ def read_tables(path, errors: str = "raise") -> dict:
         >>> row["stats.name.split"], int(row["stats.count"]), bool(0 <= row["stats.mean"] <= 1)
         ('test', 16, True)
     """
+    with gc_paused():
+        return _read_tables(path, errors)
+
+
+def _read_tables(path, errors: str) -> dict:
     damage = Damage(errors)
     root = Path(path)
     if not root.exists():
