@@ -125,3 +125,19 @@ def test_leave_one_model_out_benchmark(tables):
                       n_boot=200, num_eval_samples=5)
     row = board.main_rows()[0]
     assert row.n == 18 and row.n_models == 6 and row.mbe["controls"] == ["revealed_mean"]  # EEE has no logprobs
+
+
+def test_record_without_instance_file_has_stats_only(tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(DATA, root)
+    gone = sorted(root.rglob("*_samples.jsonl"))[0]
+    gone.unlink()
+    rec = json.loads(gone.with_name(gone.name.replace("_samples.jsonl", ".json")).read_text())
+    for r in rec["evaluation_results"]:
+        del r["score_details"]["uncertainty"]  # as leaderboard records: a score, nothing else
+    gone.with_name(gone.name.replace("_samples.jsonl", ".json")).write_text(json.dumps(rec))
+    t = eee.read_tables(root)
+    run = f"{rec['evaluation_results'][0]['source_data']['dataset_name']}:model={rec['model_info']['id'].replace('/', '_')}"
+    rows = t["stats"][t["stats"][RUN] == run]
+    assert len(rows) and rows["stats.count"].isna().all() and rows["stats.mean"].notna().all()
+    assert run not in set(t["per_instance_stats"][RUN]) and [m.path for m in t["stats"].attrs["missing"]] == [str(gone)]

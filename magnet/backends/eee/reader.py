@@ -222,7 +222,8 @@ def _read_tables(path, errors: str) -> dict:
                                              or first_of.get(s.get("evaluation_name"))) == stat)
             stat_rows.append({
                 "suite": suite, RUN: name, "stats.name.name": stat, "stats.name.split": "test",
-                "stats.count": unc.get("num_samples") if unc.get("num_samples") is not None else n_rows,
+                "stats.count": (unc.get("num_samples") if unc.get("num_samples") is not None
+                                else n_rows if samples is not None else None),
                 "stats.mean": number(sd.get("score")),
                 "stats.stderr": number((unc.get("standard_error") or {}).get("value")),
                 P + "evaluation_name": r.get("evaluation_name"), P + "evaluation_result_id": r.get("evaluation_result_id"),
