@@ -204,11 +204,16 @@ def test_fresh_logs_from_installed_lm_eval(tmp_path, monkeypatch):
     assert (out / "magnet_demo.json").stat().st_mtime_ns == stamp
     t = backend.read_tables(out)
     assert len(t["run_specs"]) == 2 * 3 and all(missing_columns(n, t[n]) == [] for n in TABLES)
+    # the tiny preset runs the multiple-choice tasks as an lm-eval group: an aggregate, not a run
+    assert t["stats"].attrs["groups"] == ["magnet_sim_mc"] and not t["run_specs"][RUN].str.startswith("magnet_sim_mc").any()
+    groups = dict(zip(t["run_specs"]["lm_eval.task"], t["run_specs"]["run_spec.groups"]))
+    assert groups["magnet_sim_primes"] == ["magnet_sim_mc", "magnet_sim_primes"]
+    assert groups["magnet_sim_arithmetic"] == ["magnet_sim_arithmetic"]
     stats = t["stats"].set_index([RUN, "stats.name.name"])["stats.mean"]
     for f in sorted(out.rglob("results_*.json")):
         data = json.loads(f.read_text())
-        for task, res in data["results"].items():
+        for task in data["configs"]:
             run = f"{task}:model={data['model_name'].replace('/', '_')}"
-            for key, value in res.items():
+            for key, value in data["results"][task].items():
                 if "," in key and "_stderr," not in key:
                     assert abs(stats[(run, key)] - float(value)) <= 1e-9

@@ -70,16 +70,21 @@ _SMALL = tuple(m for m in ALL_MODELS if m.name not in ("magnet-sim/brook-34b", "
 
 @dataclass(frozen=True)
 class Preset:
-    """How big a demo is: which models and how many documents per task."""
+    """How big a demo is: which models, how many documents per task, and whether the MC tasks run as a group.
+
+    ``small`` (the committed test data) has no group: EEE's converter (0.3.0) stops on a group with
+    ``--include_samples`` (a group has no samples file), and tests/data/eee-demo is converted from it.
+    """
 
     models: tuple[SimModel, ...]
     n_docs: int
+    group: bool = False
 
 
 PRESETS = {
-    "tiny": Preset(_SMALL[1:3], 4),
+    "tiny": Preset(_SMALL[1:3], 4, group=True),
     "small": Preset(_SMALL, 16),
-    "default": Preset(ALL_MODELS, 60),
+    "default": Preset(ALL_MODELS, 60, group=True),
 }
 
 SEED = 0
@@ -137,6 +142,14 @@ def task_yaml(task: SimTask, data_file: Path) -> str:
                    "metadata:\n  version: 1.0\n")
 
 
+#: An lm-eval group over the two multiple-choice tasks (groups are how lm-eval runs MMLU, BBH, ...):
+#: its results entry aggregates its subtasks' ``acc``; it has no samples of its own.
+GROUP = "magnet_sim_mc"
+GROUP_YAML = (f"group: {GROUP}\ntask:\n  - magnet_sim_primes\n  - magnet_sim_compare\n"
+              "aggregate_metric_list:\n  - metric: acc\n    aggregation: mean\n    weight_by_size: true\n"
+              "metadata:\n  version: 1.0\n")
+
+
 def write_tasks(folder: Path, n_docs: int, seed: int = SEED) -> Path:
     """Write the datasets (JSONL) and task configs (YAML) into ``folder``; returns it (lm-eval's include path)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -145,6 +158,7 @@ def write_tasks(folder: Path, n_docs: int, seed: int = SEED) -> Path:
         data.write_text("".join(json.dumps(d) + "\n" for d in make_docs(task, n_docs, seed)))
         rel = os.path.relpath(data.resolve())  # relative to the working directory when below it (portable logs)
         (folder / f"{task.name}.yaml").write_text(task_yaml(task, Path(rel) if not rel.startswith("..") else data.resolve()))
+    (folder / f"{GROUP}.yaml").write_text(GROUP_YAML)
     return folder
 
 
@@ -252,7 +266,7 @@ def build(out_dir, preset: str = "small", seed: int = SEED, task_dir=None) -> Pa
         results = simple_evaluate(
             model=MODEL_NAME,
             model_args={"pretrained": model.name, "family": model.family, "params_b": model.params_b, "seed": seed},
-            tasks=[t.name for t in TASKS], task_manager=manager, log_samples=True,
+            tasks=[GROUP, "magnet_sim_arithmetic"] if spec.group else [t.name for t in TASKS], task_manager=manager, log_samples=True,
             evaluation_tracker=tracker, random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
             fewshot_random_seed=seed,
         )
