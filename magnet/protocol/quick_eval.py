@@ -7,8 +7,15 @@ runs. It loads the runs named by one of MAGNET's call forms
 same boundary as ``magnet benchmark``), joins the truth, and prints, per
 scored target, a *predicted* and an *actual* row with the columns of MAGNET's
 table (run_spec, source, name, mean, min, max, count, stddev, sum,
-sum_squared, variance). Predictions that match no target are listed with the
-nearest target; failed folds with their reason. For an
+sum_squared, variance). A prediction that names a stat of its run other than
+the declared targets (MAGNET's examples predict ``split="valid"`` and
+perturbed variants such as ``misspellings/perturbed``) is scored against
+that stat too (:func:`~magnet.protocol.truth.join_named`; its ``name`` in
+the table carries the split, e.g. ``exact_match [valid]``), and the result
+says how many were (``Evaluation.n_named``); ``magnet benchmark`` keeps to
+the declared targets and lists these as not scored. Predictions matching no
+stat of their run are listed with the nearest target; failed folds with their
+reason. For an
 :class:`~magnet.predictor.InstancePredictor` the per-instance predictions are
 also scored (Brier, log-loss, AUROC where the stat is 0/1).
 
@@ -46,7 +53,7 @@ from magnet.data_splits import SequesteredTestSplit, TrainSplit
 from magnet.protocol.predict_call import as_splits, call_predict, predict_style
 from magnet.protocol.runner import ProtocolResult, run_protocol
 from magnet.protocol.splits import fold_inputs, make_folds, reveal
-from magnet.protocol.truth import join_truth
+from magnet.protocol.truth import join_named, join_truth
 from magnet.protocol.unmatched import unmatched_predictions
 from magnet.stats.instance_scores import binary_scores, is_binary
 
@@ -69,13 +76,19 @@ class Evaluation:
     def __repr__(self) -> str:
         failed = len(self.protocol.failed_folds)
         mae = f"MAE {self.mae:.3f}" if self.n_scored else "nothing scored"
-        return (f"<Evaluation {self.protocol.predictor}, {self.protocol.split}: {self.n_scored} scored predictions, "
-                f"{mae}, {len(self.unmatched)} unmatched, {failed} of {len(self.protocol.folds)} folds not ok>")
+        named = f" ({self.n_named} on stats outside the targets)" if self.n_named else ""
+        return (f"<Evaluation {self.protocol.predictor}, {self.protocol.split}: {self.n_scored} scored predictions"
+                f"{named}, {mae}, {len(self.unmatched)} unmatched, {failed} of {len(self.protocol.folds)} folds not ok>")
 
     @property
     def n_scored(self) -> int:
-        """Predictions matched to a target (scored)."""
+        """Predictions matched to an actual stat (scored): a declared target or another stat the run has."""
         return len(self.joined)
+
+    @property
+    def n_named(self) -> int:
+        """Scored predictions whose stat is not a declared target (e.g. ``split="valid"``): ``magnet benchmark`` ignores these."""
+        return int((self.joined["scored_on"] == "named").sum()) if "scored_on" in self.joined else 0
 
     @property
     def all_failed(self) -> bool:
@@ -131,8 +144,17 @@ def filtered(predictor, outputs: HelmOutputs) -> HelmOutputs:
 
 
 def seed_table(joined: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """Per scored target: a ``predicted`` row (a one-value stat) and the ``actual`` stat, MAGNET's columns."""
-    actual = targets.drop_duplicates([RUN, "target.key"]).set_index([RUN, "target.key"])
+    """Per scored prediction: a ``predicted`` row (a one-value stat) and the ``actual`` stat, MAGNET's columns.
+
+    The actual stat is the target's row, or for a prediction scored on a stat
+    outside the targets (:func:`~magnet.protocol.truth.join_named`) the ``stats.*``
+    columns of its joined row.
+    """
+    stat_cols = [f"stats.{c}" for c in TABLE_COLUMNS[3:]]
+    named = joined[joined["scored_on"] == "named"] if "scored_on" in joined else joined.iloc[:0]
+    actual = pd.concat([targets.reindex(columns=[RUN, "target.key", *stat_cols]),
+                        named.reindex(columns=[RUN, "target.key", *stat_cols])], ignore_index=True)
+    actual = actual.drop_duplicates([RUN, "target.key"]).set_index([RUN, "target.key"])
     rows = []
     for run, key, pred in zip(joined[RUN], joined["target.key"], joined["predicted"]):
         rows.append([run, "predicted", key, pred, pred, pred, 1, 0.0, pred, pred * pred, 0.0])
@@ -213,8 +235,9 @@ def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None
         first = protocol.folds[0]
         raise ValueError(f"every fold of {getattr(predictor, 'name', type(predictor).__name__)} failed "
                          f"({len(protocol.folds)} folds); fold {first.index} ({first.label}): {first.reason}")
-    joined = join_truth(protocol.predictions, corpus.targets)
-    unmatched = unmatched_predictions(protocol.predictions, corpus.targets) if len(protocol.predictions) else []
+    joined = join_both(protocol.predictions, corpus)
+    unmatched = unmatched_predictions(protocol.predictions, corpus.targets, corpus.stats, scored_elsewhere=True) \
+        if len(protocol.predictions) else []
     instance_scores = None
     if predict_style(predictor) == "splits":
         scored = score_instances(predictor, corpus, protocol, n_folds, seed)
@@ -225,6 +248,20 @@ def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None
     return result
 
 
+def join_both(predictions: pd.DataFrame, corpus: Corpus) -> pd.DataFrame:
+    """Predictions joined with their actual stat: the declared targets first, then any other stat of the run they name.
+
+    ``scored_on`` says which (``target`` / ``named``).
+    """
+    on_target = join_truth(predictions, corpus.targets).assign(scored_on="target")
+    named = join_named(predictions, corpus.stats, corpus.targets).assign(scored_on="named")
+    if not len(named):
+        return on_target
+    if not len(on_target):
+        return named.reset_index(drop=True)
+    return pd.concat([on_target, named], ignore_index=True)
+
+
 def show(result: Evaluation, name: str) -> None:
     """Print the seed's table, the unmatched predictions, failed folds and instance scores."""
     console = Console()
@@ -233,8 +270,10 @@ def show(result: Evaluation, name: str) -> None:
         table.add_column(col, justify="left" if col in ("run_spec", "source", "name") else "right", overflow="fold")
     for row in result.table.itertuples(index=False):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-    table.caption = (f"n = {result.n_scored} scored predictions; MAE = {result.mae:.3f}" if result.n_scored
-                     else "no prediction matched a target")
+    named = (f" ({result.n_named} on stats they name outside the declared targets, e.g. split 'valid'; "
+             "magnet benchmark does not score these)") if result.n_named else ""
+    table.caption = (f"n = {result.n_scored} scored predictions{named}; MAE = {result.mae:.3f}" if result.n_scored
+                     else "no prediction matched a stat of its run")
     console.print(table)
     for line in result.unmatched[:10]:
         console.print(f"[yellow]unmatched prediction:[/] {line}", highlight=False)
