@@ -49,7 +49,7 @@ from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.helm_outputs import HelmRuns, HelmSuites
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.corpus import RUN, Corpus
-from magnet.data_splits import SequesteredTestSplit, TrainSplit
+from magnet.data_splits import SequesteredTestSplit, TestSplit, TrainSplit
 from magnet.protocol.predict_call import as_splits, call_predict, predict_style
 from magnet.protocol.runner import ProtocolResult, run_protocol
 from magnet.protocol.splits import fold_inputs, make_folds, reveal
@@ -219,6 +219,38 @@ def predict_inputs(predictor, *, root_dir=None, suite=None, helm_suites=None, he
     seed = seed if seed is not None else getattr(predictor, "seed", 0)
     folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
     return as_splits(fold_inputs(corpus, folds[fold], reveal(corpus, num, seed), with_per_instance=True))
+
+
+def all_dataframes(predictor, *, root_dir=None, suite=None, helm_suites=None, helm_runs=None,
+                   split: str = "leave-one-run-out", fold: int = 0, n_folds: int = 5, num_eval_samples=None,
+                   seed=None) -> tuple[TrainSplit, TestSplit]:
+    """One fold as MAGNET's ``(train_split, test_split)``: the test split still holds the eval runs' results.
+
+    ``test_split.stats`` has every stat of the eval runs (all splits and
+    perturbations), ``test_split.per_instance_stats`` those of the revealed
+    instances; ``test_split.sequester()`` is what ``predict`` receives.
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> from predictors.example_random_predictor import ExampleRandomPredictor
+        >>> suite_path = HelmOutputs.demo(preset="small").suites()[0].path
+        >>> train, test = all_dataframes(ExampleRandomPredictor(num_eval_samples=3), helm_suites=suite_path)
+        >>> test.run_specs["run_spec.name"].tolist() == test.stats["run_spec.name"].unique().tolist()
+        True
+        >>> int(test.per_instance_stats["per_instance_stats.instance_id"].nunique()), test.sequester().stats
+        (3, None)
+    """
+    corpus = Corpus.load(filtered(predictor, outputs_for(root_dir, suite, helm_suites, helm_runs)))
+    num = num_eval_samples if num_eval_samples is not None else getattr(predictor, "num_eval_samples", 10)
+    seed = seed if seed is not None else getattr(predictor, "seed", 0)
+    folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
+    inputs = fold_inputs(corpus, folds[fold], reveal(corpus, num, seed), with_per_instance=True,
+                         with_eval_per_instance=True)
+    train, sequestered = as_splits(inputs)
+    evals = set(folds[fold].eval_runs)
+    stats = corpus.stats[corpus.stats[RUN].isin(evals)].reset_index(drop=True)
+    return train, TestSplit(run_specs=sequestered.run_specs, scenario_state=sequestered.scenario_state, stats=stats,
+                            per_instance_stats=inputs.eval_per_instance_stats_df)
 
 
 def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None, helm_runs=None,
