@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from magnet.backends.helm.errors import HelmOutputError
@@ -187,8 +188,9 @@ def score_instances(predictor, corpus: Corpus, protocol: ProtocolResult, n_folds
             out = call_predict(predictor, fold_inputs(corpus, fold, protocol.revealed, with_per_instance=True))
         except Exception:  # the fold's failure is already recorded by the protocol run
             continue
-        if out.instances is not None:
-            frames.append(instance_truth(corpus, out.instances))
+        if out.instances is None:  # a run-level predictor (e.g. a RunPredictor): nothing per instance to score
+            break
+        frames.append(instance_truth(corpus, out.instances))
     rows = []
     for stat, group in (pd.concat(frames).groupby("stat") if frames else []):
         y, p = group["actual"].to_numpy(), group["predicted"].to_numpy()
@@ -301,14 +303,14 @@ def show(result: Evaluation, name: str) -> None:
     for col in TABLE_COLUMNS:
         table.add_column(col, justify="left" if col in ("run_spec", "source", "name") else "right", overflow="fold")
     for row in result.table.itertuples(index=False):
-        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in row])
     named = (f" ({result.n_named} on stats they name outside the declared targets, e.g. split 'valid'; "
              "magnet benchmark does not score these)") if result.n_named else ""
     table.caption = (f"n = {result.n_scored} scored predictions{named}; MAE = {result.mae:.3f}" if result.n_scored
                      else "no prediction matched a stat of its run")
     console.print(table)
     for line in result.unmatched[:10]:
-        console.print(f"[yellow]unmatched prediction:[/] {line}", highlight=False)
+        console.print(f"[yellow]unmatched prediction:[/] {escape(line)}", highlight=False)
     if len(result.unmatched) > 10:
         console.print(f"[yellow]... {len(result.unmatched) - 10} more unmatched predictions[/]")
     for f in result.protocol.failed_folds:
