@@ -2,7 +2,6 @@
 
 Example:
     >>> import pandas as pd
-from rich.console import Console
     >>> from magnet.helm_objects import make_stat
     >>> class Half(Predictor):
     ...     '''Predicts 0.5 for the exact_match of every eval run.'''
@@ -22,6 +21,7 @@ import abc
 import importlib
 
 import pandas as pd
+from rich.console import Console
 
 from magnet.errors import UserError
 from magnet.data_splits import SequesteredTestSplit, TrainSplit
