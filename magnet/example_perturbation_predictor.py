@@ -120,3 +120,9 @@ class ExamplePerturbationPredictor(RunPredictor):
                 perturbation_parameters={"name": "misspellings", "robustness": True, "fairness": False,
                                          "computed_on": "perturbed", "prob": prob}))
         return out
+
+
+if __name__ == "__main__":
+    from magnet.example_random_predictor import example_main
+
+    raise SystemExit(example_main(ExamplePerturbationPredictor))

@@ -51,3 +51,9 @@ class ExampleRandomInstancePredictor(InstancePredictor):
                                    mean=float(seeded_rng(self.seed, run, instance, pid).integers(0, 2)))
                 for run, pid, instance in zip(states["run_spec.name"], states["magnet.instance_predict_id"],
                                               instance_ids)]
+
+
+if __name__ == "__main__":
+    from magnet.example_random_predictor import example_main
+
+    raise SystemExit(example_main(ExampleRandomInstancePredictor))

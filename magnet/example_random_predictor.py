@@ -5,7 +5,9 @@ the ``valid`` split (as MAGNET's example does) uniformly at random, in steps
 of 0.01: a floor every real predictor should beat. Unlike MAGNET's it is
 seeded (by ``seed`` and the run's name), so a call repeats exactly.
 Called MAGNET's way, ``predictor(helm_suites=...)`` scores each prediction
-against the run's actual ``valid``-split stat and prints the table.
+against the run's actual ``valid``-split stat and prints the table; from the
+shell, as MAGNET's README runs it: ``python -m magnet.example_random_predictor
+SUITE_PATH [SUITE_PATH ...]`` (paths or globs of suites).
 (magnet's own floor over the declared targets is
 :mod:`predictors.example_random_predictor`.)
 
@@ -20,7 +22,9 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import sys
 
 import numpy as np
 
@@ -68,3 +72,31 @@ class ExampleRandomPredictor(RunPredictor):
         return [RunPrediction(run_spec_name=run, split=self.split, stat_name=self.stat_name,
                               mean=int(seeded_rng(self.seed, run).integers(0, 101)) / 100)
                 for run in runs]
+
+
+def example_main(predictor_cls, argv: list[str] | None = None) -> int:
+    """MAGNET's command line of its examples: ``python -m magnet.example_X HELM_SUITE_PATH [...]``; prints the table.
+
+    Example:
+        >>> import magnet
+        >>> suite_path = magnet.HelmOutputs.demo(preset="small").suites()[0].path
+        >>> example_main(ExampleRandomPredictor, [str(suite_path)])  # xdoctest: +IGNORE_WANT
+        0
+        >>> example_main(ExampleRandomPredictor, ["/nonexistent/suite"])  # a one-line error on stderr
+        2
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m {predictor_cls.__module__}",
+                                     description=f"Run {predictor_cls.__name__} (MAGNET's example) on HELM suites")
+    parser.add_argument("helm_suite_path", nargs="+",
+                        help="path(s) or glob(s) of HELM suites (usually .../benchmark_output/runs/SUITE)")
+    args = parser.parse_args(argv)
+    try:
+        predictor_cls()(helm_suites=args.helm_suite_path)
+    except (OSError, ValueError) as e:  # no such suite, unreadable outputs, every fold failed: the user's to fix
+        print(f"error: {predictor_cls.__name__}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(example_main(ExampleRandomPredictor))
