@@ -42,6 +42,13 @@ PREDICTION_COLUMNS = [
 ]
 
 
+_RUN_PREDICTION_COLUMNS = [
+    "run_spec.name", "stats.name.name", "stats.name.split", "stats.count", "stats.sum", "stats.sum_squared",
+    "stats.min", "stats.max", "stats.mean", "stats.variance", "stats.stddev", "stats.name.perturbation.name",
+    "stats.name.perturbation.robustness", "stats.name.perturbation.fairness", "stats.name.perturbation.computed_on",
+]
+
+
 @dataclass
 class RunPrediction:
     """One predicted run-level stat, MAGNET's spelling (``stat_name`` without the ``predicted_`` prefix).
@@ -80,10 +87,46 @@ class RunPrediction:
             name["perturbation"] = pert
         return {"name": name, "count": self.count, "mean": self.mean}
 
+    def perturbation(self) -> dict[str, Any]:
+        """The perturbation fields (``name``, ``robustness``, ``fairness``, ``computed_on`` and any others, e.g. ``prob``)."""
+        pert = {"name": None, "robustness": None, "fairness": None, "computed_on": None,
+                **(self.perturbation_parameters or {})}
+        if self.computed_on is not None:
+            pert["computed_on"] = self.computed_on
+        return pert
+
     @classmethod
     def to_df(cls, predictions: list["RunPrediction"]) -> pd.DataFrame:
-        """The tidy predictions table of a list of run predictions."""
-        return predictions_to_frame(list(predictions))
+        """MAGNET's table of run predictions: one row each, stat names without the prefix, every perturbation field kept.
+
+        The columns are those of the stats table (``stats.name.name``,
+        ``stats.name.split``, ``stats.mean``, ``stats.count``, ...), so the table
+        lines up with the actual stats (see
+        :meth:`magnet.predictor.RunPredictor.compare_predicted_to_actual`);
+        ``stats.name.perturbation.<field>`` holds each perturbation field,
+        ``prob`` included. (:func:`predictions_to_frame` gives the protocol's
+        tidy table instead.)
+
+        Example:
+            >>> df = RunPrediction.to_df([
+            ...     RunPrediction("r", "valid", "exact_match", 0.5),
+            ...     RunPrediction("r", "valid", "exact_match", 0.25, perturbation_parameters={
+            ...         "name": "misspellings", "robustness": True, "fairness": False, "computed_on": "perturbed",
+            ...         "prob": 0.1})])
+            >>> df[["stats.name.name", "stats.mean", "stats.name.perturbation.name",
+            ...     "stats.name.perturbation.robustness", "stats.name.perturbation.prob"]].values.tolist()
+            [['exact_match', 0.5, None, None, nan], ['exact_match', 0.25, 'misspellings', True, 0.1]]
+        """
+        rows = []
+        for p in predictions:
+            row = {"run_spec.name": p.run_spec_name, "stats.name.name": str(p.stat_name).removeprefix(PREFIX),
+                   "stats.name.split": p.split, "stats.count": p.count, "stats.sum": p.sum,
+                   "stats.sum_squared": p.sum_squared if p.sum_squared is not None or p.sum is None else p.sum ** 2,
+                   "stats.min": p.min, "stats.max": p.max, "stats.mean": p.mean, "stats.variance": p.variance,
+                   "stats.stddev": p.stddev}
+            row.update({f"stats.name.perturbation.{k}": v for k, v in p.perturbation().items()})
+            rows.append(row)
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=_RUN_PREDICTION_COLUMNS)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import inspect
 import sys
 
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from magnet.backends.helm.errors import HelmOutputError
@@ -151,12 +152,12 @@ def run_predict(predictor, args) -> int:
 
 def report_unmatched(console, result, corpus, label: str, limit: int = 5) -> int:
     """Print the predictions matching no target (with the nearest target); return how many there are."""
-    lines = unmatched_predictions(result.predictions, corpus.targets) if len(result.predictions) else []
+    lines = unmatched_predictions(result.predictions, corpus.targets, corpus.stats) if len(result.predictions) else []
     if lines:
-        console.print(f"[yellow]{label}: {len(lines)} prediction(s) match no target stat and are not scored:[/]",
-                      highlight=False)
+        console.print(f"[yellow]{label}: {len(lines)} prediction(s) match no target stat and are not scored "
+                      "(the benchmark keeps to its declared targets):[/]", highlight=False)
         for line in lines[:limit]:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {escape(line)}", highlight=False)
         if len(lines) > limit:
             console.print(f"  ... and {len(lines) - limit} more", highlight=False)
     return len(lines)
