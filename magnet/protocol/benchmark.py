@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from magnet.protocol.baselines import DEFAULT_BASELINES, compute_baselines
-from magnet.protocol.corpus import RUN, Corpus
+from magnet.protocol.corpus import RUN, Corpus, scenario_label
 from magnet.stats.mbe import mbe_check
 from magnet.stats.multiplicity import holm
 from magnet.stats.gain import gain_share
@@ -180,7 +180,9 @@ class Leaderboard:
             "mbe_controls": self.controls,
             "bootstrap": "cluster bootstrap over models, 95% intervals: studentized (bootstrap-t) for mae, rmse and "
                          "bias, percentile otherwise",
-            "mbe_decision": ("partial Spearman r given splines of the controls, CR2 cluster-robust over models "
+            "mbe_decision": ("partial Spearman r given splines of the controls and, when a row pools several "
+                             "scenarios, within-scenario ranks and scenario indicators (pooled_*: the same test "
+                             "without them), CR2 cluster-robust over models "
                              "(Bell-McCaffrey df); genuine: one-sided p <= alpha; loss-proxy: the 1 - 2 alpha "
                              "interval lies below effect_size; inconclusive: neither; p_holm: Holm over the pooled "
                              "main rows (primary family) and over the variant rows (secondary family)"),
@@ -239,7 +241,7 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
     controls = [c for c in DEFAULT_BASELINES if c in data and data[c].notna().all()
                 and (c == "revealed_mean" or data[c].nunique() > 1)]
     mbe = mbe_check(data["predicted"].to_numpy(), data["actual"].to_numpy(), data[controls], groups=groups,
-                    n_boot=n_boot, seed=seed) if len(data) >= MIN_MBE_RUNS else None
+                    n_boot=n_boot, seed=seed, strata=mbe_strata(data, corpus)) if len(data) >= MIN_MBE_RUNS else None
     pair_floors = _pair_floors(corpus, revealed, data)  # once: the row's floor and each run's, for the gain share
     finite = [f for f in pair_floors.values() if np.isfinite(f)]
     floor = float(np.mean(finite)) if finite else float("nan")  # noise_floor_mae over the row's runs
@@ -258,6 +260,24 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
         gain_share_ci=tuple(gain.ci), gain_share_n=gain.n, interval_notes=dict(s.interval_notes),
         n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy,
     )
+
+
+def mbe_strata(data: pd.DataFrame, corpus: Corpus) -> np.ndarray:
+    """The scenario of each row for the MBE check: the run's scenario label and target key.
+
+    A row pooling several scenarios (or target metrics) is checked within them
+    (:func:`magnet.stats.mbe.mbe_check` ``strata``); a single-scenario row has one level, so nothing changes.
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+        >>> data = corpus.targets[corpus.targets["target.key"] == corpus.targets["target.name"]]
+        >>> sorted(set(mbe_strata(data, corpus)))[:2]
+        ['dyck_language_np=2 | exact_match_indicator', 'simple_mcqa | exact_match']
+    """
+    labels = pd.Series(scenario_label(corpus.run_specs).to_numpy(), index=corpus.run_specs[RUN])
+    labels = labels[~labels.index.duplicated()]
+    return (data[RUN].map(labels).astype(str) + " | " + data["target.key"].astype(str)).to_numpy()
 
 
 def usable_rows(data: pd.DataFrame, corpus: Corpus, revealed: dict,
@@ -338,6 +358,10 @@ def _mbe_dict(mbe, controls, n: int) -> dict:
         "estimate": mbe.estimate, "interval": tuple(mbe.interval), "p_one_sided": mbe.p, "df": mbe.df,
         "n_groups": mbe.n_groups, "design_effect": mbe.design_effect, "adjustment": mbe.adjustment,
         "inference": mbe.inference, "alpha": mbe.alpha, "effect_size": mbe.effect_size, "sided": mbe.sided,
+        "scenarios": mbe.scenarios, "scenario_adjustment": mbe.scenario_adjustment,
+        "pooled_estimate": mbe.pooled_estimate, "pooled_interval": tuple(mbe.pooled_interval),
+        "pooled_p_one_sided": mbe.pooled_p, "pooled_verdict": mbe.pooled_verdict,
+        "between_scenarios_only": mbe.between_scenarios_only,
     }
 
 

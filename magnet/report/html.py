@@ -22,7 +22,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from magnet.report.terminal import VERDICT_STYLE, data_notes, fmt_ci, fmt_num, mbe_cell  # noqa: F401 (VERDICT_STYLE re-exported)
+from magnet.report.terminal import VERDICT_STYLE, data_notes, fmt_ci, fmt_num, mbe_cell, verdict_text  # noqa: F401 (VERDICT_STYLE re-exported)
 from magnet.stats.mbe import partial_residuals
 
 
@@ -121,7 +121,7 @@ def write_report(board, out_dir: Path) -> Path:
         f"<tr class='{r.mbe.get('verdict')}'><td>{html.escape(r.split)}</td><td>{html.escape(r.predictor)}</td>"
         f"<td>{r.n}</td><td>{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}</td><td>{fmt_num(r.noise_floor)}</td>"
         f"<td>{'n/a' if not math.isfinite(r.gain_share) else f'{r.gain_share:.0%}'}</td><td>{fmt_num(r.spearman, '.2f')}</td>"
-        f"<td>{html.escape(mbe_cell(r.mbe))}</td><td>{r.mbe.get('verdict')}</td></tr>"
+        f"<td>{html.escape(mbe_cell(r.mbe))}</td><td>{html.escape(verdict_text(r.mbe))}</td></tr>"
         for r in board.main_rows())
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(board.main_rows()))
     loaded = getattr(board, "load_warnings", [])
@@ -135,8 +135,9 @@ td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .loss-proxy{{color
 <h1>magnet leaderboard</h1><p>Corpus: {html.escape(board.corpus_source)}; {board.num_eval_samples:g} revealed instances
 per eval run; MBE controls: {html.escape(', '.join(board.controls))}. MAE intervals: studentized cluster bootstrap
 over models. MBE: partial r given splines of the controls, cluster-robust over models, with the interval its verdict
-used (one-sided tests: genuine when the increment is above 0, loss-proxy when it is below the effect size); p is
-one-sided, Holm-adjusted over the pooled main rows (the primary family).</p>
+used (one-sided tests: genuine when the increment is above 0, loss-proxy when it is below the effect size); a row
+pooling several scenarios is checked within them (within-scenario ranks and scenario indicators), and the pooled check
+is shown beside it; p is one-sided, Holm-adjusted over the pooled main rows (the primary family).</p>
 <table><tr><th>split</th><th>predictor</th><th>n</th><th>MAE [95% CI]</th><th>floor</th><th>gain</th><th>Spearman</th>
 <th>partial r [CI], p (Holm)</th><th>MBE</th></tr>{table_rows}</table>{notes}{''.join(sections)}</body></html>"""
     path = Path(out_dir) / "report.html"

@@ -27,7 +27,34 @@ def mbe_cell(mbe: dict) -> str:
     text += f" p={fmt_num(mbe.get('p_one_sided', float('nan')), '.3g')}"
     if mbe.get("p_holm") is not None and math.isfinite(mbe["p_holm"]):
         text += f" (Holm {mbe['p_holm']:.3g})"
-    return text
+    return text + pooled_cell(mbe)
+
+
+def pooled_cell(mbe: dict) -> str:
+    """For a row pooling several scenarios: the pooled (not scenario-adjusted) estimate, interval and verdict.
+
+    Example:
+        >>> pooled_cell({"scenarios": 4, "pooled_estimate": 0.45, "pooled_interval": (0.18, 0.66),
+        ...              "pooled_verdict": "genuine"})
+        '; pooled over 4 scenarios 0.45 [0.180, 0.660] genuine'
+        >>> pooled_cell({"scenarios": 0})
+        ''
+    """
+    if not mbe.get("scenarios"):
+        return ""
+    return (f"; pooled over {mbe['scenarios']} scenarios {fmt_num(mbe.get('pooled_estimate', float('nan')), '.2f')} "
+            f"{fmt_ci(mbe.get('pooled_interval', (None, None)))} {mbe.get('pooled_verdict', '?')}")
+
+
+def verdict_text(mbe: dict) -> str:
+    """The verdict, marked when the pooled check would call it genuine but the scenario-adjusted one does not.
+
+    Example:
+        >>> verdict_text({"verdict": "loss-proxy", "between_scenarios_only": True})
+        'loss-proxy (pooled genuine: between scenarios only)'
+    """
+    verdict = mbe.get("verdict", "?")
+    return verdict + (" (pooled genuine: between scenarios only)" if mbe.get("between_scenarios_only") else "")
 
 
 def fmt_ci(ci) -> str:
@@ -60,7 +87,7 @@ def leaderboard_table(board) -> Table:
         table.add_row(
             r.split, r.predictor + flag, str(r.n), f"{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}", fmt_num(r.noise_floor),
             "n/a" if not math.isfinite(r.gain_share) else f"{r.gain_share:.0%}", fmt_num(r.spearman, ".2f"),
-            mbe_cell(mbe), f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            mbe_cell(mbe), f"[{VERDICT_STYLE.get(verdict, '')}]{verdict_text(mbe)}[/]",
         )
     table.caption = (
         f"MAE CIs: studentized cluster bootstrap over {models} models. floor: expected MAE of an oracle knowing each "
@@ -69,7 +96,9 @@ def leaderboard_table(board) -> Table:
         f"which instances are hard or a sibling run's answers). MBE: partial Spearman r of predicted vs actual given "
         f"splines of {', '.join(board.controls)}, cluster-robust over models (CR2, Bell-McCaffrey df), n = runs per "
         f"row; genuine = one-sided p <= {alpha:g}, loss-proxy = the {level} interval lies below {effect:g}, "
-        f"inconclusive = it contains both; Holm: p adjusted over the pooled main rows (the primary family). "
+        f"inconclusive = it contains both; a row pooling several scenarios is checked within them (within-scenario "
+        f"ranks and scenario indicators), the pooled check shown beside it; Holm: p adjusted over the pooled main "
+        f"rows (the primary family). "
         f"⚑ = not genuine."
         + "".join(f"\n{note}" for note in data_notes(rows))
     )

@@ -122,7 +122,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -154,7 +154,7 @@ __all__ = [
 METHODS = ("spearman", "pearson")
 ADJUSTMENTS = ("flexible", "linear")
 #: How the decision controls for scenario when ``strata`` has several levels (module docstring, "Scenarios").
-SCENARIO_ADJUSTMENTS = ("within-ranks", "fixed-effects")
+SCENARIO_ADJUSTMENTS = ("both", "within-ranks", "fixed-effects")
 VERDICTS = ("genuine", "loss-proxy", "inconclusive", "insufficient-data")
 #: Smallest partial correlation that counts as an increment (the loss-proxy bound).
 EFFECT_SIZE = 0.20
@@ -263,7 +263,11 @@ class MBEResult:
         Scenarios (levels of ``strata``) the decision controlled for; 0 when
         it did not (no ``strata``, or a single level).
     scenario_adjustment : str
-        ``"within-ranks"``, ``"fixed-effects"`` or ``"none"``.
+        The scenario adjustment of the reported decision: ``"within-ranks"``,
+        ``"fixed-effects"`` or ``"none"``.
+    scenario_checks : dict
+        Verdict of each scenario adjustment tried (empty without scenarios);
+        ``genuine`` needs all of them.
     pooled_estimate, pooled_interval, pooled_p : float, tuple, float
         The same decision *without* controlling for scenario (the pooled,
         unadjusted partial r); equal to ``estimate``, ``interval``, ``p`` when
@@ -305,6 +309,7 @@ class MBEResult:
     inference: str = "none"
     scenarios: int = 0
     scenario_adjustment: str = "none"
+    scenario_checks: dict = field(default_factory=dict)
     pooled_estimate: float = NAN
     pooled_interval: tuple[float, float] = NAN_CI
     pooled_p: float = NAN
@@ -358,6 +363,7 @@ class MBEResult:
             "inference": self.inference,
             "scenarios": self.scenarios,
             "scenario_adjustment": self.scenario_adjustment,
+            "scenario_checks": [dict(self.scenario_checks)],
             "pooled_estimate": self.pooled_estimate,
             "pooled_interval": [np.array(self.pooled_interval)],
             "pooled_p": self.pooled_p,
@@ -960,7 +966,7 @@ def mbe_check(
     adjustment: str = "flexible",
     effect_size: float = EFFECT_SIZE,
     strata: Sequence | np.ndarray | pd.Series | None = None,
-    scenario_adjustment: str = "within-ranks",
+    scenario_adjustment: str = "both",
 ) -> MBEResult:
     """Marginal Baseline Evaluation: do the predictions beat the baseline?
 
@@ -993,10 +999,12 @@ def mbe_check(
         One scenario label per row.  With two or more scenarios the decision
         controls for scenario (module docstring, "Scenarios") and the result
         also carries the pooled decision (``pooled_*`` fields).
-    scenario_adjustment : {"within-ranks", "fixed-effects"}
+    scenario_adjustment : {"both", "within-ranks", "fixed-effects"}
         With ``strata``: rank within each scenario and add scenario
-        indicators (default), or keep the pooled ranks and add the indicators.
-        For pearson both add the indicators to the values.
+        indicators (``"within-ranks"``), keep the pooled ranks and add the
+        indicators (``"fixed-effects"``), or require ``genuine`` from both
+        (default; module docstring, "Scenarios").  For pearson every choice
+        adds the indicators to the values.
 
     Returns
     -------
@@ -1044,7 +1052,8 @@ def mbe_check(
     if not ratio_x >= DEGENERATE_RATIO:
         return MBEResult(**common, **no_ci, partial_r=0.0, partial_p=1.0, verdict="loss-proxy",
                          reason=_degenerate_reason(ratio_x, method), effect_class=classify_effect(raw_r, 0.0),
-                         residual_variance_ratio=ratio_x, estimate=0.0, p=1.0, adjustment="linear")
+                         residual_variance_ratio=ratio_x, estimate=0.0, p=1.0, adjustment="linear",
+                         pooled_estimate=0.0, pooled_p=1.0, pooled_verdict="loss-proxy")
     problem = _insufficiency(data, ratio_y)
     if problem:
         return MBEResult(**common, **no_ci, partial_r=NAN, partial_p=NAN, verdict="insufficient-data",
@@ -1053,19 +1062,32 @@ def mbe_check(
     p = _t_pvalue(r, n, k)
     pooled = _decide(data, method, alpha, adjustment, p)
     codes = _stratum_codes(data.strata)
-    decision = pooled if codes is None else _decide(data, method, alpha, adjustment, p, codes, scenario_adjustment)
+    pooled_verdict, pooled_reason = _outcome(pooled, data, method, alpha, effect_size, n, k)
+    checks: dict[str, str] = {}
+    if codes is None:
+        used, decision, verdict, reason = "none", pooled, pooled_verdict, pooled_reason
+    else:
+        kinds = ("within-ranks", "fixed-effects") if scenario_adjustment == "both" else (scenario_adjustment,)
+        kinds = kinds if method == "spearman" else ("fixed-effects",)  # values: both are scenario indicators
+        outcomes = {}
+        for kind in kinds:
+            made = _decide(data, method, alpha, adjustment, p, codes, kind)
+            outcomes[kind] = (made, *_outcome(made, data, method, alpha, effect_size, n, k, scenarios=True))
+        checks = {kind: outcome[1] for kind, outcome in outcomes.items()}
+        # genuine needs every adjustment to say so; the first that does not is the one reported
+        used = next((kind for kind in kinds if checks[kind] != "genuine"), kinds[0])
+        decision, verdict, reason = outcomes[used]
+        others = [f"{kind}: {v}" for kind, v in checks.items() if kind != used]
+        if others:
+            reason += f" [scenario adjustment {used}; {'; '.join(others)}; genuine needs every one]"
     linear = dict(partial_r=r, partial_p=p, ci95=fisher_ci(r, n, k), effect_class=classify_effect(raw_r, r),
                   residual_variance_ratio=ratio_x)
-    pooled_verdict = _outcome(pooled, data, method, alpha, effect_size, n, k)[0]
     fields = dict(estimate=decision.estimate, interval=decision.interval, p=decision.p, df=decision.df,
                   design_effect=decision.design_effect, n_groups=decision.n_groups,
                   adjustment=decision.adjustment, inference=decision.inference,
-                  scenarios=0 if codes is None else int(codes.max()) + 1,
-                  scenario_adjustment="none" if codes is None else
-                  (scenario_adjustment if method == "spearman" else "fixed-effects"),
-                  pooled_estimate=pooled.estimate, pooled_interval=pooled.interval, pooled_p=pooled.p,
-                  pooled_verdict=pooled_verdict)
-    verdict, reason = _outcome(decision, data, method, alpha, effect_size, n, k, scenarios=codes is not None)
+                  scenarios=0 if codes is None else int(codes.max()) + 1, scenario_adjustment=used,
+                  scenario_checks=checks, pooled_estimate=pooled.estimate, pooled_interval=pooled.interval,
+                  pooled_p=pooled.p, pooled_verdict=pooled_verdict)
     if codes is not None and pooled_verdict == "genuine" and verdict != "genuine":
         fields["between_scenarios_only"] = True
         reason += (f". Pooled over the {fields['scenarios']} scenarios without controlling for them it would be "
