@@ -153,7 +153,9 @@ def test_real_suite_reports_the_scenario_aware_and_the_pooled_verdict(safety_boa
     assert len(main) == 2
     for r in main:
         mbe = r["mbe"]
-        assert mbe["scenarios"] == 4 and mbe["scenario_adjustment"] == "within-ranks"
+        assert mbe["scenarios"] == 4 and mbe["scenario_adjustment"] in ("within-ranks", "fixed-effects")
+        assert set(mbe["scenario_checks"]) == {"within-ranks", "fixed-effects"}
+        assert (mbe["verdict"] == "genuine") == all(v == "genuine" for v in mbe["scenario_checks"].values())
         assert mbe["pooled_verdict"] in ("genuine", "loss-proxy", "inconclusive", "insufficient-data")
         assert mbe["pooled_estimate"] is None or -1 <= mbe["pooled_estimate"] <= 1
         assert "scenario indicators" in mbe["adjustment"] or mbe["verdict"] != "genuine"

@@ -359,6 +359,7 @@ def _mbe_dict(mbe, controls, n: int) -> dict:
         "n_groups": mbe.n_groups, "design_effect": mbe.design_effect, "adjustment": mbe.adjustment,
         "inference": mbe.inference, "alpha": mbe.alpha, "effect_size": mbe.effect_size, "sided": mbe.sided,
         "scenarios": mbe.scenarios, "scenario_adjustment": mbe.scenario_adjustment,
+        "scenario_checks": dict(mbe.scenario_checks),
         "pooled_estimate": mbe.pooled_estimate, "pooled_interval": tuple(mbe.pooled_interval),
         "pooled_p_one_sided": mbe.pooled_p, "pooled_verdict": mbe.pooled_verdict,
         "between_scenarios_only": mbe.between_scenarios_only,

@@ -86,6 +86,34 @@ The error rates are measured by simulation in
 ``benchmarks/bench_mbe_calibration.py`` (worlds in
 :mod:`magnet.stats.mbe_calibration`).
 
+Scenarios
+---------
+When runs of several scenarios (or target metrics) are pooled, a prediction
+that knows only which scenario a run belongs to (the train runs' scenario
+mean, alone or blended with the revealed mean) correlates with the actual
+values beyond a noisy revealed mean: the partial correlation is carried by
+differences *between* scenarios, while within each scenario it is zero or
+negative (Simpson's reversal).  With ``strata`` (one scenario label per row,
+two or more scenarios) the decision is made within scenarios, in two ways:
+
+* ``within-ranks``: predicted, actual and the controls are ranked *within*
+  their scenario (``(rank - 0.5) / size``), and the basis gains one indicator
+  per scenario.  A prediction that within a scenario is a monotone function
+  of the revealed mean has exactly the revealed mean's ranks there, so it is
+  a degenerate ``loss-proxy`` whatever its scenario offsets.
+* ``fixed-effects``: the pooled ranks, with scenario indicators added to the
+  flexible basis.
+
+``genuine`` needs both (default ``scenario_adjustment="both"``: an
+intersection-union test, level alpha when each is); the reported
+``estimate``/``interval``/``p`` are those of the first adjustment that is not
+``genuine`` (else of ``within-ranks``), and ``scenario_checks`` holds each
+one's verdict.  In simulation each alone misses a target that the other meets
+(``docs/explanations/mbe-check.md``).  The same decision without scenarios is
+reported as ``pooled_estimate``, ``pooled_interval``, ``pooled_p`` and
+``pooled_verdict``; ``between_scenarios_only`` marks a row that is ``genuine``
+pooled but not within scenarios.  A single scenario leaves the check unchanged.
+
 Data problems never raise; :class:`ValueError` is raised only for malformed
 input (mismatched lengths, wrong shapes, unknown method).
 
