@@ -24,7 +24,8 @@ Definitions (n = eval runs scored):
   ``gain_share_ci`` (:mod:`magnet.stats.gain`; the floor is a plug-in);
 * ``mbe``: :func:`magnet.stats.mbe.mbe_check` of predicted vs actual controlling for
   the baselines (``revealed_mean``, plus ``revealed_loss`` where logprobs exist),
-  cluster-robust over models: ``verdict`` (genuine / loss-proxy / inconclusive /
+  cluster-robust over models and, when the row pools several scenarios or target metrics, within scenarios
+  (:func:`mbe_strata`; the check without them in ``pooled_*``): ``verdict`` (genuine / loss-proxy / inconclusive /
   insufficient-data), ``estimate`` with the ``interval`` the verdict used and its
   one-sided ``p_one_sided``; ``p_holm`` adjusts that p over the rows of the
   leaderboard (Holm; the pooled ``main`` rows are the primary family, the
