@@ -8,7 +8,11 @@ Every row carries its MBE result; there is no way to turn it off. Rows:
 
 * ``stat = "main"``: each eval run's main target (unperturbed), pooled;
 * ``stat = <target key>`` (e.g. ``exact_match``, ``exact_match@typos/perturbed``):
-  one row per target variant with at least 5 runs (in ``leaderboard.json``).
+  one row per target variant with at least 5 runs (in ``leaderboard.json``),
+  except a variant whose row would be an exact duplicate of another variant's
+  (same runs, predictions, actual values, baselines and floors; e.g.
+  ``X@robustness/worst`` of runs without perturbations is ``X``): it is not
+  produced, named in the kept row's ``duplicates``, and not counted by Holm.
 
 Definitions (n = eval runs scored):
 
@@ -36,8 +40,13 @@ Which runs a row uses: those with a finite prediction, an actual value and a
 without per-instance values, e.g. ``bbq_accuracy``, through the per-instance
 proxy chosen from each fold's train runs, :mod:`magnet.protocol.proxies`,
 named in ``baseline_proxy``). Every statistic of the row is computed on those
-``n`` runs; ``n_dropped`` and ``dropped`` (reason -> runs) say which were left
-out and why. With fewer than :data:`MIN_MBE_RUNS` usable runs the row's MBE
+``n`` runs, except the noise floor and the gain share, which need the
+target's per-instance values (a run-level-only target such as
+``bbq_accuracy`` has no floor): ``column_n`` gives the runs of each column
+(``mae``, ``noise_floor``, ``gain_share``, ``mbe``) and ``column_notes`` says
+why a column used fewer than ``n``; ``gain_share_terms`` are the three means
+of the gain share on its runs. ``n_dropped`` and ``dropped`` (reason -> runs)
+say which runs were left out of the row and why. With fewer than :data:`MIN_MBE_RUNS` usable runs the row's MBE
 verdict is ``insufficient-data`` (no partial correlation is reported).
 
 Example:
@@ -120,6 +129,16 @@ class LeaderboardRow:
     gain_share_n: int = 0
     #: metric -> the interval method used instead of the usual one (or why it is NaN), e.g. on almost-revealed runs
     interval_notes: dict = field(default_factory=dict)
+    #: runs with a noise floor (a target without per-instance values, e.g. ``bbq_accuracy``, has none)
+    noise_floor_n: int = 0
+    #: column -> the runs it was computed on (``mae``, ``noise_floor``, ``gain_share``, ``mbe``); see ``column_notes``
+    column_n: dict = field(default_factory=dict)
+    #: column -> why it used fewer runs than ``n`` (only the columns that did)
+    column_notes: dict = field(default_factory=dict)
+    #: target variants whose rows were not produced because they are exact duplicates of this row
+    duplicates: list = field(default_factory=list)
+    #: the three means the gain share is made of, on its ``gain_share_n`` runs
+    gain_share_terms: dict = field(default_factory=dict)
 
     @property
     def flagged(self) -> bool:
@@ -249,6 +268,7 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
     run_floors = np.array([pair_floors.get(k, np.nan) for k in zip(data[RUN], data["target.key"])])
     gain = gain_share(data["predicted"], data["actual"], rm, run_floors, groups=groups, n_boot=n_boot, seed=seed)
     mbe_dict = _gate_perfect(_mbe_dict(mbe, controls, len(data)))
+    column_n, column_notes = column_counts(data, run_floors, s.n, gain.n, mbe_dict.get("n", len(data)))
     return LeaderboardRow(
         predictor=predictor, split=split, stat=stat, n=s.n, n_models=int(len(set(groups))),
         coverage=len(data) / n_targets if n_targets else float("nan"), failed_folds=failed_folds,
@@ -257,7 +277,40 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
         kendall=s.kendall, noise_floor=floor, revealed_mean_mae=rm_mae, gain_share=gain.estimate, mbe=mbe_dict,
         gain_share_ci=tuple(gain.ci), gain_share_n=gain.n, interval_notes=dict(s.interval_notes),
         n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy,
+        noise_floor_n=column_n["noise_floor"], column_n=column_n, column_notes=column_notes,
+        gain_share_terms={"mae": gain.mae, "revealed_mean_mae": gain.baseline_mae, "noise_floor": gain.floor},
     )
+
+
+def column_counts(data: pd.DataFrame, run_floors: np.ndarray, n: int, gain_n: int,
+                  mbe_n: int) -> tuple[dict[str, int], dict[str, str]]:
+    """The runs each column of a row used, and why a column used fewer than the row's ``n``.
+
+    The noise floor (and so the gain share) needs the per-instance values of the target: a run-level-only
+    target (``bbq_accuracy``) has no floor, and its runs count in ``mae`` but not in ``noise_floor``.
+
+    Example:
+        >>> data = pd.DataFrame({"target.name": ["em", "em", "bbq_accuracy"]})
+        >>> counts, notes = column_counts(data, np.array([0.1, 0.2, np.nan]), 3, 2, 3)
+        >>> counts
+        {'mae': 3, 'noise_floor': 2, 'gain_share': 2, 'mbe': 3}
+        >>> notes["noise_floor"]
+        'on 2 of 3 runs: 1 runs of bbq_accuracy have no per-instance values of the target, so no noise floor'
+    """
+    no_floor = ~np.isfinite(np.asarray(run_floors, dtype=float))
+    counts = {"mae": int(n), "noise_floor": int((~no_floor).sum()), "gain_share": int(gain_n), "mbe": int(mbe_n)}
+    notes = {}
+    if no_floor.any():
+        names = data.loc[no_floor, "target.name"].astype(str).value_counts().sort_index()
+        why = ", ".join(f"{c} runs of {t}" for t, c in names.items())
+        floor_note = f"{why} have no per-instance values of the target, so no noise floor"
+        notes["noise_floor"] = f"on {counts['noise_floor']} of {n} runs: {floor_note}"
+    if counts["gain_share"] != n:
+        notes["gain_share"] = (f"on {counts['gain_share']} of {n} runs: the runs with a noise floor (the gain's "
+                               f"MAE and revealed-mean MAE are over those runs too)")
+    if counts["mbe"] != n:
+        notes["mbe"] = f"on {counts['mbe']} of {n} runs"
+    return counts, notes
 
 
 def usable_rows(data: pd.DataFrame, corpus: Corpus, revealed: dict,
@@ -370,13 +423,46 @@ def score_joined(joined: pd.DataFrame, corpus: Corpus, revealed: dict, predictor
                      proxies)
     if row:
         rows.append(row)
+    kept: list[tuple[pd.DataFrame, LeaderboardRow]] = []
     for key, g in joined.groupby("target.key", sort=True):
         if len(g) >= MIN_ROWS:
+            sig = row_signature(g, corpus, revealed)
+            same = next((r for other, r in kept if other.equals(sig)), None)
+            if same is not None:  # e.g. X@robustness/worst of runs without perturbations: X itself
+                same.duplicates.append(key)
+                continue
             row = score_rows(g, corpus, revealed, None, predictor, split, key, failed,
                              int((targets["target.key"] == key).sum()), n_boot, seed, proxies)
             if row:
                 rows.append(row)
+                kept.append((sig, row))
     return rows
+
+
+def row_signature(group: pd.DataFrame, corpus: Corpus, revealed: dict) -> pd.DataFrame:
+    """Everything a variant row is computed from, keyed by run: two groups with equal signatures give equal rows.
+
+    The runs (and repeats), predictions, actual values, target names, baselines and each run's noise floor
+    (from the target's per-instance values). The target key itself is left out: ``X@robustness/worst`` of runs
+    without perturbations has the same values as ``X`` and would repeat its row (and count twice in Holm).
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+        >>> g = pd.DataFrame({RUN: ["r1", "r2"], "target.key": ["m", "m"], "target.name": ["m", "m"],
+        ...                   "predicted": [0.1, 0.2], "actual": [0.1, 0.3]})
+        >>> row_signature(g, corpus, {}).equals(row_signature(g.assign(**{"target.key": "m@fairness/worst"}), corpus, {}))
+        True
+        >>> row_signature(g, corpus, {}).equals(row_signature(g.assign(predicted=[0.1, 0.25]), corpus, {}))
+        False
+    """
+    cols = [c for c in (RUN, "repeat", "target.name", "predicted", "actual", *DEFAULT_BASELINES, "baseline_proxy")
+            if c in group]
+    sig = group[cols].copy()
+    floors = _pair_floors(corpus, revealed, group)
+    sig["noise_floor"] = [floors.get(k, np.nan) for k in zip(group[RUN], group["target.key"])]
+    order = [c for c in (RUN, "repeat") if c in sig]
+    return sig.astype(object).where(sig.notna(), None).sort_values(order).reset_index(drop=True)
 
 
 def benchmark(

@@ -18,11 +18,11 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 from pathlib import Path
 
 import numpy as np
-from magnet.report.terminal import VERDICT_STYLE, data_notes, fmt_ci, fmt_num, mbe_cell  # noqa: F401 (VERDICT_STYLE re-exported)
+from magnet.report.terminal import (  # noqa: F401 (VERDICT_STYLE re-exported)
+    VERDICT_STYLE, data_notes, fmt_ci, fmt_num, gain_text, mbe_cell, with_n)
 from magnet.stats.mbe import partial_residuals
 
 
@@ -119,9 +119,9 @@ def write_report(board, out_dir: Path) -> Path:
             f"MBE: {html.escape(r.mbe.get('reason', ''))}</p>" + "".join(images))
     table_rows = "".join(
         f"<tr class='{r.mbe.get('verdict')}'><td>{html.escape(r.split)}</td><td>{html.escape(r.predictor)}</td>"
-        f"<td>{r.n}</td><td>{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}</td><td>{fmt_num(r.noise_floor)}</td>"
-        f"<td>{'n/a' if not math.isfinite(r.gain_share) else f'{r.gain_share:.0%}'}</td><td>{fmt_num(r.spearman, '.2f')}</td>"
-        f"<td>{html.escape(mbe_cell(r.mbe))}</td><td>{r.mbe.get('verdict')}</td></tr>"
+        f"<td>{r.n}</td><td>{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}</td><td>{with_n(fmt_num(r.noise_floor), r, 'noise_floor')}</td>"
+        f"<td>{html.escape(gain_text(r))}</td><td>{fmt_num(r.spearman, '.2f')}</td>"
+        f"<td>{html.escape(with_n(mbe_cell(r.mbe), r, 'mbe'))}</td><td>{r.mbe.get('verdict')}</td></tr>"
         for r in board.main_rows())
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(board.main_rows()))
     loaded = getattr(board, "load_warnings", [])
@@ -136,7 +136,8 @@ td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .loss-proxy{{color
 per eval run; MBE controls: {html.escape(', '.join(board.controls))}. MAE intervals: studentized cluster bootstrap
 over models. MBE: partial r given splines of the controls, cluster-robust over models, with the interval its verdict
 used (one-sided tests: genuine when the increment is above 0, loss-proxy when it is below the effect size); p is
-one-sided, Holm-adjusted over the pooled main rows (the primary family).</p>
+one-sided, Holm-adjusted over the pooled main rows (the primary family). n: the runs of the row; (n=K) after a
+column: that column used K of them (the notes below say why).</p>
 <table><tr><th>split</th><th>predictor</th><th>n</th><th>MAE [95% CI]</th><th>floor</th><th>gain</th><th>Spearman</th>
 <th>partial r [CI], p (Holm)</th><th>MBE</th></tr>{table_rows}</table>{notes}{''.join(sections)}</body></html>"""
     path = Path(out_dir) / "report.html"

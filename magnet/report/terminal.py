@@ -41,6 +41,25 @@ def fmt_num(x, fmt=".3f") -> str:
     return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
 
 
+def with_n(text: str, row, column: str) -> str:
+    """A cell's text, followed by ``(n=K)`` when its column used K runs, not the row's n (``row.column_n``).
+
+    Example:
+        >>> from types import SimpleNamespace as R
+        >>> row = R(n=48, column_n={"mae": 48, "noise_floor": 36})
+        >>> with_n("0.012", row, "noise_floor"), with_n("0.180", row, "mae")
+        ('0.012 (n=36)', '0.180')
+    """
+    k = (getattr(row, "column_n", None) or {}).get(column)
+    return text if k is None or k == row.n else f"{text} (n={k})"
+
+
+def gain_text(row) -> str:
+    """The gain share as a percentage (``n/a`` when undefined), with its n when it differs from the row's."""
+    g = row.gain_share
+    return with_n("n/a" if not math.isfinite(g) else f"{g:.0%}", row, "gain_share")
+
+
 def leaderboard_table(board) -> Table:
     """The main leaderboard: one row per predictor x split, ranked by MAE; flagged rows marked."""
     rows = board.main_rows()
@@ -58,9 +77,9 @@ def leaderboard_table(board) -> Table:
         verdict = mbe.get("verdict", "?")
         flag = "" if verdict == "genuine" else " ⚑"
         table.add_row(
-            r.split, r.predictor + flag, str(r.n), f"{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}", fmt_num(r.noise_floor),
-            "n/a" if not math.isfinite(r.gain_share) else f"{r.gain_share:.0%}", fmt_num(r.spearman, ".2f"),
-            mbe_cell(mbe), f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            r.split, r.predictor + flag, str(r.n), f"{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}",
+            with_n(fmt_num(r.noise_floor), r, "noise_floor"), gain_text(r), fmt_num(r.spearman, ".2f"),
+            with_n(mbe_cell(mbe), r, "mbe"), f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
         )
     table.caption = (
         f"MAE CIs: studentized cluster bootstrap over {models} models. floor: expected MAE of an oracle knowing each "
@@ -70,6 +89,7 @@ def leaderboard_table(board) -> Table:
         f"splines of {', '.join(board.controls)}, cluster-robust over models (CR2, Bell-McCaffrey df), n = runs per "
         f"row; genuine = one-sided p <= {alpha:g}, loss-proxy = the {level} interval lies below {effect:g}, "
         f"inconclusive = it contains both; Holm: p adjusted over the pooled main rows (the primary family). "
+        f"n: runs of the row (MAE, Spearman); (n=K) after a column: it used K of them (see the notes). "
         f"⚑ = not genuine."
         + "".join(f"\n{note}" for note in data_notes(rows))
     )
@@ -77,19 +97,37 @@ def leaderboard_table(board) -> Table:
 
 
 def data_notes(rows) -> list[str]:
-    """One line per proxy used and per reason runs were left out of rows (distinct, in row order).
+    """One line per proxy used, per reason runs were left out of rows or of a column, and per interval fallback.
+
+    Lines that several rows share (e.g. a column without a floor for the same runs in every row) are printed once,
+    naming the rows.
 
     Example:
         >>> from types import SimpleNamespace as R
         >>> data_notes([R(baseline_proxy="bbq_accuracy <- exact_match", dropped={"no revealed instances": 2},
-        ...              predictor="P", split="kfold")])
-        ['baseline proxy: bbq_accuracy <- exact_match (per-instance stat chosen from train runs)', 'P / kfold: 2 runs dropped (no revealed instances)']
+        ...              predictor="P", split="kfold", interval_notes={"mae": "percentile cluster bootstrap: why"})])
+        ['baseline proxy: bbq_accuracy <- exact_match (per-instance stat chosen from train runs)', 'P / kfold: 2 runs dropped (no revealed instances)', 'P / kfold: MAE interval by percentile cluster bootstrap: why']
     """
     notes = []
     for proxy in dict.fromkeys(getattr(r, "baseline_proxy", None) for r in rows):
         if proxy:
             notes.append(f"baseline proxy: {proxy} (per-instance stat chosen from train runs)")
+    shared: dict[str, list[str]] = {}
     for r in rows:
+        who = f"{r.predictor} / {r.split}"
         for reason, count in (getattr(r, "dropped", None) or {}).items():
-            notes.append(f"{r.predictor} / {r.split}: {count} runs dropped ({reason})")
+            shared.setdefault(f"{count} runs dropped ({reason})", []).append(who)
+        for column, why in (getattr(r, "column_notes", None) or {}).items():
+            shared.setdefault(f"{COLUMN_LABEL.get(column, column)} {why}", []).append(who)
+        for metric, how in (getattr(r, "interval_notes", None) or {}).items():
+            shared.setdefault(f"{metric.upper()} interval by {how}", []).append(who)
+        for note in getattr(r, "notes", None) or []:
+            shared.setdefault(note, []).append(who)
+    for text, who in shared.items():
+        label = who[0] if len(who) == 1 else ("every row" if len(who) == len(rows) else ", ".join(who))
+        notes.append(f"{label}: {text}")
     return notes
+
+
+#: How the notes name a column of a row.
+COLUMN_LABEL = {"noise_floor": "floor", "gain_share": "gain", "mbe": "MBE", "mae": "MAE"}
