@@ -62,6 +62,7 @@ import pandas as pd
 
 from magnet.protocol.corpus import scenario_label, target_key
 from magnet.helm_objects import make_stat
+from magnet.predictions import ABSTAINED, noted
 from magnet.protocol.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT, scenario_of
 
 from magnet.protocol.proxies import Proxy, choose_proxy
@@ -169,12 +170,18 @@ class FoldData:
 
     def fallback(self, key: str, metric: str) -> float:
         """Train mean of the key, else of the stat name; NaN when no train run has the stat (then no prediction)."""
-        for sub in (self.train[self.train["key"] == key], self.train[self.train["metric"] == metric]):
+        return self.fallback_source(key, metric)[0]
+
+    def fallback_source(self, key: str, metric: str) -> tuple[float, str]:
+        """:meth:`fallback` and the note that says which one served (empty when none did)."""
+        for sub, what in ((self.train[self.train["key"] == key], "the target's mean over all train runs"),
+                          (self.train[self.train["metric"] == metric], "the stat's mean over all train runs and "
+                                                                       "variants")):
             v = sub["value"].to_numpy(dtype=float)
             v = v[np.isfinite(v)]
             if v.size:
-                return float(v.mean())
-        return float("nan")
+                return float(v.mean()), f"fallback: {what} (no estimate of its own for the run)"
+        return float("nan"), ""
 
     def value_range(self, key: str, metric: str) -> tuple[float, float]:
         """The range predictions are clipped to: [0, 1] widened to the train values of the stat."""
@@ -458,21 +465,11 @@ def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "va
     if values is not None and len(values):
         got = {(r, k): v for r, k, v in zip(values[RUN], values["key"], values[value_col])}
     out: dict[str, list] = {run: [] for run in data.eval[RUN]}
-    fallbacks: dict[str, float] = {}
+    fallbacks: dict = {}
     for run, key, metric, split, pn, co, rb, fa in zip(
             data.targets[RUN], data.targets["key"], data.targets["metric"], data.targets["split"],
             data.targets["pert_name"], data.targets["computed_on"], data.targets["robustness"],
             data.targets["fairness"]):
-        v = got.get((run, key))
-        if v is None or not np.isfinite(v):
-            if key not in fallbacks:
-                fallbacks[key] = data.fallback(key, metric)
-            v = fallbacks[key]
-        if not np.isfinite(v):  # abstain: no estimate and no train value of this metric (no number on another scale)
-            data.abstained[(run, key)] = f"no train run reports {metric} and no revealed value of it"
-            continue
-        lo, hi = data.value_range(key, metric) if (key, "range") not in fallbacks else fallbacks[(key, "range")]
-        fallbacks[(key, "range")] = (lo, hi)
         pert = None
         if pn is not None:
             pert = {"name": pn, "computed_on": co}
@@ -480,7 +477,21 @@ def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "va
                 pert["robustness"] = bool(rb)
             if fa is not None:
                 pert["fairness"] = bool(fa)
-        out[run].append(make_stat(f"predicted_{metric}", float(np.clip(v, lo, hi)), split=split, perturbation=pert))
+        v, note = got.get((run, key)), None
+        if v is None or not np.isfinite(v):
+            if key not in fallbacks:
+                fallbacks[key] = data.fallback_source(key, metric)
+            v, note = fallbacks[key]
+        if not np.isfinite(v):  # abstain: no estimate and no train value of this metric (no number on another scale)
+            reason = f"no train run reports {metric} and no revealed value of it"
+            data.abstained[(run, key)] = reason
+            out[run].append(noted(make_stat(f"predicted_{metric}", float("nan"), split=split, perturbation=pert),
+                                  ABSTAINED + reason))
+            continue
+        lo, hi = data.value_range(key, metric) if (key, "range") not in fallbacks else fallbacks[(key, "range")]
+        fallbacks[(key, "range")] = (lo, hi)
+        stat = make_stat(f"predicted_{metric}", float(np.clip(v, lo, hi)), split=split, perturbation=pert)
+        out[run].append(noted(stat, note) if note else stat)
     return out
 
 

@@ -77,6 +77,7 @@ import numpy as np
 import pandas as pd
 
 from magnet.protocol.baselines import DEFAULT_BASELINES, compute_baselines
+from magnet.predictions import NOTE
 from magnet.protocol.corpus import RUN, Corpus
 from magnet.stats.mbe import mbe_check
 from magnet.stats.multiplicity import holm
@@ -139,6 +140,12 @@ class LeaderboardRow:
     duplicates: list = field(default_factory=list)
     #: the three means the gain share is made of, on its ``gain_share_n`` runs
     gain_share_terms: dict = field(default_factory=dict)
+    #: what the predictor said about its predictions (a fallback, an abstention), with the runs it concerns
+    notes: list = field(default_factory=list)
+    #: other predictors whose predictions (so every row) are identical to this one's, under this split
+    same_predictions: list = field(default_factory=list)
+    #: the predictor whose identical row is shown instead of this one (None: this row is shown)
+    shown_as: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -243,14 +250,15 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
     data = joined if baselines is None else joined.merge(baselines, on=[RUN, "target.key"], how="left")
     if not len(data):
         return None
+    said = prediction_notes(data)
     finite = np.isfinite(pd.to_numeric(data["predicted"], errors="coerce")) & np.isfinite(data["actual"].astype(float))
     data = data[finite]
-    if len(data) < 1:
-        return None
+    if len(data) < 1:  # nothing predicted: no row, unless the predictor said why (e.g. it abstained everywhere)
+        return _empty_row(predictor, split, stat, failed_folds, {}, None, said) if said else None
     data, dropped = usable_rows(data, corpus, revealed, proxies)
     proxy = proxy_label(data)
     if not len(data):
-        return _empty_row(predictor, split, stat, failed_folds, dropped, proxy)
+        return _empty_row(predictor, split, stat, failed_folds, dropped, proxy, said)
     groups = data[RUN].map(_models(corpus)).astype(str).to_numpy()
     s = score_predictions(data["predicted"].to_numpy(), data["actual"].to_numpy(), groups=groups,
                           n_boot=n_boot, seed=seed)
@@ -279,7 +287,22 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
         n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy,
         noise_floor_n=column_n["noise_floor"], column_n=column_n, column_notes=column_notes,
         gain_share_terms={"mae": gain.mae, "revealed_mean_mae": gain.baseline_mae, "noise_floor": gain.floor},
+        notes=said,
     )
+
+
+def prediction_notes(data: pd.DataFrame) -> list[str]:
+    """The predictor's notes on a row's predictions (``magnet.note``: fallbacks, abstentions), each with its runs.
+
+    Example:
+        >>> data = pd.DataFrame({RUN: ["a", "b", "c"], NOTE: ["fallback: train mean", None, "fallback: train mean"]})
+        >>> prediction_notes(data)
+        ['fallback: train mean (2 of 3 runs)']
+    """
+    if NOTE not in data:
+        return []
+    counts = data[NOTE].dropna().astype(str).value_counts(sort=False)
+    return [f"{note} ({count} of {len(data)} runs)" for note, count in counts.items()]
 
 
 def column_counts(data: pd.DataFrame, run_floors: np.ndarray, n: int, gain_n: int,
@@ -356,16 +379,16 @@ def proxy_label(data: pd.DataFrame) -> str | None:
     return "; ".join(f"{t} <- {p}" for t, p in pairs) or None
 
 
-def _empty_row(predictor, split, stat, failed_folds, dropped, proxy) -> LeaderboardRow:
+def _empty_row(predictor, split, stat, failed_folds, dropped, proxy, notes=None) -> LeaderboardRow:
     """A row without usable runs: every statistic undefined, the MBE verdict insufficient-data with the reasons."""
     nan, ci = float("nan"), (float("nan"), float("nan"))
-    reason = "no usable runs: " + "; ".join(f"{k} ({v} runs)" for k, v in dropped.items())
+    reason = "no usable runs: " + "; ".join([f"{k} ({v} runs)" for k, v in dropped.items()] + list(notes or []))
     return LeaderboardRow(
         predictor=predictor, split=split, stat=stat, n=0, n_models=0, coverage=0.0, failed_folds=failed_folds,
         bootstrap="none", mae=nan, mae_ci=ci, rmse=nan, rmse_ci=ci, bias=nan, bias_ci=ci, r2=nan, spearman=nan,
         spearman_ci=ci, kendall=nan, noise_floor=nan, revealed_mean_mae=nan, gain_share=nan,
         mbe={"verdict": "insufficient-data", "reason": reason, "controls": [], "n": 0},
-        n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy)
+        n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy, notes=list(notes or []))
 
 
 def _gate_perfect(mbe: dict) -> dict:
@@ -402,10 +425,13 @@ def adjust_for_many_rows(rows: list[LeaderboardRow]) -> None:
     """
     for family, members in (("primary (pooled main rows)", [r for r in rows if r.stat == "main"]),
                             ("secondary (per target variant)", [r for r in rows if r.stat != "main"])):
-        adjusted = holm([r.mbe.get("p_one_sided", float("nan")) for r in members])
-        for r, p in zip(members, adjusted):
+        shown = [r for r in members if not getattr(r, "shown_as", None)]  # identical predictors count once
+        adjusted = dict(zip(((r.split, r.predictor, r.stat) for r in shown),
+                            holm([r.mbe.get("p_one_sided", float("nan")) for r in shown])))
+        for r in members:
+            p = adjusted[(r.split, getattr(r, "shown_as", None) or r.predictor, r.stat)]
             r.mbe["p_holm"] = float(p)
-            r.mbe["family"] = f"{family}, Holm over {len(members)} rows"
+            r.mbe["family"] = f"{family}, Holm over {len(shown)} rows"
             r.mbe["genuine_after_holm"] = bool(r.mbe.get("verdict") == "genuine" and p <= r.mbe.get("alpha", 0.05))
 
 
@@ -463,6 +489,50 @@ def row_signature(group: pd.DataFrame, corpus: Corpus, revealed: dict) -> pd.Dat
     sig["noise_floor"] = [floors.get(k, np.nan) for k in zip(group[RUN], group["target.key"])]
     order = [c for c in (RUN, "repeat") if c in sig]
     return sig.astype(object).where(sig.notna(), None).sort_values(order).reset_index(drop=True)
+
+
+def with_abstentions(result: ProtocolResult) -> pd.DataFrame:
+    """A run's predictions and the targets its predictor abstained on (NaN, the reason in ``magnet.note``).
+
+    Abstentions are not predictions (:func:`magnet.predictions.check_predictions` keeps them out); the folds
+    record them, and the leaderboard shows them in ``predictions.csv`` and in its rows' ``notes``.
+    """
+    declined = [dict(r, fold=f.index, fold_label=f.label) for f in result.folds for r in (f.abstained or [])]
+    if not declined:
+        return result.predictions
+    extra = pd.DataFrame(declined).assign(predictor=result.predictor, split=result.split)
+    extra["stats.mean"] = np.nan
+    return pd.concat([result.predictions, extra], ignore_index=True)
+
+
+def mark_identical_predictors(rows: list[LeaderboardRow], joined: list[pd.DataFrame]) -> None:
+    """Predictors whose predictions are identical under a split (e.g. ModelMean, ScenarioMean and a fallback):
+    each row names the others in ``same_predictions``; all but the first have ``shown_as`` the first.
+
+    The terminal and HTML tables show one row for them, and Holm counts it once.
+    """
+    if not joined:
+        return
+    everything = pd.concat(joined, ignore_index=True)
+    keys = [c for c in (RUN, "repeat", "target.key") if c in everything]
+    same: dict = {}
+    for (split, predictor), g in everything.groupby(["split", "predictor"], sort=False):
+        sig = g[keys + ["predicted"]].sort_values(keys).reset_index(drop=True)
+        first = next((p for p, other in same.get(split, []) if other.equals(sig)), None)
+        same.setdefault(split, []).append((first or predictor, sig))
+    for split, entries in same.items():
+        groups: dict[str, list[str]] = {}
+        names = [p for p, _ in entries]
+        order = [p for p in dict.fromkeys(everything.loc[everything["split"] == split, "predictor"])]
+        for predictor, first in zip(order, names):
+            groups.setdefault(first, []).append(predictor)
+        for first, members in groups.items():
+            if len(members) < 2:
+                continue
+            for r in rows:
+                if r.split == split and r.predictor in members:
+                    r.same_predictions = [m for m in members if m != r.predictor]
+                    r.shown_as = None if r.predictor == first else first
 
 
 def benchmark(
@@ -537,7 +607,8 @@ def benchmark(
                 control_revealed = (reveal(corpus, num_eval_samples, seed + r) if reveal_mode == "adaptive"
                                     else result.revealed)
                 rep_baselines, choices = proxied_of(split, r, control_revealed)
-                j = join_truth(result.predictions, corpus.targets).assign(predictor=result.predictor, split=split)
+                j = join_truth(with_abstentions(result), corpus.targets).assign(predictor=result.predictor,
+                                                                                split=split)
                 j = j.merge(rep_baselines, on=[RUN, "target.key"], how="left")
                 parts.append(j.assign(repeat=r) if repeats > 1 else j)
                 choices_used.append(choices)
@@ -550,6 +621,7 @@ def benchmark(
             rows += score_joined(pooled, corpus, first_revealed, first.predictor, split, failed, n_boot, seed,
                                   pd.concat(choices_used, ignore_index=True))
             joined.append(pooled)
+    mark_identical_predictors(rows, joined)
     adjust_for_many_rows(rows)
     all_joined = pd.concat(joined, ignore_index=True) if joined else pd.DataFrame()
     if len(all_joined):

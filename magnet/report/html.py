@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from magnet.report.terminal import (  # noqa: F401 (VERDICT_STYLE re-exported)
-    VERDICT_STYLE, data_notes, fmt_ci, fmt_num, gain_text, mbe_cell, with_n)
+    VERDICT_STYLE, data_notes, fmt_ci, fmt_num, gain_text, mbe_cell, predictor_label, shown_rows, with_n)
 from magnet.stats.mbe import partial_residuals
 
 
@@ -102,7 +102,7 @@ def write_report(board, out_dir: Path) -> Path:
     plots = Path(out_dir) / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     sections = []
-    for r in board.main_rows():
+    for r in shown_rows(board):
         images = []
         for kind, make in (("predicted_vs_actual", lambda: predicted_vs_actual_figure(board.joined, r.predictor, r.split)),
                            ("mbe_residuals", lambda: residual_figure(board.joined, r.predictor, r.split, board.controls))):
@@ -113,17 +113,17 @@ def write_report(board, out_dir: Path) -> Path:
             images.append(f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{kind}">')
         verdict = r.mbe.get("verdict")
         sections.append(
-            f"<h3>{html.escape(r.predictor)} &middot; {html.escape(r.split)} &middot; "
+            f"<h3>{html.escape(predictor_label(r))} &middot; {html.escape(r.split)} &middot; "
             f"<span class='{verdict}'>{verdict}</span></h3>"
             f"<p>MAE {fmt_num(r.mae)} {fmt_ci(r.mae_ci)} (n = {r.n} runs, {r.n_models} models); noise floor {fmt_num(r.noise_floor)}; "
             f"MBE: {html.escape(r.mbe.get('reason', ''))}</p>" + "".join(images))
     table_rows = "".join(
-        f"<tr class='{r.mbe.get('verdict')}'><td>{html.escape(r.split)}</td><td>{html.escape(r.predictor)}</td>"
+        f"<tr class='{r.mbe.get('verdict')}'><td>{html.escape(r.split)}</td><td>{html.escape(predictor_label(r))}</td>"
         f"<td>{r.n}</td><td>{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}</td><td>{with_n(fmt_num(r.noise_floor), r, 'noise_floor')}</td>"
         f"<td>{html.escape(gain_text(r))}</td><td>{fmt_num(r.spearman, '.2f')}</td>"
         f"<td>{html.escape(with_n(mbe_cell(r.mbe), r, 'mbe'))}</td><td>{r.mbe.get('verdict')}</td></tr>"
-        for r in board.main_rows())
-    notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(board.main_rows()))
+        for r in shown_rows(board))
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(shown_rows(board)))
     loaded = getattr(board, "load_warnings", [])
     if loaded:
         notes += ("<h3>Loading the corpus</h3><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in loaded)

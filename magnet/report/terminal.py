@@ -60,9 +60,25 @@ def gain_text(row) -> str:
     return with_n("n/a" if not math.isfinite(g) else f"{g:.0%}", row, "gain_share")
 
 
+def shown_rows(board) -> list:
+    """The main rows the tables show: one per predictor x split, predictors with identical predictions once."""
+    return [r for r in board.main_rows() if not getattr(r, "shown_as", None)]
+
+
+def predictor_label(row) -> str:
+    """The predictor of a shown row, with every predictor whose predictions are identical (``A = B = C``).
+
+    Example:
+        >>> from types import SimpleNamespace as R
+        >>> predictor_label(R(predictor="ModelMean", same_predictions=["ScenarioMean"]))
+        'ModelMean = ScenarioMean'
+    """
+    return " = ".join([row.predictor] + list(getattr(row, "same_predictions", None) or []))
+
+
 def leaderboard_table(board) -> Table:
     """The main leaderboard: one row per predictor x split, ranked by MAE; flagged rows marked."""
-    rows = board.main_rows()
+    rows = shown_rows(board)
     models = max((r.n_models for r in rows), default=0)
     table = Table(title=f"magnet leaderboard: main targets, {board.num_eval_samples:g} revealed instances per eval run")
     alpha = next((r.mbe.get("alpha") for r in rows if r.mbe.get("alpha")), 0.05)
@@ -77,7 +93,7 @@ def leaderboard_table(board) -> Table:
         verdict = mbe.get("verdict", "?")
         flag = "" if verdict == "genuine" else " ⚑"
         table.add_row(
-            r.split, r.predictor + flag, str(r.n), f"{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}",
+            r.split, predictor_label(r) + flag, str(r.n), f"{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}",
             with_n(fmt_num(r.noise_floor), r, "noise_floor"), gain_text(r), fmt_num(r.spearman, ".2f"),
             with_n(mbe_cell(mbe), r, "mbe"), f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
         )
@@ -90,6 +106,7 @@ def leaderboard_table(board) -> Table:
         f"row; genuine = one-sided p <= {alpha:g}, loss-proxy = the {level} interval lies below {effect:g}, "
         f"inconclusive = it contains both; Holm: p adjusted over the pooled main rows (the primary family). "
         f"n: runs of the row (MAE, Spearman); (n=K) after a column: it used K of them (see the notes). "
+        f"A = B: predictors with identical predictions, one row. "
         f"⚑ = not genuine."
         + "".join(f"\n{note}" for note in data_notes(rows))
     )
