@@ -20,7 +20,7 @@ from magnet.backends.helm.errors import HelmOutputWarning
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.benchmark import benchmark, score_rows
 from magnet.protocol.corpus import RUN, Corpus
-from magnet.report.terminal import leaderboard_table
+from magnet.report.terminal import leaderboard_table, shown_rows
 from predictors.model_mean import ModelMean
 from predictors.revealed_sample_mean import RevealedSampleMean
 from predictors.scenario_mean import ScenarioMean
@@ -64,11 +64,11 @@ def test_each_column_states_the_runs_it_used(safety, tmp_path):
                                                            abs=1e-12)
         assert terms["noise_floor"] == pytest.approx(row.noise_floor, abs=1e-12)
     text = _printed(board)
-    assert text.count("(n=27)") == 2 * len(board.main_rows())  # floor and gain of every row
+    assert text.count("(n=27)") == 2 * len(shown_rows(board)) == 4  # floor and gain of every row shown
     assert "floor on 27 of 36 runs: 9 runs of bbq_accuracy have no per-instance values" in " ".join(text.split())
     board.write(tmp_path, plots=True)
     page = (tmp_path / "report.html").read_text()
-    assert page.count("(n=27)") >= 2 * len(board.main_rows()) and "9 runs of bbq_accuracy" in page
+    assert page.count("(n=27)") >= 4 and "9 runs of bbq_accuracy" in page
     row = json.loads((tmp_path / "leaderboard.json").read_text())["rows"][0]
     assert row["column_n"]["noise_floor"] == 27 and row["column_notes"]["gain_share"].startswith("on 27 of 36")
 
@@ -87,12 +87,13 @@ def test_rows_that_duplicate_another_row_are_not_produced(safety):
                       kept.failed_folds, 9, n_boot=50, seed=0, proxies=board.proxies)
     holm = ("p_holm", "family", "genuine_after_holm")  # added over the leaderboard afterwards
     kept_mbe = {k: v for k, v in kept.mbe.items() if k not in holm}
-    assert json.dumps({**asdict(twin), "stat": None, "duplicates": None}, default=str) == \
-        json.dumps({**asdict(kept), "stat": None, "duplicates": None, "mbe": kept_mbe}, default=str)
-    # Holm counts the rows shown: 3 main rows (primary), 3 x 4 target rows (secondary).
-    families = {r.mbe["family"] for r in board.rows}
-    assert families == {"primary (pooled main rows), Holm over 3 rows",
-                        "secondary (per target variant), Holm over 12 rows"}
+    later = {"stat": None, "duplicates": None, "same_predictions": None, "shown_as": None}  # set over the board
+    assert json.dumps({**asdict(twin), **later}, default=str) == \
+        json.dumps({**asdict(kept), **later, "mbe": kept_mbe}, default=str)
+    # Holm counts the rows produced (ScenarioMean's, identical to ModelMean's, once): 2 x 4, not 3 x 10.
+    assert len(board.rows) == 3 * 5
+    assert {r.mbe["family"] for r in board.rows if r.stat != "main"} == {
+        "secondary (per target variant), Holm over 8 rows"}
 
 
 def test_variant_rows_that_differ_are_kept(small_demo_corpus):
@@ -106,3 +107,72 @@ def test_variant_rows_that_differ_are_kept(small_demo_corpus):
             a = joined[joined["target.key"] == row.stat].sort_values(RUN)
             b = joined[joined["target.key"] == dup].sort_values(RUN)
             assert a["predicted"].tolist() == b["predicted"].tolist() and a["actual"].tolist() == b["actual"].tolist()
+
+
+def test_fallbacks_and_identical_predictors_are_stated(safety, tmp_path):
+    """ModelMean under leave-one-model-out: the held-out model has no train run, so every prediction is the
+    fallback, which equals ScenarioMean's (each scenario has its own metric here): one table row, said so."""
+    _, board = safety
+    main = {r.predictor: r for r in board.main_rows()}
+    assert main["ModelMean"].notes == ["fallback: the target's mean over all train runs (no estimate of its own for "
+                                       "the run) (36 of 36 runs)"]
+    assert main["ScenarioMean"].notes == [] and main["RevealedSampleMean"].notes == []
+    assert main["ModelMean"].same_predictions == ["ScenarioMean"] and main["ModelMean"].shown_as is None
+    assert main["ScenarioMean"].same_predictions == ["ModelMean"] and main["ScenarioMean"].shown_as == "ModelMean"
+    assert main["ModelMean"].mae == main["ScenarioMean"].mae
+    text = " ".join(_printed(board).split())
+    assert "ModelMean = ScenarioMean" in text and "│ ScenarioMean" not in text
+    assert "ModelMean / leave-one-model-out: fallback: the target's mean over all train runs" in text
+    # Holm counts the rows shown: identical predictors once (2 main rows), duplicate variant rows not at all.
+    assert {r.mbe["family"] for r in board.rows} == {"primary (pooled main rows), Holm over 2 rows",
+                                                     "secondary (per target variant), Holm over 8 rows"}
+    assert main["ScenarioMean"].mbe["p_holm"] == main["ModelMean"].mbe["p_holm"]
+    board.write(tmp_path, plots=False)
+    csv = __import__("pandas").read_csv(tmp_path / "predictions.csv")
+    notes = csv.groupby("predictor")["magnet.note"].apply(lambda s: set(s.dropna()))
+    assert notes["ModelMean"] == {"fallback: the target's mean over all train runs (no estimate of its own for the "
+                                  "run)"}
+    assert notes["ScenarioMean"] == notes["RevealedSampleMean"] == set()
+
+
+def test_abstentions_reach_predictions_csv_and_the_rows(tmp_path):
+    """ScenarioMean under leave-one-scenario-out: no train run reports the held-out scenario's metric, so it
+    abstains (no number on another scale); the reason reaches predictions.csv, the rows and the table."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HelmOutputWarning)
+        corpus = Corpus.load(HelmOutputs.coerce(SUITE, cache_dir=False))
+    board = benchmark([ScenarioMean()], corpus, splits=["leave-one-scenario-out"], num_eval_samples=1,
+                      progress=False, n_boot=0)
+    folds = {f.label: f for f in board.results[0].folds}
+    declined = {label: len(f.abstained) for label, f in folds.items() if f.abstained}
+    assert declined == {"anthropic_red_team": 9, "harm_bench": 9, "simple_safety_tests": 9}
+    assert all(folds[label].status == "ok" for label in declined)  # a stated abstention is not a failure
+    main = board.main_rows()[0]
+    assert main.n == 0 and main.mbe["verdict"] == "insufficient-data"
+    assert "abstained: no train run reports art_score and no revealed value of it (9 of 27 runs)" in main.notes
+    art = next(r for r in board.rows if r.stat == "art_score")
+    assert art.notes == ["abstained: no train run reports art_score and no revealed value of it (9 of 9 runs)"]
+    assert "abstained: no train run reports sst_score" in " ".join(_printed(board).split())
+    board.write(tmp_path, plots=False)
+    csv = __import__("pandas").read_csv(tmp_path / "predictions.csv")
+    abstained = csv[csv["magnet.note"].fillna("").str.startswith("abstained: ")]
+    assert len(abstained) == 3 * 9 and abstained["predicted"].isna().all()  # the main target of each run
+    assert set(abstained["target.name"]) == {"art_score", "harm_bench_score", "sst_score"}
+
+
+def test_interval_fallbacks_are_in_the_terminal_and_html_notes(small_root, tmp_path):
+    """19 of 20 revealed, exact_match only: Additive's MAE interval is not the usual one (round 1 put the reason in
+    the JSON only)."""
+    corpus = Corpus.load(HelmOutputs.coerce(small_root), stat_names=["exact_match"])
+    from predictors.additive import Additive
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = benchmark([Additive()], corpus, splits=["kfold"], num_eval_samples=19, progress=False, n_boot=200)
+    row = board.main_rows()[0]
+    note = row.interval_notes["mae"]  # the studentized interval is undefined or degenerate here, and says why
+    assert note.startswith(("none: ", "percentile cluster bootstrap: ")), note
+    text = " ".join(_printed(board).split())
+    assert f"Additive / kfold: MAE interval by {note}" in text
+    board.write(tmp_path, plots=True)
+    assert f"MAE interval by {note}" in (tmp_path / "report.html").read_text()
