@@ -453,11 +453,16 @@ def prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_r
     return data
 
 
-def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "value") -> dict[str, list]:
+def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "value",
+                      run_notes: dict | None = None) -> dict[str, list]:
     """``{run: [Stat]}`` for every eval run and target; missing or non-finite values fall back (see module doc).
 
     A target with neither an estimate nor a train value of its metric gets no
-    prediction (the predictor abstains for it; the reason in ``data.abstained``).
+    prediction (the predictor abstains for it; the reason in ``data.abstained``
+    and, as an abstention, in the returned stats: :func:`magnet.predictions.noted`).
+    A fallback is noted on its stat; ``run_notes`` (run -> text) adds the
+    predictor's own remark on every target of a run (e.g. "the model has no
+    train run"). The notes reach ``predictions.csv`` and the leaderboard's rows.
 
     ``values`` has columns ``run_spec.name``, ``key`` and ``value_col``.
     """
@@ -482,6 +487,8 @@ def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "va
             if key not in fallbacks:
                 fallbacks[key] = data.fallback_source(key, metric)
             v, note = fallbacks[key]
+        if run_notes and run_notes.get(run):
+            note = f"{note}; {run_notes[run]}" if note else run_notes[run]
         if not np.isfinite(v):  # abstain: no estimate and no train value of this metric (no number on another scale)
             reason = f"no train run reports {metric} and no revealed value of it"
             data.abstained[(run, key)] = reason

@@ -114,8 +114,9 @@ def test_fallbacks_and_identical_predictors_are_stated(safety, tmp_path):
     fallback, which equals ScenarioMean's (each scenario has its own metric here): one table row, said so."""
     _, board = safety
     main = {r.predictor: r for r in board.main_rows()}
-    assert main["ModelMean"].notes == ["fallback: the target's mean over all train runs (no estimate of its own for "
-                                       "the run) (36 of 36 runs)"]
+    said = "fallback: the target's mean over all train runs (no estimate of its own for the run); the model has no " \
+           "train run"
+    assert main["ModelMean"].notes == [f"{said} (36 of 36 runs)"]
     assert main["ScenarioMean"].notes == [] and main["RevealedSampleMean"].notes == []
     assert main["ModelMean"].same_predictions == ["ScenarioMean"] and main["ModelMean"].shown_as is None
     assert main["ScenarioMean"].same_predictions == ["ModelMean"] and main["ScenarioMean"].shown_as == "ModelMean"
@@ -130,8 +131,7 @@ def test_fallbacks_and_identical_predictors_are_stated(safety, tmp_path):
     board.write(tmp_path, plots=False)
     csv = __import__("pandas").read_csv(tmp_path / "predictions.csv")
     notes = csv.groupby("predictor")["magnet.note"].apply(lambda s: set(s.dropna()))
-    assert notes["ModelMean"] == {"fallback: the target's mean over all train runs (no estimate of its own for the "
-                                  "run)"}
+    assert notes["ModelMean"] == {said}
     assert notes["ScenarioMean"] == notes["RevealedSampleMean"] == set()
 
 
