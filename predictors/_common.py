@@ -393,7 +393,7 @@ def prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_r
     tv = stats[stats["metric"].isin(wanted)].merge(tinfo[[RUN, "model", "scenario", "label", "main_name",
                                                           "main_split"]], on=RUN)
     split_ok = [(sp == ms) if not _is_missing(ms) else sp == "test" for sp, ms in zip(tv["split"], tv["main_split"])]
-    tv = tv[split_ok].copy()
+    tv = tv[np.array(split_ok, dtype=bool)].copy()  # a boolean mask even when empty ([] would select no column)
     tv["main"] = tv["pert_name"].isna()
     tv["cell"] = [cell_of(s, lab, k) for s, lab, k in zip(tv["scenario"], tv["label"], tv["key"])]
     tv["is_main_name"] = tv["metric"] == tv["main_name"]

@@ -145,19 +145,22 @@ def test_abstentions_reach_predictions_csv_and_the_rows(tmp_path):
                       progress=False, n_boot=0)
     folds = {f.label: f for f in board.results[0].folds}
     declined = {label: len(f.abstained) for label, f in folds.items() if f.abstained}
-    assert declined == {"anthropic_red_team": 9, "harm_bench": 9, "simple_safety_tests": 9}
-    assert all(folds[label].status == "ok" for label in declined)  # a stated abstention is not a failure
+    assert declined == {"anthropic_red_team": 9, "bbq:subject=all,method=multiple_choice_joint": 9, "harm_bench": 9,
+                        "simple_safety_tests": 9}
+    # a stated abstention is not a failure (the bbq fold raised KeyError 'pert_name' before: no train value at all)
+    assert [f.status for f in folds.values()] == ["ok"] * 4, [f.reason for f in folds.values()]
     main = board.main_rows()[0]
     assert main.n == 0 and main.mbe["verdict"] == "insufficient-data"
-    assert "abstained: no train run reports art_score and no revealed value of it (9 of 27 runs)" in main.notes
+    assert "abstained: no train run reports art_score and no revealed value of it (9 of 36 runs)" in main.notes
+    assert "abstained: no train run reports bbq_accuracy and no revealed value of it (9 of 36 runs)" in main.notes
     art = next(r for r in board.rows if r.stat == "art_score")
     assert art.notes == ["abstained: no train run reports art_score and no revealed value of it (9 of 9 runs)"]
     assert "abstained: no train run reports sst_score" in " ".join(_printed(board).split())
     board.write(tmp_path, plots=False)
     csv = __import__("pandas").read_csv(tmp_path / "predictions.csv")
     abstained = csv[csv["magnet.note"].fillna("").str.startswith("abstained: ")]
-    assert len(abstained) == 3 * 9 and abstained["predicted"].isna().all()  # the main target of each run
-    assert set(abstained["target.name"]) == {"art_score", "harm_bench_score", "sst_score"}
+    assert len(abstained) == 4 * 9 and abstained["predicted"].isna().all()  # the main target of each run
+    assert set(abstained["target.name"]) == {"art_score", "bbq_accuracy", "harm_bench_score", "sst_score"}
 
 
 def test_interval_fallbacks_are_in_the_terminal_and_html_notes(small_root, tmp_path):
