@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from magnet.predictions import PREFIX
+from magnet.predictions import NOTE, PREFIX
 from magnet.protocol.corpus import target_key
 
 KEY = ["run_spec.name", "name", "stat_split", "pert", "computed_on"]
@@ -48,7 +48,7 @@ def join_truth(predictions: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame
     if not len(predictions):
         return pd.DataFrame(columns=["run_spec.name", "target.key", "target.name", "predicted", "actual"])
     left = _keyed(predictions, strip_prefix=True).assign(predicted=predictions["stats.mean"].to_numpy())
-    extra = [c for c in predictions.columns if c in ("fold", "fold_label", "predictor", "split")]
+    extra = [c for c in predictions.columns if c in ("fold", "fold_label", "predictor", "split", NOTE)]
     for c in extra:
         left[c] = predictions[c].to_numpy()
     right = _keyed(targets, strip_prefix=False).assign(
