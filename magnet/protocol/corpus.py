@@ -27,7 +27,8 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,8 @@ class Corpus:
     instance_values: pd.DataFrame
     eval_instances: dict[str, list[str]]
     source: str = ""
+    #: The loader's warnings (skipped, missing or rebuilt files), kept for the reports.
+    load_warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, outputs, stat_names: list[str] | None = None, errors: str = "raise") -> "Corpus":
@@ -76,7 +79,12 @@ class Corpus:
         :class:`~magnet.tables.outputs.TableOutputs` (Inspect, lm-eval, EEE) or a path (format detected)."""
 
         outputs = open_outputs(outputs)
-        tables = outputs.tables(("run_specs", "scenario_states", "stats", "per_instance_stats"), errors=errors)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tables = outputs.tables(("run_specs", "scenario_states", "stats", "per_instance_stats"), errors=errors)
+        load_warnings = list(dict.fromkeys(str(w.message) for w in caught))
+        for w in caught:  # shown as before; the messages also go to the reports
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         run_specs = tables.pop("run_specs")
         dup = run_specs[RUN][run_specs[RUN].duplicated()]
         if len(dup):
@@ -91,7 +99,7 @@ class Corpus:
         values = instance_values(tables["per_instance_stats"], targets)
         _add_stateless_runs(eval_instances, values, targets)
         return cls(run_specs, tables["scenario_states"], tables["stats"], tables["per_instance_stats"],
-                   targets, values, eval_instances, source=str(outputs.root))
+                   targets, values, eval_instances, source=str(outputs.root), load_warnings=load_warnings)
 
     def num_eval_instances(self) -> pd.Series:
         """Eval instances per run (in its target split), indexed by run name."""
