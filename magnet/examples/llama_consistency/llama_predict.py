@@ -16,13 +16,13 @@ Example:
     >>> from pathlib import Path
     >>> from magnet.backends.helm.helm_outputs import HelmOutputs
     >>> bo = HelmOutputs.demo().root  # the demo corpus (built on first use)
-    >>> scores = exact_match_scores(bo, run_glob="mmlu*")
-    >>> sorted(scores)[:1], all(0 <= s <= 1 for s in scores.values())  # doctest: +ELLIPSIS
-    (['...'], True)
+    >>> scores = exact_match_scores(bo, run_glob="simple_classification*")
+    >>> sorted(scores)[0], all(0 <= s <= 1 for s in scores.values())
+    ('magnet-sim/atlas-1b', True)
     >>> base, comp = sorted(scores)[:2]
     >>> out = Path(tempfile.mkdtemp()) / "results.json"
     >>> main([f"--base_model={base}", f"--comp_model={comp}", f"--helm_runs_path={bo}",
-    ...       f"--results_fpath={out}"])
+    ...       "--run_glob=simple_classification*", f"--results_fpath={out}"])
     0
     >>> sorted(json.loads(out.read_text())["result"])
     ['base_model', 'base_score', 'comp_model', 'comp_score', 'helm_runs_path', 'threshold']
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.1, help="consistency bound, passed on to the claim")
     p.add_argument("--helm_runs_path", default="./data/crfm-helm-public/lite/benchmark_output",
                    help="HELM outputs (benchmark_output, its runs/, or the folder holding it)")
+    p.add_argument("--run_glob", default=RUN_GLOB, help=f"run folders to read (default {RUN_GLOB!r})")
     p.add_argument("--results_fpath", default="results.json", help="output JSON file")
     return p
 
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        scores = exact_match_scores(args.helm_runs_path)
+        scores = exact_match_scores(args.helm_runs_path, args.run_glob)
         missing = [m for m in (args.base_model, args.comp_model) if m not in scores]
         if missing:
             raise ValueError(f"{args.helm_runs_path}: no test-split exact_match for {', '.join(missing)}; "
