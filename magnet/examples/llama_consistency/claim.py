@@ -15,7 +15,8 @@ Example:
     >>> d = Path(tempfile.mkdtemp())
     >>> _ = (d / "results.json").write_text(json.dumps({"result": {
     ...     "base_model": "a", "base_score": 0.5, "comp_model": "b", "comp_score": 0.7, "threshold": 0.1}}))
-    >>> main([f"--symbols_fpath={d / 'results.json'}", f"--verdict_fpath={d / 'verdict.json'}"])
+    >>> rc = main([f"--symbols_fpath={d / 'results.json'}", f"--verdict_fpath={d / 'verdict.json'}"])
+    >>> rc
     0
     >>> r = json.loads((d / "verdict.json").read_text())["result"]
     >>> r["status"], r["output"]

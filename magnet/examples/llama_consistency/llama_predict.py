@@ -21,8 +21,9 @@ Example:
     ('magnet-sim/atlas-1b', True)
     >>> base, comp = sorted(scores)[:2]
     >>> out = Path(tempfile.mkdtemp()) / "results.json"
-    >>> main([f"--base_model={base}", f"--comp_model={comp}", f"--helm_runs_path={bo}",
+    >>> rc = main([f"--base_model={base}", f"--comp_model={comp}", f"--helm_runs_path={bo}",
     ...       "--run_glob=simple_classification*", f"--results_fpath={out}"])
+    >>> rc
     0
     >>> sorted(json.loads(out.read_text())["result"])
     ['base_model', 'base_score', 'comp_model', 'comp_score', 'helm_runs_path', 'threshold']
