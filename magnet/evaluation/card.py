@@ -171,6 +171,11 @@ class Card:
         return "assert" if isinstance(self.data.get("claim"), dict) else "expression"
 
     @property
+    def kind(self) -> str:
+        """``"pipeline"`` or ``"kwdagger"`` (MAGNET cards whose symbols a pipeline computes), else ``"symbols"``."""
+        return next((k for k in ("pipeline", "kwdagger") if k in self.data), "symbols")
+
+    @property
     def aggregation(self) -> dict:
         """MAGNET form: ``claim_aggregation_strategy`` (default ``{"type": "all"}``)."""
         return dict(self.data.get("claim_aggregation_strategy") or DEFAULT_AGGREGATION)
@@ -556,6 +561,8 @@ class _Validator:
             self.issue(("claim", "python"), f"Python syntax error in the claim code: {e.msg}",
                        line=line + (e.lineno or 1) - 1)
             return line
+        if "pipeline" in data or "kwdagger" in data:
+            return line  # the claim's names are the pipeline's outputs, known only once it has run
         loads, stores = _names(tree)
         known = set(symbols) | set(NAMESPACE_NAMES) | set(dir(builtins)) | stores
         raw = data.get("symbols") if isinstance(data.get("symbols"), dict) else {}
