@@ -885,6 +885,8 @@ def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None
     cmd = [python or sys.executable, "-m", "magnet.evaluation.worker", str(card.path), "--out", str(out_dir)]
     if cell is not None:
         cmd += ["--cell", str(cell.index)]
+    if card.lenient:
+        cmd += ["--lenient"]
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
     started, t0 = _now(), time.perf_counter()
     with open(log_path, "wb") as log:
@@ -963,7 +965,7 @@ def run_settings(card: Card, out_dir: Path, timeout: float | None = None,
         (out_dir / cell.dirname / "verdict.json").unlink(missing_ok=True)
     log_path = out_dir / "settings_log.txt"
     cmd = [python or sys.executable, "-m", "magnet.evaluation.worker", str(card.path), "--out", str(out_dir),
-           "--all-cells"]
+           "--all-cells"] + (["--lenient"] if card.lenient else [])
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
     t0 = time.perf_counter()
     with open(log_path, "wb") as log:

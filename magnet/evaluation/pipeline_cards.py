@@ -18,8 +18,10 @@ Example:
     >>> from pathlib import Path
     >>> from magnet.evaluation.card import load_card
     >>> d = Path(tempfile.mkdtemp())
-    >>> code = ("import sys, json; a = dict(x.lstrip('-').split('=', 1) for x in sys.argv[1:]); "
-    ...         "json.dump({'result': {'x': int(a['n']) * 10}}, open(a['out'], 'w'))")
+    >>> _ = (d / "tens.py").write_text(
+    ...     "import sys, json\\n"
+    ...     "a = dict(x.lstrip('-').split('=', 1) for x in sys.argv[1:])\\n"
+    ...     "json.dump({'result': {'x': int(a['n']) * 10}}, open(a['out'], 'w'))\\n")
     >>> _ = (d / "tens.yaml").write_text(textwrap.dedent(f'''
     ...     title: ten times n stays below a bound
     ...     description: a one-step pipeline card
@@ -27,7 +29,7 @@ Example:
     ...       python: assert x < bound, f"x = {{x}} is not below {{bound}}"
     ...     pipeline:
     ...       tens:
-    ...         executable: python -c "{code}"
+    ...         executable: python {d / "tens.py"}
     ...         algo_params: {{n: [1, 2, 3]}}
     ...         out_paths: {{out: out.json}}
     ...     symbols:
@@ -105,7 +107,7 @@ def settings_card(card: Card, runs: list[PipelineRun], out_dir) -> Card:
     path = out_dir / f"{card.stem}.yaml"
     path.write_text(f"# settings card of {card.file}: one setting per {card.kind} run (written by magnet)\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return load_card(path)
+    return load_card(path, strict=not card.lenient)
 
 
 def expand(card: Card, out_dir, timeout: float | None = None, jobs: int = 1) -> Card:

@@ -22,13 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("card")
     parser.add_argument("--out", required=True)
     parser.add_argument("--cell", type=int, help="index of the sweep cell")
+    parser.add_argument("--lenient", action="store_true", help="evaluate despite validation problems")
     parser.add_argument("--all-cells", action="store_true",
                         help="evaluate every cell in turn, each into OUT/<cell>/ (a pipeline card's settings)")
     args = parser.parse_args(argv)
 
 
     try:
-        card = load_card(args.card)
+        card = load_card(args.card, strict=not args.lenient)
     except CardError as e:
         print(e, file=sys.stderr)
         return 2
