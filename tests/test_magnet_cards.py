@@ -430,8 +430,8 @@ def test_validation_of_magnet_format_cards():
           x: {type: int, value: 1, ref: "a:b"}
     """) == [
         (5, "sweep", "unknown field; allowed: category, claim, claim_aggregation_strategy, description, expected, "
-                     "inputs, links, organizations, references, submitter, symbols, tags, timeout, title, tolerance, "
-                     "version"),
+                     "inputs, kwdagger, links, organizations, pipeline, references, submitter, symbols, tags, "
+                     "timeout, title, tolerance, version"),
         (7, "symbols.x.ref", "unknown field; allowed: depends, depends_on, description, metadata, python, sweep, type, "
                              "value"),
     ]
