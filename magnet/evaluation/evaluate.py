@@ -867,6 +867,25 @@ def _log_tail(path: Path, n: int = 3) -> str:
     return " | ".join(lines[-n:])[:300]
 
 
+def _run_worker(cmd: list[str], log_path: Path, limit: float) -> int | None:
+    """Run a worker in its own session, output to ``log_path``; its exit code, or None when killed at ``limit``."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(proc)
+        try:
+            return proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            proc.wait()
+            return None
+        finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard(proc)
+
+
 def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None = None,
              python: str | None = None) -> CellResult:
     """Evaluate one cell in a ``python -m magnet.evaluation.worker`` subprocess with a time limit.
@@ -887,22 +906,8 @@ def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None
         cmd += ["--cell", str(cell.index)]
     if card.lenient:
         cmd += ["--lenient"]
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
     started, t0 = _now(), time.perf_counter()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
-        with _ACTIVE_LOCK:
-            _ACTIVE.add(proc)
-        try:
-            rc = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            proc.wait()
-            rc = None
-        finally:
-            with _ACTIVE_LOCK:
-                _ACTIVE.discard(proc)
+    rc = _run_worker(cmd, log_path, limit)
     wall = time.perf_counter() - t0
     doc = None
     if rc == 0 and verdict_path.is_file():
@@ -966,22 +971,8 @@ def run_settings(card: Card, out_dir: Path, timeout: float | None = None,
     log_path = out_dir / "settings_log.txt"
     cmd = [python or sys.executable, "-m", "magnet.evaluation.worker", str(card.path), "--out", str(out_dir),
            "--all-cells"] + (["--lenient"] if card.lenient else [])
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
     t0 = time.perf_counter()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
-        with _ACTIVE_LOCK:
-            _ACTIVE.add(proc)
-        try:
-            rc = proc.wait(timeout=limit * len(cells))
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            proc.wait()
-            rc = None
-        finally:
-            with _ACTIVE_LOCK:
-                _ACTIVE.discard(proc)
+    rc = _run_worker(cmd, log_path, limit * len(cells))
     wall = time.perf_counter() - t0
     results = []
     for cell in cells:

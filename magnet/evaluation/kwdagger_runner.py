@@ -39,7 +39,7 @@ import sys
 import time
 from pathlib import Path
 
-from magnet.evaluation.pipeline import PipelineError, PipelineRun, read_symbols
+from magnet.evaluation.pipeline import PipelineError, PipelineRun, log_tail, read_symbols
 
 DEFAULT_TIMEOUT = 3600.0
 META = "_magnet_kwdagger.json"
@@ -94,7 +94,7 @@ def run_kwdagger(section, root, file: str = "<card>", timeout: float | None = No
     if not meta_path.is_file():
         what = f"timed out after {limit:g} s" if rc is None else f"exited with code {rc}"
         raise PipelineError(f"{file}: kwdagger: the pipeline {spec['pipeline']!r} {what} before compiling its "
-                            f"jobs; log: {_tail(log_path)} (all of it in {log_path})")
+                            f"jobs; log: {log_tail(log_path)} (all of it in {log_path})")
     meta = json.loads(meta_path.read_text())
     runs = collect(root, meta)
     if rc != 0:
@@ -141,14 +141,6 @@ def leaf_symbols(paths) -> dict:
         else:
             symbols.update(read_symbols([path]))
     return symbols
-
-
-def _tail(path: Path, n: int = 3) -> str:
-    try:
-        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return ""
-    return " | ".join(lines[-n:])[:300]
 
 
 def main(argv: list[str] | None = None) -> int:

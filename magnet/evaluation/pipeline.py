@@ -181,7 +181,8 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
 
 
-def _tail(path: Path, n: int = 3) -> str:
+def log_tail(path: Path, n: int = 3) -> str:
+    """The last ``n`` non-empty lines of a log, joined by " | " (at most 300 characters; "" if unreadable)."""
     try:
         lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
@@ -224,7 +225,7 @@ def run_step(step: Step, params: dict, root: Path, timeout: float | None = None)
     except OSError as e:  # the executable does not exist or cannot run
         return PipelineRun(step.name, params, out_dir, "error", reason=f"cannot run {argv[0]!r}: {e}")
     seconds = time.perf_counter() - t0
-    tail = _tail(log_path)
+    tail = log_tail(log_path)
     if rc is None:
         return PipelineRun(step.name, params, out_dir, "timeout", seconds=seconds,
                            reason=f"timed out after {limit:g} s (process killed); log: {tail}")
