@@ -6,6 +6,12 @@ stderr as ``error: file:line: field: problem``. The valid cards are then evaluat
 each sweep cell in its own subprocess (``--jobs`` at a time, ``--timeout``
 seconds each), and a table with one row per card/cell is printed.
 
+A pipeline card (MAGNET's ``pipeline:``/``kwdagger:`` sections) first runs its
+pipeline under ``OUT/<card stem>/`` (reused by parameters), then evaluates its
+claim once per run. MAGNET's spellings work: ``--results_path``/``--output_path``
+for ``--out``, ``--validate only|error|warning|off`` (``only`` is ``--check``;
+``warning``/``off`` evaluate invalid cards anyway, ``warning`` printing their problems).
+
 Exit status: 0 when every card was valid and evaluated (whatever the
 verdicts); 2 when a card is invalid (the valid ones are still evaluated);
 with ``--strict``, 1 when a verdict differs from the card's ``expected``.
