@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from magnet.backends.helm.errors import HelmOutputWarning
+from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning
 from magnet.backends.helm.rebuild import SOURCE_COLUMN
 from magnet.backends.helm.outputs import HelmOutputs
 
@@ -515,3 +515,12 @@ def test_flatten_names_are_the_same_with_the_memo_full(monkeypatch):
         out = tables.flatten(obj, "x", {})
         assert out == expected and list(out) == sorted(out, key=lambda k: (int(k[3]), k))
         assert len(tables._DOTTED) <= 2 and all(len(names) <= 2 for names in tables._DOTTED.values())
+
+
+def test_corpus_of_a_folder_without_runs_is_a_one_line_error(small_root):
+    """HelmOutputs(path) of a suite folder finds no suite below it: Corpus.load says so, not KeyError."""
+    from magnet.protocol.corpus import Corpus
+
+    outputs = HelmOutputs(small_root / "runs" / "demo")
+    with pytest.raises(HelmOutputError, match="no HELM run found there"):
+        Corpus.load(outputs)

@@ -86,6 +86,10 @@ class Corpus:
         for w in caught:  # shown as before; the messages also go to the reports
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         run_specs = tables.pop("run_specs")
+        if not len(run_specs):
+            raise HelmOutputError(str(outputs.root), "no HELM run found there (a run is a folder with run_spec.json, "
+                                                     "under benchmark_output/runs/<suite>/); "
+                                                     "HelmOutputs.coerce(path) finds the suites from any level")
         dup = run_specs[RUN][run_specs[RUN].duplicated()]
         if len(dup):
             raise HelmOutputError(outputs.root, f"run name {dup.iloc[0]!r} appears in several suites; select one suite")
