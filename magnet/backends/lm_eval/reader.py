@@ -26,7 +26,7 @@ filter*: a task with two filters repeats each document). Here:
 Groups (``results`` entries without a task config, e.g. ``mmlu`` over its
 subtasks) are aggregates of runs, not runs: they are left out and listed in
 ``attrs["groups"]``. Everything else in the files is kept in columns prefixed
-``lm_eval.`` (see ``docs/howto/_lm_eval_mapping.md.txt``).
+``lm_eval.`` (see ``docs/howto/other-frameworks.md``).
 
 Example:
     >>> from pathlib import Path
