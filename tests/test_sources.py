@@ -41,3 +41,17 @@ def test_cli_source_format_helm_is_the_old_behaviour(small_root, capsys):
     assert "HELM outputs in" in capsys.readouterr().out
     assert main(["ls", str(small_root), "--source-format", "inspect"]) == 2
     assert "no Inspect logs" in capsys.readouterr().err
+
+
+def test_lm_eval_output_goes_through_the_same_entry_point(capsys):
+    from magnet.backends.lm_eval import build_demo
+    from magnet.protocol.corpus import Corpus
+
+    path = build_demo(preset="small")
+    assert detect_format(path) == "lm-eval"
+    outputs = open_outputs(path)
+    assert type(outputs).__name__ == "TableOutputs" and outputs.source_format == "lm-eval"
+    corpus = Corpus.load(path)
+    assert corpus.targets["run_spec.name"].nunique() == len(outputs.runs()) == 18
+    assert main(["ls", str(path)]) == 0
+    assert "lm-eval results in" in capsys.readouterr().out

@@ -10,6 +10,7 @@ Example:
     False
 """
 
+from magnet.backends.lm_eval.demo import build_demo
 from magnet.backends.lm_eval.reader import detect, read_tables
 
-__all__ = ["detect", "read_tables"]
+__all__ = ["build_demo", "detect", "read_tables"]
