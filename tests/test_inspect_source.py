@@ -149,7 +149,7 @@ def test_cli_ls_export_and_benchmark_on_inspect_logs(logs_dir, tmp_path, capsys)
                    "--predictor", "predictors.model_mean:ModelMean", "--num-eval-samples", "4"])
     text = capsys.readouterr().out
     assert status == 0
-    rows = [line for line in text.splitlines() if "leave-one-model-out" in line]
+    rows = [line for line in text.splitlines() if line.startswith("│ leave-one-model-out")]
     assert any("RevealedSampleMean" in r for r in rows) and any("ModelMean" in r for r in rows)
     assert all("│ 24 │" in r for r in rows)
     assert all(any(v in r for v in ("genuine", "loss-proxy", "inconclusive")) for r in rows)
