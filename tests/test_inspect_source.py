@@ -216,3 +216,12 @@ def test_a_max_epoch_reducer_gives_per_sample_values_whose_mean_is_the_headline(
     assert abs(main[PIS + "stats.mean"].mean() - accuracy) <= 1e-9
     per_epoch = pis[pis[PIS + "stats.name.name"] == "match/epoch"][PIS + "stats.mean"].mean()
     assert per_epoch < accuracy  # max over 3 epochs of a weak model: the epochs' mean is lower
+
+
+def test_evaluation_cards_read_inspect_logs(logs_dir):
+    from magnet.evaluation.namespace import MissingData, load_corpus, load_outputs
+
+    assert load_outputs(str(logs_dir)).source_format == "inspect"
+    assert load_corpus(str(logs_dir)).targets[RUN].nunique() == 24
+    with pytest.raises(MissingData, match="no suite 'nope'"):
+        load_outputs(str(logs_dir), suite="nope")

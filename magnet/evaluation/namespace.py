@@ -48,6 +48,8 @@ from magnet.evaluation.logic import (
 )
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.outputs import HelmOutputs
+from magnet.errors import UserError
+from magnet.sources import only_suite, open_outputs
 from magnet.predictor import load_predictor
 from magnet.protocol.benchmark import benchmark
 from magnet.protocol.corpus import Corpus
@@ -76,16 +78,17 @@ _CACHE: dict = {}
 def load_outputs(benchmark_output=None, demo_preset: str = "default", suite: str | None = None):
     """HelmOutputs of a path (or the demo corpus when None), optionally one suite; MissingData if unreadable."""
 
-    try:
+    try:  # HELM output, or Inspect / lm-eval / EEE results (format detected)
         outputs = HelmOutputs.demo(preset=demo_preset) if benchmark_output is None \
-            else HelmOutputs.coerce(benchmark_output)
-    except (HelmOutputError, OSError) as e:
+            else open_outputs(benchmark_output)
+    except (HelmOutputError, UserError, OSError) as e:
         raise MissingData(f"cannot read benchmark_output {benchmark_output}: {e}") from e
     if suite:
-        suites = [s for s in outputs.suites() if s.name == suite]
-        if not suites:
-            raise MissingData(f"no suite {suite!r} in {outputs.root}; suites: {[s.name for s in outputs.suites()]}")
-        outputs = HelmOutputs(outputs.root, suites)
+        try:
+            outputs = only_suite(outputs, suite)
+        except HelmOutputError:
+            raise MissingData(f"no suite {suite!r} in {outputs.root}; suites: {[s.name for s in outputs.suites()]}") \
+                from None
     return outputs
 
 
