@@ -35,10 +35,54 @@ from magnet.helm_objects import stat_to_json
 
 PREFIX = "predicted_"
 
+#: Column of the tidy predictions table holding a prediction's note (present only when some prediction has one).
+NOTE = "magnet.note"
+
+#: A note starting with this marks an abstention: a stat with a NaN value the predictor declined to predict.
+ABSTAINED = "abstained: "
+
+
+def noted(stat, note: str):
+    """``stat`` (a HELM ``Stat``) carrying ``note``: how the value was made (e.g. a fallback), shown in the
+    leaderboard's row notes and in ``predictions.csv``. A ``Stat`` with a NaN value and a note starting with
+    :data:`ABSTAINED` is an abstention (no prediction, with its reason), not an invalid value.
+
+    Example:
+        >>> from magnet.helm_objects import make_stat
+        >>> df = predictions_to_frame({"r": [noted(make_stat("predicted_em", 0.4), "fallback: train mean"),
+        ...                                  noted(make_stat("predicted_f1", float("nan")), ABSTAINED + "no train value")]})
+        >>> df[NOTE].tolist()
+        ['fallback: train mean', 'abstained: no train value']
+        >>> valid, problems = check_predictions(df, ["r"])
+        >>> len(valid), problems, abstentions(df)["stats.name.name"].tolist()
+        (1, [], ['predicted_f1'])
+    """
+    stat.magnet_note = str(note)
+    return stat
+
+
+def abstentions(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a tidy predictions table that are abstentions (NaN value, note starting with :data:`ABSTAINED`)."""
+    return predictions[_abstained(predictions)]
+
+
+def _abstained(predictions: pd.DataFrame) -> np.ndarray:
+    if NOTE not in predictions:
+        return np.zeros(len(predictions), dtype=bool)
+    nan = ~np.isfinite(predictions["stats.mean"].to_numpy(dtype=float))
+    return nan & predictions[NOTE].astype(str).str.startswith(ABSTAINED).to_numpy()
+
 #: Columns of the tidy predictions table (``stats.*`` as in the stats table).
 PREDICTION_COLUMNS = [
     "run_spec.name", "stats.name.name", "stats.name.split", "stats.name.sub_split",
     "stats.name.perturbation.name", "stats.name.perturbation.computed_on", "stats.mean",
+]
+
+
+_RUN_PREDICTION_COLUMNS = [
+    "run_spec.name", "stats.name.name", "stats.name.split", "stats.count", "stats.sum", "stats.sum_squared",
+    "stats.min", "stats.max", "stats.mean", "stats.variance", "stats.stddev", "stats.name.perturbation.name",
+    "stats.name.perturbation.robustness", "stats.name.perturbation.fairness", "stats.name.perturbation.computed_on",
 ]
 
 
@@ -80,10 +124,46 @@ class RunPrediction:
             name["perturbation"] = pert
         return {"name": name, "count": self.count, "mean": self.mean}
 
+    def perturbation(self) -> dict[str, Any]:
+        """The perturbation fields (``name``, ``robustness``, ``fairness``, ``computed_on`` and any others, e.g. ``prob``)."""
+        pert = {"name": None, "robustness": None, "fairness": None, "computed_on": None,
+                **(self.perturbation_parameters or {})}
+        if self.computed_on is not None:
+            pert["computed_on"] = self.computed_on
+        return pert
+
     @classmethod
     def to_df(cls, predictions: list["RunPrediction"]) -> pd.DataFrame:
-        """The tidy predictions table of a list of run predictions."""
-        return predictions_to_frame(list(predictions))
+        """MAGNET's table of run predictions: one row each, stat names without the prefix, every perturbation field kept.
+
+        The columns are those of the stats table (``stats.name.name``,
+        ``stats.name.split``, ``stats.mean``, ``stats.count``, ...), so the table
+        lines up with the actual stats (see
+        :meth:`magnet.predictor.RunPredictor.compare_predicted_to_actual`);
+        ``stats.name.perturbation.<field>`` holds each perturbation field,
+        ``prob`` included. (:func:`predictions_to_frame` gives the protocol's
+        tidy table instead.)
+
+        Example:
+            >>> df = RunPrediction.to_df([
+            ...     RunPrediction("r", "valid", "exact_match", 0.5),
+            ...     RunPrediction("r", "valid", "exact_match", 0.25, perturbation_parameters={
+            ...         "name": "misspellings", "robustness": True, "fairness": False, "computed_on": "perturbed",
+            ...         "prob": 0.1})])
+            >>> df[["stats.name.name", "stats.mean", "stats.name.perturbation.name",
+            ...     "stats.name.perturbation.robustness", "stats.name.perturbation.prob"]].values.tolist()
+            [['exact_match', 0.5, None, None, nan], ['exact_match', 0.25, 'misspellings', True, 0.1]]
+        """
+        rows = []
+        for p in predictions:
+            row = {"run_spec.name": p.run_spec_name, "stats.name.name": str(p.stat_name).removeprefix(PREFIX),
+                   "stats.name.split": p.split, "stats.count": p.count, "stats.sum": p.sum,
+                   "stats.sum_squared": p.sum_squared if p.sum_squared is not None or p.sum is None else p.sum ** 2,
+                   "stats.min": p.min, "stats.max": p.max, "stats.mean": p.mean, "stats.variance": p.variance,
+                   "stats.stddev": p.stddev}
+            row.update({f"stats.name.perturbation.{k}": v for k, v in p.perturbation().items()})
+            rows.append(row)
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=_RUN_PREDICTION_COLUMNS)
 
 
 @dataclass
@@ -176,6 +256,7 @@ def _stat_rows(run: str, stats: list) -> list[dict[str, Any]]:
             "run_spec.name": run, "stats.name.name": name.get("name"), "stats.name.split": name.get("split"),
             "stats.name.sub_split": name.get("sub_split"), "stats.name.perturbation.name": pert.get("name"),
             "stats.name.perturbation.computed_on": pert.get("computed_on"), "stats.mean": d.get("mean"),
+            NOTE: getattr(stat, "magnet_note", None) if not isinstance(stat, dict) else stat.get("note"),
         })
     return rows
 
@@ -200,10 +281,10 @@ def predictions_to_frame(result: "dict[str, list] | list | pd.DataFrame") -> pd.
             if not isinstance(stats, (list, tuple)):
                 raise TypeError(f"predictions for run {run!r} should be a list of Stat, got {type(stats).__name__}")
             rows += _stat_rows(run, list(stats))
-        df = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
+        df = pd.DataFrame(rows, columns=PREDICTION_COLUMNS + [NOTE])
     elif isinstance(result, (list, tuple)) and all(isinstance(p, RunPrediction) for p in result):
         rows = [row for p in result for row in _stat_rows(p.run_spec_name, [p])]
-        df = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
+        df = pd.DataFrame(rows, columns=PREDICTION_COLUMNS + [NOTE])
     elif isinstance(result, (list, tuple)):
         bad = next(p for p in result if not isinstance(p, RunPrediction))
         raise TypeError(f"predict() should return a dict of run name -> list[Stat] or a DataFrame, got list of "
@@ -212,9 +293,12 @@ def predictions_to_frame(result: "dict[str, list] | list | pd.DataFrame") -> pd.
     else:
         raise TypeError(f"predict() should return a dict of run name -> list[Stat] or a DataFrame, "
                         f"got {type(result).__name__} (or a list of RunPrediction)")
+    notes = df[NOTE] if NOTE in df else None
     df = df[PREDICTION_COLUMNS].copy()
+    if notes is not None and notes.notna().any():  # the note column only when some prediction has a note
+        df[NOTE] = notes.to_numpy()
     df["stats.mean"] = pd.to_numeric(df["stats.mean"], errors="coerce").astype(float)
-    for col in PREDICTION_COLUMNS:
+    for col in PREDICTION_COLUMNS + ([NOTE] if NOTE in df else []):
         if df[col].dtype == object:
             df[col] = df[col].where(df[col].notna(), None)
     return df.reset_index(drop=True)
@@ -232,7 +316,8 @@ def check_predictions(predictions: pd.DataFrame, eval_runs: list[str]) -> tuple[
     """
     problems = []
     eval_set = set(eval_runs)
-    bad_value = ~np.isfinite(predictions["stats.mean"].to_numpy(dtype=float))
+    abstained = _abstained(predictions)  # declined with a reason (see :func:`noted`): neither valid nor a problem
+    bad_value = ~np.isfinite(predictions["stats.mean"].to_numpy(dtype=float)) & ~abstained
     if bad_value.any():
         runs = sorted(set(predictions.loc[bad_value, "run_spec.name"]))
         problems.append(f"non-finite values for {len(runs)} run(s): {', '.join(runs[:5])}")
@@ -241,8 +326,9 @@ def check_predictions(predictions: pd.DataFrame, eval_runs: list[str]) -> tuple[
         names = sorted(set(predictions.loc[bad_name, "stats.name.name"].astype(str)))
         problems.append(f"stat names must start with {PREFIX!r}: {', '.join(names[:5])}")
     known = predictions["run_spec.name"].isin(eval_set)
-    valid = predictions[~bad_value & ~bad_name & known]
-    missing = sorted(eval_set - set(valid["run_spec.name"]) - set(predictions.loc[bad_value, "run_spec.name"]))
+    valid = predictions[~bad_value & ~bad_name & known & ~abstained]
+    missing = sorted(eval_set - set(valid["run_spec.name"]) - set(predictions.loc[bad_value, "run_spec.name"])
+                     - set(predictions.loc[abstained, "run_spec.name"]))
     if missing:
         problems.append(f"missing eval runs ({len(missing)} of {len(eval_set)}): {', '.join(missing[:5])}")
     unknown = sorted(set(predictions.loc[~known, "run_spec.name"].astype(str)))

@@ -21,6 +21,7 @@ import abc
 import importlib
 
 import pandas as pd
+from rich.console import Console
 
 from magnet.errors import UserError
 from magnet.data_splits import SequesteredTestSplit, TrainSplit
@@ -28,7 +29,8 @@ from magnet.predictions import (  # noqa: F401  (the contract's public names liv
     PREDICTION_COLUMNS, PREFIX, InstancePrediction, RunPrediction, check_predictions, predictions_to_frame,
 )
 from magnet.protocol import predict_call
-from magnet.protocol.quick_eval import evaluate_predictor, predict_inputs
+from magnet.protocol.quick_eval import all_dataframes, evaluate_predictor, predict_inputs
+from magnet.protocol.truth import predicted_vs_actual
 
 
 class Predictor(abc.ABC):
@@ -134,6 +136,21 @@ class Predictor(abc.ABC):
         return predict_inputs(self, root_dir=root_dir, suite=suite, helm_suites=helm_suites, helm_runs=helm_runs,
                               **kwargs)
 
+    def prepare_all_dataframes(self, helm_runs=None, *, root_dir=None, suite=None, helm_suites=None, **kwargs):
+        """MAGNET's ``(train_split, test_split)`` of one fold (default: the first), the test split with its results.
+
+        ``helm_runs`` is MAGNET's positional argument (a glob, path or
+        :class:`~magnet.backends.helm.helm_outputs.HelmRuns`); the other call
+        forms work too. ``test_split.stats`` holds every stat of the eval runs
+        (compare a predictor's :meth:`RunPrediction.to_df
+        <magnet.predictions.RunPrediction.to_df>` with it through
+        :meth:`RunPredictor.compare_predicted_to_actual`);
+        ``test_split.sequester()`` is what ``predict`` receives. See
+        :func:`magnet.protocol.quick_eval.all_dataframes`.
+        """
+        return all_dataframes(self, root_dir=root_dir, suite=suite, helm_suites=helm_suites, helm_runs=helm_runs,
+                              **kwargs)
+
     @abc.abstractmethod
     def predict(
         self,
@@ -181,6 +198,42 @@ class RunPredictor(Predictor):
     @abc.abstractmethod
     def predict(self, train_split: TrainSplit, sequestered_test_split: SequesteredTestSplit) -> list[RunPrediction]:
         """Predict run-level stats of the eval runs."""
+
+    def compare_predicted_to_actual(self, predicted_stats_df: pd.DataFrame, eval_stats_df: pd.DataFrame,
+                                    quiet: bool = False) -> pd.DataFrame:
+        """MAGNET's table of predicted vs actual means: print it and return it.
+
+        ``predicted_stats_df`` is :meth:`RunPrediction.to_df
+        <magnet.predictions.RunPrediction.to_df>` of the predictions,
+        ``eval_stats_df`` the eval runs' stats (``test_split.stats`` of
+        :meth:`prepare_all_dataframes`). A prediction is joined with the actual
+        stat of its run, split, name and perturbation, whichever split it names
+        (see :func:`magnet.protocol.truth.predicted_vs_actual`); how many
+        predictions matched no stat is printed under the table.
+
+        Example:
+            >>> from magnet.backends.helm.outputs import HelmOutputs
+            >>> class Half(RunPredictor):
+            ...     def predict(self, train_split, sequestered_test_split):
+            ...         return [RunPrediction(run, "valid", "exact_match", 0.5)
+            ...                 for run in sequestered_test_split.run_specs["run_spec.name"]]
+            >>> runs = HelmOutputs.demo(preset="small").suites()[0].path / "synthetic_reasoning:*"
+            >>> p = Half(num_eval_samples=3)
+            >>> train_split, test_split = p.prepare_all_dataframes(str(runs))
+            >>> predicted = RunPrediction.to_df(p.predict(train_split, test_split.sequester()))
+            >>> table = p.compare_predicted_to_actual(predicted, test_split.stats, quiet=True)
+            >>> table[["split", "stat_name", "predicted_mean"]].values.tolist()
+            [['valid', 'exact_match', 0.5]]
+        """
+        table, missed = predicted_vs_actual(predicted_stats_df, eval_stats_df)
+        if not quiet:
+            console = Console()
+            console.print(table.round(3).to_string(index=False) if len(table) else "(no prediction matched a stat)",
+                          highlight=False, markup=False)
+            if missed:
+                console.print(f"{missed} of {len(predicted_stats_df)} prediction(s) matched no stat of their run "
+                              "(run, split, name and perturbation must all agree)", highlight=False, markup=False)
+        return table
 
 
 class InstancePredictor(Predictor):

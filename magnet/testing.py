@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from magnet.predictor import PREDICTION_COLUMNS, PREFIX, InstancePrediction, Predictor, RunPrediction
+from magnet.predictions import abstentions
 from magnet.protocol.predict_call import SPLIT_PARAMS, coerce_output, predict_args
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.corpus import Corpus
@@ -232,7 +233,8 @@ class CheckContext:
         errors = [r.error for r in runs if r.error]
         if errors:
             raise _PredictFailed(errors[0] + (f" (and {len(errors) - 1} more fold(s))" if len(errors) > 1 else ""))
-        frames = [r.frame.assign(fold=r.fold.index) for r in runs]
+        # abstentions (NaN with a stated reason, magnet.predictions.noted) are not predictions, as in the runner
+        frames = [r.frame.drop(abstentions(r.frame).index).assign(fold=r.fold.index) for r in runs]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PREDICTION_COLUMNS + ["fold"])
 
 

@@ -62,6 +62,7 @@ import pandas as pd
 
 from magnet.protocol.corpus import scenario_label, target_key
 from magnet.helm_objects import make_stat
+from magnet.predictions import ABSTAINED, noted
 from magnet.protocol.splits import NUM_EVAL_INSTANCES, NUM_REVEALED, TARGET_NAMES, TARGET_SPLIT, scenario_of
 
 from magnet.protocol.proxies import Proxy, choose_proxy
@@ -169,12 +170,18 @@ class FoldData:
 
     def fallback(self, key: str, metric: str) -> float:
         """Train mean of the key, else of the stat name; NaN when no train run has the stat (then no prediction)."""
-        for sub in (self.train[self.train["key"] == key], self.train[self.train["metric"] == metric]):
+        return self.fallback_source(key, metric)[0]
+
+    def fallback_source(self, key: str, metric: str) -> tuple[float, str]:
+        """:meth:`fallback` and the note that says which one served (empty when none did)."""
+        for sub, what in ((self.train[self.train["key"] == key], "the target's mean over all train runs"),
+                          (self.train[self.train["metric"] == metric], "the stat's mean over all train runs and "
+                                                                       "variants")):
             v = sub["value"].to_numpy(dtype=float)
             v = v[np.isfinite(v)]
             if v.size:
-                return float(v.mean())
-        return float("nan")
+                return float(v.mean()), f"fallback: {what} (no estimate of its own for the run)"
+        return float("nan"), ""
 
     def value_range(self, key: str, metric: str) -> tuple[float, float]:
         """The range predictions are clipped to: [0, 1] widened to the train values of the stat."""
@@ -386,7 +393,7 @@ def prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_r
     tv = stats[stats["metric"].isin(wanted)].merge(tinfo[[RUN, "model", "scenario", "label", "main_name",
                                                           "main_split"]], on=RUN)
     split_ok = [(sp == ms) if not _is_missing(ms) else sp == "test" for sp, ms in zip(tv["split"], tv["main_split"])]
-    tv = tv[split_ok].copy()
+    tv = tv[np.array(split_ok, dtype=bool)].copy()  # a boolean mask even when empty ([] would select no column)
     tv["main"] = tv["pert_name"].isna()
     tv["cell"] = [cell_of(s, lab, k) for s, lab, k in zip(tv["scenario"], tv["label"], tv["key"])]
     tv["is_main_name"] = tv["metric"] == tv["main_name"]
@@ -446,11 +453,16 @@ def prepare(train_run_specs_df, train_scenario_states_df, train_stats_df, eval_r
     return data
 
 
-def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "value") -> dict[str, list]:
+def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "value",
+                      run_notes: dict | None = None) -> dict[str, list]:
     """``{run: [Stat]}`` for every eval run and target; missing or non-finite values fall back (see module doc).
 
     A target with neither an estimate nor a train value of its metric gets no
-    prediction (the predictor abstains for it; the reason in ``data.abstained``).
+    prediction (the predictor abstains for it; the reason in ``data.abstained``
+    and, as an abstention, in the returned stats: :func:`magnet.predictions.noted`).
+    A fallback is noted on its stat; ``run_notes`` (run -> text) adds the
+    predictor's own remark on every target of a run (e.g. "the model has no
+    train run"). The notes reach ``predictions.csv`` and the leaderboard's rows.
 
     ``values`` has columns ``run_spec.name``, ``key`` and ``value_col``.
     """
@@ -458,21 +470,11 @@ def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "va
     if values is not None and len(values):
         got = {(r, k): v for r, k, v in zip(values[RUN], values["key"], values[value_col])}
     out: dict[str, list] = {run: [] for run in data.eval[RUN]}
-    fallbacks: dict[str, float] = {}
+    fallbacks: dict = {}
     for run, key, metric, split, pn, co, rb, fa in zip(
             data.targets[RUN], data.targets["key"], data.targets["metric"], data.targets["split"],
             data.targets["pert_name"], data.targets["computed_on"], data.targets["robustness"],
             data.targets["fairness"]):
-        v = got.get((run, key))
-        if v is None or not np.isfinite(v):
-            if key not in fallbacks:
-                fallbacks[key] = data.fallback(key, metric)
-            v = fallbacks[key]
-        if not np.isfinite(v):  # abstain: no estimate and no train value of this metric (no number on another scale)
-            data.abstained[(run, key)] = f"no train run reports {metric} and no revealed value of it"
-            continue
-        lo, hi = data.value_range(key, metric) if (key, "range") not in fallbacks else fallbacks[(key, "range")]
-        fallbacks[(key, "range")] = (lo, hi)
         pert = None
         if pn is not None:
             pert = {"name": pn, "computed_on": co}
@@ -480,7 +482,23 @@ def write_predictions(data: FoldData, values: pd.DataFrame, value_col: str = "va
                 pert["robustness"] = bool(rb)
             if fa is not None:
                 pert["fairness"] = bool(fa)
-        out[run].append(make_stat(f"predicted_{metric}", float(np.clip(v, lo, hi)), split=split, perturbation=pert))
+        v, note = got.get((run, key)), None
+        if v is None or not np.isfinite(v):
+            if key not in fallbacks:
+                fallbacks[key] = data.fallback_source(key, metric)
+            v, note = fallbacks[key]
+        if run_notes and run_notes.get(run):
+            note = f"{note}; {run_notes[run]}" if note else run_notes[run]
+        if not np.isfinite(v):  # abstain: no estimate and no train value of this metric (no number on another scale)
+            reason = f"no train run reports {metric} and no revealed value of it"
+            data.abstained[(run, key)] = reason
+            out[run].append(noted(make_stat(f"predicted_{metric}", float("nan"), split=split, perturbation=pert),
+                                  ABSTAINED + reason))
+            continue
+        lo, hi = data.value_range(key, metric) if (key, "range") not in fallbacks else fallbacks[(key, "range")]
+        fallbacks[(key, "range")] = (lo, hi)
+        stat = make_stat(f"predicted_{metric}", float(np.clip(v, lo, hi)), split=split, perturbation=pert)
+        out[run].append(noted(stat, note) if note else stat)
     return out
 
 

@@ -84,7 +84,9 @@ class Additive(Predictor):
         t = data.main_targets()
         pred = [mu + a.get(m, 0.0) + b.get(c, 0.0) for m, c in zip(t["model"], t["cell"])]
         main = pd.DataFrame({RUN: t[RUN], "key": t["key"], "value": pred})
-        return write_predictions(data, with_variants(data, main, use_revealed=False))
+        alone = {run: "fallback: model effect 0 (the model has no train run)" for run, m in zip(t[RUN], t["model"])
+                 if m not in a}
+        return write_predictions(data, with_variants(data, main, use_revealed=False), run_notes=alone)
 
 
 if __name__ == "__main__":

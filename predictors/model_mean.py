@@ -47,7 +47,8 @@ class ModelMean(Predictor):
         by_model = data.train_main.groupby("model")["value"].mean()
         t = data.main_targets()
         main = pd.DataFrame({RUN: t[RUN], "key": t["key"], "value": t["model"].map(by_model).to_numpy()})
-        return write_predictions(data, with_variants(data, main, use_revealed=False))
+        alone = {run: "the model has no train run" for run, m in zip(t[RUN], t["model"]) if m not in by_model.index}
+        return write_predictions(data, with_variants(data, main, use_revealed=False), run_notes=alone)
 
 
 if __name__ == "__main__":

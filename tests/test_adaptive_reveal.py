@@ -54,3 +54,22 @@ def test_active_testing_is_unbiased_under_misfit():
     draws = np.array([A.active_estimate(fit, *A.simulate(fit, target, 15, "active", seed=s)) for s in range(150)])
     se = draws.std(ddof=1) / np.sqrt(len(draws))
     assert abs(draws.mean() - target.mean()) < 4 * se
+
+
+def test_the_mbe_control_of_an_adaptive_run_is_the_random_sample_of_the_same_budget(tmp_path, matrix):
+    """The predictor chooses its adaptive sample; the cheap baseline it must beat is what a random sample of the
+    same budget says (the per-run reveal), never the chosen sample's mean."""
+    from magnet.protocol.baselines import compute_baselines
+    from magnet.protocol.benchmark import benchmark
+    from magnet.protocol.splits import reveal
+
+    corpus = _corpus(tmp_path, matrix)
+    board = benchmark([ActiveTesting()], corpus, splits=("interpolation",), num_eval_samples=6, seed=0,
+                      reveal_mode="adaptive", n_boot=50, progress=False)
+    chosen = board.results[0].revealed
+    random_sample = reveal(corpus, 6, 0)
+    assert chosen != {r: random_sample[r] for r in chosen}  # the adaptive sample is not the random one
+    expected = compute_baselines(corpus, random_sample).set_index(["run_spec.name", "target.key"])["revealed_mean"]
+    got = board.joined.set_index(["run_spec.name", "target.key"])["revealed_mean"]
+    assert len(got) > 0
+    np.testing.assert_allclose(got.to_numpy(), expected.reindex(got.index).to_numpy())

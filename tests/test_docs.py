@@ -130,3 +130,7 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
                           text=True, timeout=600)
     assert done.returncode == 0, f"sphinx-build failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     assert (tmp_path / "html" / "reference" / "cli.html").read_text(encoding="utf-8").count("magnet benchmark")
+    for page in ("tables", "card-schema"):  # generated reStructuredText is rendered, not shown as text in MyST pages
+        text = (tmp_path / "html" / "reference" / f"{page}.html").read_text(encoding="utf-8")
+        assert "<table" in text and "list-table::" not in text, page
+    assert "the table contract" in (tmp_path / "html" / "reference" / "tables.html").read_text(encoding="utf-8")

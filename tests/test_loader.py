@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from magnet.backends.helm.errors import HelmOutputWarning
+from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning
+from magnet.backends.helm.rebuild import SOURCE_COLUMN
 from magnet.backends.helm.outputs import HelmOutputs
 
 
@@ -194,13 +195,25 @@ def test_missing_optional_file_is_reported_not_failed(small_copy):
     assert [m.path for m in table.attrs["missing"]] == [str(run / "scenario_state.json")]
     # Its request states are rebuilt from the files HELM wrote from them, and said so.
     name = json.loads((run / "run_spec.json").read_text())["name"]
-    assert table.attrs["rebuilt"] == {name: "instances.json+display_predictions.json+display_requests.json"}
+    suite = run.parent.name
+    assert table.attrs["rebuilt"] == {(suite, name): "instances.json+display_predictions.json+display_requests.json"}
     assert table["run_spec.name"].nunique() == len(_runs(small_copy))
     for f in ("instances.json", "display_predictions.json", "per_instance_stats.json"):
         (run / f).unlink()
     with pytest.warns(HelmOutputWarning, match="they add no rows"):
         table = HelmOutputs.coerce(small_copy, cache_dir=False).scenario_states()
     assert table["run_spec.name"].nunique() == len(_runs(small_copy)) - 1 and table.attrs["rebuilt"] == {}
+
+
+def test_rebuilt_source_names_only_the_files_used(small_copy):
+    run = _runs(small_copy)[0]
+    (run / "scenario_state.json").unlink()
+    (run / "display_requests.json").unlink()  # many published runs have none
+    with pytest.warns(HelmOutputWarning, match=r"rebuilt from instances.json\+display_predictions.json \("):
+        table = HelmOutputs.coerce(small_copy, cache_dir=False).scenario_states()
+    assert set(table.attrs["rebuilt"].values()) == {"instances.json+display_predictions.json"}
+    rows = table[table["run_spec.name"] == json.loads((run / "run_spec.json").read_text())["name"]]
+    assert set(rows[SOURCE_COLUMN]) == {"instances.json+display_predictions.json"}
 
 
 def test_older_run_spec_schema_loads(small_copy):
@@ -502,3 +515,12 @@ def test_flatten_names_are_the_same_with_the_memo_full(monkeypatch):
         out = tables.flatten(obj, "x", {})
         assert out == expected and list(out) == sorted(out, key=lambda k: (int(k[3]), k))
         assert len(tables._DOTTED) <= 2 and all(len(names) <= 2 for names in tables._DOTTED.values())
+
+
+def test_corpus_of_a_folder_without_runs_is_a_one_line_error(small_root):
+    """HelmOutputs(path) of a suite folder finds no suite below it: Corpus.load says so, not KeyError."""
+    from magnet.protocol.corpus import Corpus
+
+    outputs = HelmOutputs(small_root / "runs" / "demo")
+    with pytest.raises(HelmOutputError, match="no HELM run found there"):
+        Corpus.load(outputs)

@@ -430,8 +430,8 @@ def test_validation_of_magnet_format_cards():
           x: {type: int, value: 1, ref: "a:b"}
     """) == [
         (5, "sweep", "unknown field; allowed: category, claim, claim_aggregation_strategy, description, expected, "
-                     "inputs, links, organizations, references, submitter, symbols, tags, timeout, title, tolerance, "
-                     "version"),
+                     "inputs, kwdagger, links, organizations, pipeline, references, submitter, symbols, tags, "
+                     "timeout, title, tolerance, version"),
         (7, "symbols.x.ref", "unknown field; allowed: depends, depends_on, description, metadata, python, sweep, type, "
                              "value"),
     ]
@@ -454,10 +454,13 @@ def test_magnet_published_cards_validate():
     assert native.form == "expression" and evaluate_card(native).verdict == "VERIFIED"
 
 
-def test_evaluation_card_rejects_other_validate_modes(tmp_path):
+def test_evaluation_card_validate_modes(tmp_path):
     path = write(tmp_path, "simple.yaml", MAGNET_SIMPLE)
-    with pytest.raises(ValueError, match="validate='error'"):
-        EvaluationCard(path, tmp_path, validate="off")
+    with pytest.raises(ValueError, match="expected one of 'only', 'error', 'warning', 'off'"):
+        EvaluationCard(path, tmp_path, validate="strict")
+    bad_text = "title: t\ndescription: d\nclaim: {python: 'assert q'}\nsymbols: {}\n"
+    for mode in ("warning", "off"):  # MAGNET's modes that go on despite problems (tests/test_pipeline_cards.py runs one)
+        assert EvaluationCard(write(tmp_path, f"{mode}.yaml", bad_text), tmp_path, validate=mode).card.issues
     bad = write(tmp_path, "bad.yaml", "title: t\ndescription: d\nclaim: {python: 'assert q'}\nsymbols: {}\n")
     with pytest.raises(CardError, match=r"bad.yaml:3: claim.python: unknown name 'q'"):
         EvaluationCard(bad)

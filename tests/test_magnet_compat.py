@@ -136,12 +136,28 @@ def test_seed_anatomy_called_as_in_magnet(small, small_demo_corpus, capsys, monk
     assert result.protocol.config["num_eval_samples"] == 5
 
 
-def test_predictions_on_another_split_are_reported_with_the_nearest_target(small, capsys):
+def test_predictions_on_another_split_are_scored_on_that_split(small, capsys, monkeypatch):
+    """MAGNET's examples predict split 'valid': called MAGNET's way, each is joined with the run's valid stat."""
+    monkeypatch.setenv("COLUMNS", "250")  # the table's cells unfolded
+    corpus = Corpus.load(small)
+    stats = corpus.stats
+    valid = stats[(stats["stats.name.name"] == "exact_match") & (stats["stats.name.split"] == "valid")
+                  & stats["stats.name.perturbation.name"].isna()]
+    valid_truth = dict(zip(valid["run_spec.name"], valid["stats.mean"]))
+    assert valid_truth  # the demo's synthetic_reasoning runs have a valid split
     result = SeedAnatomyValid(num_eval_samples=5)(small.root_dir, "demo")
-    assert result.n_scored == 0
-    valid = [line for line in result.unmatched if "split 'valid', target split is 'test'" in line]
-    assert len(valid) == len(main_truth(Corpus.load(small)))
-    assert "split 'valid', target split is 'test'" in capsys.readouterr().out.replace("\n", " ")
+    scored = result.joined
+    assert set(scored["run_spec.name"]) == set(valid_truth) and result.n_named == len(valid_truth)
+    assert set(scored["target.key"]) == {"exact_match [valid]"}
+    assert np.allclose(scored["predicted"], [round(unit(r), 2) for r in scored["run_spec.name"]])
+    assert np.allclose(scored["actual"], [valid_truth[r] for r in scored["run_spec.name"]])
+    # The runs without a valid split are still reported, with the nearest target.
+    missing = set(main_truth(corpus)) - set(valid_truth)
+    assert len(result.unmatched) == corpus.run_specs["run_spec.name"].nunique() - len(valid_truth)
+    other_split = [line for line in result.unmatched if "split 'valid', target split is 'test'" in line]
+    assert missing and len(other_split) == len(missing)
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "split 'valid', target split is 'test'" in out and "exact_match [valid]" in out
 
 
 def test_cli_reports_unmatched_and_fails_when_every_fold_fails(small, capsys):
@@ -149,6 +165,7 @@ def test_cli_reports_unmatched_and_fails_when_every_fold_fails(small, capsys):
     assert predictor_main(SeedAnatomyValid, ["--root-dir", root, "--quiet"]) == 0
     out = capsys.readouterr().out.replace("\n", " ")
     assert "match no target stat" in out and "target split is 'test'" in out
+    assert "the run has this stat" in out  # the benchmark keeps to its targets and says what it ignored
     assert predictor_main(Raising, ["--root-dir", root, "--quiet"]) == 1
     captured = capsys.readouterr()
     out = captured.out.replace("\n", " ")
@@ -342,7 +359,11 @@ def test_readme_call_forms_with_a_suite_path(small):
 
     suite_path = small.suites()[0].path
     result = MyPredictor(num_eval_samples=5)(suite_path, quiet=True)
-    assert result.n_scored == len(main_truth(Corpus.load(small)))
+    # Scored on the declared target where the run's target is exact_match on 'test'; the synthetic_reasoning runs
+    # (target quasi_exact_match) also have an exact_match test stat, which a MAGNET call scores as the stat it names.
+    assert result.n_scored - result.n_named == len(main_truth(Corpus.load(small)))
+    named = result.joined.loc[result.joined["scored_on"] == "named", "run_spec.name"]
+    assert len(named) and set(named.str.partition(":")[0]) == {"synthetic_reasoning"}
     train_split, sequestered_test_split = MyPredictor(num_eval_samples=5).prepare_predict_inputs(suite_path)
     assert sequestered_test_split.stats is None and sequestered_test_split.per_instance_stats is None
     assert train_split.per_instance_stats is not None and len(train_split.run_specs) == 15

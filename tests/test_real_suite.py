@@ -169,7 +169,8 @@ def test_dropped_runs_are_counted_with_the_reason(tmp_path):
     assert board.to_json()["rows"][0]["dropped"] == main.dropped
 
 
-def test_suite_without_any_per_instance_data_gives_insufficient_data_not_a_traceback(tmp_path, capsys):
+def test_suite_without_any_per_instance_data_is_one_line_error_not_a_traceback(tmp_path, capsys):
+    """Nothing can be revealed without per_instance_stats.json: the CLI says so before any work (issue 30)."""
     root = make_layout(tmp_path, "per-instance-stats-only")
     for run in _runs(root):
         (run / "per_instance_stats.json").unlink()
@@ -178,12 +179,11 @@ def test_suite_without_any_per_instance_data_gives_insufficient_data_not_a_trace
                         "--predictor", "predictors.model_mean:ModelMean", "--num-eval-samples", "1",
                         "--out", str(out), "--quiet", "--errors", "skip"])
     captured = capsys.readouterr()
-    assert code == 0, captured.err
+    assert code == 2
     assert "Traceback" not in captured.out + captured.err
-    rows = json.loads((out / "leaderboard.json").read_text())["rows"]
-    main = next(r for r in rows if r["stat"] == "main")
-    assert main["n"] == 0 and main["n_dropped"] == 36 and main["mbe"]["verdict"] == "insufficient-data"
-    assert "no revealed instances" in main["mbe"]["reason"]
+    first = captured.err.strip().splitlines()[0]
+    assert first.startswith("error: --root-dir") and "no run has per_instance_stats.json" in first
+    assert not (out / "leaderboard.json").exists()
 
 
 def test_cli_benchmark_on_the_published_layout_writes_stable_outputs(tmp_path, capsys):
@@ -218,3 +218,16 @@ def test_export_in_skip_mode_keeps_the_skipped_runs_as_metadata(tmp_path, fmt):
     assert len(meta["rebuilt"]) == 18 and len(meta["missing"]) == 18
     if fmt == "parquet":
         assert pd.read_parquet(out).attrs["skipped"] == meta["skipped"]
+        assert all("/" in key for key in meta["rebuilt"])  # keyed "suite/run"
+
+
+def test_parquet_export_keeps_lists_as_arrow_lists_and_names_the_json_columns(tmp_path):
+    root = make_layout(tmp_path, "half-without-state")
+    out = tmp_path / "run_specs.parquet"
+    assert magnet_main(["export", str(root), "--table", "run_specs", "-o", str(out)]) == 0
+    meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
+    api, back = HelmOutputs.coerce(root, cache_dir=False).run_specs(), pd.read_parquet(out)
+    assert [list(v) for v in back["run_spec.groups"]] == list(api["run_spec.groups"])  # as the API returns them
+    assert "run_spec.metric_specs" in meta["json_columns"] and "run_spec.groups" not in meta["json_columns"]
+    assert back.attrs["json_columns"] == meta["json_columns"]
+    assert [json.loads(v) for v in back["run_spec.metric_specs"]] == list(api["run_spec.metric_specs"])

@@ -54,7 +54,11 @@ class _GeneratedRst(SphinxDirective):
 
     def run(self):
         node = nodes.container()
-        nested_parse_with_titles(self.state, StringList(self.lines(), source="<magnet_docs>"), node)
+        lines = self.lines()
+        if self.env.app.registry.source_parsers.get("markdown") or "myst_parser" in self.env.app.extensions:
+            # in a MyST page the nested text is parsed as Markdown: hand the reStructuredText to MyST's eval-rst
+            lines = ["```{eval-rst}", *lines, "```"]
+        nested_parse_with_titles(self.state, StringList(lines, source="<magnet_docs>"), node)
         return node.children
 
 
@@ -69,7 +73,7 @@ class CliDirective(_GeneratedRst):
         for command, parser in _subcommands(build_parser(), "magnet"):
             parser.prog = command  # subparsers know their prog already; the root is "magnet"
             title = f"``{command}``"
-            out += [title, "-" * len(title), "", "::", ""]
+            out += [title, "-" * len(title), "", ".. code-block:: text", ""]
             out += ["   " + line if line else "" for line in parser.format_help().rstrip().splitlines()]
             out.append("")
         return out
@@ -123,8 +127,10 @@ class TableColumnsDirective(_GeneratedRst):
 
     def lines(self) -> list[str]:
         from magnet.backends.helm.outputs import HelmOutputs
+        from magnet.tables.columns import REQUIRED_COLUMNS
 
         table = self.arguments[0]
+        meanings = REQUIRED_COLUMNS.get(table, {})
         width = self.options.get("max-example", 50)
         df = HelmOutputs.coerce(REAL_SUITE).table(table, progress=False)
         rows = []
@@ -133,9 +139,11 @@ class TableColumnsDirective(_GeneratedRst):
             example = repr(values.iloc[0]) if len(values) else ""
             if len(example) > width:
                 example = example[: width - 3] + "..."
-            rows.append([_literal(col), _literal(str(df[col].dtype)), f"{len(values)} of {len(df)}",
-                         _literal(example)])
-        return _rst_table(["column", "dtype", "rows with a value", "example"], rows) + [""]
+            rows.append([_literal(col), meanings.get(col, ""), _literal(str(df[col].dtype)),
+                         f"{len(values)} of {len(df)}", _literal(example)])
+        rows.sort(key=lambda row: row[1] == "")  # the contract's columns (every source has them) first
+        return _rst_table(["column", "meaning (contract columns, every source)", "dtype", "rows with a value",
+                           "example"], rows) + [""]
 
 
 def setup(app):

@@ -80,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_debug_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="build (or reuse) the offline demo corpus and summarise it")
+    p = sub.add_parser("demo", help="build (or reuse) the offline demo corpus and summarise it",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  magnet demo                    # 8 models x 7 scenarios, cached after the first run\n"
+                              "  magnet demo --preset small     # 4 models x 3 scenarios\n"
+                              "  magnet demo --instances 50 --seed 1")
     p.add_argument("--preset", default="default", choices=["default", "large", "small"])
     p.add_argument("--instances", type=int, help="eval instances per run (overrides the preset)")
     p.add_argument("--seed", type=int, default=0)
@@ -88,12 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="build again even if cached")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("ls", help="list suites, runs, models, scenarios and stat names")
+    p = sub.add_parser("ls", help="list suites, runs, models, scenarios and stat names",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  magnet ls benchmark_output\n  magnet ls benchmark_output/runs/v3"
+                              "   # one suite\n  magnet ls downloaded --errors warn  # leave damaged runs out")
     p.add_argument("path", help="benchmark_output dir, its runs/ dir, a suite or a run")
     _errors_arg(p)
     p.set_defaults(func=cmd_ls)
 
-    p = sub.add_parser("export", help="write one flat table to parquet, csv or jsonl")
+    p = sub.add_parser("export", help="write one flat table to parquet, csv or jsonl",
+                       description="Write one flat table to parquet, csv or jsonl (+ OUTPUT.meta.json: skipped, "
+                                   "missing and rebuilt runs). In parquet, lists of plain values stay Arrow lists; "
+                                   "columns holding mappings or mixed types are JSON text, listed in the "
+                                   "metadata's json_columns.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  magnet export benchmark_output --table stats -o stats.parquet\n"
+                              "  magnet export benchmark_output --table per_instance_stats -o pis.csv\n"
+                              "  magnet export benchmark_output --table run_specs -o specs.out --format jsonl")
     p.add_argument("path")
     p.add_argument("--table", required=True, choices=["run_specs", "scenario_states", "stats", "per_instance_stats"])
     p.add_argument("--format", choices=["parquet", "csv", "jsonl"], help="default: from the file extension")

@@ -15,6 +15,7 @@ import inspect
 import sys
 
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from magnet.backends.helm.errors import HelmOutputError
@@ -151,12 +152,12 @@ def run_predict(predictor, args) -> int:
 
 def report_unmatched(console, result, corpus, label: str, limit: int = 5) -> int:
     """Print the predictions matching no target (with the nearest target); return how many there are."""
-    lines = unmatched_predictions(result.predictions, corpus.targets) if len(result.predictions) else []
+    lines = unmatched_predictions(result.predictions, corpus.targets, corpus.stats) if len(result.predictions) else []
     if lines:
-        console.print(f"[yellow]{label}: {len(lines)} prediction(s) match no target stat and are not scored:[/]",
-                      highlight=False)
+        console.print(f"[yellow]{label}: {len(lines)} prediction(s) match no target stat and are not scored "
+                      "(the benchmark keeps to its declared targets):[/]", highlight=False)
         for line in lines[:limit]:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {escape(line)}", highlight=False)
         if len(lines) > limit:
             console.print(f"  ... and {len(lines) - limit} more", highlight=False)
     return len(lines)
@@ -187,7 +188,11 @@ def predictor_main(predictor_cls, argv: list[str] | None = None) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help="run one predictor over the folds of a corpus")
+    p = sub.add_parser("predict", help="run one predictor over the folds of a corpus",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  magnet predict --predictor blend.py --root-dir benchmark_output --out preds\n"
+                              "  magnet predict --predictor predictors.shrinkage:Shrinkage --split kfold "
+                              "--num-eval-samples 5")
     p.add_argument("--predictor", required=True,
                    help="MODULE:CLASS (the current directory is importable), FILE.py:CLASS or FILE.py")
     add_protocol_args(p)

@@ -117,7 +117,15 @@ whose ``claim`` is a mapping with ``python`` is in MAGNET's form:
 Each setting of a sweep is evaluated in its own process like any cell; the
 card's verdict aggregates them (:func:`aggregate_verdicts`,
 ``card_verdict.json``). :class:`EvaluationCard` is MAGNET's API over this
-engine: ``EvaluationCard(path)``, ``.summarize()``, ``.evaluate()``.
+engine: ``EvaluationCard(path, output_path, validate)``, ``.summarize()``,
+``.evaluate()``, ``.replace()``, ``.dispatch()``, ``.evaluations``.
+
+MAGNET's *pipeline cards* compute their symbols with programs: a ``pipeline:``
+section (one executable run per combination of its ``algo_params``, by
+magnet's isolated runner, :mod:`magnet.evaluation.pipeline`) or a ``kwdagger:``
+section (a ``kwdagger.Pipeline`` over a ``matrix``, run by the kwdagger package,
+:mod:`magnet.evaluation.kwdagger_runner`). The claim is evaluated once per run
+(:mod:`magnet.evaluation.pipeline_cards`); see docs/howto/pipeline-cards.md.
 
 Command line
 ------------

@@ -161,6 +161,13 @@ class Card:
     symbols: dict[str, Symbol]
     order: list[str]
     claim_line: int
+    #: the problems of a card loaded with ``strict=False`` (MAGNET's ``validate='warning'``/``'off'``)
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def lenient(self) -> bool:
+        """True for a card that was loaded despite validation problems (``strict=False``)."""
+        return bool(self.issues)
 
     @property
     def form(self) -> str:
@@ -169,6 +176,11 @@ class Card:
         MAGNET's form is recognised by its claim: a mapping ``{python: code}``.
         """
         return "assert" if isinstance(self.data.get("claim"), dict) else "expression"
+
+    @property
+    def kind(self) -> str:
+        """``"pipeline"`` or ``"kwdagger"`` (MAGNET cards whose symbols a pipeline computes), else ``"symbols"``."""
+        return next((k for k in ("pipeline", "kwdagger") if k in self.data), "symbols")
 
     @property
     def aggregation(self) -> dict:
@@ -252,15 +264,20 @@ class Card:
         return inputs
 
     @classmethod
-    def from_text(cls, text: str, path: str | Path | None = None) -> "Card":
-        """Parse and validate a card; raises :class:`CardError` listing every problem."""
-        return _Validator(text, Path(path) if path else None).card()
+    def from_text(cls, text: str, path: str | Path | None = None, strict: bool = True) -> "Card":
+        """Parse and validate a card; raises :class:`CardError` listing every problem.
+
+        With ``strict=False`` a card that parses as a YAML mapping is returned
+        despite its problems (kept in ``card.issues``); evaluating it may then
+        fail in ways validation would have named.
+        """
+        return _Validator(text, Path(path) if path else None).card(strict=strict)
 
 
-def load_card(path: str | Path) -> Card:
+def load_card(path: str | Path, strict: bool = True) -> Card:
     """Read, parse and validate the card file ``path`` (raises :class:`CardError`, or OSError if unreadable)."""
     path = Path(path)
-    return Card.from_text(path.read_text(encoding="utf-8"), path)
+    return Card.from_text(path.read_text(encoding="utf-8"), path, strict=strict)
 
 
 # ---------------------------------------------------------------- YAML nodes
@@ -357,7 +374,7 @@ class _Validator:
             line = _line(_walk(self.root, path, key=key)) if self.root is not None else 1
         self.issues.append(Issue(self.file, line, _field(path), message))
 
-    def card(self) -> Card:
+    def card(self, strict: bool = True) -> Card:
         data = self.parse()
         if data is None:
             raise CardError(self.issues)
@@ -366,9 +383,10 @@ class _Validator:
         order = self.dependencies(symbols)
         claim_line = self.claim(data, symbols)
         self.sweep(data, symbols)
-        if self.issues:
+        if self.issues and strict:
             raise CardError(self.issues)
-        return Card(self.path, self.text, data, symbols, order, claim_line)
+        return Card(self.path, self.text, data, symbols, order, claim_line,
+                    issues=CardError(self.issues).issues if self.issues else [])
 
     def parse(self):
         try:
@@ -556,6 +574,8 @@ class _Validator:
             self.issue(("claim", "python"), f"Python syntax error in the claim code: {e.msg}",
                        line=line + (e.lineno or 1) - 1)
             return line
+        if "pipeline" in data or "kwdagger" in data:
+            return line  # the claim's names are the pipeline's outputs, known only once it has run
         loads, stores = _names(tree)
         known = set(symbols) | set(NAMESPACE_NAMES) | set(dir(builtins)) | stores
         raw = data.get("symbols") if isinstance(data.get("symbols"), dict) else {}

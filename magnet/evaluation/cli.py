@@ -6,6 +6,12 @@ stderr as ``error: file:line: field: problem``. The valid cards are then evaluat
 each sweep cell in its own subprocess (``--jobs`` at a time, ``--timeout``
 seconds each), and a table with one row per card/cell is printed.
 
+A pipeline card (MAGNET's ``pipeline:``/``kwdagger:`` sections) first runs its
+pipeline under ``OUT/<card stem>/`` (reused by parameters), then evaluates its
+claim once per run. MAGNET's spellings work: ``--results_path``/``--output_path``
+for ``--out``, ``--validate only|error|warning|off`` (``only`` is ``--check``;
+``warning``/``off`` evaluate invalid cards anyway, ``warning`` printing their problems).
+
 Exit status: 0 when every card was valid and evaluated (whatever the
 verdicts); 2 when a card is invalid (the valid ones are still evaluated);
 with ``--strict``, 1 when a verdict differs from the card's ``expected``.
@@ -34,8 +40,13 @@ VERDICT_STYLE = {"VERIFIED": "bold green", "FALSIFIED": "bold red", "INCONCLUSIV
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("cards", nargs="+", metavar="CARD", help="card files (YAML) or directories of cards")
-    p.add_argument("--out", default="cards_out",
-                   help="output directory; verdicts go to OUT/<card stem>[/<cell>]/verdict.json (default cards_out)")
+    p.add_argument("--out", "--results_path", "--output_path", dest="out", default="cards_out",
+                   help="output directory; verdicts go to OUT/<card stem>[/<cell>]/verdict.json, a pipeline card's "
+                        "runs to OUT/<card stem>/pipeline (reused by parameters) (default cards_out; "
+                        "--results_path and --output_path are MAGNET's spellings)")
+    p.add_argument("--validate", choices=["only", "error", "warning", "off"], default="error",
+                   help="MAGNET's option: 'only' = --check; 'error' (default) skips invalid cards (exit 2); "
+                        "'warning' prints their problems and evaluates them anyway; 'off' evaluates them silently")
     p.add_argument("--timeout", type=positive_float,
                    help="seconds per card/cell, overriding the cards' own timeout (default: the card's, else 600)")
     p.add_argument("--jobs", "-j", type=int_at_least(1), default=1, help="cells evaluated in parallel (default 1)")
@@ -97,13 +108,21 @@ def run(args) -> int:
 
     console = make_console()
     cards, issues = [], []
+    lenient = args.validate in ("warning", "off")
+    args.check = args.check or args.validate == "only"
     for path in card_paths(args.cards):
         try:
-            cards.append(load_card(path))
+            card = load_card(path, strict=not lenient)
         except CardError as e:
             issues += e.issues
+            continue
         except (OSError, UnicodeDecodeError) as e:
             issues.append(Issue(str(path), 1, "(file)", f"cannot read the card: {getattr(e, 'strerror', None) or e}"))
+            continue
+        cards.append(card)
+        if card.issues and args.validate == "warning":
+            for issue in card.issues:
+                print(f"warning: {issue}", file=sys.stderr)
     for issue in issues:
         print(f"error: {issue}", file=sys.stderr)
     if len(issues) > 1:

@@ -79,6 +79,8 @@ from magnet.evaluation.logic import (
 from magnet.evaluation.namespace import Context
 from magnet.evaluation.pytypes import check_value
 from magnet.evaluation.card import CardError, load_card
+from magnet.evaluation.pipeline import PipelineError
+from magnet.evaluation.pipeline_cards import expand
 from magnet.protocol.benchmark import Leaderboard
 from magnet.protocol.execution import ensure_ray
 from magnet.files import write_atomic
@@ -865,6 +867,25 @@ def _log_tail(path: Path, n: int = 3) -> str:
     return " | ".join(lines[-n:])[:300]
 
 
+def _run_worker(cmd: list[str], log_path: Path, limit: float) -> int | None:
+    """Run a worker in its own session, output to ``log_path``; its exit code, or None when killed at ``limit``."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(proc)
+        try:
+            return proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            proc.wait()
+            return None
+        finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard(proc)
+
+
 def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None = None,
              python: str | None = None) -> CellResult:
     """Evaluate one cell in a ``python -m magnet.evaluation.worker`` subprocess with a time limit.
@@ -883,22 +904,10 @@ def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None
     cmd = [python or sys.executable, "-m", "magnet.evaluation.worker", str(card.path), "--out", str(out_dir)]
     if cell is not None:
         cmd += ["--cell", str(cell.index)]
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
+    if card.lenient:
+        cmd += ["--lenient"]
     started, t0 = _now(), time.perf_counter()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
-        with _ACTIVE_LOCK:
-            _ACTIVE.add(proc)
-        try:
-            rc = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            proc.wait()
-            rc = None
-        finally:
-            with _ACTIVE_LOCK:
-                _ACTIVE.discard(proc)
+    rc = _run_worker(cmd, log_path, limit)
     wall = time.perf_counter() - t0
     doc = None
     if rc == 0 and verdict_path.is_file():
@@ -938,6 +947,57 @@ def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None
     return CellResult(card, cell, v.verdict, v.reason, v.cause, wall, out_dir)
 
 
+#: run_cards' marker of a task evaluating every setting of a pipeline card in one process.
+ALL_SETTINGS = object()
+
+
+def run_settings(card: Card, out_dir: Path, timeout: float | None = None,
+                 python: str | None = None) -> list[CellResult]:
+    """Evaluate every cell of ``card`` in one ``python -m magnet.evaluation.worker --all-cells`` subprocess.
+
+    For a pipeline card's settings (:mod:`magnet.evaluation.pipeline_cards`): the
+    pipeline's steps already ran in their own processes, each setting's claim is
+    cheap, and one process instead of one per setting saves the interpreter start
+    per setting. The time limit (``timeout``, else the card's, else 600 s) is per
+    setting, for the process as a whole ``limit * number of settings``. A setting
+    left without a verdict (the process crashed or timed out first) is INCONCLUSIVE
+    with the reason; the settings evaluated before are kept.
+    """
+    cells = card.cells()
+    limit = timeout if timeout is not None else (card.timeout or DEFAULT_TIMEOUT)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for cell in cells:
+        (out_dir / cell.dirname / "verdict.json").unlink(missing_ok=True)
+    log_path = out_dir / "settings_log.txt"
+    cmd = [python or sys.executable, "-m", "magnet.evaluation.worker", str(card.path), "--out", str(out_dir),
+           "--all-cells"] + (["--lenient"] if card.lenient else [])
+    t0 = time.perf_counter()
+    rc = _run_worker(cmd, log_path, limit * len(cells))
+    wall = time.perf_counter() - t0
+    results = []
+    for cell in cells:
+        cell_dir = out_dir / cell.dirname
+        try:
+            doc = json.loads((cell_dir / "verdict.json").read_text())
+            results.append(CellResult(card, cell, doc["verdict"], doc["reason"], doc["cause"],
+                                      doc["timing"]["seconds"], cell_dir))
+            continue
+        except (OSError, ValueError, KeyError):
+            pass
+        if rc is None:
+            cause, reason = "timeout", f"the settings process timed out after {limit * len(cells):g} s before this setting"
+        else:
+            cause, reason = "crash", f"the settings process exited with code {rc} before this setting"
+        tail = _log_tail(log_path)
+        reason += f"; log: {tail}" if tail else ""
+        v = Verdict(verdict="INCONCLUSIVE", reason=reason, cause=cause, card_path=card.file, title=card.title,
+                    sha256=card.sha256, expected=card.expected, claim=card.claim, inputs=card.resolved_inputs(cell),
+                    cell=cell, started=_now(), seconds=0.0, wall_seconds=wall, limit_seconds=limit)
+        v.write(cell_dir)
+        results.append(CellResult(card, cell, v.verdict, v.reason, v.cause, 0.0, cell_dir))
+    return results
+
+
 def _ray_cell(card, cell, out_dir, timeout):
     return run_cell(card, cell, out_dir, timeout=timeout)
 
@@ -956,8 +1016,24 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
     files and ``out`` must be on storage the workers share), all cells at once.
     """
     dirs = out_dirs(cards, out)
-    tasks = [(card, cell, dirs[i] if cell is None else dirs[i] / cell.dirname)
-             for i, card in enumerate(cards) for cell in card.cells()]
+    originals = list(cards)
+    failed: dict[int, CellResult] = {}
+    expanded = []
+    for i, card in enumerate(cards):  # pipeline cards: run the pipeline, evaluate one setting per run
+        try:
+            expanded.append(expand(card, dirs[i], timeout=timeout if timeout is not None else card.timeout, jobs=jobs))
+        except (PipelineError, CardError, OSError) as e:
+            failed[i] = _pipeline_failure(card, dirs[i], e)
+            expanded.append(card)
+    cards = expanded
+    tasks = []
+    for i, card in enumerate(cards):
+        if i in failed:
+            continue
+        if card is not originals[i]:  # a pipeline card's settings: cheap claims over computed values, one process
+            tasks.append((card, ALL_SETTINGS, dirs[i]))
+        else:
+            tasks += [(card, cell, dirs[i] if cell is None else dirs[i] / cell.dirname) for cell in card.cells()]
     lock = threading.Lock()
     remote = None
     if backend == "ray":
@@ -969,20 +1045,26 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
         raise ValueError(f"unknown backend {backend!r}; expected 'local' or 'ray'")
 
     def one(task):
-        if remote is not None:
-            result = ray.get(remote.remote(*task, timeout))
+        if task[1] is ALL_SETTINGS:
+            batch = run_settings(task[0], task[2], timeout=timeout)
+        elif remote is not None:
+            batch = [ray.get(remote.remote(*task, timeout))]
         else:
-            result = run_cell(*task, timeout=timeout)
+            batch = [run_cell(*task, timeout=timeout)]
         if on_result:
             with lock:
-                on_result(result)
-        return result
+                for result in batch:
+                    on_result(result)
+        return batch
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, int(jobs)))
     futures: list = []
     try:
         futures = [pool.submit(one, t) for t in tasks]
-        results = [f.result() for f in futures]
+        results = [r for f in futures for r in f.result()]
+        if failed:  # in card order (the sort is stable: cells keep theirs)
+            pos = {id(c): i for i, c in enumerate(cards)}
+            results = sorted(results + list(failed.values()), key=lambda r: pos[id(r.card)])
     except BaseException:
         for f in futures:
             f.cancel()
@@ -1000,6 +1082,15 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
         {"schema_version": SCHEMA_VERSION, "cells": [r.to_json() for r in results],
          "cards": [{k: v for k, v in c.to_json().items() if k != "cells"} for c in aggregated]}, indent=2) + "\n")
     return results
+
+
+def _pipeline_failure(card: Card, out_dir: Path, error: Exception) -> CellResult:
+    """A pipeline card whose pipeline could not run at all: INCONCLUSIVE (cause ``error``) with the reason."""
+    reason = f"the card's {card.kind} did not run: {error}"
+    v = Verdict(verdict="INCONCLUSIVE", reason=reason, cause="error", card_path=card.file, title=card.title,
+                sha256=card.sha256, expected=card.expected, claim=card.claim, inputs={}, started=_now())
+    v.write(out_dir)
+    return CellResult(card, None, v.verdict, v.reason, v.cause, 0.0, out_dir)
 
 
 def run_card_files(paths, **kwargs) -> list[CellResult]:

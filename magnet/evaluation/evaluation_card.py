@@ -65,8 +65,18 @@ import os
 import tempfile
 from pathlib import Path
 
+import copy
+import hashlib
+import sys
+
+import yaml
+
 from magnet.evaluation.card import Card, load_card
 from magnet.evaluation.evaluate import aggregate_verdicts, run_cards
+from magnet.evaluation.pipeline_cards import expand
+
+#: MAGNET's ``validate`` choices.
+VALIDATE = ("only", "error", "warning", "off")
 
 SEPARATOR = "================================"
 
@@ -114,11 +124,20 @@ class EvaluationCard:
     """A card (MAGNET's format or magnet's) to summarize and evaluate.
 
     Args:
-        path: the card's YAML file. It is validated at once (``CardError`` lists every problem).
+        path: the card's YAML file.
         output_path: where verdicts go (``<output_path>/<card stem>[/<setting>]/verdict.json``);
-            default: a new temporary directory (kept, see ``card.output_path``).
-        validate: MAGNET's option; only ``"error"`` is supported (magnet runs valid cards only).
-        timeout: seconds per setting (default: the card's ``timeout``, else 600).
+            default: a new temporary directory (kept, see ``card.output_path``). A pipeline card's runs
+            go to ``<output_path>/<card stem>/pipeline`` (or ``kwdagger``) and are reused by parameters.
+        validate: MAGNET's choices: ``"error"`` (default) and ``"only"`` validate at once and raise
+            :class:`~magnet.evaluation.card.CardError` listing every problem; ``"warning"`` prints the
+            problems to stderr and goes on; ``"off"`` goes on silently (evaluating an invalid card may then
+            fail in ways validation would have named).
+        timeout: seconds per setting or pipeline run (default: the card's ``timeout``, else 600).
+
+    Attributes (MAGNET's): ``original_card`` (the card as read, never modified), ``symbols`` (the symbol
+    specifications; ``card.symbols()`` gives their values), ``has_pipeline``/``pipeline`` and
+    ``has_kwdagger``/``kwdagger`` (the sections, editable before :meth:`evaluate`), ``evaluations`` (one
+    :class:`EvaluationTask` per setting after :meth:`evaluate`).
 
     Example:
         >>> import tempfile
@@ -146,11 +165,15 @@ class EvaluationCard:
 
     def __init__(self, path: str | os.PathLike, output_path: str | os.PathLike | None = None,
                  validate: str = "error", timeout: float | None = None):
-        if validate != "error":
-            raise ValueError(f"validate={validate!r}: magnet evaluates only valid cards; use validate='error' "
-                             "(or `magnet evaluate CARD --check` to list a card's problems)")
+        if validate not in VALIDATE:
+            raise ValueError(f"validate={validate!r}: expected one of {', '.join(map(repr, VALIDATE))}")
         self.path = Path(path)
-        self.card: Card = load_card(self.path)
+        self.validate = validate
+        self.card: Card = load_card(self.path, strict=validate in ("error", "only"))
+        if self.card.issues and validate == "warning":
+            print(f"WARNING! Card validation failed ({len(self.card.issues)} problem(s)):\n"
+                  + "\n".join(str(i) for i in self.card.issues), file=sys.stderr)
+        self.original_card: dict = copy.deepcopy(self.card.data)
         self.output_path = Path(output_path) if output_path is not None else \
             Path(tempfile.mkdtemp(prefix=f"magnet-card-{self.card.stem}-"))
         self.timeout = timeout
@@ -163,22 +186,117 @@ class EvaluationCard:
         for key in ("version", "organizations", "submitter", "tags", "links", "category"):
             setattr(self, key, data.get(key))
         self.results = []  # CellResult per setting, after evaluate()
+        self.evaluations: list[EvaluationTask] = []
         self.reason: str | None = None
         self._values = {name: _initial_value(s) for name, s in self.card.symbols.items()}
         self._reprs = {name: repr(v) for name, v in self._values.items()}
-        self.symbols = Symbols(data.get("symbols") or {}, self._values)
+        self.symbols = copy.deepcopy(data.get("symbols") or {})
+        self.pipeline: dict | None = copy.deepcopy(data.get("pipeline"))
+        self.kwdagger: dict | None = copy.deepcopy(data.get("kwdagger"))
+
+    @property
+    def symbols(self) -> Symbols:
+        """The symbol specifications (name -> spec, editable); calling it gives the symbols' current values."""
+        return self._symbols
+
+    @symbols.setter
+    def symbols(self, specs: dict) -> None:
+        self._symbols = Symbols(specs or {}, self._values)
+
+    @property
+    def has_pipeline(self) -> bool:
+        """The card has a ``pipeline:`` section (run by magnet's runner, :mod:`magnet.evaluation.pipeline`)."""
+        return self.pipeline is not None
+
+    @property
+    def has_kwdagger(self) -> bool:
+        """The card has a ``kwdagger:`` section (run by kwdagger, :mod:`magnet.evaluation.kwdagger_runner`)."""
+        return self.kwdagger is not None
+
+    def replace(self, override) -> None:
+        """Set symbols from YAML text or a mapping: a constant's ``value`` is replaced, a sweep's values too.
+
+        A scalar given for a swept symbol sweeps over that one value (as in MAGNET).
+        Raises ValueError for an unknown symbol and for one computed by code
+        (its code would be ignored: say so rather than change nothing).
+
+        Example:
+            >>> import tempfile
+            >>> from pathlib import Path
+            >>> path = Path(tempfile.mkdtemp()) / "c.yaml"
+            >>> _ = path.write_text('''
+            ... title: t
+            ... description: d
+            ... claim: {python: "assert x < bound"}
+            ... symbols:
+            ...   x: {sweep: [1, 2]}
+            ...   bound: {type: int, value: 3}
+            ... ''')
+            >>> card = EvaluationCard(path)
+            >>> card.replace("bound: 2\\nx: [0, 1]")
+            >>> card.symbols["bound"], card.symbols["x"]
+            ({'type': 'int', 'value': 2}, {'sweep': [0, 1]})
+            >>> card.replace({"y": 1})
+            Traceback (most recent call last):
+            ValueError: Unknown symbol 'y' -- available: ['x', 'bound']
+        """
+        if isinstance(override, str):
+            try:
+                override = yaml.safe_load(override)
+            except yaml.YAMLError as e:
+                raise ValueError(f"override: invalid YAML: {e}") from None
+        if not isinstance(override, dict):
+            raise ValueError(f"override: expected a mapping of symbol -> value, got {override!r}")
+        for key, value in override.items():
+            if key not in self.symbols:
+                raise ValueError(f"Unknown symbol {key!r} -- available: {list(self.symbols)}")
+            spec = self.symbols[key]
+            if isinstance(spec, dict) and "sweep" in spec:
+                spec["sweep"] = value if isinstance(value, list) else [value]
+            elif isinstance(spec, dict) and ("value" in spec or "python" not in spec):
+                spec["value"] = value
+                if key in self._values:
+                    self._values[key] = value
+                    self._reprs[key] = repr(value)
+            else:
+                raise ValueError(f"symbol {key!r} is computed by its python code; replace sets constants (value) "
+                                 "and sweeps only")
+
+    def effective_card(self) -> Card:
+        """The card as it stands: the file's, or (after :meth:`replace` or edits) a copy written to ``output_path``."""
+        data = copy.deepcopy(self.card.data)
+        for key, value in (("symbols", dict(self.symbols)), ("pipeline", self.pipeline), ("kwdagger", self.kwdagger)):
+            if value is None or (key == "symbols" and not value and key not in data):
+                data.pop(key, None)
+            else:
+                data[key] = copy.deepcopy(value)
+        if data == self.card.data:
+            return self.card
+        inputs = data.get("inputs") or {}
+        if inputs.get("benchmark_output"):  # relative to the original card
+            inputs["benchmark_output"] = str((self.path.parent / inputs["benchmark_output"]).resolve())
+        path = self.output_path / "cards" / f"{self.card.stem}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# {self.path} as edited before evaluation (written by magnet)\n"
+                        + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return load_card(path, strict=not self.card.lenient)
 
     # ------------------------------------------------------------ evaluation
 
-    def evaluate(self, timeout: float | None = None, jobs: int = 1) -> Status:
+    def evaluate(self, timeout: float | None = None, jobs: int = 1, parallel_backend: str | None = None) -> Status:
         """Evaluate every setting (each in its own subprocess), print the outcome, return the verdict.
 
-        Prints each setting's outcome (``Assertion holds``, ``Assertion does not hold: <message>``,
-        ``SymbolNotResolved: ...``; for a sweep only the settings that were not VERIFIED) and, for a
-        sweep, MAGNET's ``Settings Evaluated`` block. Returns VERIFIED, FALSIFIED or INCONCLUSIVE.
+        A pipeline card first runs its pipeline (each run a subprocess; ``jobs`` at a time), then
+        evaluates its claim once per run. Prints each setting's outcome (``Assertion holds``,
+        ``Assertion does not hold: <message>``, ``SymbolNotResolved: ...``; for a sweep only the
+        settings that were not VERIFIED) and, for a sweep, MAGNET's ``Settings Evaluated`` block.
+        Returns VERIFIED, FALSIFIED or INCONCLUSIVE. ``parallel_backend`` (MAGNET's joblib choice) is
+        accepted and ignored: magnet runs settings as subprocesses, ``jobs`` at a time.
         """
         limit = timeout if timeout is not None else self.timeout
-        self.results = run_cards([self.card], out=self.output_path, timeout=limit, jobs=jobs)
+        card = self.effective_card()
+        self.results = run_cards([card], out=self.output_path, timeout=limit, jobs=jobs)
+        self.evaluations = [EvaluationTask.from_result(self, r) for r in self.results]
         verdicts = [r.verdict for r in self.results]
         swept = len(self.results) > 1 or self.results[0].cell is not None
         if swept:
@@ -201,6 +319,20 @@ class EvaluationCard:
         self._load_values()
         self.claim.status = verdict
         return Status(verdict)
+
+    def dispatch(self, settings: list[dict] | None = None) -> list["EvaluationTask"]:
+        """One :class:`EvaluationTask` per setting, not yet evaluated (``task.execute()`` evaluates it).
+
+        ``settings``: a list of ``{symbol: value}`` mappings, each fixing those symbols as constants;
+        default: the card's own settings (its sweep's cells; a pipeline card's runs, running the
+        pipeline or reusing its results under ``output_path``).
+        """
+        if settings is None:
+            card = self.effective_card()
+            if card.kind != "symbols":
+                card = expand(card, self.output_path / card.stem, timeout=self.timeout)
+            settings = [dict(cell.values) if cell else {} for cell in card.cells()]
+        return [EvaluationTask(self, dict(values)) for values in settings]
 
     def _load_values(self) -> None:
         """Symbol values for summarize(): constants in Python, the rest from each setting's reprs.json."""
@@ -276,6 +408,61 @@ class EvaluationCard:
 
     def __repr__(self) -> str:
         return f"EvaluationCard({str(self.path)!r}, status={self.claim.status})"
+
+
+class EvaluationTask:
+    """One setting of a card: ``symbols`` (the values it fixes), ``claim.status``, ``result``, ``output_msg``, ``log``.
+
+    Made by :meth:`EvaluationCard.dispatch` (``execute()`` evaluates it in its own
+    subprocess) or, already evaluated, by :meth:`EvaluationCard.evaluate`
+    (``card.evaluations``). ``log`` is the setting's ``verdict.json``.
+    """
+
+    def __init__(self, card: EvaluationCard, symbols: dict, result=None):
+        self.card = card
+        self.symbols = symbols
+        self.claim = Claim(card.claim.claim)
+        self.result = None
+        self.output_msg = ""
+        self.log: dict = {}
+        if result is not None:
+            self._record(result)
+
+    @classmethod
+    def from_result(cls, card: EvaluationCard, result) -> "EvaluationTask":
+        return cls(card, dict(result.cell.values) if result.cell else {}, result)
+
+    def _record(self, result) -> None:
+        self.result, self.output_msg = result.verdict, result.reason
+        self.claim.status = result.verdict
+        try:
+            self.log = json.loads((result.out_dir / "verdict.json").read_text())
+        except (OSError, ValueError):
+            self.log = {}
+
+    def execute(self) -> tuple[str, str]:
+        """Evaluate this setting (its symbols fixed as constants) in a subprocess; returns (status, message)."""
+        base = self.card.effective_card()
+        if base.kind != "symbols":
+            base = expand(base, self.card.output_path / base.stem, timeout=self.card.timeout)
+        data = copy.deepcopy(base.data)
+        symbols = data.setdefault("symbols", {})
+        for name, value in self.symbols.items():
+            spec = dict(symbols.get(name) or {})
+            for key in ("sweep", "python", "depends_on", "depends"):
+                spec.pop(key, None)
+            symbols[name] = {**spec, "value": value}
+        digest = hashlib.sha256(json.dumps(self.symbols, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        path = self.card.output_path / "tasks" / digest / f"{base.stem}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        card = load_card(path, strict=not base.lenient)
+        (result,) = run_cards([card], out=path.parent / "out", timeout=self.card.timeout)
+        self._record(result)
+        return self.result, self.output_msg
+
+    def __repr__(self) -> str:
+        return f"EvaluationTask({self.symbols!r}, status={self.claim.status})"
 
 
 def _initial_value(sym):

@@ -1,4 +1,4 @@
-"""The subprocess that evaluates one card cell: ``python -m magnet.evaluation.worker CARD --out DIR [--cell I]``.
+"""The subprocess that evaluates one card cell: ``python -m magnet.evaluation.worker CARD --out DIR [--cell I | --all-cells]``.
 
 Started by :func:`magnet.evaluation.evaluate.run_cell`, which enforces the time
 limit and turns a crash into an INCONCLUSIVE verdict. It writes
@@ -22,11 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("card")
     parser.add_argument("--out", required=True)
     parser.add_argument("--cell", type=int, help="index of the sweep cell")
+    parser.add_argument("--lenient", action="store_true", help="evaluate despite validation problems")
+    parser.add_argument("--all-cells", action="store_true",
+                        help="evaluate every cell in turn, each into OUT/<cell>/ (a pipeline card's settings)")
     args = parser.parse_args(argv)
 
 
     try:
-        card = load_card(args.card)
+        card = load_card(args.card, strict=not args.lenient)
     except CardError as e:
         print(e, file=sys.stderr)
         return 2
@@ -34,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cell is not None and not (0 <= args.cell < len(cells) and cells[args.cell] is not None):
         print(f"{args.card}: no sweep cell {args.cell}", file=sys.stderr)
         return 2
+    if args.all_cells:
+        for cell in cells:
+            evaluate_card(card, cell, out_dir=Path(args.out) / cell.dirname if cell else Path(args.out))
+            print(f"{cell.name if cell else card.stem}: done", flush=True)
+        return 0
     cell = cells[args.cell] if args.cell is not None else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

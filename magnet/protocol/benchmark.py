@@ -8,7 +8,11 @@ Every row carries its MBE result; there is no way to turn it off. Rows:
 
 * ``stat = "main"``: each eval run's main target (unperturbed), pooled;
 * ``stat = <target key>`` (e.g. ``exact_match``, ``exact_match@typos/perturbed``):
-  one row per target variant with at least 5 runs (in ``leaderboard.json``).
+  one row per target variant with at least 5 runs (in ``leaderboard.json``),
+  except a variant whose row would be an exact duplicate of another variant's
+  (same runs, predictions, actual values, baselines and floors; e.g.
+  ``X@robustness/worst`` of runs without perturbations is ``X``): it is not
+  produced, named in the kept row's ``duplicates``, and not counted by Holm.
 
 Definitions (n = eval runs scored):
 
@@ -24,7 +28,8 @@ Definitions (n = eval runs scored):
   ``gain_share_ci`` (:mod:`magnet.stats.gain`; the floor is a plug-in);
 * ``mbe``: :func:`magnet.stats.mbe.mbe_check` of predicted vs actual controlling for
   the baselines (``revealed_mean``, plus ``revealed_loss`` where logprobs exist),
-  cluster-robust over models: ``verdict`` (genuine / loss-proxy / inconclusive /
+  cluster-robust over models and, when the row pools several scenarios or target metrics, within scenarios
+  (:func:`mbe_strata`; the check without them in ``pooled_*``): ``verdict`` (genuine / loss-proxy / inconclusive /
   insufficient-data), ``estimate`` with the ``interval`` the verdict used and its
   one-sided ``p_one_sided``; ``p_holm`` adjusts that p over the rows of the
   leaderboard (Holm; the pooled ``main`` rows are the primary family, the
@@ -36,8 +41,13 @@ Which runs a row uses: those with a finite prediction, an actual value and a
 without per-instance values, e.g. ``bbq_accuracy``, through the per-instance
 proxy chosen from each fold's train runs, :mod:`magnet.protocol.proxies`,
 named in ``baseline_proxy``). Every statistic of the row is computed on those
-``n`` runs; ``n_dropped`` and ``dropped`` (reason -> runs) say which were left
-out and why. With fewer than :data:`MIN_MBE_RUNS` usable runs the row's MBE
+``n`` runs, except the noise floor and the gain share, which need the
+target's per-instance values (a run-level-only target such as
+``bbq_accuracy`` has no floor): ``column_n`` gives the runs of each column
+(``mae``, ``noise_floor``, ``gain_share``, ``mbe``) and ``column_notes`` says
+why a column used fewer than ``n``; ``gain_share_terms`` are the three means
+of the gain share on its runs. ``n_dropped`` and ``dropped`` (reason -> runs)
+say which runs were left out of the row and why. With fewer than :data:`MIN_MBE_RUNS` usable runs the row's MBE
 verdict is ``insufficient-data`` (no partial correlation is reported).
 
 Example:
@@ -68,7 +78,8 @@ import numpy as np
 import pandas as pd
 
 from magnet.protocol.baselines import DEFAULT_BASELINES, compute_baselines
-from magnet.protocol.corpus import RUN, Corpus
+from magnet.predictions import NOTE
+from magnet.protocol.corpus import RUN, Corpus, scenario_label
 from magnet.stats.mbe import mbe_check
 from magnet.stats.multiplicity import holm
 from magnet.stats.gain import gain_share
@@ -120,6 +131,22 @@ class LeaderboardRow:
     gain_share_n: int = 0
     #: metric -> the interval method used instead of the usual one (or why it is NaN), e.g. on almost-revealed runs
     interval_notes: dict = field(default_factory=dict)
+    #: runs with a noise floor (a target without per-instance values, e.g. ``bbq_accuracy``, has none)
+    noise_floor_n: int = 0
+    #: column -> the runs it was computed on (``mae``, ``noise_floor``, ``gain_share``, ``mbe``); see ``column_notes``
+    column_n: dict = field(default_factory=dict)
+    #: column -> why it used fewer runs than ``n`` (only the columns that did)
+    column_notes: dict = field(default_factory=dict)
+    #: target variants whose rows were not produced because they are exact duplicates of this row
+    duplicates: list = field(default_factory=list)
+    #: the three means the gain share is made of, on its ``gain_share_n`` runs
+    gain_share_terms: dict = field(default_factory=dict)
+    #: what the predictor said about its predictions (a fallback, an abstention), with the runs it concerns
+    notes: list = field(default_factory=list)
+    #: other predictors whose predictions (so every row) are identical to this one's, under this split
+    same_predictions: list = field(default_factory=list)
+    #: the predictor whose identical row is shown instead of this one (None: this row is shown)
+    shown_as: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -154,6 +181,7 @@ class Leaderboard:
     corpus_source: str
     results: list[ProtocolResult] = field(default_factory=list, repr=False)
     proxies: pd.DataFrame | None = field(default=None, repr=False)
+    load_warnings: list[str] = field(default_factory=list)
 
     def main_rows(self) -> list[LeaderboardRow]:
         """The pooled main-target rows, ranked by MAE within each split."""
@@ -179,11 +207,14 @@ class Leaderboard:
             "mbe_controls": self.controls,
             "bootstrap": "cluster bootstrap over models, 95% intervals: studentized (bootstrap-t) for mae, rmse and "
                          "bias, percentile otherwise",
-            "mbe_decision": ("partial Spearman r given splines of the controls, CR2 cluster-robust over models "
+            "mbe_decision": ("partial Spearman r given splines of the controls and, when a row pools several "
+                             "scenarios, within-scenario ranks and scenario indicators (pooled_*: the same test "
+                             "without them), CR2 cluster-robust over models "
                              "(Bell-McCaffrey df); genuine: one-sided p <= alpha; loss-proxy: the 1 - 2 alpha "
                              "interval lies below effect_size; inconclusive: neither; p_holm: Holm over the pooled "
                              "main rows (primary family) and over the variant rows (secondary family)"),
             "rows": [asdict(r) for r in self.rows],
+            "load_warnings": self.load_warnings,
             "baseline_proxies": [] if self.proxies is None or not len(self.proxies) else
             self.proxies.astype(object).where(self.proxies.notna(), None).to_dict(orient="records"),
         })
@@ -222,14 +253,15 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
     data = joined if baselines is None else joined.merge(baselines, on=[RUN, "target.key"], how="left")
     if not len(data):
         return None
+    said = prediction_notes(data)
     finite = np.isfinite(pd.to_numeric(data["predicted"], errors="coerce")) & np.isfinite(data["actual"].astype(float))
     data = data[finite]
-    if len(data) < 1:
-        return None
+    if len(data) < 1:  # nothing predicted: no row, unless the predictor said why (e.g. it abstained everywhere)
+        return _empty_row(predictor, split, stat, failed_folds, {}, None, said) if said else None
     data, dropped = usable_rows(data, corpus, revealed, proxies)
     proxy = proxy_label(data)
     if not len(data):
-        return _empty_row(predictor, split, stat, failed_folds, dropped, proxy)
+        return _empty_row(predictor, split, stat, failed_folds, dropped, proxy, said)
     groups = data[RUN].map(_models(corpus)).astype(str).to_numpy()
     s = score_predictions(data["predicted"].to_numpy(), data["actual"].to_numpy(), groups=groups,
                           n_boot=n_boot, seed=seed)
@@ -237,7 +269,7 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
     controls = [c for c in DEFAULT_BASELINES if c in data and data[c].notna().all()
                 and (c == "revealed_mean" or data[c].nunique() > 1)]
     mbe = mbe_check(data["predicted"].to_numpy(), data["actual"].to_numpy(), data[controls], groups=groups,
-                    n_boot=n_boot, seed=seed) if len(data) >= MIN_MBE_RUNS else None
+                    n_boot=n_boot, seed=seed, strata=mbe_strata(data, corpus)) if len(data) >= MIN_MBE_RUNS else None
     pair_floors = _pair_floors(corpus, revealed, data)  # once: the row's floor and each run's, for the gain share
     finite = [f for f in pair_floors.values() if np.isfinite(f)]
     floor = float(np.mean(finite)) if finite else float("nan")  # noise_floor_mae over the row's runs
@@ -247,6 +279,7 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
     run_floors = np.array([pair_floors.get(k, np.nan) for k in zip(data[RUN], data["target.key"])])
     gain = gain_share(data["predicted"], data["actual"], rm, run_floors, groups=groups, n_boot=n_boot, seed=seed)
     mbe_dict = _gate_perfect(_mbe_dict(mbe, controls, len(data)))
+    column_n, column_notes = column_counts(data, run_floors, s.n, gain.n, mbe_dict.get("n", len(data)))
     return LeaderboardRow(
         predictor=predictor, split=split, stat=stat, n=s.n, n_models=int(len(set(groups))),
         coverage=len(data) / n_targets if n_targets else float("nan"), failed_folds=failed_folds,
@@ -255,7 +288,71 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
         kendall=s.kendall, noise_floor=floor, revealed_mean_mae=rm_mae, gain_share=gain.estimate, mbe=mbe_dict,
         gain_share_ci=tuple(gain.ci), gain_share_n=gain.n, interval_notes=dict(s.interval_notes),
         n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy,
+        noise_floor_n=column_n["noise_floor"], column_n=column_n, column_notes=column_notes,
+        gain_share_terms={"mae": gain.mae, "revealed_mean_mae": gain.baseline_mae, "noise_floor": gain.floor},
+        notes=said,
     )
+
+
+def mbe_strata(data: pd.DataFrame, corpus: Corpus) -> np.ndarray:
+    """The scenario of each row for the MBE check: the run's scenario label and target key.
+
+    A row pooling several scenarios (or target metrics) is checked within them
+    (:func:`magnet.stats.mbe.mbe_check` ``strata``); a single-scenario row has one level, so nothing changes.
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+        >>> data = corpus.targets[corpus.targets["target.key"] == corpus.targets["target.name"]]
+        >>> sorted(set(mbe_strata(data, corpus)))[:2]
+        ['dyck_language_np=2 | exact_match_indicator', 'simple_mcqa | exact_match']
+    """
+    labels = pd.Series(scenario_label(corpus.run_specs).to_numpy(), index=corpus.run_specs[RUN])
+    labels = labels[~labels.index.duplicated()]
+    return (data[RUN].map(labels).astype(str) + " | " + data["target.key"].astype(str)).to_numpy()
+def prediction_notes(data: pd.DataFrame) -> list[str]:
+    """The predictor's notes on a row's predictions (``magnet.note``: fallbacks, abstentions), each with its runs.
+
+    Example:
+        >>> data = pd.DataFrame({RUN: ["a", "b", "c"], NOTE: ["fallback: train mean", None, "fallback: train mean"]})
+        >>> prediction_notes(data)
+        ['fallback: train mean (2 of 3 runs)']
+    """
+    if NOTE not in data:
+        return []
+    counts = data[NOTE].dropna().astype(str).value_counts(sort=False)
+    return [f"{note} ({count} of {len(data)} runs)" for note, count in counts.items()]
+
+
+def column_counts(data: pd.DataFrame, run_floors: np.ndarray, n: int, gain_n: int,
+                  mbe_n: int) -> tuple[dict[str, int], dict[str, str]]:
+    """The runs each column of a row used, and why a column used fewer than the row's ``n``.
+
+    The noise floor (and so the gain share) needs the per-instance values of the target: a run-level-only
+    target (``bbq_accuracy``) has no floor, and its runs count in ``mae`` but not in ``noise_floor``.
+
+    Example:
+        >>> data = pd.DataFrame({"target.name": ["em", "em", "bbq_accuracy"]})
+        >>> counts, notes = column_counts(data, np.array([0.1, 0.2, np.nan]), 3, 2, 3)
+        >>> counts
+        {'mae': 3, 'noise_floor': 2, 'gain_share': 2, 'mbe': 3}
+        >>> notes["noise_floor"]
+        'on 2 of 3 runs: 1 runs of bbq_accuracy have no per-instance values of the target, so no noise floor'
+    """
+    no_floor = ~np.isfinite(np.asarray(run_floors, dtype=float))
+    counts = {"mae": int(n), "noise_floor": int((~no_floor).sum()), "gain_share": int(gain_n), "mbe": int(mbe_n)}
+    notes = {}
+    if no_floor.any():
+        names = data.loc[no_floor, "target.name"].astype(str).value_counts().sort_index()
+        why = ", ".join(f"{c} runs of {t}" for t, c in names.items())
+        floor_note = f"{why} have no per-instance values of the target, so no noise floor"
+        notes["noise_floor"] = f"on {counts['noise_floor']} of {n} runs: {floor_note}"
+    if counts["gain_share"] != n:
+        notes["gain_share"] = (f"on {counts['gain_share']} of {n} runs: the runs with a noise floor (the gain's "
+                               f"MAE and revealed-mean MAE are over those runs too)")
+    if counts["mbe"] != n:
+        notes["mbe"] = f"on {counts['mbe']} of {n} runs"
+    return counts, notes
 
 
 def usable_rows(data: pd.DataFrame, corpus: Corpus, revealed: dict,
@@ -301,16 +398,16 @@ def proxy_label(data: pd.DataFrame) -> str | None:
     return "; ".join(f"{t} <- {p}" for t, p in pairs) or None
 
 
-def _empty_row(predictor, split, stat, failed_folds, dropped, proxy) -> LeaderboardRow:
+def _empty_row(predictor, split, stat, failed_folds, dropped, proxy, notes=None) -> LeaderboardRow:
     """A row without usable runs: every statistic undefined, the MBE verdict insufficient-data with the reasons."""
     nan, ci = float("nan"), (float("nan"), float("nan"))
-    reason = "no usable runs: " + "; ".join(f"{k} ({v} runs)" for k, v in dropped.items())
+    reason = "no usable runs: " + "; ".join([f"{k} ({v} runs)" for k, v in dropped.items()] + list(notes or []))
     return LeaderboardRow(
         predictor=predictor, split=split, stat=stat, n=0, n_models=0, coverage=0.0, failed_folds=failed_folds,
         bootstrap="none", mae=nan, mae_ci=ci, rmse=nan, rmse_ci=ci, bias=nan, bias_ci=ci, r2=nan, spearman=nan,
         spearman_ci=ci, kendall=nan, noise_floor=nan, revealed_mean_mae=nan, gain_share=nan,
         mbe={"verdict": "insufficient-data", "reason": reason, "controls": [], "n": 0},
-        n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy)
+        n_dropped=sum(dropped.values()), dropped=dropped, baseline_proxy=proxy, notes=list(notes or []))
 
 
 def _gate_perfect(mbe: dict) -> dict:
@@ -336,6 +433,11 @@ def _mbe_dict(mbe, controls, n: int) -> dict:
         "estimate": mbe.estimate, "interval": tuple(mbe.interval), "p_one_sided": mbe.p, "df": mbe.df,
         "n_groups": mbe.n_groups, "design_effect": mbe.design_effect, "adjustment": mbe.adjustment,
         "inference": mbe.inference, "alpha": mbe.alpha, "effect_size": mbe.effect_size, "sided": mbe.sided,
+        "scenarios": mbe.scenarios, "scenario_adjustment": mbe.scenario_adjustment,
+        "scenario_checks": dict(mbe.scenario_checks),
+        "pooled_estimate": mbe.pooled_estimate, "pooled_interval": tuple(mbe.pooled_interval),
+        "pooled_p_one_sided": mbe.pooled_p, "pooled_verdict": mbe.pooled_verdict,
+        "between_scenarios_only": mbe.between_scenarios_only,
     }
 
 
@@ -347,10 +449,13 @@ def adjust_for_many_rows(rows: list[LeaderboardRow]) -> None:
     """
     for family, members in (("primary (pooled main rows)", [r for r in rows if r.stat == "main"]),
                             ("secondary (per target variant)", [r for r in rows if r.stat != "main"])):
-        adjusted = holm([r.mbe.get("p_one_sided", float("nan")) for r in members])
-        for r, p in zip(members, adjusted):
+        shown = [r for r in members if not getattr(r, "shown_as", None)]  # identical predictors count once
+        adjusted = dict(zip(((r.split, r.predictor, r.stat) for r in shown),
+                            holm([r.mbe.get("p_one_sided", float("nan")) for r in shown])))
+        for r in members:
+            p = adjusted[(r.split, getattr(r, "shown_as", None) or r.predictor, r.stat)]
             r.mbe["p_holm"] = float(p)
-            r.mbe["family"] = f"{family}, Holm over {len(members)} rows"
+            r.mbe["family"] = f"{family}, Holm over {len(shown)} rows"
             r.mbe["genuine_after_holm"] = bool(r.mbe.get("verdict") == "genuine" and p <= r.mbe.get("alpha", 0.05))
 
 
@@ -368,13 +473,90 @@ def score_joined(joined: pd.DataFrame, corpus: Corpus, revealed: dict, predictor
                      proxies)
     if row:
         rows.append(row)
+    kept: list[tuple[pd.DataFrame, LeaderboardRow]] = []
     for key, g in joined.groupby("target.key", sort=True):
         if len(g) >= MIN_ROWS:
+            sig = row_signature(g, corpus, revealed)
+            same = next((r for other, r in kept if other.equals(sig)), None)
+            if same is not None:  # e.g. X@robustness/worst of runs without perturbations: X itself
+                same.duplicates.append(key)
+                continue
             row = score_rows(g, corpus, revealed, None, predictor, split, key, failed,
                              int((targets["target.key"] == key).sum()), n_boot, seed, proxies)
             if row:
                 rows.append(row)
+                kept.append((sig, row))
     return rows
+
+
+def row_signature(group: pd.DataFrame, corpus: Corpus, revealed: dict) -> pd.DataFrame:
+    """Everything a variant row is computed from, keyed by run: two groups with equal signatures give equal rows.
+
+    The runs (and repeats), predictions, actual values, target names, baselines and each run's noise floor
+    (from the target's per-instance values). The target key itself is left out: ``X@robustness/worst`` of runs
+    without perturbations has the same values as ``X`` and would repeat its row (and count twice in Holm).
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> corpus = Corpus.load(HelmOutputs.demo(preset="small"))
+        >>> g = pd.DataFrame({RUN: ["r1", "r2"], "target.key": ["m", "m"], "target.name": ["m", "m"],
+        ...                   "predicted": [0.1, 0.2], "actual": [0.1, 0.3]})
+        >>> row_signature(g, corpus, {}).equals(row_signature(g.assign(**{"target.key": "m@fairness/worst"}), corpus, {}))
+        True
+        >>> row_signature(g, corpus, {}).equals(row_signature(g.assign(predicted=[0.1, 0.25]), corpus, {}))
+        False
+    """
+    cols = [c for c in (RUN, "repeat", "target.name", "predicted", "actual", *DEFAULT_BASELINES, "baseline_proxy")
+            if c in group]
+    sig = group[cols].copy()
+    floors = _pair_floors(corpus, revealed, group)
+    sig["noise_floor"] = [floors.get(k, np.nan) for k in zip(group[RUN], group["target.key"])]
+    order = [c for c in (RUN, "repeat") if c in sig]
+    return sig.astype(object).where(sig.notna(), None).sort_values(order).reset_index(drop=True)
+
+
+def with_abstentions(result: ProtocolResult) -> pd.DataFrame:
+    """A run's predictions and the targets its predictor abstained on (NaN, the reason in ``magnet.note``).
+
+    Abstentions are not predictions (:func:`magnet.predictions.check_predictions` keeps them out); the folds
+    record them, and the leaderboard shows them in ``predictions.csv`` and in its rows' ``notes``.
+    """
+    declined = [dict(r, fold=f.index, fold_label=f.label) for f in result.folds for r in (f.abstained or [])]
+    if not declined:
+        return result.predictions
+    extra = pd.DataFrame(declined).assign(predictor=result.predictor, split=result.split)
+    extra["stats.mean"] = np.nan
+    return pd.concat([result.predictions, extra], ignore_index=True)
+
+
+def mark_identical_predictors(rows: list[LeaderboardRow], joined: list[pd.DataFrame]) -> None:
+    """Predictors whose predictions are identical under a split (e.g. ModelMean, ScenarioMean and a fallback):
+    each row names the others in ``same_predictions``; all but the first have ``shown_as`` the first.
+
+    The terminal and HTML tables show one row for them, and Holm counts it once.
+    """
+    if not joined:
+        return
+    everything = pd.concat(joined, ignore_index=True)
+    keys = [c for c in (RUN, "repeat", "target.key") if c in everything]
+    same: dict = {}
+    for (split, predictor), g in everything.groupby(["split", "predictor"], sort=False):
+        sig = g[keys + ["predicted"]].sort_values(keys).reset_index(drop=True)
+        first = next((p for p, other in same.get(split, []) if other.equals(sig)), None)
+        same.setdefault(split, []).append((first or predictor, sig))
+    for split, entries in same.items():
+        groups: dict[str, list[str]] = {}
+        names = [p for p, _ in entries]
+        order = [p for p in dict.fromkeys(everything.loc[everything["split"] == split, "predictor"])]
+        for predictor, first in zip(order, names):
+            groups.setdefault(first, []).append(predictor)
+        for first, members in groups.items():
+            if len(members) < 2:
+                continue
+            for r in rows:
+                if r.split == split and r.predictor in members:
+                    r.same_predictions = [m for m in members if m != r.predictor]
+                    r.shown_as = None if r.predictor == first else first
 
 
 def benchmark(
@@ -444,8 +626,13 @@ def benchmark(
                                       timeout=timeout, out_dir=sub, progress=progress, backend=backend,
                                       ray_address=ray_address, reveal_mode=reveal_mode,
                                       eval_fraction=eval_fraction, train_fraction=train_fraction)
-                rep_baselines, choices = proxied_of(split, r, result.revealed)
-                j = join_truth(result.predictions, corpus.targets).assign(predictor=result.predictor, split=split)
+                # An adaptive sample is chosen by the predictor: the cheap baseline (the MBE control) is the
+                # random sample of the same budget the per-run mode would have revealed, not the chosen one.
+                control_revealed = (reveal(corpus, num_eval_samples, seed + r) if reveal_mode == "adaptive"
+                                    else result.revealed)
+                rep_baselines, choices = proxied_of(split, r, control_revealed)
+                j = join_truth(with_abstentions(result), corpus.targets).assign(predictor=result.predictor,
+                                                                                split=split)
                 j = j.merge(rep_baselines, on=[RUN, "target.key"], how="left")
                 parts.append(j.assign(repeat=r) if repeats > 1 else j)
                 choices_used.append(choices)
@@ -453,13 +640,17 @@ def benchmark(
                 first = first or result
             pooled = pd.concat(parts, ignore_index=True)
             failed = sum(len(res.failed_folds) for res in results[-repeats:])
-            rows += score_joined(pooled, corpus, first.revealed, first.predictor, split, failed, n_boot, seed,
+            first_revealed = (reveal(corpus, num_eval_samples, seed) if reveal_mode == "adaptive"
+                              else first.revealed)
+            rows += score_joined(pooled, corpus, first_revealed, first.predictor, split, failed, n_boot, seed,
                                   pd.concat(choices_used, ignore_index=True))
             joined.append(pooled)
+    mark_identical_predictors(rows, joined)
     adjust_for_many_rows(rows)
     all_joined = pd.concat(joined, ignore_index=True) if joined else pd.DataFrame()
     if len(all_joined):
         all_joined["model"] = all_joined[RUN].map(corpus.models())
         all_joined = all_joined[[c for c in all_joined.columns if c != "baseline_proxy"] + ["baseline_proxy"]]
     return Leaderboard(rows, all_joined, controls, num_eval_samples, corpus.source, results,
-                       pd.concat(proxies, ignore_index=True) if proxies else None)
+                       pd.concat(proxies, ignore_index=True) if proxies else None,
+                       load_warnings=list(getattr(corpus, "load_warnings", [])))

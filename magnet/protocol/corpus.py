@@ -27,7 +27,8 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -69,14 +70,25 @@ class Corpus:
     instance_values: pd.DataFrame
     eval_instances: dict[str, list[str]]
     source: str = ""
+    #: The loader's warnings (skipped, missing or rebuilt files), kept for the reports.
+    load_warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, outputs, stat_names: list[str] | None = None, errors: str = "raise") -> "Corpus":
         """Load from a :class:`~magnet.backends.helm.outputs.HelmOutputs` (or a path)."""
 
         outputs = HelmOutputs.coerce(outputs)
-        tables = outputs.tables(("run_specs", "scenario_states", "stats", "per_instance_stats"), errors=errors)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tables = outputs.tables(("run_specs", "scenario_states", "stats", "per_instance_stats"), errors=errors)
+        load_warnings = list(dict.fromkeys(str(w.message) for w in caught))
+        for w in caught:  # shown as before; the messages also go to the reports
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         run_specs = tables.pop("run_specs")
+        if not len(run_specs):
+            raise HelmOutputError(str(outputs.root), "no HELM run found there (a run is a folder with run_spec.json, "
+                                                     "under benchmark_output/runs/<suite>/); "
+                                                     "HelmOutputs.coerce(path) finds the suites from any level")
         dup = run_specs[RUN][run_specs[RUN].duplicated()]
         if len(dup):
             raise HelmOutputError(outputs.root, f"run name {dup.iloc[0]!r} appears in several suites; select one suite")
@@ -90,7 +102,7 @@ class Corpus:
         values = instance_values(tables["per_instance_stats"], targets)
         _add_stateless_runs(eval_instances, values, targets)
         return cls(run_specs, tables["scenario_states"], tables["stats"], tables["per_instance_stats"],
-                   targets, values, eval_instances, source=str(outputs.root))
+                   targets, values, eval_instances, source=str(outputs.root), load_warnings=load_warnings)
 
     def num_eval_instances(self) -> pd.Series:
         """Eval instances per run (in its target split), indexed by run name."""

@@ -24,10 +24,10 @@ import threading
 import time
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from magnet.errors import user_frames
-from magnet.predictions import check_predictions
+from magnet.predictions import abstentions, check_predictions
 from magnet.protocol.predict_call import call_predict
 from magnet.protocol.splits import Fold, PredictorInputs
 
@@ -50,6 +50,7 @@ class FoldResult:
     batch: str = ""
     where: str = ""  # a predictor's exception: its last frames in the user's code (file:line in function; ...)
     trace: str = ""  # a predictor's exception: the full traceback (``--debug`` prints it)
+    abstained: list = field(default_factory=list)  # tidy prediction rows the predictor declined, with the reason
 
 
 @contextmanager
@@ -86,8 +87,11 @@ def run_fold(predictor, inputs: PredictorInputs, fold: Fold, timeout: float | No
                                 trace="".join(traceback.format_exception(e))[-20000:])
     valid, problems = check_predictions(predictions, list(fold.eval_runs))
     status = "ok" if not problems else ("partial" if len(valid) else "failed")
+    declined = abstentions(predictions)
+    declined = declined[declined["run_spec.name"].isin(set(fold.eval_runs))]
     result = FoldResult(fold.index, fold.label, status, "; ".join(problems), time.perf_counter() - start,
-                        len(fold.eval_runs), len(valid))
+                        len(fold.eval_runs), len(valid),
+                        abstained=declined.astype(object).where(declined.notna(), None).to_dict(orient="records"))
     return valid, result
 
 

@@ -7,8 +7,15 @@ runs. It loads the runs named by one of MAGNET's call forms
 same boundary as ``magnet benchmark``), joins the truth, and prints, per
 scored target, a *predicted* and an *actual* row with the columns of MAGNET's
 table (run_spec, source, name, mean, min, max, count, stddev, sum,
-sum_squared, variance). Predictions that match no target are listed with the
-nearest target; failed folds with their reason. For an
+sum_squared, variance). A prediction that names a stat of its run other than
+the declared targets (MAGNET's examples predict ``split="valid"`` and
+perturbed variants such as ``misspellings/perturbed``) is scored against
+that stat too (:func:`~magnet.protocol.truth.join_named`; its ``name`` in
+the table carries the split, e.g. ``exact_match [valid]``), and the result
+says how many were (``Evaluation.n_named``); ``magnet benchmark`` keeps to
+the declared targets and lists these as not scored. Predictions matching no
+stat of their run are listed with the nearest target; failed folds with their
+reason. For an
 :class:`~magnet.predictor.InstancePredictor` the per-instance predictions are
 also scored (Brier, log-loss, AUROC where the stat is 0/1).
 
@@ -36,17 +43,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.helm_outputs import HelmRuns, HelmSuites
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.protocol.corpus import RUN, Corpus
-from magnet.data_splits import SequesteredTestSplit, TrainSplit
+from magnet.data_splits import SequesteredTestSplit, TestSplit, TrainSplit
 from magnet.protocol.predict_call import as_splits, call_predict, predict_style
 from magnet.protocol.runner import ProtocolResult, run_protocol
 from magnet.protocol.splits import fold_inputs, make_folds, reveal
-from magnet.protocol.truth import join_truth
+from magnet.protocol.truth import join_named, join_truth
 from magnet.protocol.unmatched import unmatched_predictions
 from magnet.stats.instance_scores import binary_scores, is_binary
 
@@ -69,13 +77,19 @@ class Evaluation:
     def __repr__(self) -> str:
         failed = len(self.protocol.failed_folds)
         mae = f"MAE {self.mae:.3f}" if self.n_scored else "nothing scored"
-        return (f"<Evaluation {self.protocol.predictor}, {self.protocol.split}: {self.n_scored} scored predictions, "
-                f"{mae}, {len(self.unmatched)} unmatched, {failed} of {len(self.protocol.folds)} folds not ok>")
+        named = f" ({self.n_named} on stats outside the targets)" if self.n_named else ""
+        return (f"<Evaluation {self.protocol.predictor}, {self.protocol.split}: {self.n_scored} scored predictions"
+                f"{named}, {mae}, {len(self.unmatched)} unmatched, {failed} of {len(self.protocol.folds)} folds not ok>")
 
     @property
     def n_scored(self) -> int:
-        """Predictions matched to a target (scored)."""
+        """Predictions matched to an actual stat (scored): a declared target or another stat the run has."""
         return len(self.joined)
+
+    @property
+    def n_named(self) -> int:
+        """Scored predictions whose stat is not a declared target (e.g. ``split="valid"``): ``magnet benchmark`` ignores these."""
+        return int((self.joined["scored_on"] == "named").sum()) if "scored_on" in self.joined else 0
 
     @property
     def all_failed(self) -> bool:
@@ -131,8 +145,17 @@ def filtered(predictor, outputs: HelmOutputs) -> HelmOutputs:
 
 
 def seed_table(joined: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """Per scored target: a ``predicted`` row (a one-value stat) and the ``actual`` stat, MAGNET's columns."""
-    actual = targets.drop_duplicates([RUN, "target.key"]).set_index([RUN, "target.key"])
+    """Per scored prediction: a ``predicted`` row (a one-value stat) and the ``actual`` stat, MAGNET's columns.
+
+    The actual stat is the target's row, or for a prediction scored on a stat
+    outside the targets (:func:`~magnet.protocol.truth.join_named`) the ``stats.*``
+    columns of its joined row.
+    """
+    stat_cols = [f"stats.{c}" for c in TABLE_COLUMNS[3:]]
+    named = joined[joined["scored_on"] == "named"] if "scored_on" in joined else joined.iloc[:0]
+    actual = pd.concat([targets.reindex(columns=[RUN, "target.key", *stat_cols]),
+                        named.reindex(columns=[RUN, "target.key", *stat_cols])], ignore_index=True)
+    actual = actual.drop_duplicates([RUN, "target.key"]).set_index([RUN, "target.key"])
     rows = []
     for run, key, pred in zip(joined[RUN], joined["target.key"], joined["predicted"]):
         rows.append([run, "predicted", key, pred, pred, pred, 1, 0.0, pred, pred * pred, 0.0])
@@ -165,8 +188,9 @@ def score_instances(predictor, corpus: Corpus, protocol: ProtocolResult, n_folds
             out = call_predict(predictor, fold_inputs(corpus, fold, protocol.revealed, with_per_instance=True))
         except Exception:  # the fold's failure is already recorded by the protocol run
             continue
-        if out.instances is not None:
-            frames.append(instance_truth(corpus, out.instances))
+        if out.instances is None:  # a run-level predictor (e.g. a RunPredictor): nothing per instance to score
+            break
+        frames.append(instance_truth(corpus, out.instances))
     rows = []
     for stat, group in (pd.concat(frames).groupby("stat") if frames else []):
         y, p = group["actual"].to_numpy(), group["predicted"].to_numpy()
@@ -199,6 +223,38 @@ def predict_inputs(predictor, *, root_dir=None, suite=None, helm_suites=None, he
     return as_splits(fold_inputs(corpus, folds[fold], reveal(corpus, num, seed), with_per_instance=True))
 
 
+def all_dataframes(predictor, *, root_dir=None, suite=None, helm_suites=None, helm_runs=None,
+                   split: str = "leave-one-run-out", fold: int = 0, n_folds: int = 5, num_eval_samples=None,
+                   seed=None) -> tuple[TrainSplit, TestSplit]:
+    """One fold as MAGNET's ``(train_split, test_split)``: the test split still holds the eval runs' results.
+
+    ``test_split.stats`` has every stat of the eval runs (all splits and
+    perturbations), ``test_split.per_instance_stats`` those of the revealed
+    instances; ``test_split.sequester()`` is what ``predict`` receives.
+
+    Example:
+        >>> from magnet.backends.helm.outputs import HelmOutputs
+        >>> from predictors.example_random_predictor import ExampleRandomPredictor
+        >>> suite_path = HelmOutputs.demo(preset="small").suites()[0].path
+        >>> train, test = all_dataframes(ExampleRandomPredictor(num_eval_samples=3), helm_suites=suite_path)
+        >>> test.run_specs["run_spec.name"].tolist() == test.stats["run_spec.name"].unique().tolist()
+        True
+        >>> int(test.per_instance_stats["per_instance_stats.instance_id"].nunique()), test.sequester().stats
+        (3, None)
+    """
+    corpus = Corpus.load(filtered(predictor, outputs_for(root_dir, suite, helm_suites, helm_runs)))
+    num = num_eval_samples if num_eval_samples is not None else getattr(predictor, "num_eval_samples", 10)
+    seed = seed if seed is not None else getattr(predictor, "seed", 0)
+    folds = make_folds(corpus.run_specs, split, n_folds=n_folds, seed=seed)
+    inputs = fold_inputs(corpus, folds[fold], reveal(corpus, num, seed), with_per_instance=True,
+                         with_eval_per_instance=True)
+    train, sequestered = as_splits(inputs)
+    evals = set(folds[fold].eval_runs)
+    stats = corpus.stats[corpus.stats[RUN].isin(evals)].reset_index(drop=True)
+    return train, TestSplit(run_specs=sequestered.run_specs, scenario_state=sequestered.scenario_state, stats=stats,
+                            per_instance_stats=inputs.eval_per_instance_stats_df)
+
+
 def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None, helm_runs=None,
                        split: str = "leave-one-run-out", n_folds: int = 5, num_eval_samples=None, seed=None,
                        quiet: bool = False, n_jobs: int = 1, timeout: float | None = None) -> Evaluation:
@@ -213,8 +269,9 @@ def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None
         first = protocol.folds[0]
         raise ValueError(f"every fold of {getattr(predictor, 'name', type(predictor).__name__)} failed "
                          f"({len(protocol.folds)} folds); fold {first.index} ({first.label}): {first.reason}")
-    joined = join_truth(protocol.predictions, corpus.targets)
-    unmatched = unmatched_predictions(protocol.predictions, corpus.targets) if len(protocol.predictions) else []
+    joined = join_both(protocol.predictions, corpus)
+    unmatched = unmatched_predictions(protocol.predictions, corpus.targets, corpus.stats, scored_elsewhere=True) \
+        if len(protocol.predictions) else []
     instance_scores = None
     if predict_style(predictor) == "splits":
         scored = score_instances(predictor, corpus, protocol, n_folds, seed)
@@ -225,6 +282,20 @@ def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None
     return result
 
 
+def join_both(predictions: pd.DataFrame, corpus: Corpus) -> pd.DataFrame:
+    """Predictions joined with their actual stat: the declared targets first, then any other stat of the run they name.
+
+    ``scored_on`` says which (``target`` / ``named``).
+    """
+    on_target = join_truth(predictions, corpus.targets).assign(scored_on="target")
+    named = join_named(predictions, corpus.stats, corpus.targets).assign(scored_on="named")
+    if not len(named):
+        return on_target
+    if not len(on_target):
+        return named.reset_index(drop=True)
+    return pd.concat([on_target, named], ignore_index=True)
+
+
 def show(result: Evaluation, name: str) -> None:
     """Print the seed's table, the unmatched predictions, failed folds and instance scores."""
     console = Console()
@@ -232,12 +303,14 @@ def show(result: Evaluation, name: str) -> None:
     for col in TABLE_COLUMNS:
         table.add_column(col, justify="left" if col in ("run_spec", "source", "name") else "right", overflow="fold")
     for row in result.table.itertuples(index=False):
-        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-    table.caption = (f"n = {result.n_scored} scored predictions; MAE = {result.mae:.3f}" if result.n_scored
-                     else "no prediction matched a target")
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in row])
+    named = (f" ({result.n_named} on stats they name outside the declared targets, e.g. split 'valid'; "
+             "magnet benchmark does not score these)") if result.n_named else ""
+    table.caption = (f"n = {result.n_scored} scored predictions{named}; MAE = {result.mae:.3f}" if result.n_scored
+                     else "no prediction matched a stat of its run")
     console.print(table)
     for line in result.unmatched[:10]:
-        console.print(f"[yellow]unmatched prediction:[/] {line}", highlight=False)
+        console.print(f"[yellow]unmatched prediction:[/] {escape(line)}", highlight=False)
     if len(result.unmatched) > 10:
         console.print(f"[yellow]... {len(result.unmatched) - 10} more unmatched predictions[/]")
     for f in result.protocol.failed_folds:

@@ -18,12 +18,17 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 from pathlib import Path
 
 import numpy as np
-from magnet.report.terminal import VERDICT_STYLE, data_notes, fmt_ci, fmt_num, mbe_cell  # noqa: F401 (VERDICT_STYLE re-exported)
+from magnet.report.terminal import (  # noqa: F401 (VERDICT_STYLE re-exported)
+    VERDICT_STYLE, data_notes, fmt_ci, fmt_num, gain_text, mbe_cell, predictor_label, shown_rows, verdict_text,
+    with_n)
 from magnet.stats.mbe import partial_residuals
+
+
+#: Marker shapes cycled after every 10 colours (a model's look = colour x marker: 60 distinct).
+MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 def _png(fig) -> bytes:
@@ -42,8 +47,10 @@ def predicted_vs_actual_figure(joined, predictor: str, split: str):
     d = joined[(joined["predictor"] == predictor) & (joined["split"] == split)
                & (joined["target.key"] == joined["target.name"])]
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    for model, g in d.groupby("model"):
-        ax.scatter(g["actual"], g["predicted"], s=22, label=str(model).split("/")[-1], alpha=0.8)
+    colours = plt.get_cmap("tab10").colors
+    for i, (model, g) in enumerate(d.groupby("model")):  # 10 colours x markers: no two models look alike
+        ax.scatter(g["actual"], g["predicted"], s=22, label=str(model).split("/")[-1], alpha=0.8,
+                   color=colours[i % len(colours)], marker=MARKERS[(i // len(colours)) % len(MARKERS)])
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
     ax.set_xlim(-0.03, 1.03)
     ax.set_ylim(-0.03, 1.03)
@@ -96,7 +103,7 @@ def write_report(board, out_dir: Path) -> Path:
     plots = Path(out_dir) / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     sections = []
-    for r in board.main_rows():
+    for r in shown_rows(board):
         images = []
         for kind, make in (("predicted_vs_actual", lambda: predicted_vs_actual_figure(board.joined, r.predictor, r.split)),
                            ("mbe_residuals", lambda: residual_figure(board.joined, r.predictor, r.split, board.controls))):
@@ -107,17 +114,21 @@ def write_report(board, out_dir: Path) -> Path:
             images.append(f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{kind}">')
         verdict = r.mbe.get("verdict")
         sections.append(
-            f"<h3>{html.escape(r.predictor)} &middot; {html.escape(r.split)} &middot; "
+            f"<h3>{html.escape(predictor_label(r))} &middot; {html.escape(r.split)} &middot; "
             f"<span class='{verdict}'>{verdict}</span></h3>"
             f"<p>MAE {fmt_num(r.mae)} {fmt_ci(r.mae_ci)} (n = {r.n} runs, {r.n_models} models); noise floor {fmt_num(r.noise_floor)}; "
             f"MBE: {html.escape(r.mbe.get('reason', ''))}</p>" + "".join(images))
     table_rows = "".join(
-        f"<tr class='{r.mbe.get('verdict')}'><td>{html.escape(r.split)}</td><td>{html.escape(r.predictor)}</td>"
-        f"<td>{r.n}</td><td>{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}</td><td>{fmt_num(r.noise_floor)}</td>"
-        f"<td>{'n/a' if not math.isfinite(r.gain_share) else f'{r.gain_share:.0%}'}</td><td>{fmt_num(r.spearman, '.2f')}</td>"
-        f"<td>{html.escape(mbe_cell(r.mbe))}</td><td>{r.mbe.get('verdict')}</td></tr>"
-        for r in board.main_rows())
-    notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(board.main_rows()))
+        f"<tr class='{r.mbe.get('verdict')}'><td>{html.escape(r.split)}</td><td>{html.escape(predictor_label(r))}</td>"
+        f"<td>{r.n}</td><td>{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}</td><td>{with_n(fmt_num(r.noise_floor), r, 'noise_floor')}</td>"
+        f"<td>{html.escape(gain_text(r))}</td><td>{fmt_num(r.spearman, '.2f')}</td>"
+        f"<td>{html.escape(with_n(mbe_cell(r.mbe), r, 'mbe'))}</td><td>{html.escape(verdict_text(r.mbe))}</td></tr>"
+        for r in shown_rows(board))
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(shown_rows(board)))
+    loaded = getattr(board, "load_warnings", [])
+    if loaded:
+        notes += ("<h3>Loading the corpus</h3><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in loaded)
+                  + "</ul>")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>magnet report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .loss-proxy{{color:#b00}} .genuine{{color:#070}}
@@ -125,8 +136,10 @@ td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .loss-proxy{{color
 <h1>magnet leaderboard</h1><p>Corpus: {html.escape(board.corpus_source)}; {board.num_eval_samples:g} revealed instances
 per eval run; MBE controls: {html.escape(', '.join(board.controls))}. MAE intervals: studentized cluster bootstrap
 over models. MBE: partial r given splines of the controls, cluster-robust over models, with the interval its verdict
-used (one-sided tests: genuine when the increment is above 0, loss-proxy when it is below the effect size); p is
-one-sided, Holm-adjusted over the pooled main rows (the primary family).</p>
+used (one-sided tests: genuine when the increment is above 0, loss-proxy when it is below the effect size); a row
+pooling several scenarios is checked within them (within-scenario ranks and scenario indicators), and the pooled check
+is shown beside it; p is one-sided, Holm-adjusted over the pooled main rows (the primary family). n: the runs of the
+row; (n=K) after a column: that column used K of them (the notes below say why).</p>
 <table><tr><th>split</th><th>predictor</th><th>n</th><th>MAE [95% CI]</th><th>floor</th><th>gain</th><th>Spearman</th>
 <th>partial r [CI], p (Holm)</th><th>MBE</th></tr>{table_rows}</table>{notes}{''.join(sections)}</body></html>"""
     path = Path(out_dir) / "report.html"

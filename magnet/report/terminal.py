@@ -27,7 +27,34 @@ def mbe_cell(mbe: dict) -> str:
     text += f" p={fmt_num(mbe.get('p_one_sided', float('nan')), '.3g')}"
     if mbe.get("p_holm") is not None and math.isfinite(mbe["p_holm"]):
         text += f" (Holm {mbe['p_holm']:.3g})"
-    return text
+    return text + pooled_cell(mbe)
+
+
+def pooled_cell(mbe: dict) -> str:
+    """For a row pooling several scenarios: the pooled (not scenario-adjusted) estimate, interval and verdict.
+
+    Example:
+        >>> pooled_cell({"scenarios": 4, "pooled_estimate": 0.45, "pooled_interval": (0.18, 0.66),
+        ...              "pooled_verdict": "genuine"})
+        '; pooled over 4 scenarios 0.45 [0.180, 0.660] genuine'
+        >>> pooled_cell({"scenarios": 0})
+        ''
+    """
+    if not mbe.get("scenarios"):
+        return ""
+    return (f"; pooled over {mbe['scenarios']} scenarios {fmt_num(mbe.get('pooled_estimate', float('nan')), '.2f')} "
+            f"{fmt_ci(mbe.get('pooled_interval', (None, None)))} {mbe.get('pooled_verdict', '?')}")
+
+
+def verdict_text(mbe: dict) -> str:
+    """The verdict, marked when the pooled check would call it genuine but the scenario-adjusted one does not.
+
+    Example:
+        >>> verdict_text({"verdict": "loss-proxy", "between_scenarios_only": True})
+        'loss-proxy (pooled genuine: between scenarios only)'
+    """
+    verdict = mbe.get("verdict", "?")
+    return verdict + (" (pooled genuine: between scenarios only)" if mbe.get("between_scenarios_only") else "")
 
 
 def fmt_ci(ci) -> str:
@@ -41,9 +68,44 @@ def fmt_num(x, fmt=".3f") -> str:
     return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
 
 
+def with_n(text: str, row, column: str) -> str:
+    """A cell's text, followed by ``(n=K)`` when its column used K runs, not the row's n (``row.column_n``).
+
+    Example:
+        >>> from types import SimpleNamespace as R
+        >>> row = R(n=48, column_n={"mae": 48, "noise_floor": 36})
+        >>> with_n("0.012", row, "noise_floor"), with_n("0.180", row, "mae")
+        ('0.012 (n=36)', '0.180')
+    """
+    k = (getattr(row, "column_n", None) or {}).get(column)
+    return text if k is None or k == row.n else f"{text} (n={k})"
+
+
+def gain_text(row) -> str:
+    """The gain share as a percentage (``n/a`` when undefined), with its n when it differs from the row's."""
+    g = row.gain_share
+    return with_n("n/a" if not math.isfinite(g) else f"{g:.0%}", row, "gain_share")
+
+
+def shown_rows(board) -> list:
+    """The main rows the tables show: one per predictor x split, predictors with identical predictions once."""
+    return [r for r in board.main_rows() if not getattr(r, "shown_as", None)]
+
+
+def predictor_label(row) -> str:
+    """The predictor of a shown row, with every predictor whose predictions are identical (``A = B = C``).
+
+    Example:
+        >>> from types import SimpleNamespace as R
+        >>> predictor_label(R(predictor="ModelMean", same_predictions=["ScenarioMean"]))
+        'ModelMean = ScenarioMean'
+    """
+    return " = ".join([row.predictor] + list(getattr(row, "same_predictions", None) or []))
+
+
 def leaderboard_table(board) -> Table:
     """The main leaderboard: one row per predictor x split, ranked by MAE; flagged rows marked."""
-    rows = board.main_rows()
+    rows = shown_rows(board)
     models = max((r.n_models for r in rows), default=0)
     table = Table(title=f"magnet leaderboard: main targets, {board.num_eval_samples:g} revealed instances per eval run")
     alpha = next((r.mbe.get("alpha") for r in rows if r.mbe.get("alpha")), 0.05)
@@ -58,9 +120,9 @@ def leaderboard_table(board) -> Table:
         verdict = mbe.get("verdict", "?")
         flag = "" if verdict == "genuine" else " ⚑"
         table.add_row(
-            r.split, r.predictor + flag, str(r.n), f"{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}", fmt_num(r.noise_floor),
-            "n/a" if not math.isfinite(r.gain_share) else f"{r.gain_share:.0%}", fmt_num(r.spearman, ".2f"),
-            mbe_cell(mbe), f"[{VERDICT_STYLE.get(verdict, '')}]{verdict}[/]",
+            r.split, predictor_label(r) + flag, str(r.n), f"{fmt_num(r.mae)} {fmt_ci(r.mae_ci)}",
+            with_n(fmt_num(r.noise_floor), r, "noise_floor"), gain_text(r), fmt_num(r.spearman, ".2f"),
+            with_n(mbe_cell(mbe), r, "mbe"), f"[{VERDICT_STYLE.get(verdict, '')}]{verdict_text(mbe)}[/]",
         )
     table.caption = (
         f"MAE CIs: studentized cluster bootstrap over {models} models. floor: expected MAE of an oracle knowing each "
@@ -69,7 +131,11 @@ def leaderboard_table(board) -> Table:
         f"which instances are hard or a sibling run's answers). MBE: partial Spearman r of predicted vs actual given "
         f"splines of {', '.join(board.controls)}, cluster-robust over models (CR2, Bell-McCaffrey df), n = runs per "
         f"row; genuine = one-sided p <= {alpha:g}, loss-proxy = the {level} interval lies below {effect:g}, "
-        f"inconclusive = it contains both; Holm: p adjusted over the pooled main rows (the primary family). "
+        f"inconclusive = it contains both; a row pooling several scenarios is checked within them (within-scenario "
+        f"ranks and scenario indicators), the pooled check shown beside it; Holm: p adjusted over the pooled main "
+        f"rows (the primary family). "
+        f"n: runs of the row (MAE, Spearman); (n=K) after a column: it used K of them (see the notes). "
+        f"A = B: predictors with identical predictions, one row. "
         f"⚑ = not genuine."
         + "".join(f"\n{note}" for note in data_notes(rows))
     )
@@ -77,19 +143,37 @@ def leaderboard_table(board) -> Table:
 
 
 def data_notes(rows) -> list[str]:
-    """One line per proxy used and per reason runs were left out of rows (distinct, in row order).
+    """One line per proxy used, per reason runs were left out of rows or of a column, and per interval fallback.
+
+    Lines that several rows share (e.g. a column without a floor for the same runs in every row) are printed once,
+    naming the rows.
 
     Example:
         >>> from types import SimpleNamespace as R
         >>> data_notes([R(baseline_proxy="bbq_accuracy <- exact_match", dropped={"no revealed instances": 2},
-        ...              predictor="P", split="kfold")])
-        ['baseline proxy: bbq_accuracy <- exact_match (per-instance stat chosen from train runs)', 'P / kfold: 2 runs dropped (no revealed instances)']
+        ...              predictor="P", split="kfold", interval_notes={"mae": "percentile cluster bootstrap: why"})])
+        ['baseline proxy: bbq_accuracy <- exact_match (per-instance stat chosen from train runs)', 'P / kfold: 2 runs dropped (no revealed instances)', 'P / kfold: MAE interval by percentile cluster bootstrap: why']
     """
     notes = []
     for proxy in dict.fromkeys(getattr(r, "baseline_proxy", None) for r in rows):
         if proxy:
             notes.append(f"baseline proxy: {proxy} (per-instance stat chosen from train runs)")
+    shared: dict[str, list[str]] = {}
     for r in rows:
+        who = f"{r.predictor} / {r.split}"
         for reason, count in (getattr(r, "dropped", None) or {}).items():
-            notes.append(f"{r.predictor} / {r.split}: {count} runs dropped ({reason})")
+            shared.setdefault(f"{count} runs dropped ({reason})", []).append(who)
+        for column, why in (getattr(r, "column_notes", None) or {}).items():
+            shared.setdefault(f"{COLUMN_LABEL.get(column, column)} {why}", []).append(who)
+        for metric, how in (getattr(r, "interval_notes", None) or {}).items():
+            shared.setdefault(f"{metric.upper()} interval by {how}", []).append(who)
+        for note in getattr(r, "notes", None) or []:
+            shared.setdefault(note, []).append(who)
+    for text, who in shared.items():
+        label = who[0] if len(who) == 1 else ("every row" if len(who) == len(rows) else ", ".join(who))
+        notes.append(f"{label}: {text}")
     return notes
+
+
+#: How the notes name a column of a row.
+COLUMN_LABEL = {"noise_floor": "floor", "gain_share": "gain", "mbe": "MBE", "mae": "MAE"}

@@ -86,6 +86,34 @@ The error rates are measured by simulation in
 ``benchmarks/bench_mbe_calibration.py`` (worlds in
 :mod:`magnet.stats.mbe_calibration`).
 
+Scenarios
+---------
+When runs of several scenarios (or target metrics) are pooled, a prediction
+that knows only which scenario a run belongs to (the train runs' scenario
+mean, alone or blended with the revealed mean) correlates with the actual
+values beyond a noisy revealed mean: the partial correlation is carried by
+differences *between* scenarios, while within each scenario it is zero or
+negative (Simpson's reversal).  With ``strata`` (one scenario label per row,
+two or more scenarios) the decision is made within scenarios, in two ways:
+
+* ``within-ranks``: predicted, actual and the controls are ranked *within*
+  their scenario (``(rank - 0.5) / size``), and the basis gains one indicator
+  per scenario.  A prediction that within a scenario is a monotone function
+  of the revealed mean has exactly the revealed mean's ranks there, so it is
+  a degenerate ``loss-proxy`` whatever its scenario offsets.
+* ``fixed-effects``: the pooled ranks, with scenario indicators added to the
+  flexible basis.
+
+``genuine`` needs both (default ``scenario_adjustment="both"``: an
+intersection-union test, level alpha when each is); the reported
+``estimate``/``interval``/``p`` are those of the first adjustment that is not
+``genuine`` (else of ``within-ranks``), and ``scenario_checks`` holds each
+one's verdict.  In simulation each alone misses a target that the other meets
+(``docs/explanations/mbe-check.md``).  The same decision without scenarios is
+reported as ``pooled_estimate``, ``pooled_interval``, ``pooled_p`` and
+``pooled_verdict``; ``between_scenarios_only`` marks a row that is ``genuine``
+pooled but not within scenarios.  A single scenario leaves the check unchanged.
+
 Data problems never raise; :class:`ValueError` is raised only for malformed
 input (mismatched lengths, wrong shapes, unknown method).
 
@@ -122,7 +150,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -153,6 +181,8 @@ __all__ = [
 
 METHODS = ("spearman", "pearson")
 ADJUSTMENTS = ("flexible", "linear")
+#: How the decision controls for scenario when ``strata`` has several levels (module docstring, "Scenarios").
+SCENARIO_ADJUSTMENTS = ("both", "within-ranks", "fixed-effects")
 VERDICTS = ("genuine", "loss-proxy", "inconclusive", "insufficient-data")
 #: Smallest partial correlation that counts as an increment (the loss-proxy bound).
 EFFECT_SIZE = 0.20
@@ -257,6 +287,25 @@ class MBEResult:
         The smallest increment that matters (``loss-proxy`` bound).
     inference : str
         Which test made ``p`` and ``interval``.
+    scenarios : int
+        Scenarios (levels of ``strata``) the decision controlled for; 0 when
+        it did not (no ``strata``, or a single level).
+    scenario_adjustment : str
+        The scenario adjustment of the reported decision: ``"within-ranks"``,
+        ``"fixed-effects"`` or ``"none"``.
+    scenario_checks : dict
+        Verdict of each scenario adjustment tried (empty without scenarios);
+        ``genuine`` needs all of them.
+    pooled_estimate, pooled_interval, pooled_p : float, tuple, float
+        The same decision *without* controlling for scenario (the pooled,
+        unadjusted partial r); equal to ``estimate``, ``interval``, ``p`` when
+        ``scenarios == 0``.
+    pooled_verdict : str
+        The verdict the pooled decision would give.
+    between_scenarios_only : bool
+        True when the pooled decision is ``genuine`` but the scenario-adjusted
+        one is not: the pooled correlation comes from differences between
+        scenarios (Simpson's reversal), not from ranking runs within one.
     """
 
     n: int
@@ -286,6 +335,14 @@ class MBEResult:
     adjustment: str = "flexible"
     effect_size: float = EFFECT_SIZE
     inference: str = "none"
+    scenarios: int = 0
+    scenario_adjustment: str = "none"
+    scenario_checks: dict = field(default_factory=dict)
+    pooled_estimate: float = NAN
+    pooled_interval: tuple[float, float] = NAN_CI
+    pooled_p: float = NAN
+    pooled_verdict: str = "insufficient-data"
+    between_scenarios_only: bool = False
 
     @property
     def sided(self) -> str:
@@ -332,6 +389,14 @@ class MBEResult:
             "design_effect": self.design_effect,
             "adjustment": self.adjustment,
             "inference": self.inference,
+            "scenarios": self.scenarios,
+            "scenario_adjustment": self.scenario_adjustment,
+            "scenario_checks": [dict(self.scenario_checks)],
+            "pooled_estimate": self.pooled_estimate,
+            "pooled_interval": [np.array(self.pooled_interval)],
+            "pooled_p": self.pooled_p,
+            "pooled_verdict": self.pooled_verdict,
+            "between_scenarios_only": self.between_scenarios_only,
             "verdict": self.verdict,
             "reason": self.reason,
         }
@@ -351,6 +416,9 @@ class MBEResult:
             f"  decision: estimate = {self.estimate:.3f}, {100 * (1 - 2 * self.alpha):g}% interval "
             f"[{self.interval[0]:.3f}, {self.interval[1]:.3f}], one-sided p = {self.p:.3g} "
             f"({self.inference}; adjustment {self.adjustment}; effect size {self.effect_size:g})",
+            *([f"  pooled over {self.scenarios} scenarios, not adjusted for them: estimate = "
+               f"{self.pooled_estimate:.3f} [{self.pooled_interval[0]:.3f}, {self.pooled_interval[1]:.3f}], "
+               f"one-sided p = {self.pooled_p:.3g}: {self.pooled_verdict}"] if self.scenarios else []),
             f"  linear partial r = {self.partial_r:.3f} (two-sided p = {self.partial_p:.3g}, as pingouin)",
             f"  95% CI: Fisher z [{self.ci95[0]:.3f}, {self.ci95[1]:.3f}], {boot}",
             f"  smallest detectable |r| (alpha {self.alpha:g}, 80% power): {self.min_detectable_r:.3f}",
@@ -375,6 +443,7 @@ class _Data:
     groups: np.ndarray | None
     n_dropped: int
     keep: np.ndarray
+    strata: np.ndarray | None = None
 
 
 def _baseline_matrix(baseline, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -412,7 +481,7 @@ def _check_method(method: str) -> str:
     return method
 
 
-def _complete_rows(predicted, actual, baseline, groups=None) -> _Data:
+def _complete_rows(predicted, actual, baseline, groups=None, strata=None) -> _Data:
     """Validate inputs and keep the rows where every value is finite."""
     x = as_float_vector(predicted, "predicted")
     y = as_float_vector(actual, "actual")
@@ -423,7 +492,8 @@ def _complete_rows(predicted, actual, baseline, groups=None) -> _Data:
     keep = np.isfinite(x) & np.isfinite(y) & np.all(np.isfinite(z), axis=1)
     if group_values is not None:
         group_values = group_values[keep]
-    return _Data(x[keep], y[keep], z[keep], names, group_values, int((~keep).sum()), keep)
+    strata_values = None if strata is None else as_group_labels(strata, len(x))[keep]
+    return _Data(x[keep], y[keep], z[keep], names, group_values, int((~keep).sum()), keep, strata_values)
 
 
 # ------------------------------------------------------------------ algebra
@@ -778,23 +848,62 @@ class _Decision:
     ratio_y: float
 
 
-def _decision_basis(tz: np.ndarray, n: int, adjustment: str) -> tuple[np.ndarray, str]:
-    """Control columns for the decision: the flexible basis when it leaves enough df, else the controls."""
+def _decision_basis(tz: np.ndarray, n: int, adjustment: str,
+                    fixed: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Control columns for the decision: the flexible basis when it leaves enough df, else the controls.
+
+    ``fixed`` (scenario indicator columns) is appended to either basis.
+    """
+    extra = np.empty((n, 0)) if fixed is None else fixed
+    what_fixed = f" + {extra.shape[1]} scenario indicators" if extra.shape[1] else ""
     if adjustment == "flexible":
         for tensor, what in ((True, "tensor-product interactions"), (False, "products")):
-            basis = flexible_basis(tz, tensor=tensor)
+            spline = flexible_basis(tz, tensor=tensor)
+            basis = np.column_stack([spline, extra])
             cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), basis])) - 1
-            if basis.shape[1] > tz.shape[1] and n - 3 - cols >= MIN_FLEXIBLE_DF:
-                return basis, f"flexible ({cols} control columns: splines of each control + {what})"
-    cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), tz])) - 1
-    return tz, f"linear ({cols} control columns)"
+            if spline.shape[1] > tz.shape[1] and n - 3 - cols >= MIN_FLEXIBLE_DF:
+                return basis, (f"flexible ({cols} control columns: splines of each control + {what}"
+                               f"{what_fixed})")
+    basis = np.column_stack([tz, extra])
+    cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), basis])) - 1
+    return basis, f"linear ({cols} control columns{': the controls' + what_fixed if what_fixed else ''})"
 
 
-def _decide(data: _Data, method: str, alpha: float, adjustment: str, linear_p: float) -> _Decision:
-    """Residualise on the (flexible) basis and test the partial correlation, cluster-robust with groups."""
-    tx, ty, tz = _transform(data.x, method), _transform(data.y, method), _transform(data.z, method)
+def _stratum_codes(strata: np.ndarray | None) -> np.ndarray | None:
+    """Integer code of each row's scenario, or None with fewer than two scenarios."""
+    if strata is None or not len(strata):
+        return None
+    codes = pd.factorize(pd.Series(strata, dtype=object))[0]
+    return codes if codes.max() >= 1 else None
+
+
+def _within_ranks(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Column-wise average ranks within each scenario, scaled to ``(rank - 0.5) / size`` in (0, 1)."""
+    out = np.empty(values.shape, dtype=float)
+    for code in np.unique(codes):
+        rows = codes == code
+        out[rows] = (stats.rankdata(values[rows], axis=0) - 0.5) / int(rows.sum())
+    return out
+
+
+def _indicators(codes: np.ndarray) -> np.ndarray:
+    """One 0/1 column per scenario but the first (fixed effects next to the intercept)."""
+    return (codes[:, None] == np.arange(1, int(codes.max()) + 1)[None, :]).astype(float)
+
+
+def _decide(data: _Data, method: str, alpha: float, adjustment: str, linear_p: float,
+            codes: np.ndarray | None = None, scenario_adjustment: str = "within-ranks") -> _Decision:
+    """Residualise on the (flexible) basis and test the partial correlation, cluster-robust with groups.
+
+    With scenario ``codes`` the basis gains scenario indicators, and for spearman with
+    ``scenario_adjustment="within-ranks"`` every variable is ranked within its scenario first.
+    """
+    if codes is not None and method == "spearman" and scenario_adjustment == "within-ranks":
+        tx, ty, tz = (_within_ranks(v, codes) for v in (data.x, data.y, data.z))
+    else:
+        tx, ty, tz = _transform(data.x, method), _transform(data.y, method), _transform(data.z, method)
     n = tx.size
-    basis, described = _decision_basis(tz, n, adjustment)
+    basis, described = _decision_basis(tz, n, adjustment, None if codes is None else _indicators(codes))
     cols = np.linalg.matrix_rank(np.column_stack([np.ones(n), basis])) - 1
     rx, ry = _residualize(tx, basis), _residualize(ty, basis)
     ratio_x, ratio_y = _variance_ratio(tx, rx), _variance_ratio(ty, ry)
@@ -884,6 +993,8 @@ def mbe_check(
     seed: int | None = 0,
     adjustment: str = "flexible",
     effect_size: float = EFFECT_SIZE,
+    strata: Sequence | np.ndarray | pd.Series | None = None,
+    scenario_adjustment: str = "both",
 ) -> MBEResult:
     """Marginal Baseline Evaluation: do the predictions beat the baseline?
 
@@ -912,6 +1023,16 @@ def mbe_check(
     effect_size : float
         Smallest partial correlation that matters: ``loss-proxy`` needs the
         interval's upper bound below it.
+    strata : array-like, optional
+        One scenario label per row.  With two or more scenarios the decision
+        controls for scenario (module docstring, "Scenarios") and the result
+        also carries the pooled decision (``pooled_*`` fields).
+    scenario_adjustment : {"both", "within-ranks", "fixed-effects"}
+        With ``strata``: rank within each scenario and add scenario
+        indicators (``"within-ranks"``), keep the pooled ranks and add the
+        indicators (``"fixed-effects"``), or require ``genuine`` from both
+        (default; module docstring, "Scenarios").  For pearson every choice
+        adds the indicators to the values.
 
     Returns
     -------
@@ -928,9 +1049,21 @@ def mbe_check(
     genuine survives 0.95 100
     >>> mbe_check(np.exp(early), actual, early, n_boot=0).reason.startswith("the predictions' ranks")
     True
+
+    Runs of two scenarios; the prediction knows only which scenario a run is in (Simpson's case):
+
+    >>> scenario = np.repeat(["easy", "hard"], 50)
+    >>> actual = np.where(scenario == "easy", 0.8, 0.3) + rng.normal(0, 0.1, 100)
+    >>> early = actual + rng.normal(0, 0.3, 100)
+    >>> simpson = np.where(scenario == "easy", 0.8, 0.3)
+    >>> res = mbe_check(simpson, actual, early, strata=scenario, n_boot=0)
+    >>> res.pooled_verdict, res.verdict, res.between_scenarios_only
+    ('genuine', 'loss-proxy', True)
     """
     _validate_options(method, alpha, n_boot, adjustment, effect_size)
-    data = _complete_rows(predicted, actual, baseline, groups)
+    if scenario_adjustment not in SCENARIO_ADJUSTMENTS:
+        raise ValueError(f"scenario_adjustment must be one of {SCENARIO_ADJUSTMENTS}, got {scenario_adjustment!r}")
+    data = _complete_rows(predicted, actual, baseline, groups, strata)
     n, k = data.x.size, data.z.shape[1]
     raw_r, raw_p = _raw_correlation(data.x, data.y, method)
     common = dict(n=n, n_dropped=data.n_dropped, k=k, controls=data.controls, method=method, alpha=float(alpha),
@@ -947,33 +1080,69 @@ def mbe_check(
     if not ratio_x >= DEGENERATE_RATIO:
         return MBEResult(**common, **no_ci, partial_r=0.0, partial_p=1.0, verdict="loss-proxy",
                          reason=_degenerate_reason(ratio_x, method), effect_class=classify_effect(raw_r, 0.0),
-                         residual_variance_ratio=ratio_x, estimate=0.0, p=1.0, adjustment="linear")
+                         residual_variance_ratio=ratio_x, estimate=0.0, p=1.0, adjustment="linear",
+                         pooled_estimate=0.0, pooled_p=1.0, pooled_verdict="loss-proxy")
     problem = _insufficiency(data, ratio_y)
     if problem:
         return MBEResult(**common, **no_ci, partial_r=NAN, partial_p=NAN, verdict="insufficient-data",
                          reason=problem, effect_class=classify_effect(raw_r, NAN), residual_variance_ratio=ratio_x,
                          adjustment=adjustment)
     p = _t_pvalue(r, n, k)
-    decision = _decide(data, method, alpha, adjustment, p)
+    pooled = _decide(data, method, alpha, adjustment, p)
+    codes = _stratum_codes(data.strata)
+    pooled_verdict, pooled_reason = _outcome(pooled, data, method, alpha, effect_size, n, k)
+    checks: dict[str, str] = {}
+    if codes is None:
+        used, decision, verdict, reason = "none", pooled, pooled_verdict, pooled_reason
+    else:
+        kinds = ("within-ranks", "fixed-effects") if scenario_adjustment == "both" else (scenario_adjustment,)
+        kinds = kinds if method == "spearman" else ("fixed-effects",)  # values: both are scenario indicators
+        outcomes = {}
+        for kind in kinds:
+            made = _decide(data, method, alpha, adjustment, p, codes, kind)
+            outcomes[kind] = (made, *_outcome(made, data, method, alpha, effect_size, n, k, scenarios=True))
+        checks = {kind: outcome[1] for kind, outcome in outcomes.items()}
+        # genuine needs every adjustment to say so; the first that does not is the one reported
+        used = next((kind for kind in kinds if checks[kind] != "genuine"), kinds[0])
+        decision, verdict, reason = outcomes[used]
+        others = [f"{kind}: {v}" for kind, v in checks.items() if kind != used]
+        if others:
+            reason += f" [scenario adjustment {used}; {'; '.join(others)}; genuine needs every one]"
     linear = dict(partial_r=r, partial_p=p, ci95=fisher_ci(r, n, k), effect_class=classify_effect(raw_r, r),
                   residual_variance_ratio=ratio_x)
     fields = dict(estimate=decision.estimate, interval=decision.interval, p=decision.p, df=decision.df,
                   design_effect=decision.design_effect, n_groups=decision.n_groups,
-                  adjustment=decision.adjustment, inference=decision.inference)
+                  adjustment=decision.adjustment, inference=decision.inference,
+                  scenarios=0 if codes is None else int(codes.max()) + 1, scenario_adjustment=used,
+                  scenario_checks=checks, pooled_estimate=pooled.estimate, pooled_interval=pooled.interval,
+                  pooled_p=pooled.p, pooled_verdict=pooled_verdict)
+    if codes is not None and pooled_verdict == "genuine" and verdict != "genuine":
+        fields["between_scenarios_only"] = True
+        reason += (f". Pooled over the {fields['scenarios']} scenarios without controlling for them it would be "
+                   f"genuine (partial r = {pooled.estimate:.3f}, one-sided p = {pooled.p:.3g}): that correlation "
+                   "comes from differences between scenarios, not from ranking runs within a scenario")
+    degenerate = verdict == "loss-proxy" and not decision.ratio_x >= DEGENERATE_RATIO
+    boot = dict(ci95_bootstrap=NAN_CI, bootstrap="none")
+    if verdict in ("genuine", "loss-proxy", "inconclusive") and not degenerate:
+        ci_boot, boot_name = _bootstrap_ci95(data, method, n_boot, seed)
+        boot = dict(ci95_bootstrap=ci_boot, bootstrap=boot_name)
+    return MBEResult(**common, **linear, **fields, **boot, verdict=verdict, reason=reason)
+
+
+def _outcome(decision: _Decision, data: _Data, method: str, alpha: float, effect_size: float, n: int, k: int,
+             scenarios: bool = False) -> tuple[str, str]:
+    """Verdict and reason of one decision (degenerate residuals and too few groups first, then :func:`_judge`)."""
     if not decision.ratio_x >= DEGENERATE_RATIO:
-        return MBEResult(**common, **linear, **fields, ci95_bootstrap=NAN_CI, bootstrap="none", verdict="loss-proxy",
-                         reason=_degenerate_reason(decision.ratio_x, method).replace("baseline", "baseline's basis"))
+        where = "baseline's basis and the scenario" if scenarios else "baseline's basis"
+        reason = _degenerate_reason(decision.ratio_x, method).replace("baseline", where, 1)
+        if scenarios:
+            reason += ("; within each scenario the predictions only re-rank the baseline (e.g. a scenario mean, "
+                       "alone or blended with the revealed mean)")
+        return "loss-proxy", reason
     if not decision.ratio_y >= DEGENERATE_RATIO:
-        return MBEResult(**common, **linear, **fields, ci95_bootstrap=NAN_CI, bootstrap="none",
-                         verdict="insufficient-data",
-                         reason="actual is (nearly) a function of the baseline's flexible basis: nothing is left "
-                                "for a prediction to explain")
+        where = "the baseline's flexible basis" + (" and the scenario" if scenarios else "")
+        return "insufficient-data", f"actual is (nearly) a function of {where}: nothing is left for a prediction to explain"
     if decision.n_groups is not None and decision.n_groups < MIN_GROUPS:
-        return MBEResult(**common, **linear, **fields, ci95_bootstrap=NAN_CI, bootstrap="none",
-                         verdict="insufficient-data",
-                         reason=f"only {decision.n_groups} groups among the {n} rows; the cluster-robust decision "
-                                f"needs at least {MIN_GROUPS}")
-    verdict, reason = _judge(decision, alpha, effect_size, n, k)
-    ci_boot, boot_name = _bootstrap_ci95(data, method, n_boot, seed)
-    return MBEResult(**common, **linear, **fields, ci95_bootstrap=ci_boot, bootstrap=boot_name, verdict=verdict,
-                     reason=reason)
+        return "insufficient-data", (f"only {decision.n_groups} groups among the {n} rows; the cluster-robust "
+                                     f"decision needs at least {MIN_GROUPS}")
+    return _judge(decision, alpha, effect_size, n, k)

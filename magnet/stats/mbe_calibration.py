@@ -33,10 +33,29 @@ family                     prediction                                           
 ``oracle``                 the run's true rate                                   informative
 ``half-oracle``            half-way from the revealed mean to the true rate,     informative
                            plus noise per run (sd 0.05)
+``scenario-mean``          the scenario's mean actual value, the same for every  null within
+                           run of the scenario (knows only which scenario)       scenarios
+``scenario-blend``         half the revealed mean + half the train runs'         null within
+                           scenario mean (the mean actual of the *other*         scenarios
+                           models' runs of the scenario, as leave-one-model-out
+                           sees it)
+``scenario-shrink``        half the revealed mean + half the scenario's mean     null within
+                           actual value (constant per scenario, as a kfold       scenarios
+                           split's train runs of many models approach it)
+``within-scenario``        ``half-oracle`` minus its scenario mean: informative  informative
+                           about the ranking of runs within a scenario, no
+                           information about differences between scenarios
 ========================== ===================================================== ==========
 
 A null family carries no information about ``actual`` beyond the controls, so
-any ``genuine`` verdict for it is a false positive.
+any ``genuine`` verdict for it is a false positive.  The two *scenario*
+null families carry information about differences between scenarios, which
+the revealed mean (10 instances) measures only noisily: pooled over
+scenarios their partial r given the controls is often positive, yet within a
+scenario they only re-rank the revealed mean (``scenario-blend`` even ranks
+runs against their actual value).  :func:`verdict_rates` passes the scenario
+of each run as ``strata`` (``scenario_aware=False`` does not, the rule before
+issue 27).
 
 Examples
 --------
@@ -57,11 +76,16 @@ import pandas as pd
 
 from magnet.stats.mbe import VERDICTS, mbe_check
 
-__all__ = ["World", "NULL_FAMILIES", "INFORMATIVE_FAMILIES", "simulate_world", "predict", "verdict_rates",
+__all__ = ["wilson_interval", "World", "NULL_FAMILIES", "INFORMATIVE_FAMILIES", "SCENARIO_NULL_FAMILIES", "WITHIN_FAMILIES",
+           "simulate_world", "predict", "verdict_rates",
            "mc_error"]
 
 NULL_FAMILIES = ("offset", "coarsened", "smooth", "noise")
 INFORMATIVE_FAMILIES = ("oracle", "half-oracle")
+#: Families carrying only between-scenario information (null within scenarios), issue 27.
+SCENARIO_NULL_FAMILIES = ("scenario-mean", "scenario-blend", "scenario-shrink")
+#: Informative about runs within a scenario, not about scenarios.
+WITHIN_FAMILIES = ("within-scenario",)
 
 
 @dataclass(frozen=True)
@@ -72,6 +96,7 @@ class World:
     true_rate: np.ndarray
     controls: dict
     model: np.ndarray
+    scenario: np.ndarray | None = None
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -116,7 +141,7 @@ def simulate_world(rng: np.random.Generator, n_models: int = 8, n_scenarios: int
         "revealed_mean": outcome[:, :n_revealed].mean(axis=1),
         "revealed_loss": -np.log(confidence).mean(axis=1) + rng.normal(0, 0.3, n_models)[model],
     }
-    return World(outcome.mean(axis=1), p.mean(axis=1), controls, model)
+    return World(outcome.mean(axis=1), p.mean(axis=1), controls, model, scenario)
 
 
 def predict(family: str, world: World, rng: np.random.Generator, controls: int = 2) -> np.ndarray:
@@ -142,11 +167,24 @@ def predict(family: str, world: World, rng: np.random.Generator, controls: int =
         return world.true_rate
     if family == "half-oracle":
         return 0.5 * (rm + world.true_rate) + rng.normal(0, 0.05, rm.size)
-    raise ValueError(f"unknown family {family!r}; expected one of {NULL_FAMILIES + INFORMATIVE_FAMILIES}")
+    if family in SCENARIO_NULL_FAMILIES + WITHIN_FAMILIES:
+        scen = pd.Series(world.scenario)
+        if family in ("scenario-mean", "scenario-shrink"):
+            mean = pd.Series(world.actual).groupby(scen).transform("mean").to_numpy()
+            return mean if family == "scenario-mean" else 0.5 * rm + 0.5 * mean
+        if family == "scenario-blend":  # the mean actual of the other models' runs of the scenario
+            total = pd.Series(world.actual).groupby(scen).transform("sum").to_numpy()
+            size = scen.groupby(scen).transform("size").to_numpy()
+            return 0.5 * rm + 0.5 * (total - world.actual) / (size - 1)
+        half = pd.Series(0.5 * (rm + world.true_rate) + rng.normal(0, 0.05, rm.size))
+        return (half - half.groupby(scen).transform("mean") + half.mean()).to_numpy()
+    families = NULL_FAMILIES + INFORMATIVE_FAMILIES + SCENARIO_NULL_FAMILIES + WITHIN_FAMILIES
+    raise ValueError(f"unknown family {family!r}; expected one of {families}")
 
 
 def verdict_rates(family: str, *, n_models: int = 8, n_scenarios: int = 9, controls: int = 2, n_sims: int = 200,
-                  seed: int = 0, ignore_groups: bool = False, **check_options) -> dict:
+                  seed: int = 0, ignore_groups: bool = False, scenario_aware: bool = True,
+                  **check_options) -> dict:
     """Share of simulated worlds in which :func:`magnet.mbe_check` gives each verdict.
 
     Parameters
@@ -164,6 +202,9 @@ def verdict_rates(family: str, *, n_models: int = 8, n_scenarios: int = 9, contr
     ignore_groups : bool
         Do not pass the models as groups (treat runs as independent, the rule
         before issue 17), to show what clustering does.
+    scenario_aware : bool
+        Pass each run's scenario as ``strata`` (default); False pools the
+        scenarios (the rule before issue 27).
     **check_options
         Passed to :func:`magnet.mbe_check` (e.g. ``adjustment="linear"``).
 
@@ -186,9 +227,26 @@ def verdict_rates(family: str, *, n_models: int = 8, n_scenarios: int = 9, contr
         pred = predict(family, world, rng, controls)
         base = pd.DataFrame({name: world.controls[name] for name in names})
         result = mbe_check(pred, world.actual, base, groups=None if ignore_groups else world.model,
-                           n_boot=0, **check_options)
+                           strata=world.scenario if scenario_aware else None, n_boot=0, **check_options)
         counts[result.verdict] += 1
     return {verdict: count / n_sims for verdict, count in counts.items()}
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a simulated rate (scipy's ``binomtest(...).proportion_ci``).
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(3, 300)
+    >>> print(round(lo, 4), round(hi, 4))
+    0.0034 0.029
+    """
+    from scipy import stats
+
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
 
 
 def mc_error(rate: float, n_sims: int) -> float:

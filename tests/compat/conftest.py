@@ -4,6 +4,10 @@ import pytest
 
 from lite_fixture import build_lite_fixture
 
+# aiq-magnet's example files are run by test_aiq_examples.py through xdoctest (one with its network run entry
+# replaced); pytest's --xdoctest collection must not run them a second time as they are.
+collect_ignore_glob = ["aiq_magnet/example_*_predictor.py"]
+
 
 @pytest.fixture(scope="session")
 def lite_helm_dir(tmp_path_factory):

@@ -4,7 +4,9 @@ A table's ``df.attrs`` say which runs were skipped as damaged (``skipped``),
 lack an optional file (``missing``) or had their request states rebuilt
 (``rebuilt``). Every export keeps them: a sidecar ``<output>.meta.json``
 is written next to each output (all formats), and a parquet file also
-carries them in its own metadata (``pd.read_parquet(...).attrs``).
+carries them in its own metadata (``pd.read_parquet(...).attrs``). In parquet,
+list columns of plain values stay Arrow lists; mappings and mixed columns are
+JSON text, named in the metadata's ``json_columns``.
 
 Example:
     >>> import pandas as pd, tempfile, pathlib, json
@@ -57,8 +59,8 @@ def _plain(value):
     """``df.attrs`` values as JSON: Skipped (any dataclass) as a mapping, containers recursively."""
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, dict):  # a tuple key such as (suite, run) as "suite/run"
+        return {"/".join(map(str, k)) if isinstance(k, tuple) else str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -73,6 +75,22 @@ def export_metadata(df: pd.DataFrame) -> dict:
     return meta
 
 
+def _arrow_list(column: pd.Series) -> bool:
+    """True when Arrow stores ``column`` as a list of plain values (strings, numbers, booleans).
+
+    Example:
+        >>> _arrow_list(pd.Series([["a", "b"], None, []])), _arrow_list(pd.Series([{"a": 1}, None]))
+        (True, False)
+    """
+    import pyarrow as pa
+
+    try:
+        typ = pa.array(list(column)).type
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return False
+    return pa.types.is_list(typ) and not pa.types.is_nested(typ.value_type)
+
+
 def export_table(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None = None) -> None:
     """Write ``df`` atomically; ``fmt`` defaults to the file extension. Also writes :func:`metadata_path`."""
 
@@ -85,8 +103,11 @@ def export_table(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None = No
     if fmt == "parquet":
         import orjson
 
-        for col in _json_columns(df):  # Python objects are stored as JSON text
+        as_text = [col for col in _json_columns(df) if not _arrow_list(df[col])]
+        for col in as_text:  # mappings and mixed types are stored as JSON text, and named in the metadata
             df[col] = [None if v is None else orjson.dumps(v).decode() for v in df[col]]
+        meta["json_columns"] = as_text
+        df.attrs["json_columns"] = as_text
         write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
     elif fmt == "csv":
         write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))

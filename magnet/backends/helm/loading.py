@@ -917,7 +917,9 @@ def load_table(
     df.attrs["skipped"] = skipped
     df.attrs["missing"] = missing
     if table == "scenario_states":
-        df.attrs["rebuilt"] = {run: source for run, _, source in rebuilt}
+        suite_of = {os.path.join(ref.path, TABLE_FILES[table]): ref.suite for ref in refs}
+        # keyed by (suite, run name): two releases of one benchmark share run names
+        df.attrs["rebuilt"] = {(suite_of.get(path), run): source for run, path, source in rebuilt}
     return df
 
 

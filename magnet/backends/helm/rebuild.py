@@ -17,7 +17,7 @@ still has was written by HELM from the same request states:
   perturbation, and no request or completion.
 
 Every row of the ``scenario_states`` table says where it came from in the
-column :data:`SOURCE_COLUMN` (one of :data:`SOURCES`).
+column :data:`SOURCE_COLUMN` (one of :data:`SOURCES`, naming only the files that were used).
 
 Example:
     >>> import json, tempfile, pathlib
@@ -48,7 +48,7 @@ SOURCE_COLUMN = "magnet.state_source"
 
 #: Where a request-state row can come from, most complete first.
 SOURCES = ("scenario_state.json", "instances.json+display_predictions.json+display_requests.json",
-           "per_instance_stats.json")
+           "per_instance_stats.json", "instances.json+display_predictions.json")
 
 #: Files a rebuilt run's rows depend on (their sizes and times key the cache).
 REBUILD_FILES = ("instances.json", "display_predictions.json", "display_requests.json", "per_instance_stats.json")
@@ -162,7 +162,8 @@ def rebuild_rows(run_dir: str, run_spec: dict) -> tuple[list[dict[str, Any]], st
     Raises :class:`HelmOutputError` ("file is missing" for ``scenario_state.json``) when nothing can rebuild them.
     """
     rows = rows_from_display_files(run_dir, run_spec)
-    source = SOURCES[1]
+    # name only the files used: many published runs have no display_requests.json
+    source = SOURCES[1] if os.path.isfile(os.path.join(run_dir, "display_requests.json")) else SOURCES[3]
     if rows is None:
         rows, source = rows_from_per_instance_stats(run_dir), SOURCES[2]
     if rows is None:

@@ -24,6 +24,17 @@ import re
 from magnet.backends.helm.demo.corpus import DEFAULT_MODELS, DEFAULT_SCENARIOS, DemoSpec
 from magnet.backends.helm.demo.simulation import SimScenario
 
+#: The offline stand-in for MAGNET's perturbation example (``boolq`` on ``openai/gpt2`` with
+#: ``data_augmentation=misspelling_sweep``, which need the network): a scenario with an
+#: ``exact_match`` metric, ``valid`` and ``test`` splits, and input words HELM's misspelling
+#: dictionary knows (every input starts "Two results:"), so the sweep's runs with
+#: probability 0.05, 0.2 and 0.5 carry ``misspellings`` stats (``perturbed``/``original``/``worst``)
+#: on both splits. ``HelmOutputs.demo(run_entries=[PERTURBATION_EXAMPLE_ENTRY], max_eval_instances=20)``
+#: builds its 4 runs in about a minute. (``synthetic_reasoning_natural`` has misspellable English
+#: too, but scores ``exact_set_match``, not ``exact_match``; the ``simple_*`` scenarios have no valid split.)
+PERTURBATION_EXAMPLE_ENTRY = ("synthetic_reasoning:mode=induction,data_augmentation=misspelling_sweep,"
+                              "model=magnet-sim/atlas-7b")
+
 OFFLINE_SCENARIOS = ("custom_mcqa", "dyck_language", "simple_classification", "simple_mcqa",
                      "simple_short_answer_qa", "synthetic_reasoning", "synthetic_reasoning_natural")
 #: Data augmentations whose perturbations need no download (HELM 0.5.16's names).
