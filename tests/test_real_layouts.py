@@ -15,6 +15,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -142,3 +143,33 @@ def test_runs_latest_symlink_is_the_suite_it_points_to_and_keeps_its_own_cache(t
     assert set(via_link["suite"]) == {"latest"}
     assert set(HelmOutputs.coerce(runs / "run1", cache_dir=cache).table("run_specs")["suite"]) == {"run1"}
     assert os.path.realpath(runs / "latest") == os.path.realpath(runs / "run1")
+
+
+#: Small real layouts with at least 2 models: every built-in but GBM (slow; run by benchmarks/) on them.
+SMALL_MULTI_MODEL = ("helm-zoo-evaleval-fixtures", "helm-zoo-villageflower-mmlu")
+
+
+@pytest.mark.parametrize("layout", SMALL_MULTI_MODEL)
+def test_builtins_predict_every_real_layout_on_the_metrics_scale(layout):
+    """No fold fails, every predictor has a main row, and every prediction of these [0, 1] metrics
+    (exact_match, f1_score) lies in [0, 1]."""
+    import warnings
+
+    from magnet.protocol.benchmark import benchmark
+    from magnet.protocol.corpus import Corpus
+    from predictors.builtin import BUILTIN_PREDICTORS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        corpus = Corpus.load(HelmOutputs.coerce(DATA / layout / "benchmark_output", cache_dir=False))
+        preds = [cls() for cls in BUILTIN_PREDICTORS if cls.__name__ != "GBM"]
+        board = benchmark(preds, corpus, splits=("leave-one-model-out",), num_eval_samples=5, n_boot=20,
+                          progress=False)
+    rows = {r.predictor: r for r in board.main_rows()}
+    assert set(rows) == {p.__class__.__name__ for p in preds}
+    for name, r in rows.items():
+        assert r.failed_folds == 0 and r.n >= 1 and np.isfinite(r.mae), (name, r)
+    j = board.joined
+    main = j[j["target.key"] == j["target.name"]].dropna(subset=["predicted"])
+    assert set(main["target.name"]) <= {"exact_match", "f1_score"}
+    assert main["predicted"].between(0.0, 1.0).all(), main.loc[~main["predicted"].between(0.0, 1.0)]
