@@ -73,9 +73,22 @@ PART_SUFFIXES = (".arrow", ".pickle", ".feather", ".parquet")
 
 
 def cache_dir_for(suite_dir: str | os.PathLike, root: str | os.PathLike) -> Path:
-    """The cache folder for one suite directory, under ``root``."""
-    key = hashlib.sha256(os.path.realpath(suite_dir).encode()).hexdigest()[:20]  # as Path.resolve, cheaper
-    return Path(root) / key
+    """The cache folder for one suite directory, under ``root``.
+
+    Keyed by the directory's real path and the name it is reached by: the cached
+    tables carry the suite's name in their ``suite`` column, and HELM's
+    ``runs/latest`` is a symlink to a suite under another name.
+
+    Example:
+        >>> import tempfile
+        >>> tmp = Path(tempfile.mkdtemp())
+        >>> (tmp / "v1").mkdir(); (tmp / "latest").symlink_to("v1")
+        >>> cache_dir_for(tmp / "latest", tmp) == cache_dir_for(tmp / "v1", tmp)
+        False
+    """
+    real = os.path.realpath(suite_dir)  # as Path.resolve, cheaper
+    key = real + "\0" + os.path.basename(os.path.normpath(suite_dir))
+    return Path(root) / hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 def _json_columns(df: pd.DataFrame) -> list[str]:

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from magnet.backends.helm import outputs as _outputs
+from magnet.backends.helm import run_views as _views
 
 PERTURBATION_COLUMNS = [f"stats.name.perturbation.{k}" for k in ("name", "computed_on", "robustness", "fairness")]
 TABLE_OF = {"run_spec": "run_specs", "stats": "stats", "scenario_state": "scenario_states",
@@ -132,7 +133,28 @@ HelmSuiteRuns = HelmRuns
 
 
 class HelmRun(HelmRuns):
-    """One run directory, with the same table methods."""
+    """One run directory, with the same table methods, and MAGNET's ``json`` / ``dataclass`` / ``dataframe`` views.
+
+    Example:
+        >>> run = HelmRun.demo()
+        >>> run.json.run_spec()["name"] == run.dataclass.run_spec().name
+        True
+    """
+
+    @property
+    def json(self) -> _views.RunJsonView:
+        """The run's files as parsed JSON (:class:`~magnet.backends.helm.run_views.RunJsonView`)."""
+        return _views.RunJsonView(self.path)
+
+    @property
+    def dataclass(self) -> _views.RunDataclassView:
+        """The run's files as HELM's dataclasses (:class:`~magnet.backends.helm.run_views.RunDataclassView`)."""
+        return _views.RunDataclassView(self.path)
+
+    @property
+    def dataframe(self) -> _views.RunDataFrameView:
+        """The run's flat tables (:class:`~magnet.backends.helm.run_views.RunDataFrameView`)."""
+        return _views.RunDataFrameView(self)
 
     def __init__(self, path):
         super().__init__([path])
@@ -219,17 +241,33 @@ class HelmOutputs(_outputs.HelmOutputs):
 
     def __init__(self, root, suites=None, cache_dir=None):
         if suites is None:
-            p = Path(root).expanduser()
-            if not (p / "runs").is_dir() and (p / "benchmark_output" / "runs").is_dir():
-                p = p / "benchmark_output"
-            found = _outputs.HelmOutputs.coerce(p, cache_dir=cache_dir)
+            found = _outputs.HelmOutputs.coerce(_benchmark_output_of(Path(root).expanduser()), cache_dir=cache_dir)
             root, suites = found.root, found.suites()
         super().__init__(root, suites, cache_dir=cache_dir)
+
+    @classmethod
+    def coerce(cls, path, cache_dir=None) -> "HelmOutputs":  # type: ignore[override]
+        """MAGNET's coerce: itself, or the outputs found from a ``benchmark_output`` folder, its ``runs/``, the
+        folder holding it, a suite or a run (``root_dir`` is the ``benchmark_output`` folder when there is one).
+
+        Example:
+            >>> self = HelmOutputs.demo(preset="small")
+            >>> HelmOutputs.coerce(self) is self
+            True
+            >>> {HelmOutputs.coerce(p).root_dir == self.root_dir for p in (self.root_dir / "runs", self.root_dir.parent)}
+            {True}
+        """
+        if isinstance(path, cls):
+            return path
+        if isinstance(path, _outputs.HelmOutputs):
+            return cls(path.root, path.suites(), cache_dir=cache_dir)
+        return cls(path, cache_dir=cache_dir)
 
     def summarize(self) -> dict:
         """Counts of suites and runs (MAGNET's ``summarize()``)."""
         suites = self.suites()
-        return {"num_suites": len(suites), "num_runs": sum(len(s.run_dir_names()) for s in suites),
+        num_runs = sum(len(s.run_dir_names()) for s in suites)
+        return {"num_suites": len(suites), "num_runs": num_runs, "num_run_specs": num_runs,
                 "suites": {s.name: len(s.run_dir_names()) for s in suites}}
 
     def suites(self, pattern: str = "*") -> list[HelmSuite]:  # type: ignore[override]
@@ -243,6 +281,15 @@ class HelmOutputs(_outputs.HelmOutputs):
     def list_run_specs(self, suite: str = "*") -> list[str]:
         """Run directory names in the suites matching ``suite``."""
         return [p.name for s in self.suites(suite) for p in s.runs().paths]
+
+
+def _benchmark_output_of(p: Path) -> Path:
+    """The ``benchmark_output`` folder of ``p`` when ``p`` is one, its ``runs/`` or the folder holding it; else ``p``."""
+    if p.name == "runs" and p.is_dir() and not _is_suite(p) and (p.parent / "runs") == p:
+        return p.parent
+    if not (p / "runs").is_dir() and (p / "benchmark_output" / "runs").is_dir():
+        return p / "benchmark_output"
+    return p
 
 
 def _demo_outputs() -> HelmOutputs:

@@ -49,6 +49,18 @@ def _subdirs(path: Path) -> list[Path]:
     return [path / name for name in _subdir_names(path)]
 
 
+def _suite_dirs(runs_dir: Path) -> list[Path]:
+    """The suite directories in a ``runs/`` directory, each once.
+
+    ``helm-run`` makes ``runs/latest`` a symlink to the suite it wrote last; a
+    symlink to a sibling suite is left out (its runs would be listed twice, once
+    under the suite ``latest``). A symlink to a directory elsewhere is a suite.
+    """
+    dirs = _subdirs(runs_dir)
+    real = {os.path.realpath(d) for d in dirs if not d.is_symlink()}
+    return [d for d in dirs if not (d.is_symlink() and os.path.realpath(d) in real)]
+
+
 @dataclass(frozen=True)
 class HelmRun:
     """One run directory ``runs/<suite>/<run>/``."""
@@ -160,8 +172,8 @@ class HelmOutputs:
         if (p / "run_spec.json").is_file():
             return cls(p, [HelmSuite(p.parent, run_filter=(p.name,))], cache_dir=cache_dir)
         if (p / "runs").is_dir():
-            return cls(p, [HelmSuite(s) for s in _subdirs(p / "runs")], cache_dir=cache_dir)
-        children = _subdirs(p)
+            return cls(p, [HelmSuite(s) for s in _suite_dirs(p / "runs")], cache_dir=cache_dir)
+        children = _suite_dirs(p) if p.name == "runs" else _subdirs(p)
         if any((c / "run_spec.json").is_file() for c in children):
             return cls(p, [HelmSuite(p)], cache_dir=cache_dir)
         suites = [c for c in children if any((g / "run_spec.json").is_file() for g in _subdirs(c))]
