@@ -82,7 +82,7 @@ def measure(root: Path, suite: str, k: int, n_boot: int, min_models: int = MIN_M
                       num_eval_samples=k, n_boot=n_boot, progress=False)
     rows = {}
     for r in board.main_rows():
-        rows[r.predictor] = {"mae": r.mae, "n": r.n, "n_dropped": r.n_dropped,
+        rows[r.predictor] = {"mae": r.mae, "mae_ci": list(r.mae_ci), "n": r.n, "n_dropped": r.n_dropped,
                              "failed_folds": r.failed_folds, "verdict": r.mbe.get("verdict")}
     j = board.joined
     main = j[j["target.key"] == j["target.name"]].dropna(subset=["predicted", "actual"])
