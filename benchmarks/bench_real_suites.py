@@ -25,6 +25,13 @@ Usage::
 
 ``--data-dir ../shared/data/helm-zoo --min-models 5`` measures the real layouts
 with fewer models than the targets ask for (informative, not a target suite).
+
+Besides the layouts in the data dir, the HELM-Lite-shaped suite of
+:mod:`benchmarks.lite_suite` (real outcomes of ``--lite-models`` models on 5
+MMLU subjects, gsm and 7 MATH subjects, ``--lite-instances`` per run) is
+written to a temporary folder and measured as ``lite`` (``--lite-models 0``
+leaves it out). It is the only real suite with 8 or more models and more
+instances per run than are revealed.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +53,9 @@ from magnet.backends.helm.outputs import HelmOutputs  # noqa: E402
 from magnet.protocol.benchmark import benchmark  # noqa: E402
 from magnet.protocol.corpus import RUN, Corpus  # noqa: E402
 from predictors.builtin import BUILTIN_PREDICTORS  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from lite_suite import build_lite_suite  # noqa: E402
 
 MIN_MODELS = 8
 COMBINERS = ("Shrinkage", "AIPW", "IRT", "GBM", "LowRank", "KNNRuns")
@@ -71,7 +82,7 @@ def measure(root: Path, suite: str, k: int, n_boot: int, min_models: int = MIN_M
                       num_eval_samples=k, n_boot=n_boot, progress=False)
     rows = {}
     for r in board.main_rows():
-        rows[r.predictor] = {"mae": r.mae, "n": r.n, "n_dropped": r.n_dropped,
+        rows[r.predictor] = {"mae": r.mae, "mae_ci": list(r.mae_ci), "n": r.n, "n_dropped": r.n_dropped,
                              "failed_folds": r.failed_folds, "verdict": r.mbe.get("verdict")}
     j = board.joined
     main = j[j["target.key"] == j["target.name"]].dropna(subset=["predicted", "actual"])
@@ -139,13 +150,24 @@ def main(argv=None) -> int:
                    help="where to look for */benchmark_output/runs (default: tests/data)")
     p.add_argument("--min-models", type=int, default=MIN_MODELS,
                    help=f"skip suites with fewer models (default {MIN_MODELS}, the issue's targets)")
+    p.add_argument("--lite-models", type=int, default=12,
+                   help="models of the generated HELM-Lite suite (benchmarks/lite_suite.py); 0 leaves it out")
+    p.add_argument("--lite-instances", type=int, default=40, help="instances per run of the generated suite")
+    p.add_argument("--only-lite", action="store_true", help="measure the generated suite only")
     args = p.parse_args(argv)
     results = {}
-    for label, root, suite in real_suites(args.data_dir):
+    suites = [] if args.only_lite else real_suites(args.data_dir)
+    tmp = tempfile.TemporaryDirectory(prefix="magnet-lite-")
+    if args.lite_models:
+        lite = build_lite_suite(Path(tmp.name), args.lite_models, args.lite_instances)
+        suites.append((f"lite ({args.lite_models} models, {args.lite_instances} instances/run; generated)",
+                       lite, "lite"))
+    for label, root, suite in suites:
         try:
             results[label] = measure(root, suite, args.k, args.n_boot, args.min_models)
         except Exception as exc:  # a suite that does not load is reported, not hidden
             results[label] = {"skipped": f"{type(exc).__name__}: {exc}"}
+    tmp.cleanup()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=lambda x: None if x != x else x))
     print("\n".join(report(results)))

@@ -37,5 +37,6 @@ def test_benchmark_of_almost_revealed_runs_completes_under_both_splits(small_roo
             assert r["n"] < 2 or r["interval_notes"].get("mae"), r
         else:
             assert lo <= r["mae"] + 1e-12 and r["mae"] <= hi + 1e-12 and math.isfinite(hi), r
-    assert any("percentile cluster bootstrap" in (r["interval_notes"].get("mae") or "") for r in rows)
+    assert any(("percentile cluster bootstrap" in (r["interval_notes"].get("mae") or ""))
+               or ("cluster-robust t(" in (r["interval_notes"].get("mae") or "")) for r in rows)
     assert (out / "report.html").exists()

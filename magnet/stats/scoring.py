@@ -298,13 +298,13 @@ def _bootstrap_intervals(
     replicates = _weighted_replicates(plan, pred, act) | _rank_replicates(plan, pred, act)
     intervals = {key: percentile_interval(values, ci) for key, values in replicates.items()}
     notes: dict[str, str] = {}
-    if plan.clustered:  # few clusters: bootstrap-t for the mean-type metrics (stated fallback when degenerate)
+    if plan.clustered:  # few clusters: bootstrap-t for the mean-type metrics (stated fallbacks when degenerate)
         err = pred - act
         made = {"mae": cluster_mean_interval(np.abs(err), plan, ci, log=True),
                 "bias": cluster_mean_interval(err, plan, ci),
                 "rmse": cluster_mean_interval(err**2, plan, ci, log=True)}
         for key, iv in made.items():
-            if iv.method.startswith("percentile") or iv.method == "none":
+            if iv.method.startswith(("percentile", "cluster-robust")) or iv.method == "none":
                 notes[key] = f"{iv.method}: {iv.note}"
         intervals["mae"], intervals["bias"] = made["mae"].bounds, made["bias"].bounds
         lo, hi = made["rmse"].bounds
