@@ -200,9 +200,10 @@ def score_instances(predictor, corpus: Corpus, protocol: ProtocolResult, n_folds
                 continue
         if instances is None:  # a run-level predictor (e.g. a RunPredictor): nothing per instance to score
             break
-        frames.append(instance_truth(corpus, instances))
+        frames.append(instances)
     rows = []
-    for stat, group in (pd.concat(frames).groupby("stat") if frames else []):
+    joined = instance_truth(corpus, pd.concat(frames, ignore_index=True)) if frames else None  # one join, not per fold
+    for stat, group in (joined.groupby("stat") if joined is not None else []):
         y, p = group["actual"].to_numpy(), group["predicted"].to_numpy()
         scores = binary_scores(y, p) if is_binary(y) else {
             "n": len(y), "n_positive": None, "brier": None, "log_loss": None, "auroc": None,
