@@ -1128,10 +1128,10 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
         cells = card.cells()
         cell_dirs = [dirs[i] if cell is None else dirs[i] / cell.dirname for cell in cells]
         if backend == "ray":
-            tasks += [(card, [cell], [d]) for cell, d in zip(cells, cell_dirs)]
+            tasks += [(i, card, [cell], [d]) for cell, d in zip(cells, cell_dirs)]
         else:  # the cells of a card in turn in one worker (run_cells), up to `jobs` workers per card
             k = max(1, min(int(jobs), len(cells)))
-            tasks += [(card, cells[j::k], cell_dirs[j::k]) for j in range(k)]
+            tasks += [(i, card, cells[j::k], cell_dirs[j::k]) for j in range(k)]
     lock = threading.Lock()
     remote = None
     if backend == "ray":
@@ -1145,20 +1145,20 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
                 on_result(result)
 
     def one(task):
-        card, cells, cell_dirs = task
-        if remote is not None:
+        i, card, cells, cell_dirs = task
+        if remote is not None:  # a Ray result's card is a copy: the results are ordered by the task's card index
             result = ray.get(remote.remote(card, cells[0], cell_dirs[0], timeout))
             report(result)
-            return [result]
-        return run_cells(card, cells, cell_dirs, timeout=timeout, on_result=report)
+            return [(i, result)]
+        return [(i, r) for r in run_cells(card, cells, cell_dirs, timeout=timeout, on_result=report)]
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, int(jobs)))
     futures: list = []
     try:
         futures = [pool.submit(one, t) for t in tasks]
-        results = [r for f in futures for r in f.result()] + list(failed.values())
-        pos = {id(c): i for i, c in enumerate(cards)}  # card order, then cell order
-        results.sort(key=lambda r: (pos[id(r.card)], r.cell.index if r.cell is not None else -1))
+        indexed = [x for f in futures for x in f.result()] + list(failed.items())
+        indexed.sort(key=lambda x: (x[0], x[1].cell.index if x[1].cell is not None else -1))  # card, then cell order
+        results = [r for _, r in indexed]
     except BaseException:
         for f in futures:
             f.cancel()
