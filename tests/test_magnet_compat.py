@@ -233,6 +233,20 @@ def test_instance_predictor_scored_per_instance_and_per_run(small, small_demo_co
     assert got.iloc[0] == pytest.approx(expected)
 
 
+class CountedInstances(Instances):
+    def predict(self, train_split, sequestered_test_split):
+        self.calls = getattr(self, "calls", 0) + 1
+        return super().predict(train_split, sequestered_test_split)
+
+
+def test_instance_predictor_predicts_each_fold_once(small):
+    """Its instance scores use the protocol's predictions: each fold is predicted once, not again for scoring."""
+    predictor = CountedInstances(num_eval_samples=2)
+    result = predictor(helm_suites=small.suites()[0].path, split="leave-one-model-out", quiet=True)
+    assert predictor.calls == len(result.protocol.folds) > 1
+    assert result.instance_scores is not None and len(result.instance_scores)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_binary_scores_match_sklearn_with_ties(seed):
     rng = np.random.default_rng(seed)

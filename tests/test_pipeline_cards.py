@@ -197,3 +197,71 @@ def test_cli_results_path(lite_bo, tmp_path):
     verdict = json.loads((out / "llama_pipeline" / "card_verdict.json").read_text())
     assert verdict["verdict"] == "FALSIFIED" and verdict["counts"] == {"VERIFIED": 1, "FALSIFIED": 1,
                                                                        "INCONCLUSIVE": 0}
+
+
+# ---------------------------------------------------------------- one worker per card (run_cells) vs one per cell
+
+SWEEP_CARD = """\
+title: one worker, settings in turn
+description: setting 2 kills the interpreter, setting 3 hangs; the others must still get their verdicts
+timeout: 10
+sweep:
+  n: [1, 2, 3, 4, 5]
+symbols:
+  n: {type: number, value: 0}
+  pid: {type: number, python: "import os; os.getpid()"}
+  y:
+    type: number
+    python: |
+      import os, time
+      if n == 2:
+          os._exit(3)
+      if n == 3:
+          time.sleep(60)
+      n * 10
+claim: y < 25
+"""
+
+
+def _outcome(result):
+    """What a cell's evaluation decided (its verdict.json without timings and the worker's pid)."""
+    doc = json.loads((result.out_dir / "verdict.json").read_text())
+    symbols = {name: {k: v for k, v in s.items() if k in ("status", "value", "error")}
+               for name, s in doc["symbols"].items() if name != "pid"}
+    return result.verdict, result.cause, result.reason, doc["claim_value"], symbols
+
+
+def _per_cell_and_session(card, tmp_path):
+    from magnet.evaluation.evaluate import run_cell, run_cells
+    cells = card.cells()
+    single = [run_cell(card, c, tmp_path / "single" / (c.dirname if c else "card")) for c in cells]
+    session = run_cells(card, cells, [tmp_path / "session" / (c.dirname if c else "card") for c in cells])
+    return single, session
+
+
+def test_one_worker_per_card_gives_the_per_cell_verdicts_despite_a_crash_and_a_hang(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(SWEEP_CARD)
+    single, session = _per_cell_and_session(load_card(path), tmp_path)
+    assert [_outcome(r) for r in session] == [_outcome(r) for r in single]
+    assert [(r.verdict, r.cause) for r in session] == [("VERIFIED", "claim"), ("INCONCLUSIVE", "crash"),
+                                                       ("INCONCLUSIVE", "timeout"), ("FALSIFIED", "claim"),
+                                                       ("FALSIFIED", "claim")]
+    assert "exited with code 3 while evaluating 'y'" in session[1].reason
+    assert session[2].reason == "timed out after 10 s while evaluating 'y' (process killed)"
+    pid = [json.loads((r.out_dir / "verdict.json").read_text())["symbols"]["pid"].get("value") for r in session]
+    single_pid = [json.loads((r.out_dir / "verdict.json").read_text())["symbols"]["pid"].get("value") for r in single]
+    assert pid[1] is None and pid[2] is None  # lost with their worker
+    assert pid[3] == pid[4] and pid[0] != pid[3]  # settings share a worker; a fresh one after a crash/timeout
+    assert len(set(single_pid) - {None}) == 3
+
+
+@pytest.mark.parametrize("name", ["llama.yaml", "simple.yaml"])
+def test_one_worker_per_card_matches_one_process_per_cell(name, lite_bo, tmp_path):
+    card = EvaluationCard(files("magnet") / "cards" / name, tmp_path / "results")
+    if name == "llama.yaml":
+        card.replace({"helm_runs_path": str(lite_bo), "base_model": MODELS, "comp_model": MODELS})
+    single, session = _per_cell_and_session(card.effective_card(), tmp_path)
+    assert [_outcome(r) for r in session] == [_outcome(r) for r in single]
+    assert [r.verdict for r in session] == (["VERIFIED", "FALSIFIED", "FALSIFIED", "VERIFIED"]
+                                            if name == "llama.yaml" else ["VERIFIED"])

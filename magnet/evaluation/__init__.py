@@ -114,7 +114,7 @@ whose ``claim`` is a mapping with ``python`` is in MAGNET's form:
         python: |
           scores = ...                                # assigns the variable named like the symbol
 
-Each setting of a sweep is evaluated in its own process like any cell; the
+Each setting of a sweep is evaluated like any cell (in turn in the card's worker process, with its own time limit); the
 card's verdict aggregates them (:func:`aggregate_verdicts`,
 ``card_verdict.json``). :class:`EvaluationCard` is MAGNET's API over this
 engine: ``EvaluationCard(path, output_path, validate)``, ``.summarize()``,

@@ -3,8 +3,8 @@
 Arguments are card files or directories (every ``*.yaml``/``*.yml`` in them).
 Every card is validated first; each schema or symbol problem is printed to
 stderr as ``error: file:line: field: problem``. The valid cards are then evaluated,
-each sweep cell in its own subprocess (``--jobs`` at a time, ``--timeout``
-seconds each), and a table with one row per card/cell is printed.
+the cells of a card in turn in a worker subprocess (up to ``--jobs`` workers, ``--timeout``
+seconds per cell; a crash or timeout loses only its cell), and a table with one row per card/cell is printed.
 
 A pipeline card (MAGNET's ``pipeline:``/``kwdagger:`` sections) first runs its
 pipeline under ``OUT/<card stem>/`` (reused by parameters), then evaluates its

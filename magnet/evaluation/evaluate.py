@@ -1,10 +1,11 @@
-"""Evaluate cards: symbols in dependency order, the claim, the verdict, ``verdict.json``; one process per cell.
+"""Evaluate cards: symbols in dependency order, the claim, the verdict, ``verdict.json``; worker subprocesses with time limits.
 
 :func:`evaluate_card` evaluates one card (or one sweep cell) *in this process*;
-:func:`run_cards` evaluates many, each cell in its own ``python -m
-magnet.evaluation.worker`` subprocess with a time limit, so that a card that
-hangs, calls ``os._exit`` or crashes the interpreter only loses its own cell
-(INCONCLUSIVE, cause ``timeout`` or ``crash``, with the reason).
+:func:`run_cards` evaluates many in ``python -m magnet.evaluation.worker``
+subprocesses: the cells of a card in turn in one worker (:func:`run_cells`), each
+cell with its own time limit, so that a cell that hangs, calls ``os._exit`` or
+crashes the interpreter only loses itself (INCONCLUSIVE, cause ``timeout`` or
+``crash``, with the reason) and the next cells go on in a fresh worker.
 
 Verdicts and their causes:
 
@@ -62,6 +63,7 @@ import math
 import numbers
 import os
 import platform
+import select
 import signal
 import subprocess
 import sys
@@ -741,7 +743,7 @@ def _judge(card: Card, value, values: dict) -> tuple[str, str, str]:
     return "FALSIFIED", "claim", "claim is false" + (f": {text}" if text else "")
 
 
-# ---------------------------------------------------------------- many cards, one process per cell
+# ---------------------------------------------------------------- many cards, cells in worker subprocesses
 
 
 @dataclass
@@ -908,7 +910,18 @@ def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None
         cmd += ["--lenient"]
     started, t0 = _now(), time.perf_counter()
     rc = _run_worker(cmd, log_path, limit)
-    wall = time.perf_counter() - t0
+    return _cell_result(card, cell, out_dir, rc, started, time.perf_counter() - t0, limit)
+
+
+def _cell_result(card: Card, cell: Cell | None, out_dir: Path, rc: int | None, started: str, wall: float,
+                 limit: float) -> CellResult:
+    """The result of a worker that evaluated ``cell`` into ``out_dir`` and ended with ``rc`` (None: killed at ``limit``).
+
+    With ``rc == 0`` and a ``verdict.json``, that verdict (its timing completed);
+    otherwise INCONCLUSIVE (cause ``timeout`` or ``crash``), written to ``out_dir``, naming
+    the symbol that was running (from ``progress.jsonl``) and the tail of ``log.txt``.
+    """
+    verdict_path, progress_path, log_path = (out_dir / n for n in ("verdict.json", "progress.jsonl", "log.txt"))
     doc = None
     if rc == 0 and verdict_path.is_file():
         try:
@@ -947,54 +960,135 @@ def run_cell(card: Card, cell: Cell | None, out_dir: Path, timeout: float | None
     return CellResult(card, cell, v.verdict, v.reason, v.cause, wall, out_dir)
 
 
-#: run_cards' marker of a task evaluating every setting of a pipeline card in one process.
-ALL_SETTINGS = object()
-
-
 def run_settings(card: Card, out_dir: Path, timeout: float | None = None,
                  python: str | None = None) -> list[CellResult]:
-    """Evaluate every cell of ``card`` in one ``python -m magnet.evaluation.worker --all-cells`` subprocess.
+    """Evaluate every cell of ``card``, each into ``out_dir/<cell dirname>``, in one worker session (:func:`run_cells`).
 
     For a pipeline card's settings (:mod:`magnet.evaluation.pipeline_cards`): the
-    pipeline's steps already ran in their own processes, each setting's claim is
-    cheap, and one process instead of one per setting saves the interpreter start
-    per setting. The time limit (``timeout``, else the card's, else 600 s) is per
-    setting, for the process as a whole ``limit * number of settings``. A setting
-    left without a verdict (the process crashed or timed out first) is INCONCLUSIVE
-    with the reason; the settings evaluated before are kept.
+    pipeline's steps already ran in their own processes and each setting's claim is cheap.
     """
     cells = card.cells()
-    limit = timeout if timeout is not None else (card.timeout or DEFAULT_TIMEOUT)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for cell in cells:
-        (out_dir / cell.dirname / "verdict.json").unlink(missing_ok=True)
-    log_path = out_dir / "settings_log.txt"
-    cmd = [python or sys.executable, "-m", "magnet.evaluation.worker", str(card.path), "--out", str(out_dir),
-           "--all-cells"] + (["--lenient"] if card.lenient else [])
-    t0 = time.perf_counter()
-    rc = _run_worker(cmd, log_path, limit * len(cells))
-    wall = time.perf_counter() - t0
-    results = []
-    for cell in cells:
-        cell_dir = out_dir / cell.dirname
+    return run_cells(card, cells, [out_dir / c.dirname for c in cells], timeout=timeout, python=python)
+
+
+class _Session:
+    """One ``python -m magnet.evaluation.worker CARD --serve R W`` process evaluating cells in turn."""
+
+    def __init__(self, card: Card, first_log: Path, python: str | None):
+        cmd_r, self._cmd_w = os.pipe()
+        self._ack_r, ack_w = os.pipe()
+        cmd = [python or sys.executable, "-m", "magnet.evaluation.worker", str(card.path), "--out", os.devnull,
+               "--serve", str(cmd_r), str(ack_w)] + (["--lenient"] if card.lenient else [])
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
+        with open(first_log, "ab") as log:  # start-up output (an import error) goes to the first cell's log
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=env, start_new_session=True, pass_fds=(cmd_r, ack_w))
+        os.close(cmd_r)
+        os.close(ack_w)
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(self.proc)
+        self._buffer = b""
+
+    def evaluate(self, cell: Cell | None, out_dir: Path, deadline: float) -> int | None:
+        """Ask for ``cell``; 0 when it is done, the exit code when the worker died, None when killed at ``deadline``."""
         try:
-            doc = json.loads((cell_dir / "verdict.json").read_text())
-            results.append(CellResult(card, cell, doc["verdict"], doc["reason"], doc["cause"],
-                                      doc["timing"]["seconds"], cell_dir))
-            continue
-        except (OSError, ValueError, KeyError):
-            pass
-        if rc is None:
-            cause, reason = "timeout", f"the settings process timed out after {limit * len(cells):g} s before this setting"
-        else:
-            cause, reason = "crash", f"the settings process exited with code {rc} before this setting"
-        tail = _log_tail(log_path)
-        reason += f"; log: {tail}" if tail else ""
-        v = Verdict(verdict="INCONCLUSIVE", reason=reason, cause=cause, card_path=card.file, title=card.title,
-                    sha256=card.sha256, expected=card.expected, claim=card.claim, inputs=card.resolved_inputs(cell),
-                    cell=cell, started=_now(), seconds=0.0, wall_seconds=wall, limit_seconds=limit)
-        v.write(cell_dir)
-        results.append(CellResult(card, cell, v.verdict, v.reason, v.cause, 0.0, cell_dir))
+            os.write(self._cmd_w, (json.dumps({"cell": cell.index if cell else None, "out": str(out_dir)})
+                                   + "\n").encode())
+        except BrokenPipeError:
+            return self._wait(deadline)
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0 or not select.select([self._ack_r], [], [], remaining)[0]:
+                self.close(kill=True)
+                return None
+            chunk = os.read(self._ack_r, 4096)
+            if not chunk:  # the worker died (os._exit, a signal, a card it cannot load)
+                return self._wait(deadline)
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return 0 if line == b"done" else self._wait(deadline)
+
+    def _wait(self, deadline: float) -> int | None:
+        try:
+            rc = self.proc.wait(timeout=max(0.1, deadline - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            self.close(kill=True)
+            return None
+        self.close()
+        return rc
+
+    def close(self, kill: bool = False) -> None:
+        """End the worker: its requests closed (it exits), or killed with its process group."""
+        for fd in (self._cmd_w, self._ack_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if kill:
+            _kill(self.proc)
+        try:
+            self.proc.wait(timeout=None if kill else 30)
+        except subprocess.TimeoutExpired:
+            _kill(self.proc)
+            self.proc.wait()
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(self.proc)
+
+
+def run_cells(card: Card, cells: list[Cell | None], out_dirs_: list[Path], timeout: float | None = None,
+              python: str | None = None, on_result: Callable[[CellResult], None] | None = None) -> list[CellResult]:
+    """Evaluate ``cells`` of ``card`` in turn in one worker subprocess, each with its own time limit.
+
+    The results are those of :func:`run_cell` per cell (same verdicts, symbols and
+    ``verdict.json``), without an interpreter start per cell. The limit (``timeout``,
+    else the card's, else 600 s) applies to each cell, the first one including the
+    worker's start. A cell whose worker crashes or times out is INCONCLUSIVE with the
+    reason (the worker's whole process group is killed at a timeout), and the cells
+    after it go on in a fresh worker. Card code of one cell can leave state (module
+    globals, caches) behind for the next cells of the same card; use :func:`run_cell`
+    where that matters.
+
+    Example:
+        >>> import tempfile, textwrap
+        >>> from pathlib import Path
+        >>> from magnet.evaluation import load_card
+        >>> tmp = Path(tempfile.mkdtemp())
+        >>> _ = (tmp / "c.yaml").write_text(textwrap.dedent('''
+        ...     title: sweep
+        ...     description: two cells
+        ...     sweep: {threshold: [1, 10]}
+        ...     symbols:
+        ...       threshold: {type: number, value: 0}
+        ...     claim: 5 < threshold
+        ...     '''))
+        >>> card = load_card(tmp / "c.yaml")
+        >>> cells = card.cells()
+        >>> [r.verdict for r in run_cells(card, cells, [tmp / c.dirname for c in cells])]
+        ['FALSIFIED', 'VERIFIED']
+    """
+    if card.path is None:
+        raise ValueError("run_cells needs a card loaded from a file")
+    limit = timeout if timeout is not None else (card.timeout or DEFAULT_TIMEOUT)
+    results, session = [], None
+    try:
+        for cell, out_dir in zip(cells, out_dirs_):
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for name in ("verdict.json", "progress.jsonl"):
+                (out_dir / name).unlink(missing_ok=True)
+            (out_dir / "log.txt").write_bytes(b"")
+            started, t0 = _now(), time.perf_counter()
+            if session is None:
+                session = _Session(card, out_dir / "log.txt", python)
+            rc = session.evaluate(cell, out_dir, t0 + limit)
+            if rc != 0:
+                session = None  # it is dead (or killed): the next cell gets a fresh worker
+            result = _cell_result(card, cell, out_dir, rc, started, time.perf_counter() - t0, limit)
+            results.append(result)
+            if on_result:
+                on_result(result)
+    finally:
+        if session is not None:
+            session.close(kill=sys.exc_info()[0] is not None)
     return results
 
 
@@ -1005,7 +1099,7 @@ def _ray_cell(card, cell, out_dir, timeout):
 def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: float | None = None, jobs: int = 1,
               on_result: Callable[[CellResult], None] | None = None, backend: str = "local",
               ray_address: str | None = None) -> list[CellResult]:
-    """Evaluate every cell of every card, each in its own subprocess, ``jobs`` at a time.
+    """Evaluate every cell of every card in worker subprocesses (:func:`run_cells`), ``jobs`` at a time.
 
     ``timeout`` (seconds per cell) overrides the cards' own ``timeout`` (default
     600). Results come back in card/cell order; ``on_result`` is called as each
@@ -1016,7 +1110,6 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
     files and ``out`` must be on storage the workers share), all cells at once.
     """
     dirs = out_dirs(cards, out)
-    originals = list(cards)
     failed: dict[int, CellResult] = {}
     expanded = []
     for i, card in enumerate(cards):  # pipeline cards: run the pipeline, evaluate one setting per run
@@ -1026,45 +1119,46 @@ def run_cards(cards: list[Card], out: str | os.PathLike = "cards_out", timeout: 
             failed[i] = _pipeline_failure(card, dirs[i], e)
             expanded.append(card)
     cards = expanded
+    if backend not in ("local", "ray"):
+        raise ValueError(f"unknown backend {backend!r}; expected 'local' or 'ray'")
     tasks = []
     for i, card in enumerate(cards):
         if i in failed:
             continue
-        if card is not originals[i]:  # a pipeline card's settings: cheap claims over computed values, one process
-            tasks.append((card, ALL_SETTINGS, dirs[i]))
-        else:
-            tasks += [(card, cell, dirs[i] if cell is None else dirs[i] / cell.dirname) for cell in card.cells()]
+        cells = card.cells()
+        cell_dirs = [dirs[i] if cell is None else dirs[i] / cell.dirname for cell in cells]
+        if backend == "ray":
+            tasks += [(i, card, [cell], [d]) for cell, d in zip(cells, cell_dirs)]
+        else:  # the cells of a card in turn in one worker (run_cells), up to `jobs` workers per card
+            k = max(1, min(int(jobs), len(cells)))
+            tasks += [(i, card, cells[j::k], cell_dirs[j::k]) for j in range(k)]
     lock = threading.Lock()
     remote = None
     if backend == "ray":
-
         ray = ensure_ray(ray_address)
         remote = ray.remote(max_retries=1)(_ray_cell)
         jobs = max(jobs, len(tasks))  # threads only wait on Ray; Ray schedules the cells
-    elif backend != "local":
-        raise ValueError(f"unknown backend {backend!r}; expected 'local' or 'ray'")
 
-    def one(task):
-        if task[1] is ALL_SETTINGS:
-            batch = run_settings(task[0], task[2], timeout=timeout)
-        elif remote is not None:
-            batch = [ray.get(remote.remote(*task, timeout))]
-        else:
-            batch = [run_cell(*task, timeout=timeout)]
+    def report(result: CellResult) -> None:
         if on_result:
             with lock:
-                for result in batch:
-                    on_result(result)
-        return batch
+                on_result(result)
+
+    def one(task):
+        i, card, cells, cell_dirs = task
+        if remote is not None:  # a Ray result's card is a copy: the results are ordered by the task's card index
+            result = ray.get(remote.remote(card, cells[0], cell_dirs[0], timeout))
+            report(result)
+            return [(i, result)]
+        return [(i, r) for r in run_cells(card, cells, cell_dirs, timeout=timeout, on_result=report)]
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, int(jobs)))
     futures: list = []
     try:
         futures = [pool.submit(one, t) for t in tasks]
-        results = [r for f in futures for r in f.result()]
-        if failed:  # in card order (the sort is stable: cells keep theirs)
-            pos = {id(c): i for i, c in enumerate(cards)}
-            results = sorted(results + list(failed.values()), key=lambda r: pos[id(r.card)])
+        indexed = [x for f in futures for x in f.result()] + list(failed.items())
+        indexed.sort(key=lambda x: (x[0], x[1].cell.index if x[1].cell is not None else -1))  # card, then cell order
+        results = [r for _, r in indexed]
     except BaseException:
         for f in futures:
             f.cancel()

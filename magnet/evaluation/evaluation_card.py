@@ -11,7 +11,7 @@ Both card forms work: MAGNET's (``claim: {python: ...}`` with assertions,
 Python type names, ``sweep:`` symbols, ``claim_aggregation_strategy``,
 metadata) and magnet's own (a claim expression). Evaluation is magnet's:
 validated first (a :class:`~magnet.evaluation.card.CardError` lists every
-problem), each setting in its own subprocess with a time limit, its
+problem), the settings in turn in a worker subprocess, each with a time limit, its
 ``verdict.json`` under ``output_path``; settings of a sweep are aggregated
 with the card's ``claim_aggregation_strategy`` (``card_verdict.json``).
 
@@ -284,7 +284,7 @@ class EvaluationCard:
     # ------------------------------------------------------------ evaluation
 
     def evaluate(self, timeout: float | None = None, jobs: int = 1, parallel_backend: str | None = None) -> Status:
-        """Evaluate every setting (each in its own subprocess), print the outcome, return the verdict.
+        """Evaluate every setting (in a worker subprocess, each with its time limit), print the outcome, return the verdict.
 
         A pipeline card first runs its pipeline (each run a subprocess; ``jobs`` at a time), then
         evaluates its claim once per run. Prints each setting's outcome (``Assertion holds``,

@@ -9,7 +9,7 @@ a plain MAGNET-form card, written next to the runs, whose swept symbol
 run's outputs (``settings.json``) and whose other symbols are the outputs' names.
 Outputs replace card symbols of the same name (as in aiq-magnet); the card's
 other symbols (e.g. a ``threshold`` constant) stay. Every setting is then
-evaluated like any sweep cell (own subprocess, time limit, ``verdict.json``),
+evaluated like any sweep cell (a worker subprocess, its time limit, ``verdict.json``),
 and the card's ``claim_aggregation_strategy`` gives its verdict. A run that
 failed is a setting that is INCONCLUSIVE with the run's reason.
 

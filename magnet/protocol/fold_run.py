@@ -72,12 +72,41 @@ def _time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, old)
 
 
+#: While :func:`keeping_instances` is active: fold index -> the instance predictions of that fold run in this process.
+_KEPT: dict | None = None
+
+
+@contextmanager
+def keeping_instances():
+    """Keep what :func:`run_fold` sees of instance predictions, so that they need not be predicted again.
+
+    Yields a dict filled with ``{fold index: instance predictions}`` (None for a
+    run-level predictor) for the folds run in this process (not in forked or Ray
+    workers) while the block runs.
+
+    Example:
+        >>> with keeping_instances() as kept:
+        ...     pass
+        >>> kept
+        {}
+    """
+    global _KEPT
+    previous, _KEPT = _KEPT, {}
+    try:
+        yield _KEPT
+    finally:
+        _KEPT = previous
+
+
 def run_fold(predictor, inputs: PredictorInputs, fold: Fold, timeout: float | None):
     """Run the predictor on one fold's inputs: ``(predictions, FoldResult)``. Never raises for predictor faults."""
     start = time.perf_counter()
     try:
         with _time_limit(timeout):
-            predictions = call_predict(predictor, inputs).runs
+            output = call_predict(predictor, inputs)
+        predictions = output.runs
+        if _KEPT is not None:
+            _KEPT[fold.index] = output.instances
     except PredictorTimeout as e:
         return None, FoldResult(fold.index, fold.label, "failed", str(e), time.perf_counter() - start, len(fold.eval_runs), 0)
     except Exception as e:  # a predictor's fault is recorded, not propagated

@@ -53,6 +53,7 @@ from magnet.sources import only_suite, open_outputs
 from magnet.protocol.corpus import RUN, Corpus
 from magnet.data_splits import SequesteredTestSplit, TestSplit, TrainSplit
 from magnet.protocol.predict_call import as_splits, call_predict, predict_style
+from magnet.protocol.fold_run import keeping_instances
 from magnet.protocol.runner import ProtocolResult, run_protocol
 from magnet.protocol.splits import fold_inputs, make_folds, reveal
 from magnet.protocol.truth import join_named, join_truth
@@ -176,19 +177,29 @@ def instance_truth(corpus: Corpus, located: pd.DataFrame) -> pd.DataFrame:
     return left.merge(truth, on=[RUN, "instance_id", "perturbation", "stat"], how="inner")
 
 
-def score_instances(predictor, corpus: Corpus, protocol: ProtocolResult, n_folds: int, seed: int) -> pd.DataFrame:
-    """Per stat: the instance predictions' scores against the actual per-instance values (0/1 stats)."""
+def score_instances(predictor, corpus: Corpus, protocol: ProtocolResult, n_folds: int, seed: int,
+                    kept: dict | None = None) -> pd.DataFrame:
+    """Per stat: the instance predictions' scores against the actual per-instance values (0/1 stats).
+
+    ``kept`` (:func:`~magnet.protocol.fold_run.keeping_instances`) holds the folds'
+    instance predictions made by the protocol run; only the other folds are predicted here.
+    """
     frames = []
     for fold in make_folds(corpus.run_specs, protocol.split, n_folds=n_folds, seed=seed):
-        try:
-            out = call_predict(predictor, fold_inputs(corpus, fold, protocol.revealed, with_per_instance=True))
-        except Exception:  # the fold's failure is already recorded by the protocol run
-            continue
-        if out.instances is None:  # a run-level predictor (e.g. a RunPredictor): nothing per instance to score
+        if kept is not None and fold.index in kept:
+            instances = kept[fold.index]
+        else:
+            try:
+                instances = call_predict(predictor, fold_inputs(corpus, fold, protocol.revealed,
+                                                                with_per_instance=True)).instances
+            except Exception:  # the fold's failure is already recorded by the protocol run
+                continue
+        if instances is None:  # a run-level predictor (e.g. a RunPredictor): nothing per instance to score
             break
-        frames.append(instance_truth(corpus, out.instances))
+        frames.append(instances)
     rows = []
-    for stat, group in (pd.concat(frames).groupby("stat") if frames else []):
+    joined = instance_truth(corpus, pd.concat(frames, ignore_index=True)) if frames else None  # one join, not per fold
+    for stat, group in (joined.groupby("stat") if joined is not None else []):
         y, p = group["actual"].to_numpy(), group["predicted"].to_numpy()
         scores = binary_scores(y, p) if is_binary(y) else {
             "n": len(y), "n_positive": None, "brier": None, "log_loss": None, "auroc": None,
@@ -259,8 +270,9 @@ def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None
     corpus = Corpus.load(outputs)
     num = num_eval_samples if num_eval_samples is not None else getattr(predictor, "num_eval_samples", 10)
     seed = seed if seed is not None else getattr(predictor, "seed", 0)
-    protocol = run_protocol(predictor, corpus, split=split, n_folds=n_folds, num_eval_samples=num, seed=seed,
-                            n_jobs=n_jobs, timeout=timeout, progress=not quiet)
+    with keeping_instances() as kept:  # instance predictors: scored on these predictions, not predicted twice
+        protocol = run_protocol(predictor, corpus, split=split, n_folds=n_folds, num_eval_samples=num, seed=seed,
+                                n_jobs=n_jobs, timeout=timeout, progress=not quiet)
     if all(f.status == "failed" for f in protocol.folds):
         first = protocol.folds[0]
         raise ValueError(f"every fold of {getattr(predictor, 'name', type(predictor).__name__)} failed "
@@ -270,7 +282,7 @@ def evaluate_predictor(predictor, *, root_dir=None, suite=None, helm_suites=None
         if len(protocol.predictions) else []
     instance_scores = None
     if predict_style(predictor) == "splits":
-        scored = score_instances(predictor, corpus, protocol, n_folds, seed)
+        scored = score_instances(predictor, corpus, protocol, n_folds, seed, kept)
         instance_scores = scored if len(scored) else None
     result = Evaluation(seed_table(joined, corpus.targets), joined, protocol, unmatched, instance_scores)
     if not quiet:
