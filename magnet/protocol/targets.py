@@ -52,10 +52,11 @@ def packaged_main_metrics() -> dict[str, tuple[str, str]]:
     static = resources.files("helm.benchmark") / "static"
     files = sorted((p for p in static.iterdir() if p.name.startswith("schema_") and p.name.endswith(".yaml")),
                    key=lambda p: (p.name not in ("schema_classic.yaml", "schema_lite.yaml"), p.name))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: ~10x faster on these 37 files
     out: dict[str, tuple[str, str]] = {}
     for path in files:
         try:
-            schema = yaml.safe_load(path.read_text())
+            schema = yaml.load(path.read_text(), Loader=loader)
         except (yaml.YAMLError, OSError):
             continue
         for group, main in _main_of_groups(schema or {}).items():
