@@ -151,7 +151,7 @@ def plot(summary: pd.DataFrame, path: Path) -> None:
 
 
 def pipeline(repeats: int, k: int, log) -> pd.DataFrame:
-    from magnet.backends.helm.import_scores import import_scores
+    from magnet.backends.matrix.import_scores import import_scores
     from magnet.protocol.benchmark import benchmark
     from magnet.protocol.corpus import Corpus
     from predictors.matrix import MATRIX_PREDICTORS, CoresetEnsemble

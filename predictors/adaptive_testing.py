@@ -14,7 +14,7 @@ train matrix, so the runs of a fold share one fit).
 
 Example:
     >>> import tempfile, numpy as np
-    >>> from magnet.backends.helm.import_scores import import_scores
+    >>> from magnet.backends.matrix.import_scores import import_scores
     >>> from magnet.protocol.corpus import Corpus
     >>> from magnet.protocol.runner import run_protocol
     >>> rng = np.random.default_rng(0)

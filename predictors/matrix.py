@@ -22,7 +22,7 @@ Example:
     >>> from magnet.protocol.corpus import Corpus
     >>> from magnet.protocol.runner import run_protocol
     >>> import tempfile, numpy as np
-    >>> from magnet.backends.helm.import_scores import import_scores
+    >>> from magnet.backends.matrix.import_scores import import_scores
     >>> rng = np.random.default_rng(0)
     >>> ability = np.linspace(-2, 2, 16)
     >>> m = (rng.random((16, 120)) < 1 / (1 + np.exp(-(ability[:, None] - rng.normal(size=120))))).astype(float)

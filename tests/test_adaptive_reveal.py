@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from magnet.backends.helm.import_scores import import_scores
+from magnet.backends.matrix.import_scores import import_scores
 from magnet.protocol.corpus import Corpus
 from magnet.protocol.reveal_modes import reveal_for
 from magnet.protocol.splits import make_folds

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from magnet.backends.helm.errors import HelmOutputError
-from magnet.backends.helm.import_scores import import_scores, read_matrix, scores_matrix
+from magnet.backends.matrix.import_scores import import_scores, read_matrix, scores_matrix
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.cli.main import main as magnet_main
 from magnet.protocol.baselines import compute_baselines

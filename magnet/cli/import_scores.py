@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from magnet.backends.helm.import_scores import import_scores, read_matrix
+from magnet.backends.matrix.import_scores import import_scores, read_matrix
 from magnet.cli.display import make_console
 
 
