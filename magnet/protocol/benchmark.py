@@ -89,7 +89,7 @@ from magnet.stats.scoring import score_predictions
 from magnet.protocol.truth import join_truth
 from magnet.protocol.proxies import with_proxy_baselines
 from magnet.protocol.reveal_modes import main_scores
-from magnet.protocol.splits import make_folds, reveal
+from magnet.protocol.splits import REVEAL_ORDER_COLUMN, make_folds, reveal, reveal_order_column
 from magnet.report.html import write_report
 
 MIN_ROWS = 5
@@ -634,6 +634,8 @@ def benchmark(
                 j = join_truth(with_abstentions(result), corpus.targets).assign(predictor=result.predictor,
                                                                                 split=split)
                 j = j.merge(rep_baselines, on=[RUN, "target.key"], how="left")
+                if reveal_mode == "adaptive":  # the audit trail: each run's instances in the order asked
+                    j[REVEAL_ORDER_COLUMN] = reveal_order_column(result.revealed, j[RUN])
                 parts.append(j.assign(repeat=r) if repeats > 1 else j)
                 choices_used.append(choices)
                 results.append(result)
