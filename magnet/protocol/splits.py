@@ -308,9 +308,9 @@ def write_reveal_sequence(revealed: dict, path, budget, seed: int) -> None:
     from pathlib import Path
 
     if isinstance(revealed, RevealSequence):
-        record = {"reveal_mode": "adaptive", "budget": budget, "seed": seed,
-                  "runs": {run: list(ids) for run, ids in revealed.items()}}
-        Path(path).write_text(json.dumps(record, indent=1))
+        head = json.dumps({"reveal_mode": "adaptive", "budget": budget, "seed": seed})[:-1]
+        runs = ",\n".join(f"  {json.dumps(run)}: {json.dumps(list(ids))}" for run, ids in revealed.items())
+        Path(path).write_text(f'{head}, "runs": {{\n{runs}\n}}}}\n')  # one line per run
 
 
 @dataclass
