@@ -73,3 +73,42 @@ def test_the_mbe_control_of_an_adaptive_run_is_the_random_sample_of_the_same_bud
     got = board.joined.set_index(["run_spec.name", "target.key"])["revealed_mean"]
     assert len(got) > 0
     np.testing.assert_allclose(got.to_numpy(), expected.reindex(got.index).to_numpy())
+
+
+class RandomAsker(ActiveTesting):
+    """A null: asks uniformly at random, predicts the mean of what it asked for (the cheap signal itself)."""
+
+    def next_instances(self, state, candidates, remaining):
+        rng = np.random.default_rng([state.seed, len(state.revealed)])
+        return [candidates[int(rng.integers(len(candidates)))]]
+
+    def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
+                eval_scenario_states_df, train_per_instance_stats_df=None, eval_per_instance_stats_df=None):
+        from magnet.helm_objects import make_stat
+
+        pis = eval_per_instance_stats_df
+        means = pis[pis["per_instance_stats.stats.name.name"] == "exact_match"].groupby("run_spec.name")[
+            "per_instance_stats.stats.mean"].mean()
+        return {run: [make_stat("predicted_exact_match", float(means[run]))] for run in eval_run_specs_df["run_spec.name"]}
+
+
+def test_the_adaptive_sample_own_mean_is_a_second_mbe_control(tmp_path):
+    """A predictor that asks at random and returns its own sample's mean has nothing beyond the cheap signal
+    of what it revealed: the MBE check controls for that mean too (``adaptive_mean``) and does not call it
+    genuine (against the independent random sample alone it would look informative:
+    benchmarks/bench_adaptive_mbe.py)."""
+    from magnet.protocol.benchmark import benchmark
+    from magnet.protocol.baselines import compute_baselines
+
+    rng = np.random.default_rng(4)
+    ability, difficulty = rng.normal(size=48), rng.normal(size=60)
+    m = (rng.random((48, 60)) < 1 / (1 + np.exp(-(ability[:, None] - difficulty)))).astype(float)
+    corpus = _corpus(tmp_path, m)
+    board = benchmark([RandomAsker()], corpus, splits=("interpolation",), num_eval_samples=12, seed=0,
+                      reveal_mode="adaptive", n_boot=50, progress=False, eval_fraction=0.5)
+    row = next(r for r in board.rows if r.stat == "main")
+    assert "adaptive_mean" in board.controls and row.mbe["controls"] == ["revealed_mean", "adaptive_mean"]
+    own = compute_baselines(corpus, dict(board.results[0].revealed)).set_index(["run_spec.name", "target.key"])
+    got = board.joined.set_index(["run_spec.name", "target.key"])["adaptive_mean"]
+    np.testing.assert_allclose(got.to_numpy(), own["revealed_mean"].reindex(got.index).to_numpy())
+    assert row.mbe["verdict"] != "genuine"

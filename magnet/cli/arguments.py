@@ -7,12 +7,24 @@ Example:
     Traceback (most recent call last):
     ...
     argparse.ArgumentTypeError: must be >= 2, got 1
+    >>> ns = argparse.Namespace(reveal="adaptive", budget=50.0, num_eval_samples=None)
+    >>> revealed_count(ns)
+    50
+    >>> revealed_count(argparse.Namespace(reveal="adaptive", budget=50.0, num_eval_samples=20.0))
+    Traceback (most recent call last):
+    ...
+    magnet.errors.UserError: --budget 50: disagrees with --num-eval-samples 20 (under --reveal adaptive both name the instances asked per eval run)
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+
+from magnet.errors import UserError
+
+#: revealed instances per eval run when neither ``--num-eval-samples`` nor ``--budget`` is given
+DEFAULT_EVAL_SAMPLES = 10
 
 
 def _number(text: str, kind, expected: str):
@@ -59,3 +71,26 @@ def eval_samples(text: str) -> float:
     if value > 1 and not value.is_integer():
         raise argparse.ArgumentTypeError(f"a count of instances must be whole, got {text}")
     return value
+
+
+def _count(x: float):
+    """A whole count as an int (``10.0`` -> ``10``); a fraction stays a float."""
+    return int(x) if float(x).is_integer() and x >= 1 else x
+
+
+def revealed_count(args) -> float:
+    """The revealed instances per eval run: ``--num-eval-samples``, or ``--budget`` (its name under
+    ``--reveal adaptive``, where the predictor asks for that many instances one at a time); default
+    :data:`DEFAULT_EVAL_SAMPLES`. ``--budget`` without ``--reveal adaptive``, or both options given with
+    different values, is a one-line :class:`~magnet.errors.UserError`.
+    """
+    n, budget = getattr(args, "num_eval_samples", None), getattr(args, "budget", None)
+    if budget is not None and getattr(args, "reveal", None) != "adaptive":
+        raise UserError(f"--budget {_count(budget)}", "is the instance budget of --reveal adaptive",
+                        hint=f"add --reveal adaptive, or use --num-eval-samples {_count(budget)}")
+    if budget is not None and n is not None and float(n) != float(budget):
+        raise UserError(f"--budget {_count(budget)}", f"disagrees with --num-eval-samples {_count(n)} "
+                        "(under --reveal adaptive both name the instances asked per eval run)",
+                        hint="give one of them")
+    value = budget if budget is not None else n
+    return _count(value if value is not None else DEFAULT_EVAL_SAMPLES)

@@ -9,9 +9,11 @@ from magnet.cli.display import make_console
 from magnet.cli.errors import debug_enabled, writable_dir
 from magnet.cli.faults import print_failed_folds
 from magnet.cli.preflight import check_corpus, clear_out
-from magnet.cli.predict import _num, add_protocol_args, corpus_from_args, load_predictor, report_unmatched
+from magnet.cli.arguments import revealed_count
+from magnet.cli.predict import add_protocol_args, corpus_from_args, load_predictor, report_unmatched
 from magnet.errors import UserError
 from magnet.protocol.benchmark import benchmark
+from magnet.protocol.splits import check_adaptive
 from magnet.report.terminal import leaderboard_table
 
 DEFAULT_SPLITS = ("kfold", "leave-one-model-out")
@@ -34,15 +36,19 @@ def run_benchmark(args) -> int:
     mine = [load_predictor(spec) for spec in args.predictor or []]  # a bad --predictor fails before any work
     if args.no_builtin and not mine:
         raise UserError("--no-builtin", "no predictor left to benchmark", hint="add --predictor MODULE:CLASS")
+    count = revealed_count(args)  # --budget / --num-eval-samples disagreeing fails before any work
+    predictors = ([] if args.no_builtin else default_predictors()) + mine
+    if args.reveal == "adaptive":
+        for predictor in predictors:
+            check_adaptive(predictor)
     corpus = corpus_from_args(args)
     check_corpus(corpus, args.split or DEFAULT_SPLITS, args.n_folds, args.seed)
     if args.out:
         writable_dir(args.out, "--out")
         if args.overwrite:
             clear_out(args.out)
-    predictors = ([] if args.no_builtin else default_predictors()) + mine
     board = benchmark(predictors, corpus, splits=args.split or DEFAULT_SPLITS, n_folds=args.n_folds,
-                      num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
+                      num_eval_samples=count, seed=args.seed, n_jobs=args.n_jobs,
                       timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
                       backend=args.backend, ray_address=args.ray_address, repeats=args.repeats,
                       reveal_mode=args.reveal, eval_fraction=args.eval_fraction, train_fraction=args.train_fraction)

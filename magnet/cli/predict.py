@@ -22,7 +22,7 @@ from rich.table import Table
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.outputs import HelmOutputs
 from magnet.sources import FORMATS, backend, only_suite, open_outputs
-from magnet.cli.arguments import eval_samples, fraction, int_at_least, positive_float
+from magnet.cli.arguments import eval_samples, revealed_count, fraction, int_at_least, positive_float
 from magnet.cli.display import make_console
 from magnet.cli.preflight import check_corpus
 from magnet.errors import UserError
@@ -31,7 +31,7 @@ from magnet.cli.errors import ArgumentParser, add_debug_flag, debug_enabled, run
 from magnet.cli.predictor_spec import load_predictor_spec as load_predictor
 from magnet.protocol.checks import target_problems, warn_all
 from magnet.protocol.reveal_modes import REVEAL_MODES
-from magnet.protocol.splits import ALL_STRATEGIES as STRATEGIES
+from magnet.protocol.splits import ALL_STRATEGIES as STRATEGIES, check_adaptive
 from magnet.protocol.corpus import Corpus
 from magnet.protocol.runner import run_protocol
 from magnet.protocol.truth import join_truth
@@ -59,9 +59,12 @@ def add_protocol_args(p: argparse.ArgumentParser, default_splits=("leave-one-mod
     p.add_argument("--train-fraction", type=fraction, help="extrapolation: bottom share of models to train on (default 0.5)")
     p.add_argument("--reveal", choices=REVEAL_MODES, default="per-run",
                    help="revealed instances: a sample per run (default), one shared coreset per scenario, "
-                        "or chosen by the predictor's select_instances")
-    p.add_argument("--num-eval-samples", type=eval_samples, default=10,
+                        "chosen by the predictor's select_instances, or asked one at a time by its "
+                        "next_instances (adaptive, up to --budget per eval run)")
+    p.add_argument("--num-eval-samples", type=eval_samples,
                    help="revealed instances per eval run (default 10; a value < 1 is a fraction)")
+    p.add_argument("--budget", type=eval_samples,
+                   help="--reveal adaptive: instances each eval run's predictor may ask for (= --num-eval-samples)")
     p.add_argument("--stat", action="append", help="target stat name, repeatable (default: each run's main metric)")
     p.add_argument("--seed", type=int, default=0, help="seeds the folds and the revealed instances (default 0)")
     p.add_argument("--n-jobs", type=int_at_least(1), default=1, help="folds in parallel (local backend)")
@@ -130,10 +133,6 @@ def _has_schema(root) -> bool:
                                                  *root.glob("*/*/schema.json"), *root.parent.glob("schema.json")])
 
 
-def _num(x: float):
-    return int(x) if float(x).is_integer() and x >= 1 else x
-
-
 def predicted_vs_actual_table(joined: pd.DataFrame, title: str) -> Table:
     main = joined[joined["target.key"] == joined["target.name"]].sort_values("run_spec.name")
     table = Table(title=title)
@@ -149,12 +148,15 @@ def predicted_vs_actual_table(joined: pd.DataFrame, title: str) -> Table:
 def run_predict(predictor, args) -> int:
     """``magnet predict``: one predictor over the folds; predicted vs actual in the terminal."""
     console = make_console()
+    count = revealed_count(args)  # --budget / --num-eval-samples disagreeing fails before any work
+    if args.reveal == "adaptive":
+        check_adaptive(predictor)
     corpus = corpus_from_args(args)
     check_corpus(corpus, [args.split], args.n_folds, args.seed)
     if args.out:
         writable_dir(args.out, "--out")
     result = run_protocol(predictor, corpus, split=args.split, n_folds=args.n_folds,
-                          num_eval_samples=_num(args.num_eval_samples), seed=args.seed, n_jobs=args.n_jobs,
+                          num_eval_samples=count, seed=args.seed, n_jobs=args.n_jobs,
                           timeout=args.timeout, out_dir=args.out, progress=not args.quiet,
                           backend=args.backend, ray_address=args.ray_address, reveal_mode=args.reveal,
                           eval_fraction=args.eval_fraction, train_fraction=args.train_fraction)

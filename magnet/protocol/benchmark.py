@@ -89,13 +89,15 @@ from magnet.stats.scoring import score_predictions
 from magnet.protocol.truth import join_truth
 from magnet.protocol.proxies import with_proxy_baselines
 from magnet.protocol.reveal_modes import main_scores
-from magnet.protocol.splits import make_folds, reveal
+from magnet.protocol.splits import REVEAL_ORDER_COLUMN, make_folds, reveal, reveal_order_column
 from magnet.report.html import write_report
 
 MIN_ROWS = 5
 
 #: Fewest usable runs (finite prediction, actual and baseline) for an MBE verdict other than insufficient-data.
 MIN_MBE_RUNS = 10
+#: the MBE control added under ``--reveal adaptive``: the revealed mean of the instances the predictor asked for
+ADAPTIVE_CONTROL = "adaptive_mean"
 
 
 @dataclass
@@ -266,7 +268,7 @@ def score_rows(joined: pd.DataFrame, corpus: Corpus, revealed: dict, baselines: 
     s = score_predictions(data["predicted"].to_numpy(), data["actual"].to_numpy(), groups=groups,
                           n_boot=n_boot, seed=seed)
     # revealed_mean always (every usable row has it); other baselines only where every row has them.
-    controls = [c for c in DEFAULT_BASELINES if c in data and data[c].notna().all()
+    controls = [c for c in (*DEFAULT_BASELINES, ADAPTIVE_CONTROL) if c in data and data[c].notna().all()
                 and (c == "revealed_mean" or data[c].nunique() > 1)]
     mbe = mbe_check(data["predicted"].to_numpy(), data["actual"].to_numpy(), data[controls], groups=groups,
                     n_boot=n_boot, seed=seed, strata=mbe_strata(data, corpus)) if len(data) >= MIN_MBE_RUNS else None
@@ -614,6 +616,8 @@ def benchmark(
 
     baselines = baselines_of(reveal(corpus, num_eval_samples, seed))
     controls = [c for c in DEFAULT_BASELINES if c in baselines]
+    if reveal_mode == "adaptive":
+        controls.append(ADAPTIVE_CONTROL)
     rows, joined, results = [], [], []
     for split in splits:
         for predictor in predictors:
@@ -634,6 +638,14 @@ def benchmark(
                 j = join_truth(with_abstentions(result), corpus.targets).assign(predictor=result.predictor,
                                                                                 split=split)
                 j = j.merge(rep_baselines, on=[RUN, "target.key"], how="left")
+                if reveal_mode == "adaptive":  # the audit trail: each run's instances in the order asked
+                    j[REVEAL_ORDER_COLUMN] = reveal_order_column(result.revealed, j[RUN])
+                    # ... and the second MBE control: the mean of the instances the predictor asked for
+                    # (benchmarks/bench_adaptive_mbe.py: against the random sample alone, a predictor that
+                    # asks at random and returns its own sample's mean is called genuine)
+                    own = baselines_of(dict(result.revealed))[[RUN, "target.key", "revealed_mean"]]
+                    j = j.merge(own.rename(columns={"revealed_mean": ADAPTIVE_CONTROL}), on=[RUN, "target.key"],
+                                how="left")
                 parts.append(j.assign(repeat=r) if repeats > 1 else j)
                 choices_used.append(choices)
                 results.append(result)

@@ -42,7 +42,7 @@ from magnet.protocol.predict_call import wants_eval_per_instance_stats, wants_pe
 from magnet.protocol.execution import check_backend, iter_local, iter_ray
 from magnet.protocol.fold_run import FoldResult, PredictorTimeout, run_fold
 from magnet.protocol.reveal_modes import main_scores, reveal_for
-from magnet.protocol.splits import Fold, PredictorInputs, fold_inputs, make_folds
+from magnet.protocol.splits import Fold, PredictorInputs, fold_inputs, make_folds, write_reveal_sequence
 
 
 @dataclass
@@ -186,6 +186,8 @@ def run_protocol(
     if (reveal_mode, eval_fraction, train_fraction) != ("per-run", None, None):
         config.update(reveal_mode=reveal_mode, eval_fraction=eval_fraction, train_fraction=train_fraction)
     store = _Store(Path(out_dir), config) if out_dir else None
+    if store:
+        write_reveal_sequence(revealed, store.dir / "revealed.json", num_eval_samples, seed)  # adaptive only
     finished, previous = store.done() if store else ({}, pd.DataFrame())
     todo = [f for f in folds if f.index not in finished]
 

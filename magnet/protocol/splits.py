@@ -271,6 +271,48 @@ class RevealSequence(dict):
     """
 
 
+#: the ``predictions.csv`` column of an adaptive run: its revealed instance ids in the order asked (a JSON list)
+REVEAL_ORDER_COLUMN = "reveal_order"
+
+
+def reveal_order_column(revealed: dict, runs) -> list:
+    """Each run's revealed ids in the order asked, as a JSON list (``None`` unless ``revealed`` is a
+    :class:`RevealSequence`): the audit column ``reveal_order`` of ``predictions.csv``.
+
+    Example:
+        >>> reveal_order_column(RevealSequence({"r": ["i3", "i1"]}), ["r", "s"])
+        ['["i3", "i1"]', '[]']
+        >>> reveal_order_column({"r": ["i1"]}, ["r"])
+        [None]
+    """
+    import json
+
+    if not isinstance(revealed, RevealSequence):
+        return [None] * len(list(runs))
+    return [json.dumps(list(revealed.get(run, []))) for run in runs]
+
+
+def write_reveal_sequence(revealed: dict, path, budget, seed: int) -> None:
+    """Write an adaptive run's :class:`RevealSequence` to ``path`` (``revealed.json`` in the run folder):
+    ``{"reveal_mode": "adaptive", "budget": .., "seed": .., "runs": {run: [ids in the order asked]}}``.
+    Nothing is written for the other reveal modes (their samples follow from the seed).
+
+    Example:
+        >>> import json, pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "revealed.json"
+        >>> write_reveal_sequence(RevealSequence({"r": ["i3", "i1"]}), path, 2, 0)
+        >>> json.loads(path.read_text())["runs"]
+        {'r': ['i3', 'i1']}
+    """
+    import json
+    from pathlib import Path
+
+    if isinstance(revealed, RevealSequence):
+        head = json.dumps({"reveal_mode": "adaptive", "budget": budget, "seed": seed})[:-1]
+        runs = ",\n".join(f"  {json.dumps(run)}: {json.dumps(list(ids))}" for run, ids in revealed.items())
+        Path(path).write_text(f'{head}, "runs": {{\n{runs}\n}}}}\n')  # one line per run
+
+
 @dataclass
 class AdaptiveState:
     """What a predictor's ``next_instances`` may see for one eval run under ``--reveal adaptive``.
@@ -292,6 +334,27 @@ class AdaptiveState:
     seed: int
 
 
+def check_adaptive(predictor) -> None:
+    """Raise a one-line :class:`~magnet.errors.UserError` unless ``predictor`` can ask for instances
+    (``--reveal adaptive`` needs its ``next_instances(state, candidates, remaining)`` method).
+
+    Example:
+        >>> from predictors.example_random_predictor import ExampleRandomPredictor
+        >>> check_adaptive(ExampleRandomPredictor())
+        Traceback (most recent call last):
+        ...
+        magnet.errors.UserError: --reveal adaptive: ExampleRandomPredictor has no next_instances(state, candidates, remaining) method to ask for instances with
+    """
+    from magnet.errors import UserError
+
+    if not callable(getattr(predictor, "next_instances", None)):
+        name = getattr(predictor, "name", None) or type(predictor).__name__
+        raise UserError("--reveal adaptive", f"{name} has no next_instances(state, candidates, remaining) method "
+                        "to ask for instances with",
+                        hint="benchmark only adaptive predictors (--no-builtin --predictor "
+                             "predictors.adaptive_testing:ActiveTesting), or use another --reveal mode")
+
+
 def adaptive_reveal(corpus: Corpus, folds: list[Fold], budget: float, seed: int, predictor) -> RevealSequence:
     """Each eval run's revealed instances, asked for by ``predictor.next_instances(state, candidates,
     remaining)`` one call at a time (see :class:`AdaptiveState`), at most ``budget`` per run (an int, or a
@@ -306,8 +369,7 @@ def adaptive_reveal(corpus: Corpus, folds: list[Fold], budget: float, seed: int,
     import copy
 
     name = type(predictor).__name__
-    if not callable(getattr(predictor, "next_instances", None)):
-        raise ValueError(f"--reveal adaptive: {name} has no next_instances(state, candidates, remaining) method")
+    check_adaptive(predictor)
     pis, states = corpus.per_instance_stats, corpus.scenario_states
     out = RevealSequence()
     for fold in folds:
