@@ -107,4 +107,4 @@ def test_cli_subprocess_reports_a_missing_path():
     proc = subprocess.run([sys.executable, "-m", "magnet.cli", "ls", "/no/such/benchmark_output"],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "/no/such/benchmark_output: no such directory" in proc.stderr and "Traceback" not in proc.stderr
+    assert "/no/such/benchmark_output: no such file or directory" in proc.stderr and "Traceback" not in proc.stderr

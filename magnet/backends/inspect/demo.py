@@ -57,8 +57,10 @@ def build_inspect_demo(preset: str = "default", cache_dir: str | os.PathLike | N
         code = ("import sys; from magnet.backends.inspect.demo import _run; "
                 "_run(sys.argv[1], int(sys.argv[2]), sys.argv[3:])")
         env = {**os.environ, "INSPECT_LOG_LEVEL": "warning", "INSPECT_DISPLAY": "none"}
+        # cwd: Inspect names a task "magnet/<task>" when it finds magnet installed; a source checkout in the
+        # current directory (its magnet.egg-info first on the child's path) would hide that and drop the prefix
         done = subprocess.run([sys.executable, "-c", code, str(work), str(n), *models], capture_output=True,
-                              text=True, env=env)
+                              text=True, env=env, cwd=work)
         if done.returncode != 0:
             raise RuntimeError(f"building the Inspect demo failed: {done.stderr.strip().splitlines()[-1:]}")
         (work / _DONE).write_text(json.dumps({"preset": preset, "samples": n, "models": models}))

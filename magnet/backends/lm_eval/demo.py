@@ -211,8 +211,13 @@ def generation(model: SimModel, task_name: str, doc: dict, seed: int = SEED) -> 
     return f" The answer is {value}." if follows_format else f" I think it is {value}."
 
 
+_REGISTERED: list = []  # SimLM once registered in this process (lm-eval refuses a second registration)
+
+
 def _register():
-    """Register :class:`SimLM` with lm-eval (import of lm_eval deferred: it is an optional extra)."""
+    """Register :class:`SimLM` with lm-eval once per process (lm_eval imported late: an optional extra)."""
+    if _REGISTERED:
+        return _REGISTERED[0]
     from lm_eval.api.model import LM
     from lm_eval.api.registry import register_model
 
@@ -241,6 +246,7 @@ def _register():
         def generate_until(self, requests, disable_tqdm: bool = False):
             return [generation(self.model, req.task_name, req.doc, self.seed) for req in requests]
 
+    _REGISTERED.append(SimLM)
     return SimLM
 
 
