@@ -30,7 +30,7 @@ PRESETS = {
                      "magnetsim/linguist", "magnetsim/trivia"]),
 }
 #: Bump when the simulation or the tasks change, so cached logs are rebuilt.
-VERSION = 2
+VERSION = 3
 _DONE = "magnet-demo.done"
 
 
@@ -54,11 +54,13 @@ def build_inspect_demo(preset: str = "default", cache_dir: str | os.PathLike | N
         work = base / f"{out.name}.building"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        code = ("import sys; from magnet.backends.inspect.demo import _run; "
-                "_run(sys.argv[1], int(sys.argv[2]), sys.argv[3:])")
+        # Inspect names a task "magnet/<task>" when importlib.metadata finds magnet installed; a source checkout
+        # earlier on the path (PYTHONPATH, the cwd) shows its magnet.egg-info instead and the prefix is lost: the
+        # child puts such entries last, so the logs are named the same in every environment
+        code = ("import os, sys; has = lambda p: os.path.isdir(os.path.join(p or '.', 'magnet.egg-info')); "
+                "sys.path[:] = [p for p in sys.path if not has(p)] + [p for p in sys.path if has(p)]; "
+                "from magnet.backends.inspect.demo import _run; _run(sys.argv[1], int(sys.argv[2]), sys.argv[3:])")
         env = {**os.environ, "INSPECT_LOG_LEVEL": "warning", "INSPECT_DISPLAY": "none"}
-        # cwd: Inspect names a task "magnet/<task>" when it finds magnet installed; a source checkout in the
-        # current directory (its magnet.egg-info first on the child's path) would hide that and drop the prefix
         done = subprocess.run([sys.executable, "-c", code, str(work), str(n), *models], capture_output=True,
                               text=True, env=env, cwd=work)
         if done.returncode != 0:
