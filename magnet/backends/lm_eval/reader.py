@@ -52,8 +52,9 @@ from pathlib import Path
 
 from magnet.backends.helm.errors import HelmOutputError, Skipped
 from magnet.backends.source_files import (
-    Damage, find_files, frame, gc_paused, has_file, main_metric_schemas, number, read_json_object, read_jsonl,
+    Damage, find_files, frame, has_file, main_metric_schemas, number, read_json_object, read_jsonl,
 )
+from magnet.tables.building import gc_paused
 
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."
