@@ -23,6 +23,7 @@ import json
 import math
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -30,6 +31,35 @@ import pandas as pd
 
 from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning, Skipped, check_policy
 from magnet.tables.columns import REQUIRED_COLUMNS
+
+
+@dataclass(frozen=True)
+class NamedFiles:
+    """A format known by its file names: ``files(path)`` lists its files, ``detect(path)`` says if there is one.
+
+    Both take a file (does its name match?) or a folder (searched at any depth). A backend's
+    ``detect`` and file listing are this class's two methods over the backend's pattern.
+
+    Example:
+        >>> import tempfile, os
+        >>> records = NamedFiles(re.compile(r"^[0-9a-f]{8}\\.json$"))
+        >>> d = tempfile.mkdtemp()
+        >>> records.detect(d), records.files("/nonexistent")
+        (False, [])
+        >>> _ = open(os.path.join(d, "2b1c6a5e.json"), "w").write("{}")
+        >>> records.detect(d), [p.name for p in records.files(d)]
+        (True, ['2b1c6a5e.json'])
+    """
+
+    pattern: re.Pattern
+
+    def files(self, path) -> list[Path]:
+        """The matching files at or under ``path`` (a file or a folder), sorted."""
+        return find_files(path, self.pattern)
+
+    def detect(self, path) -> bool:
+        """Whether ``path`` is a matching file or a folder with one at any depth below it (stops at the first)."""
+        return has_file(path, self.pattern)
 
 
 def find_files(path, pattern: re.Pattern) -> list[Path]:

@@ -46,13 +46,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
 
 from magnet.backends.helm.errors import HelmOutputError, Skipped
 from magnet.backends.source_files import (
-    Damage, find_files, frame, has_file, main_metric_schemas, number, read_json_object, read_jsonl,
+    Damage, NamedFiles, frame, main_metric_schemas, number, read_json_object, read_jsonl,
 )
 from magnet.tables.building import gc_paused
 
@@ -69,29 +68,12 @@ _USED_TOP = {"results", "configs", "versions", "n-shot", "higher_is_better", "n-
              "group_subtasks", "groups", "model_name", "config", "date"}
 
 
-def results_files(path) -> list[Path]:
-    """The ``results_*.json`` files at or under ``path`` (a folder, or one results file), sorted.
-
-    Example:
-        >>> results_files("/nonexistent")
-        []
-    """
-    return find_files(path, RESULTS_RE)
-
-
-def detect(path) -> bool:
-    """Whether ``path`` holds lm-eval output (a ``results_*.json`` file, or a folder with one below it).
-
-    Example:
-        >>> import tempfile
-        >>> d = tempfile.mkdtemp()
-        >>> detect(d)
-        False
-        >>> _ = open(os.path.join(d, "results_2026-01-01T00-00-00.json"), "w").write("{}")
-        >>> detect(d)
-        True
-    """
-    return has_file(path, RESULTS_RE)
+#: lm-eval's results files: ``RESULTS.files(path)`` lists them; :func:`detect` finds one.
+RESULTS = NamedFiles(RESULTS_RE)
+#: The results files at or under ``path`` (a folder, or one results file), sorted.
+results_files = RESULTS.files
+#: Whether ``path`` holds lm-eval output (a results file, or a folder with one below it).
+detect = RESULTS.detect
 
 
 def _is_number(value) -> bool:
