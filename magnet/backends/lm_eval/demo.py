@@ -250,10 +250,16 @@ def _register():
     return SimLM
 
 
-def build(out_dir, preset: str = "small", seed: int = SEED, task_dir=None) -> Path:
-    """Run the real lm-eval on every (model, task) of ``preset``; write its logs under ``out_dir``.
+def run_lm_eval(output_path, models, n_docs: int, *, tasks=None, log_samples: bool = True, group: bool = False,
+                seed: int = SEED, task_dir) -> None:
+    """Run the real lm-eval on ``models`` x ``tasks`` and let its ``EvaluationTracker`` write the logs.
 
-    ``task_dir`` keeps the YAML tasks and JSONL data (default ``out_dir/_tasks``).
+    ``output_path`` is what ``lm_eval run --output_path`` takes, and lm-eval lays the files out as it does
+    for that option: a folder -> ``<folder>/<model>/results_<date>.json`` (+ ``samples_<task>_<date>.jsonl``
+    beside it); a path ending in ``.json`` -> ``<stem>_<date>.json`` with the samples files in its folder.
+    ``log_samples=False`` is a run without ``--log_samples`` (results only). ``tasks``: task names (default:
+    all of :data:`TASKS`; with ``group`` the multiple-choice ones as the lm-eval group :data:`GROUP`).
+    ``task_dir`` receives the YAML tasks and JSONL data.
     """
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -262,24 +268,36 @@ def build(out_dir, preset: str = "small", seed: int = SEED, task_dir=None) -> Pa
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
 
-    out_dir = Path(out_dir)
-    spec = PRESETS[preset]
-    tasks = write_tasks(Path(task_dir) if task_dir else out_dir / "_tasks", spec.n_docs, seed)
+    folder = write_tasks(Path(task_dir), n_docs, seed)
     _register()
-    manager = TaskManager(include_path=str(tasks.resolve()), include_defaults=False)
-    for model in spec.models:
-        tracker = EvaluationTracker(output_path=str(out_dir))
+    manager = TaskManager(include_path=str(folder.resolve()), include_defaults=False)
+    names = list(tasks) if tasks is not None else (
+        [GROUP, "magnet_sim_arithmetic"] if group else [t.name for t in TASKS])
+    for model in models:
+        tracker = EvaluationTracker(output_path=str(output_path))
         results = simple_evaluate(
             model=MODEL_NAME,
             model_args={"pretrained": model.name, "family": model.family, "params_b": model.params_b, "seed": seed},
-            tasks=[GROUP, "magnet_sim_arithmetic"] if spec.group else [t.name for t in TASKS], task_manager=manager, log_samples=True,
+            tasks=names, task_manager=manager, log_samples=log_samples,
             evaluation_tracker=tracker, random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
             fewshot_random_seed=seed,
         )
-        samples = results.pop("samples")
+        samples = results.pop("samples", None)
         tracker.save_results_aggregated(results=results, samples=samples)
-        for task_name in results["configs"]:
-            tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
+        if log_samples:
+            for task_name in results["configs"]:
+                tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
+
+
+def build(out_dir, preset: str = "small", seed: int = SEED, task_dir=None) -> Path:
+    """Run the real lm-eval on every (model, task) of ``preset``; write its logs under ``out_dir``.
+
+    ``task_dir`` keeps the YAML tasks and JSONL data (default ``out_dir/_tasks``).
+    """
+    out_dir = Path(out_dir)
+    spec = PRESETS[preset]
+    run_lm_eval(out_dir, spec.models, spec.n_docs, group=spec.group, seed=seed,
+                task_dir=Path(task_dir) if task_dir else out_dir / "_tasks")
     return out_dir
 
 
