@@ -72,27 +72,44 @@ _HELM_JSON = {"run_spec.json", "scenario.json", "scenario_state.json", "stats.js
               "run_specs.json", "summary.json", "groups.json", "costs.json", "runs_to_run_suites.json"}
 
 
-def _shallow_files(path: Path, depth: int):
+def _walk_files(path: Path):
+    """The files at any depth below the folder ``path``, lazily (a caller stops at the first it wants)."""
     try:
         with os.scandir(path) as entries:
-            for e in entries:
-                if e.is_file():
-                    yield Path(e.path)
-                elif e.is_dir() and depth > 1:
-                    yield from _shallow_files(Path(e.path), depth - 1)
+            found = list(entries)
     except OSError:
         return
+    dirs = []
+    for e in found:
+        if e.is_file():
+            yield Path(e.path)
+        elif e.is_dir():
+            dirs.append(e.path)
+    for d in dirs:
+        yield from _walk_files(Path(d))
 
 
 def detect(path: str | os.PathLike) -> bool:
-    """True when ``path`` is an Inspect log or a folder with one in it or in its sub-folders (two levels).
+    """True when ``path`` is an Inspect log or a folder with one at any depth below it (as Inspect's own
+    ``list_eval_logs`` searches a log dir recursively).
 
-    Cheap on a big HELM folder: only two levels are listed and HELM's own JSON files are not opened.
+    Stops at the first log; HELM's own JSON files are not opened, and a folder's files are looked at
+    before its sub-folders, so a folder of logs is recognised at once.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> (d / "a" / "b" / "c").mkdir(parents=True)
+        >>> detect(d)
+        False
+        >>> _ = (d / "a" / "b" / "c" / "x.eval").write_bytes(b"")
+        >>> detect(d), detect(d / "a" / "b" / "c" / "x.eval")
+        (True, True)
     """
     p = Path(path)
     if p.is_file():
         return is_log_file(p)
-    return any(f.name not in _HELM_JSON and is_log_file(f) for f in _shallow_files(p, depth=2))
+    return any(f.name not in _HELM_JSON and is_log_file(f) for f in _walk_files(p))
 
 
 def _flatten(prefix: str, value, out: dict) -> None:
@@ -129,6 +146,37 @@ def _headline(score) -> tuple[str, str]:
     return (f"{score.name}/{metrics[0]}", metrics[0]) if metrics else (score.name, "")
 
 
+def status_problem(log) -> str | None:
+    """Why a log's numbers cannot be used (it did not finish, or has no scores), in one line; None if they can.
+
+    A log that is not ``success`` is never read, even when it has results: an interrupted
+    (``cancelled``) evaluation's results cover only the samples done before it stopped.
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> status_problem(NS(status="cancelled", error=None, samples=None,
+        ...                   results=NS(completed_samples=6, total_samples=200, scores=[1])))
+        "Inspect log with status 'cancelled' (an interrupted evaluation; its results cover 6 of 200 samples): not read"
+        >>> status_problem(NS(status="error", error=NS(message="RuntimeError('outage')\\nmore"), results=None))
+        "Inspect log with status 'error' (the evaluation failed: RuntimeError('outage')): not read"
+        >>> status_problem(NS(status="success", error=None, results=NS(scores=[1]))) is None
+        True
+    """
+    results = log.results
+    if log.status == "cancelled":
+        done = f"; its results cover {results.completed_samples} of {results.total_samples} samples" if results else ""
+        return f"Inspect log with status 'cancelled' (an interrupted evaluation{done}): not read"
+    if log.status == "error":
+        why = (log.error.message.splitlines() or [""])[0][:120] if log.error else "no error message"
+        return f"Inspect log with status 'error' (the evaluation failed: {why}): not read"
+    if log.status != "success":
+        return (f"Inspect log with status {log.status!r} (an evaluation still running, or stopped without "
+                "finishing its log): not read")
+    if results is None or not results.scores:
+        return "an Inspect log without scores: nothing to benchmark"
+    return None
+
+
 def read_log(path: Path, suite: str) -> dict:
     """One log -> ``{"run_specs": [row], "stats": [...], "per_instance_stats": [...], "scenario_states": [...],
     "main": (task, main stat name)}`` as lists of row dicts; :class:`SourceError` if it cannot be used."""
@@ -139,8 +187,9 @@ def read_log(path: Path, suite: str) -> dict:
         log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
     except Exception as e:  # noqa: BLE001  (a damaged file: zip, JSON or schema errors of many kinds)
         raise SourceError(path, f"not a readable Inspect log ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]})") from e
-    if log.status != "success" or log.results is None or not log.results.scores:
-        raise SourceError(path, f"Inspect log with status {log.status!r} and no results: nothing to benchmark")
+    problem = status_problem(log)
+    if problem:
+        raise SourceError(path, problem)
     spec = log.eval
     task = spec.task
     name = _run_name(task, spec.task_args or {}, spec.model)
