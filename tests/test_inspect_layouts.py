@@ -45,7 +45,8 @@ def _headlines_equal_inspects(tables: dict, files) -> int:
         mine = stats[stats[RUN] == run]
         for score in log.results.scores:
             for metric, value in score.metrics.items():
-                row = mine[(mine["inspect.scorer"] == score.scorer) & (mine["inspect.metric"] == metric)]
+                named = mine["stats.name.name"].isin([score.name, f"{score.name}/{metric}"])
+                row = mine[named & (mine["inspect.scorer"] == score.scorer) & (mine["inspect.metric"] == metric)]
                 assert abs(row["stats.mean"].item() - value.value) <= 1e-9, (f, score.name, metric)
                 checked += 1
     return checked
@@ -206,3 +207,54 @@ def test_fail_on_error_false_is_read_as_inspect_scored_it(unfinished):
     assert len(pis) == 3 and abs(pis[PIS + "stats.mean"].mean() - log.results.scores[0].metrics["accuracy"].value) <= 1e-9
     states = tables["scenario_states"]
     assert states["inspect.sample.error"].notna().sum() == 3  # the errored samples are kept, marked
+
+
+@pytest.fixture(scope="module")
+def dict_scorer_logs(tmp_path_factory):
+    """A scorer returning a dict of values (one EvalScore per key) beside ``match``, over 2 epochs (mean) and
+    3 epochs (max): real logs by inspect_ai."""
+    from inspect_ai import Epochs, Task
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.dataset import MemoryDataset
+    from inspect_ai.scorer import CORRECT, INCORRECT, Score, match, mean, scorer, stderr
+    from inspect_ai.solver import generate
+
+    from magnet.backends.inspect.simulated import task_samples
+
+    @scorer(metrics={"correct": [mean(), stderr()], "short": [mean()]})
+    def two_part():
+        async def score(state, target):
+            text = state.output.completion
+            return Score(value={"correct": CORRECT if target.text in text else INCORRECT,
+                                "short": float(len(text) < 12)}, answer=text)
+        return score
+
+    root = tmp_path_factory.mktemp("dict-scorer")
+    for name, epochs in (("arith_two_mean", Epochs(2)), ("arith_three_max", Epochs(3, "max"))):
+        task = Task(dataset=MemoryDataset(task_samples("arithmetic", 8)), solver=generate(),
+                    scorer=[two_part(), match(numeric=True)], epochs=epochs, name=name)
+        inspect_eval(task, model="magnetsim/medium", log_dir=str(root), display="none")
+    return root
+
+
+def test_a_dict_valued_scorer_names_its_per_instance_rows_as_its_stats(dict_scorer_logs):
+    """Inspect names a dict score's EvalScores by their keys; the per-instance rows carry the same names, so
+    each headline mean is the mean of its per-instance rows (after the epoch reducer) and targets find them."""
+    files = log_files(dict_scorer_logs)
+    tables = read_tables(dict_scorer_logs, cache=False, n_jobs=1)
+    assert _headlines_equal_inspects(tables, files) == 2 * (2 + 1 + 2)  # correct: mean+stderr, short, match: 2
+    stats, pis = tables["stats"], tables["per_instance_stats"]
+    for f in files:
+        log = read_eval_log(str(f))
+        run = tables["run_specs"].loc[tables["run_specs"]["inspect.log_file"] == str(f), RUN].item()
+        mine = pis[pis[RUN] == run]
+        for score in log.results.scores:
+            head = next(m for m in ("mean", "accuracy") if m in score.metrics)
+            rows = mine[mine[PIS + "stats.name.name"] == score.name]
+            assert len(rows) == 8 * (2 if log.eval.config.epochs == 2 else 1), (run, score.name)
+            assert abs(rows[PIS + "stats.mean"].mean() - score.metrics[head].value) <= 1e-9, (run, score.name)
+        assert set(mine[PIS + "stats.name.name"]) >= set(stats.loc[stats[RUN] == run, "stats.name.name"]) - {
+            "correct/stderr", "match/stderr"}
+    corpus = Corpus.load(open_outputs(dict_scorer_logs, source_format="inspect"))
+    assert set(corpus.targets["target.name"]) == {"correct"}
+    assert corpus.num_eval_instances().eq(8).all()

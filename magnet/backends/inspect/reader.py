@@ -41,7 +41,7 @@ _JSON_HEAD = 2048
 #: Logs to read (not in the cache) from which ``read_tables`` uses several processes.
 PARALLEL_MIN_LOGS = 16
 #: Bump when the rows made from a log change, so cached rows are made again.
-READER_VERSION = 3
+READER_VERSION = 4
 
 
 def log_files(path: str | os.PathLike) -> list[Path]:
@@ -240,20 +240,27 @@ def read_log(path: Path, suite: str) -> dict:
                     "inspect.score.explanation": score.explanation,
                     "inspect.reducer": reducer})
 
+    # A scorer returning a dict of values (one per key) has one EvalScore per key, named by the key (as
+    # the stats rows are); its per-sample values get the same names, so a stat and its per-instance rows match.
+    score_names = {(s.scorer, s.name) for s in log.results.scores}
+
+    def values(scorer, value):
+        """(stat name, value) of one score: one pair, or one per key of a dict value; unscored ones left out."""
+        pairs = [((key if (scorer, key) in score_names else f"{scorer}/{key}"), v) for key, v in value.items()] \
+            if isinstance(value, dict) else [(scorer, value)]
+        # None: unscored; a list or dict: a container Inspect's metrics do not average either
+        return [(stat, v) for stat, v in pairs if v is not None and not isinstance(v, (list, dict))]
+
     for sample in log.samples or []:
         iid, trial = str(sample.id), sample.epoch - 1
         for scorer, score in (sample.scores or {}).items():
-            values = score.value.items() if isinstance(score.value, dict) else [(None, score.value)]
-            for key, value in values:
-                if value is None or isinstance(value, (list, dict)):
-                    continue  # unscored, or a container Inspect's metrics do not average either
-                stat = scorer if key is None else f"{scorer}/{key}"
+            for stat, value in values(scorer, score.value):
                 add(iid, trial, f"{stat}/epoch" if scorer in reduced else stat, value, score)
         states.append(_state_row(suite, name, spec.model, sample, iid, trial))
     for scorer, reduction in reduced.items():
         for score in reduction.samples:
-            if score.value is not None and not isinstance(score.value, (list, dict)):
-                add(str(score.sample_id), 0, scorer, score.value, score, reducer=reduction.reducer)
+            for stat, value in values(scorer, score.value):
+                add(str(score.sample_id), 0, stat, value, score, reducer=reduction.reducer)
     return {"run_specs": [run], "stats": stats, "per_instance_stats": pis, "scenario_states": states,
             "main": (task, main)}
 
