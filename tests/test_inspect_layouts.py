@@ -81,6 +81,24 @@ def test_a_log_dir_with_nested_subfolders(nested, capsys):
     assert main(["ls", str(nested)]) == 0 and "inspect results in" in capsys.readouterr().out
 
 
+def test_an_eval_set_log_dir(tmp_path):
+    """``inspect_ai.eval_set`` writes ``logs.json`` (an index of the log headers, which starts like a log) and
+    ``eval-set.json`` beside its logs: they are not logs, and the folder reads as its logs."""
+    from inspect_ai import eval_set
+
+    from magnet.backends.inspect.simulated import TASKS
+
+    ok, _ = eval_set([TASKS["arithmetic"](n=4), TASKS["capitals"](n=4)], model=list(MODELS),
+                     log_dir=str(tmp_path), display="none")
+    assert ok and (tmp_path / "logs.json").is_file() and (tmp_path / "eval-set.json").is_file()
+    files = log_files(tmp_path)
+    assert len(files) == 4 and {f.suffix for f in files} == {".eval"}
+    assert detect_format(tmp_path) == "inspect"
+    tables = read_tables(tmp_path, cache=False, n_jobs=1)
+    assert tables["stats"].attrs["skipped"] == [] and len(tables["run_specs"]) == 4
+    assert _headlines_equal_inspects(tables, files) == 2 * 2 + 2 * 4  # arithmetic: 1 scorer, capitals: 2
+
+
 _INTERRUPTED = """
 import asyncio, sys
 from inspect_ai import Task, eval as inspect_eval

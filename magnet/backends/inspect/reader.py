@@ -52,11 +52,21 @@ def log_files(path: str | os.PathLike) -> list[Path]:
     return sorted(f for f in p.rglob("*") if f.is_file() and is_log_file(f))
 
 
+#: JSON files Inspect writes beside its logs that are not logs: ``eval_set``'s index of log headers and its
+#: task list (``logs.json`` starts like a log: its values are log headers).
+INSPECT_INDEX_FILES = frozenset({"logs.json", "eval-set.json"})
+
+
 def is_log_file(path: Path) -> bool:
-    """True for an ``.eval`` file, or a ``.json`` file that starts like an Inspect log (``version``, ``eval``)."""
+    """True for an ``.eval`` file, or a ``.json`` file that starts like an Inspect log (``version``, ``eval``).
+
+    Example:
+        >>> is_log_file(Path("x.eval")), is_log_file(Path("logs.json")), is_log_file(Path("notes.txt"))
+        (True, False, False)
+    """
     if path.suffix == ".eval":
         return True
-    if path.suffix != ".json":
+    if path.suffix != ".json" or path.name in INSPECT_INDEX_FILES:
         return False
     try:
         with open(path, "rb") as f:
