@@ -276,3 +276,21 @@ def test_a_dict_valued_scorer_names_its_per_instance_rows_as_its_stats(dict_scor
     corpus = Corpus.load(open_outputs(dict_scorer_logs, source_format="inspect"))
     assert set(corpus.targets["target.name"]) == {"correct"}
     assert corpus.num_eval_instances().eq(8).all()
+
+
+def test_a_rerun_into_the_same_log_dir_replaces_the_run(tmp_path):
+    """``inspect eval`` run again into one log dir (its default ./logs) adds a second log of the same run:
+    the newest is read (as for lm-eval output), the older one is listed as superseded."""
+    from inspect_ai import eval as inspect_eval
+
+    from magnet.backends.inspect.simulated import TASKS
+
+    [first] = inspect_eval(TASKS["arithmetic"](n=4), model="magnetsim/weak", log_dir=str(tmp_path), display="none")
+    [second] = inspect_eval(TASKS["arithmetic"](n=4), model="magnetsim/weak", log_dir=str(tmp_path),
+                            display="none", epochs=2)
+    assert first.eval.created < second.eval.created
+    tables = read_tables(tmp_path, cache=False, n_jobs=1)
+    assert tables["run_specs"]["inspect.log_file"].tolist() == [str(Path(second.location))]
+    assert tables["stats"].attrs["superseded"] == [str(Path(first.location))]
+    assert _headlines_equal_inspects(tables, [Path(second.location)]) == 2
+    assert tables["per_instance_stats"][PIS + "train_trial_index"].max() == 1  # the rerun's two epochs

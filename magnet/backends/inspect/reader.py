@@ -338,6 +338,8 @@ def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = Tr
 
     ``errors``: ``"raise"`` stops at the first unusable log with a :class:`SourceError`; ``"warn"`` and
     ``"skip"`` leave it out (listed in each table's ``attrs["skipped"]``), ``"warn"`` also warns.
+    A run (task, arguments, model) logged more than once in one folder is read from its newest log
+    (``eval.created``); the older logs are listed in ``attrs["superseded"]``.
     ``cache``: keep each log's rows in :func:`default_cache_dir`, read again only when the file changes.
     ``progress``: a bar of bytes of logs read, as for HELM tables (``None``: when 64 MB or more are to be read).
     ``n_jobs``: processes reading the logs that are not in the cache (default: one per CPU; used from
@@ -351,34 +353,78 @@ def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = Tr
     rows: dict[str, list] = {"run_specs": [], "stats": [], "per_instance_stats": [], "scenario_states": []}
     schemas: dict[str, dict] = {}
     skipped: list[str] = []
-    seen: dict[tuple[str, str], Path] = {}
     bar = LoadProgress("Inspect logs", want=progress)
     suites = {f: _suite_of(f, root) for f in files}
     todo = [f for f in files if cache_dir is None or not _cache_file(f, suites[f], cache_dir).is_file()]
     bar.add(sum(f.stat().st_size for f in todo))
     n_jobs = n_jobs or os.cpu_count() or 1
-    prefetched: dict[Path, dict | str] = {}
+    read: dict[Path, dict | str] = {}
     try:
         if n_jobs > 1 and len(todo) >= PARALLEL_MIN_LOGS:
             from joblib import Parallel, delayed
 
             stream = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
                 delayed(_read_or_problem)(f, suites[f], cache_dir) for f in todo)
-            for f, got in zip(todo, stream):
-                prefetched[f] = got
+            for f, got in zip(todo, stream):  # exhausted before any error is raised (loky keeps its workers)
+                read[f] = got
                 bar.advance(f.stat().st_size)
         for f in files:
-            got = prefetched[f] if f in prefetched else _read_or_problem(f, suites[f], cache_dir)
-            _add_log(f, suites[f], got, errors, rows, schemas, skipped, seen)
-            if f not in prefetched and f in todo:
-                bar.advance(f.stat().st_size)
+            if f in read:
+                read[f] = _checked(f, read[f], errors)
+            else:
+                read[f] = _checked(f, _read_or_problem(f, suites[f], cache_dir), errors)
+                if f in todo:
+                    bar.advance(f.stat().st_size)
     finally:
         bar.close()
+    kept, superseded = _newest_per_run(read, suites)
+    for f in files:
+        got = read[f]
+        if isinstance(got, str):
+            _skip(got, errors, skipped)
+        elif f in kept:
+            _add_log(suites[f], got, rows, schemas)
     out = {t: pd.DataFrame(r) for t, r in rows.items()}
     for df in out.values():
         df.attrs["skipped"] = list(skipped)
+        df.attrs["superseded"] = list(superseded)
     out["schemas"] = schemas
     return out
+
+
+def _checked(f: Path, got: dict | str, errors: str) -> dict | str:
+    """``got``, or under ``errors="raise"`` the :class:`SourceError` of an unusable log (at once)."""
+    if isinstance(got, str):
+        problem = str(SourceError(f, got))
+        if errors == "raise":
+            raise SourceError(f, got)
+        return problem
+    return got
+
+
+def _skip(problem: str, errors: str, skipped: list) -> None:
+    skipped.append(problem)
+    if errors == "warn":
+        warnings.warn(f"skipped: {problem}", stacklevel=3)  # the caller of read_tables
+
+
+def _newest_per_run(read: dict, suites: dict) -> tuple[set, list[str]]:
+    """The logs kept (the newest, by ``eval.created``, of each run of a suite) and those superseded.
+
+    Running the same task, arguments and model again into one log dir (Inspect's default ``./logs``) adds a
+    log beside the first: the rerun replaces the run, as for lm-eval output and EEE records.
+    """
+    newest: dict[tuple[str, str], tuple[str, str, Path]] = {}
+    for f, got in read.items():
+        if isinstance(got, dict):
+            run = got["run_specs"][0]
+            key = (suites[f], run["run_spec.name"])
+            order = (str(run.get("inspect.eval.created") or ""), str(f), f)
+            if key not in newest or order[:2] > newest[key][:2]:
+                newest[key] = order
+    kept = {order[2] for order in newest.values()}
+    superseded = sorted(str(f) for f, got in read.items() if isinstance(got, dict) and f not in kept)
+    return kept, superseded
 
 
 def _read_or_problem(f: Path, suite: str, cache_dir) -> dict | str:
@@ -389,24 +435,8 @@ def _read_or_problem(f: Path, suite: str, cache_dir) -> dict | str:
         return e.why
 
 
-def _add_log(f: Path, suite: str, got: dict | str, errors: str, rows: dict, schemas: dict, skipped: list,
-             seen: dict) -> None:
-    """Add one log's rows to ``rows`` and ``schemas``, or apply the ``errors`` policy to its problem."""
-    try:
-        if isinstance(got, str):
-            raise SourceError(f, got)
-        name = got["run_specs"][0]["run_spec.name"]
-        if (suite, name) in seen:
-            raise SourceError(f, f"run {name!r} is also in {seen[suite, name].name} (the same task, arguments "
-                                 "and model twice in one folder); keep one log per run")
-    except SourceError as e:
-        if errors == "raise":
-            raise
-        skipped.append(str(e))
-        if errors == "warn":
-            warnings.warn(f"skipped: {e}", stacklevel=3)
-        return
-    seen[suite, name] = f
+def _add_log(suite: str, got: dict, rows: dict, schemas: dict) -> None:
+    """Add one log's rows to ``rows`` and its task's main metric to ``schemas``."""
     for table in rows:
         rows[table] += got[table]
     task, main = got["main"]
