@@ -101,7 +101,7 @@ def predict_args(predictor, inputs: PredictorInputs) -> tuple[tuple, dict]:
     """The ``(args, kwargs)`` of the predictor's ``predict`` for these inputs (splits or frames)."""
     if predict_style(predictor) == "splits":
         return as_splits(inputs), {}
-    wants = inputs.train_per_instance_stats_df is not None and wants_per_instance_stats(predictor)
+    wants = wants_per_instance_stats(predictor) and raw_attribute(inputs, "train_per_instance_stats_df") is not None
     return (), inputs.as_kwargs(wants, wants_eval_per_instance_stats(predictor))
 
 
