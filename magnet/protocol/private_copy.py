@@ -83,7 +83,10 @@ class Deferred:
     """A frame's private copy, made when the frame is first read (``PredictorInputs``, ``DataSplit``).
 
     It holds only the rows the predictor may see (sliced already: never the corpus), and copies them with
-    :func:`~magnet.protocol.private_copy.private_copy` on :meth:`resolve`, once.
+    :func:`~magnet.protocol.private_copy.private_copy` on :meth:`resolve`, once. Until then its rows share their
+    nested cells with the corpus: the copy protects against a predictor changing what it reads, not against
+    code digging ``.rows`` out of ``__dict__`` (which, in the same process, could as well walk the call stack to
+    the corpus; the process and Ray backends isolate folds from each other).
 
     Example:
         >>> import pandas as pd
