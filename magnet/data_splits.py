@@ -7,8 +7,6 @@ A frame given as a :class:`~magnet.protocol.private_copy.Deferred` is copied whe
 
 Example:
     >>> import pandas as pd
-
-from magnet.protocol.private_copy import resolving_getattribute
     >>> test = TestSplit(run_specs=pd.DataFrame({"run_spec.name": ["r"]}), stats=pd.DataFrame({"stats.mean": [1.0]}))
     >>> seq = test.sequester()
     >>> type(seq).__name__, seq.stats is None, list(seq.run_specs["run_spec.name"])
