@@ -308,6 +308,23 @@ def test_a_predictors_own_exception_is_reported_once_with_its_line(tmp_path, mon
     assert "Traceback" in capsys.readouterr().err
 
 
+def test_a_one_run_suite_is_not_told_to_point_at_a_suite(tmp_path, capsys):
+    """Issue 30: a suite of one run (AIR-Bench 2024 publishes one) gets a hint that fits; a run folder gets its own."""
+    safety = ROOT / "tests" / "data" / "helm-safety-v3" / "benchmark_output" / "runs" / "v3"
+    run = next(safety.glob("harm_bench:*"))
+    suite = tmp_path / "benchmark_output" / "runs" / "v1"
+    suite.mkdir(parents=True)
+    shutil.copytree(run, suite / run.name)
+    shutil.copy(safety / "schema.json", suite)
+    hints = {}
+    for root in (tmp_path / "benchmark_output", run):
+        assert magnet_main(["benchmark", "--root-dir", str(root), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "holds 1 run" in err, err
+        hints[root] = next(line for line in err.splitlines() if line.startswith("hint:"))
+    assert "other models" in hints[tmp_path / "benchmark_output"] and "not one run" in hints[run], hints
+
+
 def test_rerun_after_fixing_the_predictor_does_not_replay_its_old_error(tmp_path, monkeypatch, capsys, demo_root):
     """Issue 30: fix the bug, rerun into the same --out: the failed folds run again (they used to replay the error)."""
     good = textwrap.dedent("""
