@@ -334,7 +334,8 @@ def test_rerun_after_fixing_the_predictor_does_not_replay_its_old_error(tmp_path
         class Fixable(ModelMean):
             pass
     """)
-    (tmp_path / "fixable.py").write_text(good.replace("    pass", "    def predict(self, **inputs):\n        return {}['no_such_column']"))
+    broken = good.replace("    pass", "    def predict(self, **inputs):\n        return {}['no_such_column']")
+    (tmp_path / "fixable.py").write_text(broken)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(ROOT))
     sys.modules.pop("fixable", None)

@@ -7,7 +7,8 @@ does): ``<out>/<model>/results_<date>.json`` and
 models are an ``LM`` subclass registered with ``@register_model("magnet-sim")``
 and the tasks are YAML files over JSONL datasets that this module writes.
 
-The simulated models are the HELM demo's (:mod:`magnet.backends.helm.demo.simulation`):
+The simulated models are the HELM demo's (:mod:`magnet.backends.helm.demo.simulation`, with demo
+generator 2's ability slope):
 general ability plus task-specific skills, item difficulty, miscalibrated
 confidence. For a multiple-choice question the model's answer gets
 log-likelihood ``log c`` (``c`` its confidence) and the other choices share
@@ -72,9 +73,9 @@ TASKS = (
             SimScenario("magnet_sim_arithmetic", loadings=(0.8, 0.2, 0.4), difficulty=0.3)),
 )
 
-#: The HELM demo's simulated models (same abilities and skills on every source).
-#: The HELM demo's models with generator 2's ability slope: tests/data/lm-eval-demo was made with it, and the
-#: cache path has no generator version, so a changed slope would make new builds disagree with cached ones.
+#: The HELM demo's simulated models (the same skills on every source), with demo generator 2's ability slope:
+#: tests/data/lm-eval-demo was made with it, and the cache path has no generator version, so a changed slope
+#: would make new builds disagree with cached ones.
 ALL_MODELS = tuple(dataclasses.replace(m, ability_slope=ABILITY_PER_LOG_SIZE_V2) for m in DEFAULT_MODELS)
 _SMALL = tuple(m for m in ALL_MODELS if m.name not in ("magnet-sim/brook-34b", "magnet-sim/cirrus-120b"))
 
