@@ -7,7 +7,8 @@ does): ``<out>/<model>/results_<date>.json`` and
 models are an ``LM`` subclass registered with ``@register_model("magnet-sim")``
 and the tasks are YAML files over JSONL datasets that this module writes.
 
-The simulated models are the HELM demo's (:mod:`magnet.backends.helm.demo.simulation`):
+The simulated models are the HELM demo's (:mod:`magnet.backends.helm.demo.simulation`, with demo
+generator 2's ability slope):
 general ability plus task-specific skills, item difficulty, miscalibrated
 confidence. For a multiple-choice question the model's answer gets
 log-likelihood ``log c`` (``c`` its confidence) and the other choices share
@@ -31,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -40,7 +42,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from magnet.backends.helm.demo.corpus import DEFAULT_MODELS, cache_root
-from magnet.backends.helm.demo.simulation import SimModel, SimScenario, hash_unit, logit, sigmoid, success_probability
+from magnet.backends.helm.demo.simulation import (
+    ABILITY_PER_LOG_SIZE_V2,
+    SimModel,
+    SimScenario,
+    hash_unit,
+    logit,
+    sigmoid,
+    success_probability,
+)
 
 MODEL_NAME = "magnet-sim"  # the name registered with lm_eval's @register_model
 
@@ -63,8 +73,10 @@ TASKS = (
             SimScenario("magnet_sim_arithmetic", loadings=(0.8, 0.2, 0.4), difficulty=0.3)),
 )
 
-#: The HELM demo's simulated models (same abilities and skills on every source).
-ALL_MODELS = DEFAULT_MODELS
+#: The HELM demo's simulated models (the same skills on every source), with demo generator 2's ability slope:
+#: tests/data/lm-eval-demo was made with it, and the cache path has no generator version, so a changed slope
+#: would make new builds disagree with cached ones.
+ALL_MODELS = tuple(dataclasses.replace(m, ability_slope=ABILITY_PER_LOG_SIZE_V2) for m in DEFAULT_MODELS)
 _SMALL = tuple(m for m in ALL_MODELS if m.name not in ("magnet-sim/brook-34b", "magnet-sim/cirrus-120b"))
 
 
@@ -227,7 +239,7 @@ def _register():
 
         def __init__(self, pretrained: str, family: str, params_b, seed=SEED, **kwargs):
             super().__init__()
-            self.model = SimModel(str(pretrained), str(family), float(params_b))
+            self.model = SimModel(str(pretrained), str(family), float(params_b), ABILITY_PER_LOG_SIZE_V2)
             self.seed = int(seed)
 
         def loglikelihood(self, requests, disable_tqdm: bool = False):
