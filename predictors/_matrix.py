@@ -463,9 +463,11 @@ def select_coreset(source, k: int, seed=0, strategy: str = "auto", inner_splits:
     correlations, the peers' anchor points), or ``auto``: the one whose coresets predicted held-out source
     models better, on ``inner_splits`` random 75/25 splits (interpolation) and as many extrapolation splits
     (the strongest source models held out) of the source, since the eval split is not known yet. Each design
-    selects on the inner train models and predicts the inner validation models with its own extrapolation
-    candidates (``EXTRAPOLATION_PARTS[design]``, averaged); the design with the smaller mean absolute error,
-    summed over the splits, wins (ties: ``random``). Only the source is used.
+    selects on the inner train models and predicts the inner validation models: on the interpolation splits by
+    :func:`difference_average` with the design's weights (equal, or the anchors' cluster weights), on the
+    extrapolation splits by the average of its extrapolation candidates (``EXTRAPOLATION_PARTS[design]``);
+    the design with the smaller mean absolute error, summed over the splits, wins (ties: ``random``). Only
+    the source is used.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -487,7 +489,11 @@ def select_coreset(source, k: int, seed=0, strategy: str = "auto", inner_splits:
         s_tr, s_val = src[tr], src[val]
         for j, strat in enumerate(CORESET_STRATEGIES):
             core = _coreset(strat, s_tr, k, int(gen.integers(2 ** 31)))
-            pred = np.mean([f(s_tr, core, s_val[:, core]) for f in EXTRAPOLATION_PARTS[strat].values()], axis=0)
+            if kind == "extrapolation":
+                pred = np.mean([f(s_tr, core, s_val[:, core]) for f in EXTRAPOLATION_PARTS[strat].values()], axis=0)
+            else:
+                w = _anchor_weights_cached(s_tr, core) if strat == "anchor" else None
+                pred = difference_average(s_tr, core, s_val[:, core], weights=w)
             loss[j] += np.abs(pred - s_val.mean(1)).mean()
     best = CORESET_STRATEGIES[int(np.argmin(loss))]
     return _coreset(best, src, k, seed), best
