@@ -257,3 +257,41 @@ def test_ensemble_computes_anchor_weights_once_per_source_and_coreset(gsm, monke
     monkeypatch.setattr(M, "_ANCHOR_WEIGHTS", {})
     M.ensemble_estimate(src, core, tgt, 0, top=len(M.ENSEMBLE_PARTS))
     assert sorted(calls.values()) == [1] * (M.INNER_SPLITS + 1)
+
+
+@pytest.mark.parametrize("mode", ["predictor", "shared"])
+def test_coreset_ensemble_estimates_with_the_design_it_revealed(tmp_path, monkeypatch, mode):
+    """Through magnet's protocol: with --reveal predictor, CoresetEnsemble reveals an anchor coreset on a world
+    whose items cluster by subject and then estimates with the anchor design's candidates; on a coreset magnet
+    drew (--reveal shared) it uses the random design (equal weights)."""
+    import warnings
+
+    from magnet.backends.matrix.import_scores import import_scores
+    from magnet.protocol.corpus import Corpus
+    from magnet.protocol.runner import run_protocol
+    from predictors.matrix import CoresetEnsemble
+
+    rng = np.random.default_rng(0)
+    ability = rng.normal(0, 3.0, size=(24, 8))
+    subject = np.repeat(np.arange(8), 15)
+    prob = 1 / (1 + np.exp(-(ability[:, subject] - rng.normal(0, 0.3, size=120))))
+    import_scores((rng.random(prob.shape) < prob).astype(float), tmp_path, scenario="toy", metric="exact_match")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        corpus = Corpus.load(tmp_path, errors="skip")
+    designs, real = [], M.ensemble_estimate
+
+    def spy(*args, design="random", **kwargs):
+        designs.append(design)
+        return real(*args, design=design, **kwargs)
+
+    monkeypatch.setattr(M, "ensemble_estimate", spy)
+    chosen = []
+    monkeypatch.setattr(M, "select_coreset", lambda *a, _real=M.select_coreset, **k: chosen.append(_real(*a, **k)) or chosen[-1])
+    res = run_protocol(CoresetEnsemble(), corpus, split="interpolation", num_eval_samples=8, reveal_mode=mode,
+                       progress=False)
+    assert [f.status for f in res.folds] == ["ok"] and len(res.predictions) == 6
+    if mode == "predictor":
+        assert [how for _, how in chosen] == ["anchor"] and designs == ["anchor"]
+    else:
+        assert chosen == [] and designs == ["random"]
