@@ -458,7 +458,7 @@ def _design_splits(n: int, gen: np.random.Generator, n_each: int):
     return out
 
 
-def select_coreset(source, k: int, seed=0, strategy: str = "auto", inner_splits: int = 6) -> tuple[np.ndarray, str]:
+def select_coreset(source, k: int, seed=0, strategy: str = "auto", inner_splits: int = 12) -> tuple[np.ndarray, str]:
     """k items to reveal, and the design that chose them: ``random`` or ``anchor`` (k-medoids on item
     correlations, the peers' anchor points), or ``auto``: the one whose coresets predicted held-out source
     models better, on ``inner_splits`` random 75/25 splits (interpolation) and as many extrapolation splits
