@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 inspect_ai = pytest.importorskip("inspect_ai")
@@ -24,6 +25,7 @@ inspect_ai = pytest.importorskip("inspect_ai")
 from inspect_ai.log import read_eval_log  # noqa: E402
 
 from magnet.backends.inspect.demo import build_inspect_demo  # noqa: E402
+from magnet.backends.inspect import reader  # noqa: E402
 from magnet.backends.inspect.reader import log_files, read_tables  # noqa: E402
 from magnet.cli.main import main  # noqa: E402
 from magnet.protocol.corpus import Corpus  # noqa: E402
@@ -276,6 +278,21 @@ def test_a_dict_valued_scorer_names_its_per_instance_rows_as_its_stats(dict_scor
     corpus = Corpus.load(open_outputs(dict_scorer_logs, source_format="inspect"))
     assert set(corpus.targets["target.name"]) == {"correct"}
     assert corpus.num_eval_instances().eq(8).all()
+
+
+@pytest.mark.parametrize("folder", ["dict_scorer_logs", "unfinished"])
+def test_the_fast_sample_read_gives_the_tables_of_inspects_reader(folder, request, monkeypatch):
+    """Several epochs with mean and max reducers, dict scores and errored samples: the four tables read with
+    ``eval_samples`` equal those read with Inspect's ``read_eval_log`` samples."""
+    got = request.getfixturevalue(folder)
+    root = got[0] if isinstance(got, tuple) else got
+    fast = read_tables(root, errors="skip", cache=False, n_jobs=1)
+    monkeypatch.setattr(reader, "eval_samples", lambda path: read_eval_log(
+        str(path), exclude_fields=reader.EXCLUDED_SAMPLE_FIELDS).samples)
+    slow = read_tables(root, errors="skip", cache=False, n_jobs=1)
+    assert len(fast["scenario_states"]) >= 12
+    for table in ("run_specs", "scenario_states", "stats", "per_instance_stats"):
+        pd.testing.assert_frame_equal(fast[table], slow[table], check_exact=True)
 
 
 def test_a_rerun_into_the_same_log_dir_replaces_the_run(tmp_path):

@@ -194,7 +194,12 @@ def read_log(path: Path, suite: str) -> dict:
     from inspect_ai.scorer import value_to_float
 
     try:
-        log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
+        if path.suffix == ".eval":  # the header (and reductions) first: a log that cannot be used is not read further
+            log = read_eval_log(str(path), header_only=True)
+            if status_problem(log) is None:
+                log.samples = eval_samples(path)
+        else:
+            log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
     except Exception as e:  # noqa: BLE001  (a damaged file: zip, JSON or schema errors of many kinds)
         raise SourceError(path, f"not a readable Inspect log ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]})") from e
     problem = status_problem(log)
@@ -273,6 +278,59 @@ def read_log(path: Path, suite: str) -> dict:
                 add(str(score.sample_id), 0, stat, value, score, reducer=reduction.reducer)
     return {"run_specs": [run], "stats": stats, "per_instance_stats": pis, "scenario_states": states,
             "main": (task, main)}
+
+
+def _deserializing_context() -> dict | None:
+    """The validation context Inspect's own readers pass to its models (a per-read message cache)."""
+    try:
+        from inspect_ai._util.constants import get_deserializing_context
+    except ImportError:  # a later inspect_ai without it: its models validate the same data without the cache
+        return None
+    return get_deserializing_context()
+
+
+def eval_samples(path: Path) -> list:
+    """The samples of an ``.eval`` log as Inspect's own ``EvalSample`` objects, without
+    :data:`EXCLUDED_SAMPLE_FIELDS`: what ``read_eval_log(path, exclude_fields=EXCLUDED_SAMPLE_FIELDS).samples``
+    gives, about 5x faster.
+
+    Inspect's ``.eval`` reader is asynchronous and, to leave the excluded fields out, parses each sample with a
+    streaming JSON parser (ijson), handing every chunk between threads; most of its time goes there. This reads each
+    ``samples/*.json`` member of the zip with the standard library (``inspect_ai`` registers its zstd
+    decompression with ``zipfile``), drops the excluded fields and validates the rest with Inspect's
+    ``EvalSample`` model, in the order Inspect sorts them (epoch, then id). As Inspect does, a sample logged
+    twice (a requeued sample) is read from its last member. ``tests/test_inspect_source.py`` checks that the
+    samples equal ``read_eval_log``'s.
+
+    Example:
+        >>> from magnet.backends.inspect.demo import build_inspect_demo
+        >>> log = next(f for f in log_files(build_inspect_demo(preset="small")) if f.suffix == ".eval")
+        >>> samples = eval_samples(log)
+        >>> samples[0].epoch, samples[0].events, samples[0].output.completion != ""
+        (1, [], True)
+    """
+    import json
+    import zipfile
+
+    import orjson
+    from inspect_ai.log import EvalSample
+
+    context = _deserializing_context()
+    samples = []
+    with zipfile.ZipFile(path) as zf:
+        names = dict.fromkeys(n for n in zf.namelist() if n.startswith("samples/") and n.endswith(".json"))
+        for name in names:
+            raw = zf.read(name)
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError:  # NaN/Infinity (Inspect writes them as constants), huge integers
+                data = json.loads(raw)
+            for field in EXCLUDED_SAMPLE_FIELDS:
+                data.pop(field, None)
+            data.pop("events_data", None)  # only resolves references in the events, left out above
+            samples.append(EvalSample.model_validate(data, context=context))
+    samples.sort(key=lambda s: (s.epoch, s.id if isinstance(s.id, str) else str(s.id).zfill(20)))
+    return samples
 
 
 def _state_row(suite: str, name: str, model: str, sample, iid: str, trial: int) -> dict:
