@@ -281,12 +281,19 @@ def read_log(path: Path, suite: str) -> dict:
 
 
 def _deserializing_context() -> dict | None:
-    """The validation context Inspect's own readers pass to its models (a per-read message cache)."""
+    """The validation context Inspect's own readers pass to its models, without its message cache.
+
+    The context tells Inspect's models that they are read, not made (``deserializing``: messages without an id
+    are not given a new random one). Its message cache only shares equal chat messages between samples, to save
+    memory; it hashes the JSON dump of every message first, which was a seventh of the read.
+    """
     try:
-        from inspect_ai._util.constants import get_deserializing_context
-    except ImportError:  # a later inspect_ai without it: its models validate the same data without the cache
+        from inspect_ai._util.constants import MESSAGE_CACHE, get_deserializing_context
+    except ImportError:  # a later inspect_ai without them: its models validate the same data without a context
         return None
-    return get_deserializing_context()
+    context = get_deserializing_context()
+    context.pop(MESSAGE_CACHE, None)
+    return context
 
 
 def eval_samples(path: Path) -> list:
