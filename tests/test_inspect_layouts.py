@@ -280,10 +280,31 @@ def test_a_dict_valued_scorer_names_its_per_instance_rows_as_its_stats(dict_scor
     assert corpus.num_eval_instances().eq(8).all()
 
 
-@pytest.mark.parametrize("folder", ["dict_scorer_logs", "unfinished"])
+@pytest.fixture(scope="module")
+def without_sample_ids(dict_scorer_logs, tmp_path_factory):
+    """A log as older Inspect versions wrote them, without ``eval.dataset.sample_ids`` in its header (a real log
+    with them taken out); ``read_eval_log`` then fills them in from the samples."""
+    import json
+    import zipfile
+
+    src = sorted(dict_scorer_logs.glob("*.eval"))[0]
+    root = tmp_path_factory.mktemp("no-sample-ids")
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(root / src.name, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name in ("header.json", "_journal/start.json"):
+                header = json.loads(data)
+                del header["eval"]["dataset"]["sample_ids"]
+                data = json.dumps(header).encode()
+            zout.writestr(name, data)
+    assert read_eval_log(str(root / src.name), header_only=True).eval.dataset.sample_ids is None
+    return root
+
+
+@pytest.mark.parametrize("folder", ["dict_scorer_logs", "unfinished", "without_sample_ids"])
 def test_the_fast_sample_read_gives_the_tables_of_inspects_reader(folder, request, monkeypatch):
-    """Several epochs with mean and max reducers, dict scores and errored samples: the four tables read with
-    ``eval_samples`` equal those read with Inspect's ``read_eval_log`` samples."""
+    """Several epochs with mean and max reducers, dict scores, errored samples and a header without sample ids:
+    the four tables read with ``eval_samples`` equal those read with Inspect's ``read_eval_log`` samples."""
     got = request.getfixturevalue(folder)
     root = got[0] if isinstance(got, tuple) else got
     fast = read_tables(root, errors="skip", cache=False, n_jobs=1)
@@ -291,6 +312,8 @@ def test_the_fast_sample_read_gives_the_tables_of_inspects_reader(folder, reques
         str(path), exclude_fields=reader.EXCLUDED_SAMPLE_FIELDS).samples)
     slow = read_tables(root, errors="skip", cache=False, n_jobs=1)
     assert len(fast["scenario_states"]) >= 12
+    for f, ids in zip(fast["run_specs"]["inspect.log_file"], fast["run_specs"]["inspect.eval.dataset.sample_ids"]):
+        assert ids == read_eval_log(f).eval.dataset.sample_ids  # filled in from the samples when the header has none
     for table in ("run_specs", "scenario_states", "stats", "per_instance_stats"):
         pd.testing.assert_frame_equal(fast[table], slow[table], check_exact=True)
 

@@ -5,6 +5,9 @@ run's group, and the run's main metric is its first scorer's (see :func:`read_ta
 Score values are turned into numbers by Inspect's own ``value_to_float`` (``C`` -> 1, ``I`` -> 0,
 ``P`` -> 0.5, ``N`` -> 0, numbers as they are), the conversion its metrics use. Fields without a
 HELM counterpart are kept under ``inspect.*`` columns; ``docs/howto/other-frameworks.md`` maps them.
+A log's header (and epoch reductions) is read by ``read_eval_log``; an ``.eval`` log's samples by
+:func:`eval_samples`, Inspect's own ``EvalSample`` model over the log's sample members (5x faster than
+``read_eval_log``'s samples, and the same; ``.json`` logs are read whole by ``read_eval_log``).
 
 Example:
     >>> from magnet.backends.inspect.demo import build_inspect_demo
@@ -198,6 +201,8 @@ def read_log(path: Path, suite: str) -> dict:
             log = read_eval_log(str(path), header_only=True)
             if status_problem(log) is None:
                 log.samples = eval_samples(path)
+                if log.eval.dataset.sample_ids is None:  # an older log: as read_eval_log does, from its samples
+                    log.eval.dataset.sample_ids = list(dict.fromkeys(s.id for s in log.samples))
         else:
             log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
     except Exception as e:  # noqa: BLE001  (a damaged file: zip, JSON or schema errors of many kinds)
@@ -320,7 +325,7 @@ def eval_samples(path: Path) -> list:
     import zipfile
 
     import orjson
-    from inspect_ai.log import EvalSample
+    from inspect_ai.log import EvalSample  # importing inspect_ai.log registers zstd (zip method 93) with zipfile
 
     context = _deserializing_context()
     samples = []
