@@ -125,8 +125,11 @@ inspect_eval(Task(dataset=MemoryDataset(task_samples("arithmetic", 300)), solver
 def _interrupted_log(folder: Path) -> Path:
     """A real Inspect evaluation stopped by SIGINT (as Ctrl-C stops ``inspect eval``) once some samples are done."""
     env = {**os.environ, "INSPECT_DISPLAY": "none", "INSPECT_LOG_LEVEL": "warning"}
+    # SIGINT's default action restored in the child: a test run started in the background by a shell (``&``)
+    # ignores SIGINT, the child would inherit that, and Python would not turn the signal into KeyboardInterrupt
     child = subprocess.Popen([sys.executable, "-c", _INTERRUPTED, str(folder)], env=env, cwd=folder,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for _ in range(1200):  # the log is created when the evaluation starts
             if list(folder.glob("*.eval")) or child.poll() is not None:
