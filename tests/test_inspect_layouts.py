@@ -329,6 +329,7 @@ def test_a_rerun_into_the_same_log_dir_replaces_the_run(tmp_path):
     from magnet.backends.inspect.simulated import TASKS
 
     [first] = inspect_eval(TASKS["arithmetic"](n=4), model="magnetsim/weak", log_dir=str(tmp_path), display="none")
+    time.sleep(1.1)  # eval.created has whole seconds: on an idle machine both runs can start within one second
     [second] = inspect_eval(TASKS["arithmetic"](n=4), model="magnetsim/weak", log_dir=str(tmp_path),
                             display="none", epochs=2)
     assert first.eval.created < second.eval.created
