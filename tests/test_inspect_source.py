@@ -206,6 +206,17 @@ def test_the_fast_sample_read_gives_inspects_samples_and_the_same_tables(logs_di
     assert fast["schemas"] == slow["schemas"]
 
 
+def test_a_sample_count_unlike_the_headers_falls_back_to_inspects_reader(logs_dir, monkeypatch):
+    """Should a later ``.eval`` layout hide samples from ``eval_samples``, the log is read by ``read_eval_log``
+    (its count differs from ``results.total_samples``), never silently short."""
+    expected = read_tables(logs_dir, cache=False, n_jobs=1)
+    fast = reader.eval_samples
+    monkeypatch.setattr(reader, "eval_samples", lambda path: fast(path)[:-1])
+    got = read_tables(logs_dir, cache=False, n_jobs=1)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)
+
+
 def test_quick_eval_takes_a_folder_of_inspect_logs(logs_dir):
     from magnet.protocol.quick_eval import outputs_for
 

@@ -201,6 +201,8 @@ def read_log(path: Path, suite: str) -> dict:
             log = read_eval_log(str(path), header_only=True)
             if status_problem(log) is None:
                 log.samples = eval_samples(path)
+                if len(log.samples) != log.results.total_samples:  # a layout eval_samples does not know
+                    log.samples = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS).samples
                 if log.eval.dataset.sample_ids is None:  # an older log: as read_eval_log does, from its samples
                     log.eval.dataset.sample_ids = list(dict.fromkeys(s.id for s in log.samples))
         else:
@@ -311,8 +313,9 @@ def eval_samples(path: Path) -> list:
     ``samples/*.json`` member of the zip with the standard library (``inspect_ai`` registers its zstd
     decompression with ``zipfile``), drops the excluded fields and validates the rest with Inspect's
     ``EvalSample`` model, in the order Inspect sorts them (epoch, then id). As Inspect does, a sample logged
-    twice (a requeued sample) is read from its last member. ``tests/test_inspect_source.py`` checks that the
-    samples equal ``read_eval_log``'s.
+    twice (a requeued sample) is read from its last member. :func:`read_log` falls back to ``read_eval_log``
+    when the count differs from the header's ``results.total_samples``. ``tests/test_inspect_source.py``
+    checks that the samples equal ``read_eval_log``'s.
 
     Example:
         >>> from magnet.backends.inspect.demo import build_inspect_demo
