@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 inspect_ai = pytest.importorskip("inspect_ai")
@@ -24,6 +25,7 @@ inspect_ai = pytest.importorskip("inspect_ai")
 from inspect_ai.log import read_eval_log  # noqa: E402
 
 from magnet.backends.inspect.demo import build_inspect_demo  # noqa: E402
+from magnet.backends.inspect import reader  # noqa: E402
 from magnet.backends.inspect.reader import log_files, read_tables  # noqa: E402
 from magnet.cli.main import main  # noqa: E402
 from magnet.protocol.corpus import Corpus  # noqa: E402
@@ -123,8 +125,11 @@ inspect_eval(Task(dataset=MemoryDataset(task_samples("arithmetic", 300)), solver
 def _interrupted_log(folder: Path) -> Path:
     """A real Inspect evaluation stopped by SIGINT (as Ctrl-C stops ``inspect eval``) once some samples are done."""
     env = {**os.environ, "INSPECT_DISPLAY": "none", "INSPECT_LOG_LEVEL": "warning"}
+    # SIGINT's default action restored in the child: a test run started in the background by a shell (``&``)
+    # ignores SIGINT, the child would inherit that, and Python would not turn the signal into KeyboardInterrupt
     child = subprocess.Popen([sys.executable, "-c", _INTERRUPTED, str(folder)], env=env, cwd=folder,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for _ in range(1200):  # the log is created when the evaluation starts
             if list(folder.glob("*.eval")) or child.poll() is not None:
@@ -278,6 +283,44 @@ def test_a_dict_valued_scorer_names_its_per_instance_rows_as_its_stats(dict_scor
     assert corpus.num_eval_instances().eq(8).all()
 
 
+@pytest.fixture(scope="module")
+def without_sample_ids(dict_scorer_logs, tmp_path_factory):
+    """A log as older Inspect versions wrote them, without ``eval.dataset.sample_ids`` in its header (a real log
+    with them taken out); ``read_eval_log`` then fills them in from the samples."""
+    import json
+    import zipfile
+
+    src = sorted(dict_scorer_logs.glob("*.eval"))[0]
+    root = tmp_path_factory.mktemp("no-sample-ids")
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(root / src.name, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name in ("header.json", "_journal/start.json"):
+                header = json.loads(data)
+                del header["eval"]["dataset"]["sample_ids"]
+                data = json.dumps(header).encode()
+            zout.writestr(name, data)
+    assert read_eval_log(str(root / src.name), header_only=True).eval.dataset.sample_ids is None
+    return root
+
+
+@pytest.mark.parametrize("folder", ["dict_scorer_logs", "unfinished", "without_sample_ids"])
+def test_the_fast_sample_read_gives_the_tables_of_inspects_reader(folder, request, monkeypatch):
+    """Several epochs with mean and max reducers, dict scores, errored samples and a header without sample ids:
+    the four tables read with ``eval_samples`` equal those read with Inspect's ``read_eval_log`` samples."""
+    got = request.getfixturevalue(folder)
+    root = got[0] if isinstance(got, tuple) else got
+    fast = read_tables(root, errors="skip", cache=False, n_jobs=1)
+    monkeypatch.setattr(reader, "eval_samples", lambda path: read_eval_log(
+        str(path), exclude_fields=reader.EXCLUDED_SAMPLE_FIELDS).samples)
+    slow = read_tables(root, errors="skip", cache=False, n_jobs=1)
+    assert len(fast["scenario_states"]) >= 12
+    for f, ids in zip(fast["run_specs"]["inspect.log_file"], fast["run_specs"]["inspect.eval.dataset.sample_ids"]):
+        assert ids == read_eval_log(f).eval.dataset.sample_ids  # filled in from the samples when the header has none
+    for table in ("run_specs", "scenario_states", "stats", "per_instance_stats"):
+        pd.testing.assert_frame_equal(fast[table], slow[table], check_exact=True)
+
+
 def test_a_rerun_into_the_same_log_dir_replaces_the_run(tmp_path):
     """``inspect eval`` run again into one log dir (its default ./logs) adds a second log of the same run:
     the newest is read (as for lm-eval output), the older one is listed as superseded."""
@@ -286,6 +329,7 @@ def test_a_rerun_into_the_same_log_dir_replaces_the_run(tmp_path):
     from magnet.backends.inspect.simulated import TASKS
 
     [first] = inspect_eval(TASKS["arithmetic"](n=4), model="magnetsim/weak", log_dir=str(tmp_path), display="none")
+    time.sleep(1.1)  # eval.created has whole seconds: on an idle machine both runs can start within one second
     [second] = inspect_eval(TASKS["arithmetic"](n=4), model="magnetsim/weak", log_dir=str(tmp_path),
                             display="none", epochs=2)
     assert first.eval.created < second.eval.created

@@ -18,6 +18,7 @@ inspect_ai = pytest.importorskip("inspect_ai")
 from inspect_ai.log import read_eval_log  # noqa: E402
 
 from magnet.backends.inspect.demo import build_inspect_demo  # noqa: E402
+from magnet.backends.inspect import reader  # noqa: E402
 from magnet.backends.inspect.reader import log_files, read_tables  # noqa: E402
 from magnet.cli.main import main  # noqa: E402
 from magnet.errors import UserError  # noqa: E402
@@ -182,6 +183,38 @@ def test_the_cache_gives_the_same_tables_and_sees_a_changed_log(logs_dir, tmp_pa
     bad.write_bytes(bad.read_bytes()[:200])
     with pytest.raises(SourceError, match="not a readable Inspect log"):
         read_tables(folder)
+
+
+def _inspects_samples(path):
+    """A log's samples as Inspect's own reader gives them (the reference for the faster ``eval_samples``)."""
+    return read_eval_log(str(path), exclude_fields=reader.EXCLUDED_SAMPLE_FIELDS).samples
+
+
+def test_the_fast_sample_read_gives_inspects_samples_and_the_same_tables(logs_dir, monkeypatch):
+    """``eval_samples`` (zip members validated by Inspect's ``EvalSample``) equals ``read_eval_log``'s samples,
+    field by field and in order; the four tables read either way are identical."""
+    evals = [f for f in log_files(logs_dir) if f.suffix == ".eval"]
+    assert len(evals) == 20
+    for f in evals:
+        mine, inspects = reader.eval_samples(f), _inspects_samples(f)
+        assert [s.model_dump() for s in mine] == [s.model_dump() for s in inspects], f
+    fast = read_tables(logs_dir, cache=False, n_jobs=1)
+    monkeypatch.setattr(reader, "eval_samples", _inspects_samples)
+    slow = read_tables(logs_dir, cache=False, n_jobs=1)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(fast[table], slow[table], check_exact=True)
+    assert fast["schemas"] == slow["schemas"]
+
+
+def test_a_sample_count_unlike_the_headers_falls_back_to_inspects_reader(logs_dir, monkeypatch):
+    """Should a later ``.eval`` layout hide samples from ``eval_samples``, the log is read by ``read_eval_log``
+    (its count differs from ``results.total_samples``), never silently short."""
+    expected = read_tables(logs_dir, cache=False, n_jobs=1)
+    fast = reader.eval_samples
+    monkeypatch.setattr(reader, "eval_samples", lambda path: fast(path)[:-1])
+    got = read_tables(logs_dir, cache=False, n_jobs=1)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)
 
 
 def test_quick_eval_takes_a_folder_of_inspect_logs(logs_dir):

@@ -5,6 +5,9 @@ run's group, and the run's main metric is its first scorer's (see :func:`read_ta
 Score values are turned into numbers by Inspect's own ``value_to_float`` (``C`` -> 1, ``I`` -> 0,
 ``P`` -> 0.5, ``N`` -> 0, numbers as they are), the conversion its metrics use. Fields without a
 HELM counterpart are kept under ``inspect.*`` columns; ``docs/howto/other-frameworks.md`` maps them.
+A log's header (and epoch reductions) is read by ``read_eval_log``; an ``.eval`` log's samples by
+:func:`eval_samples`, Inspect's own ``EvalSample`` model over the log's sample members (5x faster than
+``read_eval_log``'s samples, and the same; ``.json`` logs are read whole by ``read_eval_log``).
 
 Example:
     >>> from magnet.backends.inspect.demo import build_inspect_demo
@@ -194,7 +197,16 @@ def read_log(path: Path, suite: str) -> dict:
     from inspect_ai.scorer import value_to_float
 
     try:
-        log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
+        if path.suffix == ".eval":  # the header (and reductions) first: a log that cannot be used is not read further
+            log = read_eval_log(str(path), header_only=True)
+            if status_problem(log) is None:
+                log.samples = eval_samples(path)
+                if len(log.samples) != log.results.total_samples:  # a layout eval_samples does not know
+                    log.samples = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS).samples
+                if log.eval.dataset.sample_ids is None:  # an older log: as read_eval_log does, from its samples
+                    log.eval.dataset.sample_ids = list(dict.fromkeys(s.id for s in log.samples))
+        else:
+            log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
     except Exception as e:  # noqa: BLE001  (a damaged file: zip, JSON or schema errors of many kinds)
         raise SourceError(path, f"not a readable Inspect log ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]})") from e
     problem = status_problem(log)
@@ -273,6 +285,67 @@ def read_log(path: Path, suite: str) -> dict:
                 add(str(score.sample_id), 0, stat, value, score, reducer=reduction.reducer)
     return {"run_specs": [run], "stats": stats, "per_instance_stats": pis, "scenario_states": states,
             "main": (task, main)}
+
+
+def _deserializing_context() -> dict | None:
+    """The validation context Inspect's own readers pass to its models, without its message cache.
+
+    The context tells Inspect's models that they are read, not made (``deserializing``: messages without an id
+    are not given a new random one). Its message cache only shares equal chat messages between samples, to save
+    memory; it hashes the JSON dump of every message first, which was a seventh of the read.
+    """
+    try:
+        from inspect_ai._util.constants import MESSAGE_CACHE, get_deserializing_context
+    except ImportError:  # a later inspect_ai without them: its models validate the same data without a context
+        return None
+    context = get_deserializing_context()
+    context.pop(MESSAGE_CACHE, None)
+    return context
+
+
+def eval_samples(path: Path) -> list:
+    """The samples of an ``.eval`` log as Inspect's own ``EvalSample`` objects, without
+    :data:`EXCLUDED_SAMPLE_FIELDS`: what ``read_eval_log(path, exclude_fields=EXCLUDED_SAMPLE_FIELDS).samples``
+    gives, about 5x faster.
+
+    Inspect's ``.eval`` reader is asynchronous and, to leave the excluded fields out, parses each sample with a
+    streaming JSON parser (ijson), handing every chunk between threads; most of its time goes there. This reads each
+    ``samples/*.json`` member of the zip with the standard library (``inspect_ai`` registers its zstd
+    decompression with ``zipfile``), drops the excluded fields and validates the rest with Inspect's
+    ``EvalSample`` model, in the order Inspect sorts them (epoch, then id). As Inspect does, a sample logged
+    twice (a requeued sample) is read from its last member. :func:`read_log` falls back to ``read_eval_log``
+    when the count differs from the header's ``results.total_samples``. ``tests/test_inspect_source.py``
+    checks that the samples equal ``read_eval_log``'s.
+
+    Example:
+        >>> from magnet.backends.inspect.demo import build_inspect_demo
+        >>> log = next(f for f in log_files(build_inspect_demo(preset="small")) if f.suffix == ".eval")
+        >>> samples = eval_samples(log)
+        >>> samples[0].epoch, samples[0].events, samples[0].output.completion != ""
+        (1, [], True)
+    """
+    import json
+    import zipfile
+
+    import orjson
+    from inspect_ai.log import EvalSample  # importing inspect_ai.log registers zstd (zip method 93) with zipfile
+
+    context = _deserializing_context()
+    samples = []
+    with zipfile.ZipFile(path) as zf:
+        names = dict.fromkeys(n for n in zf.namelist() if n.startswith("samples/") and n.endswith(".json"))
+        for name in names:
+            raw = zf.read(name)
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError:  # NaN/Infinity (Inspect writes them as constants), huge integers
+                data = json.loads(raw)
+            for field in EXCLUDED_SAMPLE_FIELDS:
+                data.pop(field, None)
+            data.pop("events_data", None)  # only resolves references in the events, left out above
+            samples.append(EvalSample.model_validate(data, context=context))
+    samples.sort(key=lambda s: (s.epoch, s.id if isinstance(s.id, str) else str(s.id).zfill(20)))
+    return samples
 
 
 def _state_row(suite: str, name: str, model: str, sample, iid: str, trial: int) -> dict:
