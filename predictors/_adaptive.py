@@ -297,10 +297,11 @@ PROTO_CANDIDATES = ("plugin", "irt_corrected", "irt", "average")
 
 @dataclass(frozen=True)
 class PrototypeFit:
-    """The train models as prototypes: their complete rows ``S``, smoothed log-likelihood tables, their means,
+    """The train models as prototypes: their complete rows ``S``, the smoothed rows ``P`` and their log tables, their means,
     the mask of the strongest ``BEYOND_TOP`` share, and the 2PL fit of the same rows."""
 
     S: np.ndarray
+    P: np.ndarray
     log1: np.ndarray
     log0: np.ndarray
     means: np.ndarray
@@ -325,7 +326,7 @@ def fit_prototypes(source, eps: float = PROTO_EPS) -> PrototypeFit:
     P = S * (1 - 2 * eps) + eps
     means = S.mean(1)
     top = means >= np.quantile(means, 1 - BEYOND_TOP)
-    return PrototypeFit(S, np.log(P), np.log(1 - P), means, top, fit)
+    return PrototypeFit(S, P, np.log(P), np.log(1 - P), means, top, fit)
 
 
 def proto_weights(pf: PrototypeFit, order, y) -> np.ndarray:
@@ -354,7 +355,7 @@ def proto_policy(pf: PrototypeFit, order, y):
         (True, 0.0)
     """
     w = proto_weights(pf, order, y)
-    P = np.exp(pf.log1)
+    P = pf.P
     p1 = w @ P
     m1 = (w * pf.means) @ P / p1
     m0 = (w * pf.means) @ (1 - P) / (1 - p1)
