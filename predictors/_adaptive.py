@@ -396,14 +396,21 @@ def proto_candidates(pf: PrototypeFit, order, y) -> dict:
     return out
 
 
-def _inner_targets(means: np.ndarray, rng, n_random: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+#: Pseudo-splits of :func:`_inner_targets` mimicking interpolation, and the share of their pseudo-eval models.
+INNER_RANDOM, INNER_SHARE = 8, 0.1
+
+
+def _inner_targets(means: np.ndarray, rng, n_random: int | None = None,
+                   share: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Pseudo-splits of the train models: the strongest 30% as targets of the weakest 60% (as the
-    extrapolation split), and ``n_random`` random 25% shares of targets for the rest (as interpolation)."""
+    extrapolation split), and ``n_random`` random ``share`` shares of targets for the rest (as interpolation)."""
+    n_random = INNER_RANDOM if n_random is None else n_random
+    share = INNER_SHARE if share is None else share
     n = len(means)
     order = np.argsort(means, kind="stable")
     n_t = max(2, int(0.3 * n))
     ext = (order[: max(2, int(0.6 * n))], order[n - n_t:])
-    n_i = max(2, int(0.25 * n))
+    n_i = max(2, int(share * n))
     perms = [rng.permutation(n) for _ in range(n_random)]
     return [ext] + [(np.sort(p[n_i:]), np.sort(p[:n_i])) for p in perms]
 
