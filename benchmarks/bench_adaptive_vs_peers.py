@@ -140,7 +140,7 @@ def gaps(matrices, budgets, repeats, seed_offset, peer_k, log, slow_repeats: int
                         t = time.perf_counter()
                         c = np.asarray(m.select(S[src], k, r), dtype=int) if m.chooses_coreset else rand
                         add(f"peer:{name}", k, m(S[src], c, S[tgt][:, c], r), t)
-                log(f"{bench} {split} repeat {r} done")
+                log(f"{bench} {split} repeat {r} done ({time.process_time():.0f} s CPU so far)")
                 if out:
                     pd.DataFrame(rows, columns=columns).to_csv(out, index=False)
     return pd.DataFrame(rows, columns=columns)
@@ -272,7 +272,7 @@ def main(argv=None) -> int:
     print("\nmean ratio to the best peer at", args.peer_k, "over the matrices, per split, method and budget:")
     print(shown.groupby(["split", "method", "k"]).ratio.mean().unstack("k").to_string(float_format=lambda x: f"{x:.3f}"))
     print(f"\ntargets for {DECLARED}:\n" + verdict(summary, DECLARED, args.peer_k))
-    print(f"\n[{time.time() - start:.0f} s in all]")
+    print(f"\n[{time.time() - start:.0f} s wall, {time.process_time():.0f} s CPU in all]")
     if args.plot:
         plot(summary, Path(args.plot), args.peer_k)
     return 0
