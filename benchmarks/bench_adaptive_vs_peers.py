@@ -110,6 +110,19 @@ def _adaptive_predictions(S, src, tgt, budgets, r):
     return out
 
 
+def srs_noise(actual: np.ndarray, n_items: int, k: int) -> float:
+    """The expected gap of the plain mean of a uniform random sample of ``k`` items (exact: the normal
+    approximation of E|mean - p| with the finite-population variance ``p (1 - p) / k * (N - k) / (N - 1)``),
+    averaged over the targets: the Bernoulli noise every estimate from ``k`` items starts from.
+
+    Example:
+        >>> round(srs_noise(np.array([0.5]), 1000, 50), 4)
+        0.055
+    """
+    var = actual * (1 - actual) / k * (n_items - k) / (n_items - 1)
+    return float(np.mean(np.sqrt(2 / np.pi * var)))
+
+
 def gaps(matrices, budgets, repeats, seed_offset, peer_k, log, slow_repeats: int = 1, out=None,
          search_splits=SPLITS) -> pd.DataFrame:
     """Per-repeat gaps of every method (written to ``out`` after every repeat, so a cut run keeps its rows)."""
@@ -125,6 +138,9 @@ def gaps(matrices, budgets, repeats, seed_offset, peer_k, log, slow_repeats: int
                     rows.append((bench, split, k, r, method, float(np.abs(np.asarray(pred) - actual).mean()),
                                  time.perf_counter() - t0 if seconds is None else seconds))
 
+                for k in budgets:
+                    rows.append((bench, split, k, r, "reference:random_sample_expected",
+                                 srs_noise(actual, S.shape[1], k), 0.0))
                 for (method, k), (pred, seconds) in _adaptive_predictions(S, src, tgt, budgets, r).items():
                     add(method, k, pred, seconds=seconds)
                 for k in budgets:
@@ -268,7 +284,7 @@ def main(argv=None) -> int:
     pd.set_option("display.width", 220)
     pd.set_option("display.max_rows", 2000)
     print(summary.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    shown = summary[summary.method.str.startswith(("adaptive:", "magnet:"))]
+    shown = summary[summary.method.str.startswith(("adaptive:", "magnet:", "reference:"))]
     print("\nmean ratio to the best peer at", args.peer_k, "over the matrices, per split, method and budget:")
     print(shown.groupby(["split", "method", "k"]).ratio.mean().unstack("k").to_string(float_format=lambda x: f"{x:.3f}"))
     print(f"\ntargets for {DECLARED}:\n" + verdict(summary, DECLARED, args.peer_k))
