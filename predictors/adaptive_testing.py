@@ -148,7 +148,7 @@ class PrototypeTesting(AdaptivePredictor):
     """Prototype testing: the train runs' complete rows as prototypes of the eval run. After every answer the
     prototypes are reweighted by the likelihood of the run's revealed outcomes; the next instance is the one
     whose answer most reduces the expected variance of the prototypes' mean score. The estimate is, per
-    regime (over half the posterior on the strongest tenth of the train runs, i.e. the run looks beyond
+    regime (over half the posterior on the strongest fifth of the train runs, i.e. the run looks beyond
     them, or not), the candidate of ``_adaptive.proto_candidates`` (prototype plug-in, 2PL with or without
     the residual correction, their average) that did best when the protocol was simulated inside the train
     runs only (``_adaptive.choose_estimates``). Not unbiased: a model-based estimate, chosen on train data.
