@@ -330,8 +330,14 @@ def fit_prototypes(source, eps: float = PROTO_EPS) -> PrototypeFit:
     return PrototypeFit(S, P, np.log(P), np.log(1 - P), means, top, fit)
 
 
-def proto_weights(pf: PrototypeFit, order, y) -> np.ndarray:
-    """Posterior weights of the prototypes given the run's revealed outcomes (uniform prior).
+#: Beyond this many revealed items the plug-in's likelihood is tempered by ``PLUGIN_TEMPER / k`` (its posterior
+#: would otherwise collapse onto one prototype, whose row is then the prediction of every unrevealed item).
+PLUGIN_TEMPER = 50
+
+
+def proto_weights(pf: PrototypeFit, order, y, power: float = 1.0) -> np.ndarray:
+    """Posterior weights of the prototypes given the run's revealed outcomes (uniform prior; the likelihood
+    raised to ``power``).
 
     Example:
         >>> pf = fit_prototypes(np.array([[1, 1, 0, 0.], [0, 0, 1, 1]]))
@@ -339,7 +345,7 @@ def proto_weights(pf: PrototypeFit, order, y) -> np.ndarray:
         [0.845, 0.155]
     """
     idx, yy = np.asarray(order, dtype=int), np.asarray(y, dtype=float)
-    ll = (pf.log1[:, idx] * yy + pf.log0[:, idx] * (1 - yy)).sum(1)
+    ll = (pf.log1[:, idx] * yy + pf.log0[:, idx] * (1 - yy)).sum(1) * power
     w = np.exp(ll - ll.max())
     return w / w.sum()
 
@@ -380,7 +386,8 @@ def beyond(pf: PrototypeFit, order, y) -> bool:
 def proto_candidates(pf: PrototypeFit, order, y) -> dict:
     """Every candidate estimate of the run's full mean from its revealed items:
 
-    * ``plugin``: the revealed outcomes plus the prototypes' posterior mean on the unrevealed items;
+    * ``plugin``: the revealed outcomes plus the prototypes' posterior mean on the unrevealed items (the
+      likelihood tempered by ``PLUGIN_TEMPER / k`` beyond ``PLUGIN_TEMPER`` revealed items);
     * ``irt_corrected`` / ``irt``: :func:`cat_estimate` with and without the residual correction.
 
     Example:
@@ -389,7 +396,7 @@ def proto_candidates(pf: PrototypeFit, order, y) -> dict:
         ['average', 'irt', 'irt_corrected', 'plugin']
     """
     idx, yy = np.asarray(order, dtype=int), np.asarray(y, dtype=float)
-    g = proto_weights(pf, idx, yy) @ pf.S
+    g = proto_weights(pf, idx, yy, min(1.0, PLUGIN_TEMPER / max(len(idx), 1))) @ pf.S
     mask = _unrevealed(pf.n_items, idx)
     out = {"plugin": float((yy.sum() + g[mask].sum()) / pf.n_items),
            "irt_corrected": cat_estimate(pf.irt, idx, yy), "irt": cat_estimate(pf.irt, idx, yy, correct=False)}
