@@ -249,7 +249,8 @@ def plot(summary: pd.DataFrame, path: Path, peer_k: int = 50) -> None:
             style = dict(marker="o", capsize=3, lw=2.2 if method == DECLARED else 1.2)
             if method.startswith("peer:"):
                 style.update(ls="--", color="k")
-            ax.errorbar(m.k, m.gap, yerr=[m.gap - m.gap_lo, m.gap_hi - m.gap], label=method, **style)
+            bars = [m.gap - m.gap_lo, m.gap_hi - m.gap] if m.n.min() >= 3 else None  # t(1) intervals would fill the panel
+            ax.errorbar(m.k, m.gap, yerr=bars, label=method, **style)
         others = s[s.method.str.startswith("peer:") & (s.method != best)]
         floor = others.groupby("k").gap.min()
         ax.plot(floor.index, floor.values, color="grey", lw=0.8, ls=":", label="min of the other peers")
