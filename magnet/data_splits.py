@@ -3,6 +3,7 @@
 They only package the frames :func:`magnet.protocol.splits.fold_inputs` decides
 a predictor may see (:mod:`magnet.protocol.predict_call` builds them); they
 decide nothing themselves. A :class:`SequesteredTestSplit` cannot hold stats.
+A frame given as a :class:`~magnet.protocol.private_copy.Deferred` is copied when first read.
 
 Example:
     >>> import pandas as pd
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from magnet.protocol.private_copy import resolving_getattribute
+
 
 class DataSplit:
     """The four tables of some runs (any may be None): ``run_specs``, ``scenario_state``, ``stats``, ``per_instance_stats``."""
@@ -30,13 +33,15 @@ class DataSplit:
         self.stats = stats
         self.per_instance_stats = per_instance_stats
 
+    __getattribute__ = resolving_getattribute
+
     @property
     def scenario_states(self) -> pd.DataFrame | None:
         """magnet's plural spelling of ``scenario_state``."""
         return self.scenario_state
 
     def __repr__(self) -> str:
-        sizes = {k: None if v is None else len(v) for k, v in vars(self).items()}
+        sizes = {k: None if getattr(self, k) is None else len(getattr(self, k)) for k in vars(self)}
         return f"{type(self).__name__}({', '.join(f'{k}={v} rows' for k, v in sizes.items() if v is not None)})"
 
 

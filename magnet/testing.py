@@ -510,8 +510,8 @@ def check_inputs_not_mutated(ctx: CheckContext) -> tuple[bool, str]:
         inputs = ctx.inputs(fold)
         args, kwargs = predict_args(predictor, inputs)
         if args:  # the split objects' frames, by their MAGNET names
-            kwargs = {f"{name}.{table}": frame for name, split in zip(SPLIT_PARAMS, args)
-                      for table, frame in vars(split).items() if frame is not None}
+            kwargs = {f"{name}.{table}": getattr(split, table) for name, split in zip(SPLIT_PARAMS, args)
+                      for table in vars(split) if getattr(split, table) is not None}  # getattr: Deferred frames copied
         before = {k: _deep_copy(v) for k, v in kwargs.items()}
         try:
             predictor.predict(*args) if args else predictor.predict(**kwargs)

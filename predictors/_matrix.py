@@ -17,12 +17,13 @@ Array functions with the peers' signature (``magnet/peers``):
 * :func:`learn_estimate`: ridge regression of the full mean on the coreset scores, fitted on the source;
 * :func:`difference_average`: the plain average of the three difference estimators (unbiased on a random
   coreset whatever their models' errors);
-* :func:`ensemble_estimate`: for targets inside the source's range, the plain average of the best of
-  :data:`ENSEMBLE_PARTS` under **cross-validation inside the source models** (random inner splits;
-  how many to average is itself chosen inside the source, :func:`choose_top`); for targets beyond
-  the source (extrapolation), which no inner split can validate, :func:`difference_average` with the
-  residuals post-stratified by :func:`anchor_weights`.
-  Nothing of the targets but their coreset scores is used.
+* :func:`ensemble_estimate`: the plain average of the best candidates under **cross-validation inside
+  the source models** (how many to average is itself chosen inside the source, :func:`choose_top`):
+  for targets inside the source's range, :data:`ENSEMBLE_PARTS` on random inner splits; for targets
+  beyond the source (extrapolation), :data:`EXTRAPOLATION_PARTS` (equal-weight sample mean and
+  :func:`difference_average`, and their anchor-weighted versions as separate candidates) on inner
+  extrapolation splits (the strongest source models held out). Nothing of the targets but their
+  coreset scores is used.
 * :func:`select_coreset`: a random or an anchor-points coreset (k-medoids on item correlations), whichever
   predicted held-out source models better.
 
@@ -47,7 +48,7 @@ import numpy as np
 from magnet.peers.anchor_points import anchor_weighted_select, anchor_weights  # the peers' cluster shares
 
 __all__ = ["fit_irt", "irt_abilities", "irt_estimate", "irt_dr_estimate", "item_ridge_dr_estimate", "learn_estimate",
-           "ensemble_estimate", "ENSEMBLE_PARTS"]
+           "ensemble_estimate", "ENSEMBLE_PARTS", "EXTRAPOLATION_PARTS", "difference_average"]
 
 
 def _check(source, coreset, target_coreset_scores):
@@ -375,19 +376,40 @@ def difference_average(source, coreset, target_coreset_scores, rng=None, weights
                     item_ridge_dr_estimate(src, idx, tgt, weights=weights)], axis=0)
 
 
-def ensemble_estimate(source, coreset, target_coreset_scores, rng=None, step: float = 0.1,
-                      top: int | str | None = "auto", parts=None, inner_splits: int | None = None) -> np.ndarray:
-    """The best :data:`ENSEMBLE_PARTS` under cross-validation inside the source, or (targets beyond the
-    source) the difference estimators' average.
+def _difference_average_anchor(source, coreset, target_coreset_scores, rng=None) -> np.ndarray:
+    return difference_average(source, coreset, target_coreset_scores, weights=_anchor_weights_cached(source, coreset))
 
-    * Targets within the source's range (:func:`targets_beyond_source` false): random inner splits of the
-      source models mimic the task, so each candidate is scored on them and the plain average of the best
-      ones is the estimate; how many (``top="auto"``) is itself chosen inside the source
-      (:func:`choose_top`); an int fixes it; ``None``: convex weights on a ``step`` grid (overfits).
-    * Targets beyond the source (extrapolation): no split of the source can show how a candidate does
-      beyond it (inner validation models are still inside the range), so nothing is selected: the estimate
-      is :func:`difference_average`, whose parts are unbiased on a random coreset whatever their models'
-      errors, with the coreset residuals post-stratified by :func:`anchor_weights`.
+
+#: The candidates of the extrapolation branch (targets beyond the source) per coreset design, in order.
+#: On a random coreset (``"random"``) only equal weights: the sample mean and :func:`difference_average` are
+#: unbiased whatever the item models' errors. On an anchor-points coreset (``"anchor"``, the k-medoids
+#: medoids) the anchors' cluster weights (:func:`anchor_weights`) are the design weights: the anchor-weighted
+#: mean and the anchor-weighted :func:`difference_average`. Which candidate of the design (or the average of
+#: both) is used is chosen on extrapolation splits inside the source (:func:`ensemble_estimate`); which design
+#: is revealed is chosen inside the source too (:func:`select_coreset`).
+EXTRAPOLATION_PARTS = {"random": {"sample_mean": _sample_mean, "difference_average": difference_average},
+                       "anchor": {"anchor_mean": _anchor_mean, "difference_average_anchor": _difference_average_anchor}}
+
+
+def ensemble_estimate(source, coreset, target_coreset_scores, rng=None, step: float = 0.1,
+                      top: int | str | None = "auto", parts=None, inner_splits: int | None = None,
+                      design: str = "random") -> np.ndarray:
+    """The best candidates under cross-validation inside the source models, on inner splits shaped like the
+    targets' relation to the source.
+
+    * Targets within the source's range (:func:`targets_beyond_source` false): the candidates are
+      :data:`ENSEMBLE_PARTS`, scored on random inner splits of the source models.
+    * Targets beyond the source (extrapolation): the candidates are ``EXTRAPOLATION_PARTS[design]``: on a
+      random coreset (``design="random"``, the default) the equal-weight sample mean and
+      :func:`difference_average`, unbiased whatever the item models' errors; on an anchor-points coreset
+      (``design="anchor"``, from :func:`select_coreset`) their anchor-weighted versions. They are scored on
+      inner extrapolation splits: the strongest source models are validated on the weaker ones
+      (:func:`_inner_splits`).
+
+    The estimate is the plain average of the best candidates; how many (``top="auto"``) is itself chosen
+    inside the source (:func:`choose_top`); an int fixes it; ``None``: convex weights on a ``step`` grid
+    (overfits). ``parts`` (a dict of array functions) replaces the candidates of both branches. Nothing of the
+    targets but their coreset scores is used, and those only to tell which branch applies.
 
     Example:
         >>> S = (np.random.default_rng(1).random((30, 80)) < np.linspace(0.1, 0.9, 30)[:, None]).astype(float)
@@ -395,10 +417,12 @@ def ensemble_estimate(source, coreset, target_coreset_scores, rng=None, step: fl
         (6,)
     """
     src, idx, tgt = _check(source, coreset, target_coreset_scores)
-    if parts is None and targets_beyond_source(src, idx, tgt):
-        return np.clip(difference_average(src, idx, tgt, weights=anchor_weights(src, idx)), 0.0, 1.0)
+    if design not in EXTRAPOLATION_PARTS:
+        raise ValueError(f"design: expected one of {sorted(EXTRAPOLATION_PARTS)}, got {design!r}")
+    if parts is None:
+        parts = EXTRAPOLATION_PARTS[design] if targets_beyond_source(src, idx, tgt) else ENSEMBLE_PARTS
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    parts = list((parts or ENSEMBLE_PARTS).values())
+    parts = list(parts.values())
     inner = []
     for tr, val in _inner_splits(src, idx, tgt, gen, INNER_SPLITS if inner_splits is None else inner_splits):
         inner.append((np.column_stack([f(src[tr], idx, src[val][:, idx]) for f in parts]), src[val].mean(1)))
@@ -423,12 +447,27 @@ def _coreset(strategy: str, src: np.ndarray, k: int, seed) -> np.ndarray:
     return np.sort(anchor_weighted_select(src, k, seed))
 
 
-def select_coreset(source, k: int, seed=0, strategy: str = "auto", inner_splits: int = 6) -> tuple[np.ndarray, str]:
-    """k items to reveal, and the strategy that chose them: ``random`` or ``anchor`` (k-medoids on item
+def _design_splits(n: int, gen: np.random.Generator, n_each: int):
+    """Inner (train, validate) splits of ``n`` source models of both kinds the eval split may be: ``n_each``
+    random 75/25 splits (interpolation) and ``n_each`` extrapolation splits (on a random 85% of the models, the
+    weakest 60% train and the strongest 25% validate); ranks are by the models' means, filled in by the caller."""
+    n_val = max(1, int(0.25 * n))
+    out = [("interpolation", *np.split(gen.permutation(n), [n - n_val])) for _ in range(n_each)]
+    m = max(4, int(0.85 * n))
+    out += [("extrapolation", np.sort(gen.choice(n, size=min(m, n), replace=False)), None) for _ in range(n_each)]
+    return out
+
+
+def select_coreset(source, k: int, seed=0, strategy: str = "auto", inner_splits: int = 12) -> tuple[np.ndarray, str]:
+    """k items to reveal, and the design that chose them: ``random`` or ``anchor`` (k-medoids on item
     correlations, the peers' anchor points), or ``auto``: the one whose coresets predicted held-out source
-    models better on ``inner_splits`` random 75/25 splits of the source (each strategy selects on the
-    inner train models; :func:`difference_average`, with the anchors' cluster weights for ``anchor``,
-    predicts the inner validation models; ties go to ``random``). Only the source is used.
+    models better, on ``inner_splits`` random 75/25 splits (interpolation) and as many extrapolation splits
+    (the strongest source models held out) of the source, since the eval split is not known yet. Each design
+    selects on the inner train models and predicts the inner validation models: on the interpolation splits by
+    :func:`difference_average` with the design's weights (equal, or the anchors' cluster weights), on the
+    extrapolation splits by the average of its extrapolation candidates (``EXTRAPOLATION_PARTS[design]``);
+    the design with the smaller mean absolute error, summed over the splits, wins (ties: ``random``). Only
+    the source is used.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -441,16 +480,20 @@ def select_coreset(source, k: int, seed=0, strategy: str = "auto", inner_splits:
     if strategy != "auto":
         return _coreset(strategy, src, k, seed), strategy
     gen = np.random.default_rng(seed)
-    n = len(src)
-    n_val = max(1, int(0.25 * n))
+    means = src.mean(1)
     loss = np.zeros(len(CORESET_STRATEGIES))
-    for _ in range(inner_splits):
-        perm = gen.permutation(n)
-        tr, val = perm[n_val:], perm[:n_val]
+    for kind, tr, val in _design_splits(len(src), gen, inner_splits):
+        if kind == "extrapolation":
+            sub = tr[np.argsort(means[tr], kind="stable")]
+            tr, val = sub[:max(2, int(0.6 * len(sub)))], sub[len(sub) - max(1, int(0.25 * len(sub))):]
+        s_tr, s_val = src[tr], src[val]
         for j, strat in enumerate(CORESET_STRATEGIES):
-            core = _coreset(strat, src[tr], k, int(gen.integers(2 ** 31)))
-            w = anchor_weights(src[tr], core) if strat == "anchor" else None
-            pred = difference_average(src[tr], core, src[val][:, core], weights=w)
-            loss[j] += np.abs(pred - src[val].mean(1)).mean()
+            core = _coreset(strat, s_tr, k, int(gen.integers(2 ** 31)))
+            if kind == "extrapolation":
+                pred = np.mean([f(s_tr, core, s_val[:, core]) for f in EXTRAPOLATION_PARTS[strat].values()], axis=0)
+            else:
+                w = _anchor_weights_cached(s_tr, core) if strat == "anchor" else None
+                pred = difference_average(s_tr, core, s_val[:, core], weights=w)
+            loss[j] += np.abs(pred - s_val.mean(1)).mean()
     best = CORESET_STRATEGIES[int(np.argmin(loss))]
     return _coreset(best, src, k, seed), best

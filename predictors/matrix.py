@@ -10,8 +10,9 @@ array estimator of ``predictors/_matrix.py`` on them:
 * :class:`CoresetEnsemble`: the average of the candidates (sample mean, anchor-weighted mean, the
   two above, a per-run item ridge and a recalibrated curve with residual correction, a learned
   regression) that are best under cross-validation inside the train runs; for eval runs beyond the
-  train runs' range (extrapolation), which no inner split can validate, the plain average of the
-  three difference estimators.
+  train runs' range (extrapolation), the equal-weight sample mean or difference estimators on a
+  random coreset (the anchor-weighted ones on its own anchor coreset), chosen on extrapolation splits
+  inside the train runs (the strongest held out).
 
 They also choose coresets for ``--reveal predictor`` (:meth:`select_instances`): by default the
 instances with the highest Fisher information at the train runs' 2PL abilities; ``CoresetEnsemble``
@@ -102,14 +103,43 @@ class IrtDifference(MatrixPredictor):
 
 
 class CoresetEnsemble(MatrixPredictor):
-    """The estimators best under cross-validation inside the train runs, or beyond them the difference
-    estimators' average (``_matrix.ensemble_estimate``); with ``--reveal predictor`` it reveals a random or
-    an anchor-points coreset, whichever predicted held-out train runs better (``_matrix.select_coreset``)."""
+    """The estimators best under cross-validation inside the train runs (``_matrix.ensemble_estimate``); with
+    ``--reveal predictor`` it reveals a random or an anchor-points coreset, whichever predicted held-out train
+    runs better (``_matrix.select_coreset``), and estimates with that design's candidates: equal weights on a
+    random coreset (also on a coreset magnet drew, ``--reveal shared``), the anchors' cluster weights on its own
+    anchor coreset."""
 
     estimate = staticmethod(_matrix.ensemble_estimate)
 
     def choose(self, source: np.ndarray, k: int, seed=0) -> np.ndarray:
-        return _matrix.select_coreset(source, k, seed)[0]
+        core, self._last_design = _matrix.select_coreset(source, k, seed)
+        return core
+
+    def select_instances(self, train_run_specs_df, train_stats_df, train_per_instance_stats_df, eval_run_specs_df,
+                         candidates, k, seed=0):
+        """As :meth:`MatrixPredictor.select_instances`; remembers each chosen coreset's design for :meth:`predict`."""
+        self._designs = getattr(self, "_designs", {})
+        out = {}
+        for scenario, ids in candidates.items():
+            self._last_design = "random"
+            out.update(super().select_instances(train_run_specs_df, train_stats_df, train_per_instance_stats_df,
+                                                eval_run_specs_df, {scenario: ids}, k, seed))
+            self._designs[(scenario, frozenset(out[scenario]))] = self._last_design
+        return out
+
+    def predict(self, train_run_specs_df, train_scenario_states_df, train_stats_df, eval_run_specs_df,
+                eval_scenario_states_df, train_per_instance_stats_df=None, eval_per_instance_stats_df=None):
+        tasks = scenario_tasks(train_run_specs_df, eval_run_specs_df, train_per_instance_stats_df,
+                               eval_per_instance_stats_df)
+        designs = getattr(self, "_designs", {})
+        out = {}
+        for task in tasks:
+            def estimate(src, idx, tgt, rng, task=task):
+                ids = frozenset(task.source.columns[np.asarray(idx, dtype=int)])
+                return _matrix.ensemble_estimate(src, idx, tgt, rng, design=designs.get((task.scenario, ids), "random"))
+
+            out.update(predict_tasks([task], estimate, self.seed))
+        return out
 
 
 class CoresetMean(MatrixPredictor):

@@ -286,7 +286,8 @@ def test_rerun_into_out_with_another_setting_names_it(tmp_path, capsys, demo_roo
     capsys.readouterr()
     assert magnet_main(bench + ["--num-eval-samples", "5"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert err[0].startswith("error: --out") and "--num-eval-samples 5 now, 10 there" in err[0], err
+    # the folder the user gave (not magnet's runs/<predictor>-<split> inside it), and the setting that differs
+    assert err[0].startswith(f"error: --out {out}: ") and "--num-eval-samples 5 now, 10 there" in err[0], err
     assert "--overwrite" in err[1], err
     assert magnet_main(bench + ["--num-eval-samples", "5", "--overwrite"]) == 0
 
@@ -307,6 +308,48 @@ def test_a_predictors_own_exception_is_reported_once_with_its_line(tmp_path, mon
     assert "Traceback" in capsys.readouterr().err
 
 
+def test_a_one_run_suite_is_not_told_to_point_at_a_suite(tmp_path, capsys):
+    """Issue 30: a suite of one run (AIR-Bench 2024 publishes one) gets a hint that fits; a run folder gets its own."""
+    safety = ROOT / "tests" / "data" / "helm-safety-v3" / "benchmark_output" / "runs" / "v3"
+    run = next(safety.glob("harm_bench:*"))
+    suite = tmp_path / "benchmark_output" / "runs" / "v1"
+    suite.mkdir(parents=True)
+    shutil.copytree(run, suite / run.name)
+    shutil.copy(safety / "schema.json", suite)
+    hints = {}
+    for root in (tmp_path / "benchmark_output", run):
+        assert magnet_main(["benchmark", "--root-dir", str(root), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "holds 1 run" in err, err
+        hints[root] = next(line for line in err.splitlines() if line.startswith("hint:"))
+    assert "other models" in hints[tmp_path / "benchmark_output"] and "not one run" in hints[run], hints
+
+
+def test_rerun_after_fixing_the_predictor_does_not_replay_its_old_error(tmp_path, monkeypatch, capsys, demo_root):
+    """Issue 30: fix the bug, rerun into the same --out: the failed folds run again (they used to replay the error)."""
+    good = textwrap.dedent("""
+        from predictors.model_mean import ModelMean
+
+
+        class Fixable(ModelMean):
+            pass
+    """)
+    broken = good.replace("    pass", "    def predict(self, **inputs):\n        return {}['no_such_column']")
+    (tmp_path / "fixable.py").write_text(broken)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(ROOT))
+    sys.modules.pop("fixable", None)
+    argv = ["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor", "fixable.py", "--quiet",
+            "--split", "leave-one-model-out", "--out", str(tmp_path / "out")]
+    assert magnet_main(argv) == 1
+    assert "no_such_column" in "".join("".join(capsys.readouterr()).split())  # the console folds long lines
+    (tmp_path / "fixable.py").write_text(good)
+    sys.modules.pop("fixable", None)
+    assert magnet_main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "no_such_column" not in "".join((out + err).split()) and "wrote leaderboard.json" in out, out + err
+
+
 def test_without_a_terminal_progress_lines_go_to_stderr_and_warnings_print_once(demo_root, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     status = magnet_main(["benchmark", "--root-dir", demo_root, "--no-builtin", "--predictor", PREDICTOR,
@@ -319,11 +362,20 @@ def test_without_a_terminal_progress_lines_go_to_stderr_and_warnings_print_once(
 
 
 def test_help_teaches(capsys):
-    for argv in (["--help"], ["benchmark", "--help"], ["predict", "--help"]):
+    import argparse
+
+    from magnet.cli.main import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for argv in (["--help"], *([name, "--help"] for name in commands)):
         with pytest.raises(SystemExit):
             magnet_main(argv)
         out = " ".join(capsys.readouterr().out.split())
-        assert "``" not in out and "examples:" in out or argv[0] == "predict", out
+        assert "``" not in out and "examples:" in out, (argv, out)  # no RST markup; an example or two
+    # a one-line description of every option and argument of every command (issue 30, item 4)
+    undescribed = {name: [a.option_strings[-1] if a.option_strings else a.dest for a in p._actions
+                          if not a.help and a.dest != "help"] for name, p in commands.items()}
+    assert not any(undescribed.values()), undescribed
     with pytest.raises(SystemExit):
         magnet_main(["benchmark", "--help"])
     out = " ".join(capsys.readouterr().out.split())

@@ -56,6 +56,32 @@ def test_scores_vary_across_models_and_rankings_differ_across_scenarios(demo_roo
     assert scores["scenario"].nunique() >= 6
 
 
+def test_models_mean_exact_match_spans_like_a_real_leaderboard(demo_corpus):
+    """Issue 30: the default demo's 8 models differ by >= 0.35 in mean exact match, ordered by size, unsaturated.
+
+    Computed from the loaded stats table: each model's mean over its runs of the unperturbed test-split
+    ``exact_match`` (the perturbed runs also report it on their plain instances). Generator 2 spanned 0.287.
+    """
+    from scipy.stats import spearmanr
+
+    s = demo_corpus.stats
+    em = s[(s["stats.name.name"] == "exact_match") & (s["stats.name.split"] == "test")
+           & s["stats.name.perturbation.name"].isna()]
+    model = em["run_spec.name"].map(demo_corpus.models())
+    assert model.notna().all()
+    per_model = em.groupby(model)["stats.mean"].mean().sort_values()
+    assert len(per_model) == 8 and em.groupby(model).size().min() >= 5, per_model
+    spread = per_model.iloc[-1] - per_model.iloc[0]
+    assert spread >= 0.35, f"mean exact match spans only {spread:.3f}:\n{per_model}"
+    assert 0.1 <= per_model.iloc[0] and per_model.iloc[-1] <= 0.95, per_model  # no model at 0 or 1
+    size = {m.name: m.params_b for m in DEFAULT_MODELS}
+    rho = spearmanr([size[m] for m in per_model.index], per_model.to_numpy()).statistic
+    assert rho >= 0.6, (rho, per_model)  # bigger models are better, as on real leaderboards
+    for family in {m.family for m in DEFAULT_MODELS}:
+        members = sorted((m for m in DEFAULT_MODELS if m.family == family), key=lambda m: m.params_b)
+        assert per_model[members[-1].name] > per_model[members[0].name], (family, per_model)
+
+
 def test_perturbed_runs_have_perturbed_stats(demo_root):
     perturbed = [r for r in _run_dirs(demo_root) if "data_augmentation" in r.name]
     assert len({r.name.split(":model=")[0].split(",model=")[0] for r in perturbed}) >= 2

@@ -164,7 +164,7 @@ def test_not_lm_eval(tmp_path):
     with pytest.raises(HelmOutputError, match="missing: no such file or directory"):
         backend.read_tables(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(HelmOutputError, match=r"empty: no lm-eval results_\*.json found"):
+    with pytest.raises(HelmOutputError, match=r"empty: no lm-eval results file found \(results_<date>.json, or "):
         backend.read_tables(tmp_path / "empty")
 
 

@@ -103,13 +103,62 @@ def test_choose_top_agrees_with_a_brute_force_enumeration(seed):
     assert M.choose_top(inner, rules) == _brute_force_top(inner, rules)
 
 
-def test_ensemble_beyond_the_source_is_the_post_stratified_difference_average(gsm):
+def _world_with_biased_anchor_weights(rng, n_models=60, n_items=200):
+    """Three quarters of the items follow a 2PL curve in one ability (they correlate, so they share anchors);
+    the others are independent coin flips, at 0.2 for every source model and at 0.9 for the strongest models (a
+    skill the source cannot show). Each coin-flip item joins whichever coreset item it happens to correlate
+    with most, mostly a curve item, so the anchors' cluster weights give the coin-flip coreset items a fraction
+    of their share: weighted by them, the coreset under-counts the items where the targets beat every item model."""
+    theta = np.sort(rng.normal(0, 1.5, n_models))
+    n_curve = 3 * n_items // 4
+    curve = 1 / (1 + np.exp(-(2.0 * theta[:, None] - rng.normal(0, 1, n_curve))))
+    coin = np.where(np.arange(n_models)[:, None] >= n_models - 12, 0.9, 0.2) * np.ones((1, n_items - n_curve))
+    S = (rng.random((n_models, n_items)) < np.hstack([curve, coin])).astype(float)
+    return S[:40], S[-12:]
+
+
+def test_ensemble_beyond_the_source_is_unbiased_on_random_coresets_where_anchor_weights_are_biased():
+    """Extrapolation on a random coreset: the ensemble's candidates weigh the coreset items equally, so over
+    random coresets its mean error is 0 (within 4 SE) although anchor-weighted residuals are biased here (the
+    old branch, difference_average post-stratified by anchor_weights, is off by about -0.04)."""
+    src, tgt = _world_with_biased_anchor_weights(np.random.default_rng(0))
+    truth = tgt.mean(1)
+    rng = np.random.default_rng(1)
+    new, anchored = [], []
+    for seed in range(30):
+        core = np.sort(rng.choice(src.shape[1], size=30, replace=False))
+        assert M.targets_beyond_source(src, core, tgt[:, core])
+        new.append((M.ensemble_estimate(src, core, tgt[:, core], seed, inner_splits=2) - truth).mean())
+        w = anchor_weights(src, core)
+        anchored.append((M.difference_average(src, core, tgt[:, core], weights=w) - truth).mean())
+    new, anchored = np.array(new), np.array(anchored)
+    se = new.std(ddof=1) / np.sqrt(len(new))
+    assert abs(new.mean()) < 4 * se, (new.mean(), se)
+    assert anchored.mean() < -0.02 and anchored.mean() < new.mean() - 6 * se  # the world does bias anchor weights
+
+
+@pytest.mark.parametrize("design", ["random", "anchor"])
+def test_ensemble_beyond_the_source_chooses_among_its_designs_candidates_on_inner_extrapolation_splits(gsm, design):
+    """Beyond the source, the estimate is the average of the best of EXTRAPOLATION_PARTS[design] on the inner
+    splits, and those hold out the strongest source models (trained on weaker ones)."""
     order = np.argsort(gsm.mean(1))
     src, tgt = gsm[order[:40], :300], gsm[order[-10:], :300]
     core = np.arange(0, 300, 10)
     assert M.targets_beyond_source(src, core, tgt[:, core])
-    expected = M.difference_average(src, core, tgt[:, core], weights=M.anchor_weights(src, core))
-    np.testing.assert_allclose(M.ensemble_estimate(src, core, tgt[:, core], 0), np.clip(expected, 0, 1), atol=1e-12)
+    splits = M._inner_splits(src, core, tgt[:, core], np.random.default_rng(3), M.INNER_SPLITS)
+    means = src.mean(1)
+    assert all(means[val].min() >= means[tr].max() for tr, val in splits)
+    parts = list(M.EXTRAPOLATION_PARTS[design].values())
+    err = np.zeros(len(parts))
+    for tr, val in splits:
+        for j, f in enumerate(parts):
+            err[j] += np.abs(f(src[tr], core, src[val][:, core]) - src[val].mean(1)).sum()
+    best = np.argsort(err, kind="stable")[:1]
+    expected = np.mean([parts[j](src, core, tgt[:, core]) for j in best], axis=0)
+    got = M.ensemble_estimate(src, core, tgt[:, core], 3, top=1, design=design)
+    np.testing.assert_allclose(got, np.clip(expected, 0, 1), atol=1e-12)
+    with pytest.raises(ValueError, match="design"):
+        M.ensemble_estimate(src, core, tgt[:, core], 3, design="stratified")
 
 
 def test_ensemble_inside_the_source_averages_the_candidates_best_under_inner_validation(gsm):
@@ -208,3 +257,41 @@ def test_ensemble_computes_anchor_weights_once_per_source_and_coreset(gsm, monke
     monkeypatch.setattr(M, "_ANCHOR_WEIGHTS", {})
     M.ensemble_estimate(src, core, tgt, 0, top=len(M.ENSEMBLE_PARTS))
     assert sorted(calls.values()) == [1] * (M.INNER_SPLITS + 1)
+
+
+@pytest.mark.parametrize("mode", ["predictor", "shared"])
+def test_coreset_ensemble_estimates_with_the_design_it_revealed(tmp_path, monkeypatch, mode):
+    """Through magnet's protocol: with --reveal predictor, CoresetEnsemble reveals an anchor coreset on a world
+    whose items cluster by subject and then estimates with the anchor design's candidates; on a coreset magnet
+    drew (--reveal shared) it uses the random design (equal weights)."""
+    import warnings
+
+    from magnet.backends.matrix.import_scores import import_scores
+    from magnet.protocol.corpus import Corpus
+    from magnet.protocol.runner import run_protocol
+    from predictors.matrix import CoresetEnsemble
+
+    rng = np.random.default_rng(0)
+    ability = rng.normal(0, 3.0, size=(24, 8))
+    subject = np.repeat(np.arange(8), 15)
+    prob = 1 / (1 + np.exp(-(ability[:, subject] - rng.normal(0, 0.3, size=120))))
+    import_scores((rng.random(prob.shape) < prob).astype(float), tmp_path, scenario="toy", metric="exact_match")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        corpus = Corpus.load(tmp_path, errors="skip")
+    designs, real = [], M.ensemble_estimate
+
+    def spy(*args, design="random", **kwargs):
+        designs.append(design)
+        return real(*args, design=design, **kwargs)
+
+    monkeypatch.setattr(M, "ensemble_estimate", spy)
+    chosen = []
+    monkeypatch.setattr(M, "select_coreset", lambda *a, _real=M.select_coreset, **k: chosen.append(_real(*a, **k)) or chosen[-1])
+    res = run_protocol(CoresetEnsemble(), corpus, split="interpolation", num_eval_samples=8, reveal_mode=mode,
+                       progress=False)
+    assert [f.status for f in res.folds] == ["ok"] and len(res.predictions) == 6
+    if mode == "predictor":
+        assert [how for _, how in chosen] == ["anchor"] and designs == ["anchor"]
+    else:
+        assert chosen == [] and designs == ["random"]

@@ -108,6 +108,18 @@ class Counting(Steady):
                                eval_run_specs_df, eval_scenario_states_df)
 
 
+class BrokenUntilFixed(Counting):
+    """Raises in the faulty fold while ``broken_flag`` exists: the user's bug, then their fix (same settings)."""
+
+    def __init__(self, counter: str = "", broken_flag: str = "", seed: int = 0):
+        super().__init__(counter=counter, seed=seed)
+        self.broken_flag = broken_flag
+
+    def on_faulty_fold(self):
+        if Path(self.broken_flag).exists():
+            raise KeyError("no_such_column")
+
+
 def calls(counter: Path) -> list[str]:
     return counter.read_text().split() if counter.exists() else []
 
@@ -231,6 +243,24 @@ def test_resume_after_interruption_skips_finished_folds(small_demo_corpus, tmp_p
                          out_dir=out, progress=False)
     assert calls(counter) == []  # everything done: nothing recomputed
     pd.testing.assert_frame_equal(sorted_predictions(again.predictions), sorted_predictions(resumed.predictions))
+
+
+def test_rerun_after_fixing_the_predictor_reruns_its_failed_folds(small_demo_corpus, tmp_path):
+    """Issue 30: a rerun into the same --out after a fix runs the failed folds again instead of replaying the error."""
+    counter, flag, out = tmp_path / "calls.txt", tmp_path / "broken", tmp_path / "out"
+    flag.touch()
+    first = run_protocol(BrokenUntilFixed(counter=str(counter), broken_flag=str(flag)), small_demo_corpus,
+                         split=SPLIT, out_dir=out, progress=False)
+    assert_one_faulty_fold(first, "failed", "KeyError: 'no_such_column'")
+    flag.unlink()
+    counter.unlink()
+    fixed = run_protocol(BrokenUntilFixed(counter=str(counter), broken_flag=str(flag)), small_demo_corpus,
+                         split=SPLIT, out_dir=out, progress=False)
+    assert calls(counter) == [FAULTY_MODEL]  # only the failed fold runs again
+    assert [f.status for f in fixed.folds] == ["ok"] * 4
+    plain = run_protocol(Steady(), small_demo_corpus, split=SPLIT, progress=False)
+    pd.testing.assert_frame_equal(sorted_predictions(fixed.predictions), sorted_predictions(plain.predictions),
+                                  check_exact=False, rtol=1e-9)
 
 
 def test_resume_after_cut_short_records_with_parallel_workers(small_demo_corpus, tmp_path):

@@ -558,3 +558,107 @@ def test_selection_inputs_edges_runs_without_eval_instances_or_targets(small_dem
         i for r in fold.eval_runs if r != run for i in small_demo_corpus.eval_instances.get(r, [])))}
     plain = fold_inputs(small_demo_corpus, fold, reveal(small_demo_corpus, 3))
     assert plain.eval_per_instance_stats_df is None  # only when asked
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The private copy itself (magnet/protocol/private_copy.py) and the train frames copied on first read
+
+
+def _mutable_ids(value, found: set) -> set:
+    """ids of every mutable container reachable from ``value`` (lists, dicts, sets, arrays, other objects)."""
+    if isinstance(value, (str, bytes, int, float, complex, type(None), np.generic, type(pd.NA), type(pd.NaT))):
+        return found
+    found.add(id(value))
+    if isinstance(value, dict):
+        for v in value.values():
+            _mutable_ids(v, found)
+    elif isinstance(value, (list, tuple, set, frozenset)) or (isinstance(value, np.ndarray) and value.dtype == object):
+        for v in value:
+            _mutable_ids(v, found)
+    return found
+
+
+def assert_private(source: pd.DataFrame, copy: pd.DataFrame) -> None:
+    """``copy`` equals ``source`` (index reset), cell types included, and shares no mutable object with it."""
+    expected = source.reset_index(drop=True)
+    assert frame_difference(pickle.loads(pickle.dumps(expected)), copy) is None
+    assert list(copy.dtypes) == list(expected.dtypes) and copy.attrs == expected.attrs
+    for i in range(copy.shape[1]):
+        assert [type(v) for v in copy.iloc[:, i]] == [type(v) for v in expected.iloc[:, i]]
+        ours, theirs = set(), set()
+        for v in copy.iloc[:, i]:
+            _mutable_ids(v, ours)
+        for v in expected.iloc[:, i]:
+            _mutable_ids(v, theirs)
+        assert not ours & theirs, f"column {copy.columns[i]!r} shares a mutable object with the corpus"
+        if copy.dtypes.iloc[i].kind in "biufcmM":
+            assert not np.shares_memory(copy.iloc[:, i].to_numpy(), source.iloc[:, i].to_numpy())
+    assert copy.attrs is not source.attrs
+
+
+class Kind(str, __import__("enum").Enum):
+    A = "a"
+
+
+def awkward_frame() -> pd.DataFrame:
+    """Every kind of cell a predictor could mutate or a JSON round trip would get wrong."""
+    shared = ["shared", {"deep": [1]}]
+    df = pd.DataFrame({
+        "refs": [[{"output": {"text": "x"}, "tags": ["correct"]}], None, [], shared],
+        "mapping": [{"A": "x"}, {"1": [2.5, None]}, float("nan"), {"k": shared}],
+        "odd": [(1, [2]), {1, 2}, np.array([1.0, 2.0]), [Kind.A, np.float64(0.5), float("nan"), 2 ** 70, {1: "a"}]],
+        "text": ["a", None, "c", "d"],
+        "flag": [True, None, False, True],
+        "x": [1.0, 2.0, np.nan, 4.0],
+        "n": pd.array([1, None, 3, 4], dtype="Int64"),
+        "cat": pd.Categorical(["u", "v", "u", "v"]),
+    }, index=[10, 3, 7, 5])
+    df.attrs["skipped"] = [{"run": "r"}]
+    return df
+
+
+def test_private_copy_shares_no_mutable_object_and_keeps_every_value_and_type():
+    from magnet.protocol.private_copy import private_copy
+
+    source = awkward_frame()
+    pristine = pickle.loads(pickle.dumps(source))
+    copy = private_copy(source)
+    assert_private(source, copy)
+    assert copy["refs"][3] is copy["mapping"][3]["k"]  # objects shared between cells stay shared in the copy
+    mutate_everything(copy)
+    assert frame_difference(pristine, source) is None and source.attrs == pristine.attrs
+
+
+@pytest.mark.parametrize("table", ("run_specs", "scenario_states", "stats", "per_instance_stats"))
+def test_private_copy_of_the_corpus_tables(small_demo_corpus, table):
+    from magnet.protocol.private_copy import private_copy
+
+    source = getattr(small_demo_corpus, table)
+    assert_private(source, private_copy(source))
+
+
+def test_train_frames_are_copied_when_first_read_and_hold_no_eval_row(small_demo_corpus, pristine):
+    from magnet.protocol.predict_call import as_splits
+    from magnet.protocol.private_copy import Deferred, raw_attribute
+
+    folds = make_folds(small_demo_corpus.run_specs, "leave-one-run-out")
+    revealed = reveal(small_demo_corpus, 3)
+    for fold in folds[:3]:
+        inputs = fold_inputs(small_demo_corpus, fold, revealed, with_per_instance=True)
+        train, _ = as_splits(inputs)
+        for name in ("scenario_state", "stats", "per_instance_stats"):
+            deferred = raw_attribute(train, name)
+            assert type(deferred) is Deferred  # not copied until read
+            assert set(deferred.rows[RUN]) == set(fold.train_runs)  # all a predictor could dig out: train rows
+            before = pickle.loads(pickle.dumps(deferred.rows))
+            frame = getattr(train, name)
+            assert getattr(train, name) is frame and type(raw_attribute(train, name)) is pd.DataFrame
+            assert_private(deferred.rows, frame)
+            mutate_everything(frame)  # a MAGNET-style predictor vandalizing train_split.<name>
+            assert frame_difference(before, deferred.rows) is None
+        assert type(raw_attribute(inputs, "train_per_instance_stats_df")) is Deferred  # the splits did not read it
+        mutate_everything(inputs.train_per_instance_stats_df)
+    assert_corpus_intact(small_demo_corpus, pristine)
+    again = fold_inputs(small_demo_corpus, folds[0], revealed, with_per_instance=True)
+    assert_private(small_demo_corpus.scenario_states[small_demo_corpus.scenario_states[RUN].isin(folds[0].train_runs)],
+                   again.train_scenario_states_df)

@@ -65,6 +65,10 @@ def build_args(argv: list[str]) -> argparse.Namespace:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("import-scores", help="write a models x instances score matrix as a HELM benchmark_output")
+    p = sub.add_parser("import-scores", help="write a models x instances score matrix as a HELM benchmark_output",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n"
+                              "  magnet import-scores scores.csv --scenario mmlu --metric exact_match -o scores_out\n"
+                              "  magnet benchmark --root-dir scores_out --split leave-one-model-out")
     _add_args(p)
     p.set_defaults(func=run_import_scores)

@@ -94,9 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="examples:\n  magnet demo                    # 8 models x 7 scenarios, cached after the first run\n"
                               "  magnet demo --preset small     # 4 models x 3 scenarios\n"
                               "  magnet demo --instances 50 --seed 1")
-    p.add_argument("--preset", default="default", choices=["default", "large", "small"])
+    p.add_argument("--preset", default="default", choices=["default", "large", "small"],
+                   help="default: 8 models x 9 run entries x 40 instances; large: 150 instances; small: 4 models x "
+                        "3 scenarios x 20 instances")
     p.add_argument("--instances", type=int, help="eval instances per run (overrides the preset)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the simulated models' answers (default 0); "
+                   "each seed is another cached corpus")
     p.add_argument("--cache-dir", help="where demo variants are kept (default: $MAGNET_CACHE_DIR/demo)")
     p.add_argument("--rebuild", action="store_true", help="build again even if cached")
     add_source_format_arg(p)
@@ -121,10 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="examples:\n  magnet export benchmark_output --table stats -o stats.parquet\n"
                               "  magnet export benchmark_output --table per_instance_stats -o pis.csv\n"
                               "  magnet export benchmark_output --table run_specs -o specs.out --format jsonl")
-    p.add_argument("path")
-    p.add_argument("--table", required=True, choices=["run_specs", "scenario_states", "stats", "per_instance_stats"])
+    p.add_argument("path", help="benchmark_output dir, its runs/ dir, a suite or a run; or a folder of Inspect logs, "
+                                "lm-eval output or Every Eval Ever records")
+    p.add_argument("--table", required=True, choices=["run_specs", "scenario_states", "stats", "per_instance_stats"],
+                   help="which table: one row per run, request state, stat or per-instance stat")
     p.add_argument("--format", choices=["parquet", "csv", "jsonl"], help="default: from the file extension")
-    p.add_argument("-o", "--output", required=True, type=Path)
+    p.add_argument("-o", "--output", required=True, type=Path, help="the file to write (its folder is created)")
     add_source_format_arg(p)
     _errors_arg(p)
     p.set_defaults(func=cmd_export)

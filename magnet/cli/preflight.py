@@ -24,9 +24,11 @@ def check_corpus(corpus, splits, n_folds: int, seed: int, where: str = "--root-d
     """Raise a :class:`UserError` if ``corpus`` cannot be benchmarked under ``splits``."""
     n_runs = len(corpus.run_specs)
     if n_runs < 2:
+        one_run_dir = (Path(str(corpus.source)) / "run_spec.json").is_file()
         raise UserError(f"{where} {corpus.source}", f"holds {n_runs} run: predicting needs runs of at least 2 models "
                         "(the train runs and the eval run)",
-                        hint="point --root-dir at a benchmark_output or a suite folder, not one run")
+                        hint="point --root-dir at a benchmark_output or a suite folder, not one run" if one_run_dir
+                        else "add the runs of other models to this suite (magnet ls PATH lists what it holds)")
     pis = corpus.per_instance_stats
     if not len(pis) or "per_instance_stats.instance_id" not in pis:
         raise UserError(f"{where} {corpus.source}", "no run has per_instance_stats.json: the protocol reveals "

@@ -166,7 +166,10 @@ def run(args) -> int:
 def register(sub) -> None:
     """Add ``magnet evaluate`` to the ``magnet`` command's subparsers."""
     p = sub.add_parser("evaluate", help="evaluate evaluation cards: claims about predictors -> "
-                                        "VERIFIED / FALSIFIED / INCONCLUSIVE (cards are code: trust them)")
+                                        "VERIFIED / FALSIFIED / INCONCLUSIVE (cards are code: trust them)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  magnet evaluate cards/simple.yaml --out cards_out\n"
+                              "  magnet evaluate cards --check            # validate every card, run nothing")
     add_arguments(p)
     p.set_defaults(func=run)
 

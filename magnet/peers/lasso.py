@@ -21,6 +21,7 @@ from sklearn.linear_model import Lasso
 from magnet.peers._common import check_inputs, check_k, check_source
 
 _CACHE: dict[tuple, "LassoFit"] = {}
+_BY_SUPPORT: dict[tuple, "LassoFit"] = {}  # the same fits by support: ``estimate`` on a coreset of fewer than k items
 
 
 @dataclass(frozen=True)
@@ -58,21 +59,23 @@ def fit_lasso_sparsity(source, k: int, alphas=None) -> LassoFit:
     best, best_diff = None, float("inf")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        model = Lasso(max_iter=10000)
         for alpha in grid:
-            model = Lasso(alpha=alpha, max_iter=10000).fit(src, y)
+            model.set_params(alpha=alpha).fit(src, y)
             nonzero = int(np.sum(model.coef_ != 0))
             diff = abs(nonzero - k)
             if nonzero <= k and diff < best_diff:
-                best, best_diff = model, diff
+                best, best_diff = (float(alpha), model.coef_.copy(), float(model.intercept_)), diff
             if diff == 0:
                 break
     if best is None:
         raise ValueError(f"k: no alpha on the grid gives a lasso with at most {k} items")
-    fit = LassoFit(alpha=float(best.alpha), coef=best.coef_.copy(), intercept=float(best.intercept_),
-                   support=np.flatnonzero(best.coef_ != 0))
+    fit = LassoFit(alpha=best[0], coef=best[1], intercept=best[2], support=np.flatnonzero(best[1] != 0))
     if len(_CACHE) > 16:
         _CACHE.clear()
+        _BY_SUPPORT.clear()
     _CACHE[key] = fit
+    _BY_SUPPORT[(key[0], src.shape, tuple(fit.support))] = fit
     return fit
 
 
@@ -100,7 +103,8 @@ def lasso_estimate(source, coreset, target_coreset_scores, rng=None) -> np.ndarr
         (2,)
     """
     src, idx, tgt = check_inputs(source, coreset, target_coreset_scores)
-    fit = fit_lasso_sparsity(src, len(idx)) if len(idx) > 1 else None
+    key = (hashlib.sha1(np.ascontiguousarray(src).tobytes()).hexdigest(), src.shape, tuple(np.sort(idx)))
+    fit = _BY_SUPPORT.get(key) or (fit_lasso_sparsity(src, len(idx)) if len(idx) > 1 else None)
     if fit is None or not np.array_equal(np.sort(idx), fit.support):
         raise ValueError("coreset: lasso estimates only on its own coreset (lasso_select(source, k))")
     return tgt @ fit.coef[idx] + fit.intercept

@@ -39,6 +39,7 @@ import pandas as pd
 from magnet.data_splits import SequesteredTestSplit, TrainSplit
 from magnet.predictions import PREFIX, InstancePrediction, predictions_to_frame
 from magnet.protocol.corpus import RUN, STATE
+from magnet.protocol.private_copy import raw_attribute
 from magnet.protocol.splits import TARGET_SPLIT, PredictorInputs
 PREDICT_ID = "magnet.instance_predict_id"
 SPLIT_PARAMS = ("train_split", "sequestered_test_split")
@@ -78,8 +79,11 @@ def as_splits(inputs: PredictorInputs) -> tuple[TrainSplit, SequesteredTestSplit
         >>> seq.scenario_state[PREDICT_ID].tolist(), seq.stats
         ([0, 1], None)
     """
-    train = TrainSplit(run_specs=inputs.train_run_specs_df, scenario_state=inputs.train_scenario_states_df,
-                       stats=inputs.train_stats_df, per_instance_stats=inputs.train_per_instance_stats_df)
+    # the train frames pass on unread (a Deferred copy is made when the predictor first reads it)
+    train = TrainSplit(run_specs=inputs.train_run_specs_df,
+                       scenario_state=raw_attribute(inputs, "train_scenario_states_df"),
+                       stats=raw_attribute(inputs, "train_stats_df"),
+                       per_instance_stats=raw_attribute(inputs, "train_per_instance_stats_df"))
     states = inputs.eval_scenario_states_df.reset_index(drop=True)
     states.insert(0, PREDICT_ID, range(len(states)))
     return train, SequesteredTestSplit(run_specs=inputs.eval_run_specs_df, scenario_state=states)
@@ -97,7 +101,7 @@ def predict_args(predictor, inputs: PredictorInputs) -> tuple[tuple, dict]:
     """The ``(args, kwargs)`` of the predictor's ``predict`` for these inputs (splits or frames)."""
     if predict_style(predictor) == "splits":
         return as_splits(inputs), {}
-    wants = inputs.train_per_instance_stats_df is not None and wants_per_instance_stats(predictor)
+    wants = wants_per_instance_stats(predictor) and raw_attribute(inputs, "train_per_instance_stats_df") is not None
     return (), inputs.as_kwargs(wants, wants_eval_per_instance_stats(predictor))
 
 

@@ -5,7 +5,8 @@ values, missing or unknown runs are recorded for that fold with the reason,
 and the other folds go on. With ``out_dir`` every finished fold is appended
 at once to ``predictions.jsonl`` and ``folds.jsonl``; a rerun with the same
 configuration skips the folds already done, so an interrupted run resumes
-where it stopped.
+where it stopped; a fold that failed (or was partial) is run again, so a
+predictor fixed after a failed run is not shown its old error.
 
 Example:
     >>> from magnet.backends.helm.outputs import HelmOutputs
@@ -97,7 +98,10 @@ class _Store:
                 changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
                 diffs = "; ".join(f"{_OPTION.get(k, k)} {_short(config.get(k))} now, {_short(old.get(k))} there"
                                   for k in changed)
-                raise UserError(f"--out {self.dir}", f"holds a run with another setting: {diffs}",
+                # magnet benchmark keeps each predictor x split in <--out>/runs/<name>: name the folder the user gave
+                where = self.dir.parent.parent if self.dir.parent.name == "runs" else self.dir
+                what = f" ({self.dir.name})" if where != self.dir else ""
+                raise UserError(f"--out {where}", f"holds a run{what} with another setting: {diffs}",
                                 hint="add --overwrite to replace it, or choose a new --out folder")
         else:
             cfg_path.write_text(json.dumps(config, indent=2, sort_keys=True))
@@ -112,6 +116,9 @@ class _Store:
                 except (ValueError, TypeError):
                     continue  # a line cut short by an interruption
                 folds[rec.index] = rec
+        # Only folds that succeeded count as done: a failed or partial one runs again (its user may have fixed
+        # the predictor meanwhile), and its old predictions are dropped with its batch.
+        folds = {i: f for i, f in folds.items() if f.status == "ok"}
         preds = pd.DataFrame()
         ppath = self.dir / "predictions.jsonl"
         if ppath.exists() and folds:

@@ -33,7 +33,9 @@ model on them yields). No eval stats, no per-instance stats of unrevealed instan
 no other request states.
 The revealed sample of a run is drawn from the instances of its target split
 with a seed derived from (seed, run name), so it is the same whatever the
-fold strategy. Every frame is a private deep copy.
+fold strategy. Every frame is a private copy that shares no mutable object with the corpus
+(:mod:`magnet.protocol.private_copy`); the train frames are copied when first read (:class:`Deferred`), so
+a frame a predictor never reads costs no copy.
 
 Example:
     >>> import pandas as pd
@@ -49,13 +51,13 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import pickle
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from magnet.protocol.corpus import PIS, RUN, STATE, Corpus, scenario_label
+from magnet.protocol.private_copy import Deferred, private_copy, resolving_getattribute
 
 STRATEGIES = ("kfold", "leave-one-model-out", "leave-one-scenario-out", "leave-one-run-out")
 #: The peers' splits: one fold each, some runs unused (extrapolation) or train only.
@@ -84,7 +86,10 @@ class Fold:
 
 @dataclass
 class PredictorInputs:
-    """The five frames a predictor receives (plus train per-instance stats if it asks)."""
+    """The five frames a predictor receives (plus train per-instance stats if it asks).
+
+    A train frame may be stored as a :class:`Deferred`; reading the attribute gives its private copy.
+    """
 
     train_run_specs_df: pd.DataFrame
     train_scenario_states_df: pd.DataFrame
@@ -103,6 +108,8 @@ class PredictorInputs:
         if with_eval_per_instance:
             kwargs["eval_per_instance_stats_df"] = self.eval_per_instance_stats_df
         return kwargs
+
+    __getattribute__ = resolving_getattribute
 
 
 def scenario_of(run_specs: pd.DataFrame) -> pd.Series:
@@ -408,8 +415,8 @@ def adaptive_reveal(corpus: Corpus, folds: list[Fold], budget: float, seed: int,
 
 
 def _private(df: pd.DataFrame) -> pd.DataFrame:
-    """A deep copy, including the Python objects inside object columns."""
-    return pickle.loads(pickle.dumps(df.reset_index(drop=True), protocol=pickle.HIGHEST_PROTOCOL))
+    """A copy sharing no mutable object with ``df``, down to the lists inside object cells (:mod:`.private_copy`)."""
+    return private_copy(df)
 
 
 def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with_per_instance: bool = False,
@@ -437,11 +444,11 @@ def fold_inputs(corpus: Corpus, fold: Fold, revealed: dict[str, list[str]], with
     pis = corpus.per_instance_stats
     return PredictorInputs(
         train_run_specs_df=_private(rs[rs[RUN].isin(train)]),
-        train_scenario_states_df=_private(states[states[RUN].isin(train)]),
-        train_stats_df=_private(corpus.stats[corpus.stats[RUN].isin(train)]),
+        train_scenario_states_df=Deferred(states[states[RUN].isin(train)]),
+        train_stats_df=Deferred(corpus.stats[corpus.stats[RUN].isin(train)]),
         eval_run_specs_df=_private(eval_specs),
         eval_scenario_states_df=_private(eval_states[keep]),
-        train_per_instance_stats_df=_private(pis[pis[RUN].isin(train)]) if with_per_instance else None,
+        train_per_instance_stats_df=Deferred(pis[pis[RUN].isin(train)]) if with_per_instance else None,
         eval_per_instance_stats_df=_revealed_rows(pis, evals, revealed_pairs) if with_eval_per_instance else None,
     )
 

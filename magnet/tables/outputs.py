@@ -35,6 +35,7 @@ from typing import Callable
 
 import pandas as pd
 
+from magnet.tables.accessors import TableAccessors
 from magnet.tables.columns import TABLES, missing_columns
 from magnet.tables.errors import SourceError
 
@@ -57,7 +58,7 @@ class TableRun:
     name: str
 
 
-class TableOutputs:
+class TableOutputs(TableAccessors):
     """The four tables of one non-HELM source folder (see module docstring).
 
     Parameters
@@ -133,26 +134,6 @@ class TableOutputs:
         out = df.reset_index(drop=True).copy()
         out.attrs = {"skipped": list(got[name].attrs.get("skipped", [])), "missing": []}
         return out
-
-    def tables(self, names=TABLES, *, errors: str = "raise", **kwargs) -> dict[str, pd.DataFrame]:
-        """Several tables, ``{name: DataFrame}``."""
-        return {n: self.table(n, errors=errors, **kwargs) for n in names}
-
-    def run_specs(self, **kwargs) -> pd.DataFrame:
-        """The ``run_specs`` table (one row per run)."""
-        return self.table("run_specs", **kwargs)
-
-    def scenario_states(self, **kwargs) -> pd.DataFrame:
-        """The ``scenario_states`` table (one row per sample x epoch)."""
-        return self.table("scenario_states", **kwargs)
-
-    def stats(self, **kwargs) -> pd.DataFrame:
-        """The ``stats`` table (one row per run x metric)."""
-        return self.table("stats", **kwargs)
-
-    def per_instance_stats(self, **kwargs) -> pd.DataFrame:
-        """The ``per_instance_stats`` table (one row per sample x epoch x metric)."""
-        return self.table("per_instance_stats", **kwargs)
 
     def schemas(self) -> dict[str, dict]:
         """Per suite, a HELM-shaped schema naming each task's main metric (``run_groups[].environment``)."""

@@ -46,8 +46,9 @@ from pathlib import Path
 
 from magnet.backends.helm.errors import HelmOutputError, Skipped
 from magnet.backends.source_files import (
-    Damage, find_files, frame, gc_paused, has_file, main_metric_schemas, number, read_json_object, read_jsonl,
+    Damage, NamedFiles, frame, main_metric_schemas, number, read_json_object, read_jsonl,
 )
+from magnet.tables.building import gc_paused
 
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."
@@ -57,29 +58,11 @@ P = "eee."
 UUID_JSON = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.json$")
 
 
-def record_files(path) -> list[Path]:
-    """The aggregate ``{uuid}.json`` files at or under ``path``, sorted.
-
-    Example:
-        >>> record_files("/nonexistent")
-        []
-    """
-    return find_files(path, UUID_JSON)
-
-
-def detect(path) -> bool:
-    """Whether ``path`` holds EEE records (a ``{uuid}.json`` file, or a folder with one below it).
-
-    Example:
-        >>> import tempfile, os
-        >>> d = tempfile.mkdtemp()
-        >>> detect(d)
-        False
-        >>> _ = open(os.path.join(d, "2b1c6a5e-0d7e-4a53-9f3e-1a2b3c4d5e6f.json"), "w").write("{}")
-        >>> detect(d)
-        True
-    """
-    return has_file(path, UUID_JSON)
+#: EEE's aggregate ``{uuid}.json`` records: ``RECORDS.files(path)`` lists them; :func:`detect` finds one.
+RECORDS = NamedFiles(UUID_JSON)
+record_files = RECORDS.files
+#: Whether ``path`` holds EEE records (a ``{uuid}.json`` file, or a folder with one below it).
+detect = RECORDS.detect
 
 
 def _read_record(path: Path) -> dict:

@@ -133,7 +133,7 @@ HelmSuiteRuns = HelmRuns
 
 
 class HelmRun(HelmRuns):
-    """One run directory, with the same table methods, and MAGNET's ``json`` / ``dataclass`` / ``dataframe`` views.
+    """One run directory, with the same table methods, and MAGNET's ``json`` / ``dataclass`` / ``msgspec`` / ``dataframe`` views.
 
     Example:
         >>> run = HelmRun.demo()
@@ -150,6 +150,11 @@ class HelmRun(HelmRuns):
     def dataclass(self) -> _views.RunDataclassView:
         """The run's files as HELM's dataclasses (:class:`~magnet.backends.helm.run_views.RunDataclassView`)."""
         return _views.RunDataclassView(self.path)
+
+    @property
+    def msgspec(self) -> _views.RunMsgspecView:
+        """The run's files as fast ``msgspec`` copies of HELM's dataclasses (:class:`~magnet.backends.helm.run_views.RunMsgspecView`)."""
+        return _views.RunMsgspecView(self.path)
 
     @property
     def dataframe(self) -> _views.RunDataFrameView:
@@ -304,3 +309,23 @@ HelmSuite.demo = classmethod(_suite_demo)  # type: ignore[assignment]
 HelmSuites.demo = classmethod(lambda cls: HelmSuites([s.path for s in _demo_outputs().suites()]))  # type: ignore
 HelmRuns.demo = classmethod(lambda cls: HelmSuite.demo().runs())  # type: ignore[attr-defined]
 HelmRun.demo = classmethod(lambda cls: HelmRun(HelmSuite.demo().runs().paths[0]))  # type: ignore[attr-defined]
+
+#: MAGNET's module-level struct names -> (HELM module, dataclass, attrs) of :func:`~.structs.struct_of`.
+_STRUCTS = {
+    "ScenarioStateStruct": ("helm.benchmark.adaptation.scenario_state", "ScenarioState", True),
+    "RunSpecStruct": ("helm.benchmark.run_spec", "RunSpec", False),
+    "StatStruct": ("helm.benchmark.metrics.statistic", "Stat", False),
+    "PerInstanceStatsStruct": ("helm.benchmark.metrics.metric", "PerInstanceStats", False),
+}
+
+
+def __getattr__(name: str):
+    """MAGNET's ``StatStruct`` etc.: the struct types of ``HelmRun.msgspec``, built when first asked for."""
+    if name in _STRUCTS:
+        import importlib
+
+        from magnet.backends.helm.structs import struct_of
+
+        module, cls, attrs = _STRUCTS[name]
+        return struct_of(getattr(importlib.import_module(module), cls), attrs=attrs)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,10 +9,8 @@ cached (:mod:`.cache`), so a second load re-reads only changed files.
 
 from __future__ import annotations
 
-import gc
 import os
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -23,6 +21,7 @@ import pandas as pd
 from magnet.backends.helm import cache as table_cache
 from magnet.backends.helm.errors import HelmOutputError, HelmOutputWarning, Skipped, check_policy
 from magnet.errors import user_stacklevel
+from magnet.tables.building import gc_paused
 from magnet.backends.helm.arrow_rows import ARROW_MAKERS, STRUCT_MAKERS, column_order_key
 from magnet.backends.helm.json_batches import read_json_files
 from magnet.backends.helm.load_progress import LoadProgress
@@ -891,7 +890,7 @@ def load_table(
 
     front = ["suite", "run_spec.name"]
     finished = _FinishedTable.of(table, by_suite, cache_root, dtype_backend, stat)
-    with _gc_paused():
+    with gc_paused():
         df, rebuilt = finished.load() if finished else (None, None)
         if df is None:
             keep = finished is not None and finished.listing_seen_before()
@@ -1028,29 +1027,6 @@ def _load_suites(table, by_suite, ops, n_jobs, cache_root, columns, bar, sig_lis
     finally:
         bar.close()
     return ops.concat(suite_frames), failures
-
-
-@contextmanager
-def _gc_paused():
-    """Pause Python's cyclic garbage collector while rows are built, then collect the young objects once.
-
-    A load creates up to millions of containers (rows, lists of references and
-    completions) that all survive it and hold no reference cycles; with the
-    collector running, each few hundred of them trigger a collection, and the
-    growing heap is traversed again and again (measured: 5,000 real runs'
-    scenario_states unpickle in 0.6 s with it, 0.3 s without). The one
-    collection of the new objects that the collector would otherwise run at
-    the next allocation runs here, so it counts in the load's time.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect(0)
 
 
 def _rebuilt_runs(frame, refs: list[RunRef]) -> list[tuple[str, str, str]]:

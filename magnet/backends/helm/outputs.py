@@ -31,6 +31,7 @@ from magnet.backends.helm.demo.entries import spec_from_run_entries
 from magnet.backends.helm.errors import HelmOutputError
 from magnet.backends.helm.loading import RunRef, load_table, load_tables, read_json
 from magnet.backends.helm.tables import TABLES
+from magnet.tables.accessors import TableAccessors
 
 #: Directories inside a suite that are not runs.
 NON_RUN_DIRS = {"groups", "eval_cache"}
@@ -135,7 +136,7 @@ class HelmSuite:
         return read_json(path) if path.is_file() else None
 
 
-class HelmOutputs:
+class HelmOutputs(TableAccessors):
     """A set of HELM runs: a ``benchmark_output`` directory or any part of one."""
 
     def __init__(self, root: str | os.PathLike, suites: list[HelmSuite] | None = None,
@@ -274,22 +275,6 @@ class HelmOutputs:
             suite_dir = os.fspath(suite.path)
             refs += [RunRef(suite.name, suite_dir, n) for n in suite.run_dir_names()]
         return refs
-
-    def run_specs(self, **kwargs) -> pd.DataFrame:
-        """The ``run_specs`` table (one row per run)."""
-        return self.table("run_specs", **kwargs)
-
-    def scenario_states(self, **kwargs) -> pd.DataFrame:
-        """The ``scenario_states`` table (one row per request state)."""
-        return self.table("scenario_states", **kwargs)
-
-    def stats(self, **kwargs) -> pd.DataFrame:
-        """The ``stats`` table (one row per stat)."""
-        return self.table("stats", **kwargs)
-
-    def per_instance_stats(self, **kwargs) -> pd.DataFrame:
-        """The ``per_instance_stats`` table (one row per instance stat)."""
-        return self.table("per_instance_stats", **kwargs)
 
     def schemas(self) -> dict[str, dict]:
         """``schema.json`` of each suite that has one, by suite name."""

@@ -41,7 +41,7 @@ _JSON_HEAD = 2048
 #: Logs to read (not in the cache) from which ``read_tables`` uses several processes.
 PARALLEL_MIN_LOGS = 16
 #: Bump when the rows made from a log change, so cached rows are made again.
-READER_VERSION = 3
+READER_VERSION = 4
 
 
 def log_files(path: str | os.PathLike) -> list[Path]:
@@ -52,11 +52,21 @@ def log_files(path: str | os.PathLike) -> list[Path]:
     return sorted(f for f in p.rglob("*") if f.is_file() and is_log_file(f))
 
 
+#: JSON files Inspect writes beside its logs that are not logs: ``eval_set``'s index of log headers and its
+#: task list (``logs.json`` starts like a log: its values are log headers).
+INSPECT_INDEX_FILES = frozenset({"logs.json", "eval-set.json"})
+
+
 def is_log_file(path: Path) -> bool:
-    """True for an ``.eval`` file, or a ``.json`` file that starts like an Inspect log (``version``, ``eval``)."""
+    """True for an ``.eval`` file, or a ``.json`` file that starts like an Inspect log (``version``, ``eval``).
+
+    Example:
+        >>> is_log_file(Path("x.eval")), is_log_file(Path("logs.json")), is_log_file(Path("notes.txt"))
+        (True, False, False)
+    """
     if path.suffix == ".eval":
         return True
-    if path.suffix != ".json":
+    if path.suffix != ".json" or path.name in INSPECT_INDEX_FILES:
         return False
     try:
         with open(path, "rb") as f:
@@ -72,27 +82,44 @@ _HELM_JSON = {"run_spec.json", "scenario.json", "scenario_state.json", "stats.js
               "run_specs.json", "summary.json", "groups.json", "costs.json", "runs_to_run_suites.json"}
 
 
-def _shallow_files(path: Path, depth: int):
+def _walk_files(path: Path):
+    """The files at any depth below the folder ``path``, lazily (a caller stops at the first it wants)."""
     try:
         with os.scandir(path) as entries:
-            for e in entries:
-                if e.is_file():
-                    yield Path(e.path)
-                elif e.is_dir() and depth > 1:
-                    yield from _shallow_files(Path(e.path), depth - 1)
+            found = list(entries)
     except OSError:
         return
+    dirs = []
+    for e in found:
+        if e.is_file():
+            yield Path(e.path)
+        elif e.is_dir():
+            dirs.append(e.path)
+    for d in dirs:
+        yield from _walk_files(Path(d))
 
 
 def detect(path: str | os.PathLike) -> bool:
-    """True when ``path`` is an Inspect log or a folder with one in it or in its sub-folders (two levels).
+    """True when ``path`` is an Inspect log or a folder with one at any depth below it (as Inspect's own
+    ``list_eval_logs`` searches a log dir recursively).
 
-    Cheap on a big HELM folder: only two levels are listed and HELM's own JSON files are not opened.
+    Stops at the first log; HELM's own JSON files are not opened, and a folder's files are looked at
+    before its sub-folders, so a folder of logs is recognised at once.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> (d / "a" / "b" / "c").mkdir(parents=True)
+        >>> detect(d)
+        False
+        >>> _ = (d / "a" / "b" / "c" / "x.eval").write_bytes(b"")
+        >>> detect(d), detect(d / "a" / "b" / "c" / "x.eval")
+        (True, True)
     """
     p = Path(path)
     if p.is_file():
         return is_log_file(p)
-    return any(f.name not in _HELM_JSON and is_log_file(f) for f in _shallow_files(p, depth=2))
+    return any(f.name not in _HELM_JSON and is_log_file(f) for f in _walk_files(p))
 
 
 def _flatten(prefix: str, value, out: dict) -> None:
@@ -129,6 +156,37 @@ def _headline(score) -> tuple[str, str]:
     return (f"{score.name}/{metrics[0]}", metrics[0]) if metrics else (score.name, "")
 
 
+def status_problem(log) -> str | None:
+    """Why a log's numbers cannot be used (it did not finish, or has no scores), in one line; None if they can.
+
+    A log that is not ``success`` is never read, even when it has results: an interrupted
+    (``cancelled``) evaluation's results cover only the samples done before it stopped.
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> status_problem(NS(status="cancelled", error=None, samples=None,
+        ...                   results=NS(completed_samples=6, total_samples=200, scores=[1])))
+        "Inspect log with status 'cancelled' (an interrupted evaluation; its results cover 6 of 200 samples): not read"
+        >>> status_problem(NS(status="error", error=NS(message="RuntimeError('outage')\\nmore"), results=None))
+        "Inspect log with status 'error' (the evaluation failed: RuntimeError('outage')): not read"
+        >>> status_problem(NS(status="success", error=None, results=NS(scores=[1]))) is None
+        True
+    """
+    results = log.results
+    if log.status == "cancelled":
+        done = f"; its results cover {results.completed_samples} of {results.total_samples} samples" if results else ""
+        return f"Inspect log with status 'cancelled' (an interrupted evaluation{done}): not read"
+    if log.status == "error":
+        why = (log.error.message.splitlines() or [""])[0][:120] if log.error else "no error message"
+        return f"Inspect log with status 'error' (the evaluation failed: {why}): not read"
+    if log.status != "success":
+        return (f"Inspect log with status {log.status!r} (an evaluation still running, or stopped without "
+                "finishing its log): not read")
+    if results is None or not results.scores:
+        return "an Inspect log without scores: nothing to benchmark"
+    return None
+
+
 def read_log(path: Path, suite: str) -> dict:
     """One log -> ``{"run_specs": [row], "stats": [...], "per_instance_stats": [...], "scenario_states": [...],
     "main": (task, main stat name)}`` as lists of row dicts; :class:`SourceError` if it cannot be used."""
@@ -139,8 +197,9 @@ def read_log(path: Path, suite: str) -> dict:
         log = read_eval_log(str(path), exclude_fields=EXCLUDED_SAMPLE_FIELDS)
     except Exception as e:  # noqa: BLE001  (a damaged file: zip, JSON or schema errors of many kinds)
         raise SourceError(path, f"not a readable Inspect log ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]})") from e
-    if log.status != "success" or log.results is None or not log.results.scores:
-        raise SourceError(path, f"Inspect log with status {log.status!r} and no results: nothing to benchmark")
+    problem = status_problem(log)
+    if problem:
+        raise SourceError(path, problem)
     spec = log.eval
     task = spec.task
     name = _run_name(task, spec.task_args or {}, spec.model)
@@ -191,20 +250,27 @@ def read_log(path: Path, suite: str) -> dict:
                     "inspect.score.explanation": score.explanation,
                     "inspect.reducer": reducer})
 
+    # A scorer returning a dict of values (one per key) has one EvalScore per key, named by the key (as
+    # the stats rows are); its per-sample values get the same names, so a stat and its per-instance rows match.
+    score_names = {(s.scorer, s.name) for s in log.results.scores}
+
+    def values(scorer, value):
+        """(stat name, value) of one score: one pair, or one per key of a dict value; unscored ones left out."""
+        pairs = [((key if (scorer, key) in score_names else f"{scorer}/{key}"), v) for key, v in value.items()] \
+            if isinstance(value, dict) else [(scorer, value)]
+        # None: unscored; a list or dict: a container Inspect's metrics do not average either
+        return [(stat, v) for stat, v in pairs if v is not None and not isinstance(v, (list, dict))]
+
     for sample in log.samples or []:
         iid, trial = str(sample.id), sample.epoch - 1
         for scorer, score in (sample.scores or {}).items():
-            values = score.value.items() if isinstance(score.value, dict) else [(None, score.value)]
-            for key, value in values:
-                if value is None or isinstance(value, (list, dict)):
-                    continue  # unscored, or a container Inspect's metrics do not average either
-                stat = scorer if key is None else f"{scorer}/{key}"
+            for stat, value in values(scorer, score.value):
                 add(iid, trial, f"{stat}/epoch" if scorer in reduced else stat, value, score)
         states.append(_state_row(suite, name, spec.model, sample, iid, trial))
     for scorer, reduction in reduced.items():
         for score in reduction.samples:
-            if score.value is not None and not isinstance(score.value, (list, dict)):
-                add(str(score.sample_id), 0, scorer, score.value, score, reducer=reduction.reducer)
+            for stat, value in values(scorer, score.value):
+                add(str(score.sample_id), 0, stat, value, score, reducer=reduction.reducer)
     return {"run_specs": [run], "stats": stats, "per_instance_stats": pis, "scenario_states": states,
             "main": (task, main)}
 
@@ -272,6 +338,8 @@ def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = Tr
 
     ``errors``: ``"raise"`` stops at the first unusable log with a :class:`SourceError`; ``"warn"`` and
     ``"skip"`` leave it out (listed in each table's ``attrs["skipped"]``), ``"warn"`` also warns.
+    A run (task, arguments, model) logged more than once in one folder is read from its newest log
+    (``eval.created``); the older logs are listed in ``attrs["superseded"]``.
     ``cache``: keep each log's rows in :func:`default_cache_dir`, read again only when the file changes.
     ``progress``: a bar of bytes of logs read, as for HELM tables (``None``: when 64 MB or more are to be read).
     ``n_jobs``: processes reading the logs that are not in the cache (default: one per CPU; used from
@@ -285,34 +353,78 @@ def read_tables(path: str | os.PathLike, errors: str = "raise", cache: bool = Tr
     rows: dict[str, list] = {"run_specs": [], "stats": [], "per_instance_stats": [], "scenario_states": []}
     schemas: dict[str, dict] = {}
     skipped: list[str] = []
-    seen: dict[tuple[str, str], Path] = {}
     bar = LoadProgress("Inspect logs", want=progress)
     suites = {f: _suite_of(f, root) for f in files}
     todo = [f for f in files if cache_dir is None or not _cache_file(f, suites[f], cache_dir).is_file()]
     bar.add(sum(f.stat().st_size for f in todo))
     n_jobs = n_jobs or os.cpu_count() or 1
-    prefetched: dict[Path, dict | str] = {}
+    read: dict[Path, dict | str] = {}
     try:
         if n_jobs > 1 and len(todo) >= PARALLEL_MIN_LOGS:
             from joblib import Parallel, delayed
 
             stream = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
                 delayed(_read_or_problem)(f, suites[f], cache_dir) for f in todo)
-            for f, got in zip(todo, stream):
-                prefetched[f] = got
+            for f, got in zip(todo, stream):  # exhausted before any error is raised (loky keeps its workers)
+                read[f] = got
                 bar.advance(f.stat().st_size)
         for f in files:
-            got = prefetched[f] if f in prefetched else _read_or_problem(f, suites[f], cache_dir)
-            _add_log(f, suites[f], got, errors, rows, schemas, skipped, seen)
-            if f not in prefetched and f in todo:
-                bar.advance(f.stat().st_size)
+            if f in read:
+                read[f] = _checked(f, read[f], errors)
+            else:
+                read[f] = _checked(f, _read_or_problem(f, suites[f], cache_dir), errors)
+                if f in todo:
+                    bar.advance(f.stat().st_size)
     finally:
         bar.close()
+    kept, superseded = _newest_per_run(read, suites)
+    for f in files:
+        got = read[f]
+        if isinstance(got, str):
+            _skip(got, errors, skipped)
+        elif f in kept:
+            _add_log(suites[f], got, rows, schemas)
     out = {t: pd.DataFrame(r) for t, r in rows.items()}
     for df in out.values():
         df.attrs["skipped"] = list(skipped)
+        df.attrs["superseded"] = list(superseded)
     out["schemas"] = schemas
     return out
+
+
+def _checked(f: Path, got: dict | str, errors: str) -> dict | str:
+    """``got``, or under ``errors="raise"`` the :class:`SourceError` of an unusable log (at once)."""
+    if isinstance(got, str):
+        problem = str(SourceError(f, got))
+        if errors == "raise":
+            raise SourceError(f, got)
+        return problem
+    return got
+
+
+def _skip(problem: str, errors: str, skipped: list) -> None:
+    skipped.append(problem)
+    if errors == "warn":
+        warnings.warn(f"skipped: {problem}", stacklevel=3)  # the caller of read_tables
+
+
+def _newest_per_run(read: dict, suites: dict) -> tuple[set, list[str]]:
+    """The logs kept (the newest, by ``eval.created``, of each run of a suite) and those superseded.
+
+    Running the same task, arguments and model again into one log dir (Inspect's default ``./logs``) adds a
+    log beside the first: the rerun replaces the run, as for lm-eval output and EEE records.
+    """
+    newest: dict[tuple[str, str], tuple[str, str, Path]] = {}
+    for f, got in read.items():
+        if isinstance(got, dict):
+            run = got["run_specs"][0]
+            key = (suites[f], run["run_spec.name"])
+            order = (str(run.get("inspect.eval.created") or ""), str(f), f)
+            if key not in newest or order[:2] > newest[key][:2]:
+                newest[key] = order
+    kept = {order[2] for order in newest.values()}
+    superseded = sorted(str(f) for f, got in read.items() if isinstance(got, dict) and f not in kept)
+    return kept, superseded
 
 
 def _read_or_problem(f: Path, suite: str, cache_dir) -> dict | str:
@@ -323,24 +435,8 @@ def _read_or_problem(f: Path, suite: str, cache_dir) -> dict | str:
         return e.why
 
 
-def _add_log(f: Path, suite: str, got: dict | str, errors: str, rows: dict, schemas: dict, skipped: list,
-             seen: dict) -> None:
-    """Add one log's rows to ``rows`` and ``schemas``, or apply the ``errors`` policy to its problem."""
-    try:
-        if isinstance(got, str):
-            raise SourceError(f, got)
-        name = got["run_specs"][0]["run_spec.name"]
-        if (suite, name) in seen:
-            raise SourceError(f, f"run {name!r} is also in {seen[suite, name].name} (the same task, arguments "
-                                 "and model twice in one folder); keep one log per run")
-    except SourceError as e:
-        if errors == "raise":
-            raise
-        skipped.append(str(e))
-        if errors == "warn":
-            warnings.warn(f"skipped: {e}", stacklevel=3)
-        return
-    seen[suite, name] = f
+def _add_log(suite: str, got: dict, rows: dict, schemas: dict) -> None:
+    """Add one log's rows to ``rows`` and its task's main metric to ``schemas``."""
     for table in rows:
         rows[table] += got[table]
     task, main = got["main"]

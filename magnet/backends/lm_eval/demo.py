@@ -7,7 +7,8 @@ does): ``<out>/<model>/results_<date>.json`` and
 models are an ``LM`` subclass registered with ``@register_model("magnet-sim")``
 and the tasks are YAML files over JSONL datasets that this module writes.
 
-The simulated models are the HELM demo's (:mod:`magnet.backends.helm.demo.simulation`):
+The simulated models are the HELM demo's (:mod:`magnet.backends.helm.demo.simulation`, with demo
+generator 2's ability slope):
 general ability plus task-specific skills, item difficulty, miscalibrated
 confidence. For a multiple-choice question the model's answer gets
 log-likelihood ``log c`` (``c`` its confidence) and the other choices share
@@ -31,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -40,7 +42,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from magnet.backends.helm.demo.corpus import DEFAULT_MODELS, cache_root
-from magnet.backends.helm.demo.simulation import SimModel, SimScenario, hash_unit, logit, sigmoid, success_probability
+from magnet.backends.helm.demo.simulation import (
+    ABILITY_PER_LOG_SIZE_V2,
+    SimModel,
+    SimScenario,
+    hash_unit,
+    logit,
+    sigmoid,
+    success_probability,
+)
 
 MODEL_NAME = "magnet-sim"  # the name registered with lm_eval's @register_model
 
@@ -63,8 +73,10 @@ TASKS = (
             SimScenario("magnet_sim_arithmetic", loadings=(0.8, 0.2, 0.4), difficulty=0.3)),
 )
 
-#: The HELM demo's simulated models (same abilities and skills on every source).
-ALL_MODELS = DEFAULT_MODELS
+#: The HELM demo's simulated models (the same skills on every source), with demo generator 2's ability slope:
+#: tests/data/lm-eval-demo was made with it, and the cache path has no generator version, so a changed slope
+#: would make new builds disagree with cached ones.
+ALL_MODELS = tuple(dataclasses.replace(m, ability_slope=ABILITY_PER_LOG_SIZE_V2) for m in DEFAULT_MODELS)
 _SMALL = tuple(m for m in ALL_MODELS if m.name not in ("magnet-sim/brook-34b", "magnet-sim/cirrus-120b"))
 
 
@@ -227,7 +239,7 @@ def _register():
 
         def __init__(self, pretrained: str, family: str, params_b, seed=SEED, **kwargs):
             super().__init__()
-            self.model = SimModel(str(pretrained), str(family), float(params_b))
+            self.model = SimModel(str(pretrained), str(family), float(params_b), ABILITY_PER_LOG_SIZE_V2)
             self.seed = int(seed)
 
         def loglikelihood(self, requests, disable_tqdm: bool = False):
@@ -250,10 +262,16 @@ def _register():
     return SimLM
 
 
-def build(out_dir, preset: str = "small", seed: int = SEED, task_dir=None) -> Path:
-    """Run the real lm-eval on every (model, task) of ``preset``; write its logs under ``out_dir``.
+def run_lm_eval(output_path, models, n_docs: int, *, tasks=None, log_samples: bool = True, group: bool = False,
+                seed: int = SEED, task_dir) -> None:
+    """Run the real lm-eval on ``models`` x ``tasks`` and let its ``EvaluationTracker`` write the logs.
 
-    ``task_dir`` keeps the YAML tasks and JSONL data (default ``out_dir/_tasks``).
+    ``output_path`` is what ``lm_eval run --output_path`` takes, and lm-eval lays the files out as it does
+    for that option: a folder -> ``<folder>/<model>/results_<date>.json`` (+ ``samples_<task>_<date>.jsonl``
+    beside it); a path ending in ``.json`` -> ``<stem>_<date>.json`` with the samples files in its folder.
+    ``log_samples=False`` is a run without ``--log_samples`` (results only). ``tasks``: task names (default:
+    all of :data:`TASKS`; with ``group`` the multiple-choice ones as the lm-eval group :data:`GROUP`).
+    ``task_dir`` receives the YAML tasks and JSONL data.
     """
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -262,24 +280,36 @@ def build(out_dir, preset: str = "small", seed: int = SEED, task_dir=None) -> Pa
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
 
-    out_dir = Path(out_dir)
-    spec = PRESETS[preset]
-    tasks = write_tasks(Path(task_dir) if task_dir else out_dir / "_tasks", spec.n_docs, seed)
+    folder = write_tasks(Path(task_dir), n_docs, seed)
     _register()
-    manager = TaskManager(include_path=str(tasks.resolve()), include_defaults=False)
-    for model in spec.models:
-        tracker = EvaluationTracker(output_path=str(out_dir))
+    manager = TaskManager(include_path=str(folder.resolve()), include_defaults=False)
+    names = list(tasks) if tasks is not None else (
+        [GROUP, "magnet_sim_arithmetic"] if group else [t.name for t in TASKS])
+    for model in models:
+        tracker = EvaluationTracker(output_path=str(output_path))
         results = simple_evaluate(
             model=MODEL_NAME,
             model_args={"pretrained": model.name, "family": model.family, "params_b": model.params_b, "seed": seed},
-            tasks=[GROUP, "magnet_sim_arithmetic"] if spec.group else [t.name for t in TASKS], task_manager=manager, log_samples=True,
+            tasks=names, task_manager=manager, log_samples=log_samples,
             evaluation_tracker=tracker, random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
             fewshot_random_seed=seed,
         )
-        samples = results.pop("samples")
+        samples = results.pop("samples", None)
         tracker.save_results_aggregated(results=results, samples=samples)
-        for task_name in results["configs"]:
-            tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
+        if log_samples:
+            for task_name in results["configs"]:
+                tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
+
+
+def build(out_dir, preset: str = "small", seed: int = SEED, task_dir=None) -> Path:
+    """Run the real lm-eval on every (model, task) of ``preset``; write its logs under ``out_dir``.
+
+    ``task_dir`` keeps the YAML tasks and JSONL data (default ``out_dir/_tasks``).
+    """
+    out_dir = Path(out_dir)
+    spec = PRESETS[preset]
+    run_lm_eval(out_dir, spec.models, spec.n_docs, group=spec.group, seed=seed,
+                task_dir=Path(task_dir) if task_dir else out_dir / "_tasks")
     return out_dir
 
 

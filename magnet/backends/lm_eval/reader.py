@@ -3,13 +3,19 @@
 lm-eval (``lm_eval run --output_path OUT --log_samples``) writes, per model,
 ``OUT/<model>/results_<date>.json`` (the aggregate numbers of every task) and
 ``OUT/<model>/samples_<task>_<date>.jsonl`` (one line per document *and
-filter*: a task with two filters repeats each document). Here:
+filter*: a task with two filters repeats each document). With a file path
+(``--output_path OUT/run.json``) it writes ``OUT/run_<date>.json`` and the
+samples files in ``OUT``; without ``--log_samples``, the results file only.
+All these layouts are read (PATH: ``OUT``, a model folder, or one results
+file). Here:
 
 * a **run** is one (model, task) of a results file; ``run_spec.name`` is
   ``<task>:model=<model with / as _>`` (HELM's style), ``suite`` the name of the
-  folder read. A (model, task) evaluated in several results files keeps the
-  newest file (by the date in its name); the older ones are listed in
-  ``attrs["superseded"]`` of every table;
+  folder read. A (model, task) evaluated in several results files (the same
+  output path used again) keeps the newest file (by the date in its name): a
+  rerun replaces a run, as it would on lm-eval's own Hub leaderboards
+  ("latest"); the older files are listed in ``attrs["superseded"]`` of every
+  table, and tasks evaluated only in an older file are kept from it;
 * a **stat** is one ``metric,filter`` key of ``results[task]`` (lm-eval's own
   key is the stat name, e.g. ``acc,none`` or ``exact_match,strict-match``),
   ``stats.mean`` its value, ``stats.stderr`` its ``_stderr`` twin,
@@ -46,21 +52,25 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
 
 from magnet.backends.helm.errors import HelmOutputError, Skipped
 from magnet.backends.source_files import (
-    Damage, find_files, frame, gc_paused, has_file, main_metric_schemas, number, read_json_object, read_jsonl,
+    Damage, NamedFiles, frame, main_metric_schemas, number, read_json_object, read_jsonl,
 )
+from magnet.tables.building import gc_paused
 
 RUN = "run_spec.name"
 STATE = "scenario_state.request_states."
 PIS = "per_instance_stats."
 P = "lm_eval."
 
-RESULTS_RE = re.compile(r"^results_(.+)\.json$")
+#: The date lm-eval puts in its file names (``datetime.now().isoformat()`` with ``:`` -> ``-``).
+DATE = r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?"
+#: A results file: ``results_<date>.json`` (``--output_path`` a folder) or ``<stem>_<date>.json``
+#: (``--output_path <stem>.json``); also any ``results_<x>.json``. The date (else ``<x>``) is the group.
+RESULTS_RE = re.compile(rf"^(?:.+_({DATE})|results_(.+))\.json$")
 #: keys of ``results[task]`` that are not metrics
 NON_METRIC_KEYS = {"name", "alias", "sample_len", "samples"}
 #: top-level keys of a results file read into specific columns (the rest go to ``lm_eval.run.<key>``)
@@ -68,29 +78,12 @@ _USED_TOP = {"results", "configs", "versions", "n-shot", "higher_is_better", "n-
              "group_subtasks", "groups", "model_name", "config", "date"}
 
 
-def results_files(path) -> list[Path]:
-    """The ``results_*.json`` files at or under ``path`` (a folder, or one results file), sorted.
-
-    Example:
-        >>> results_files("/nonexistent")
-        []
-    """
-    return find_files(path, RESULTS_RE)
-
-
-def detect(path) -> bool:
-    """Whether ``path`` holds lm-eval output (a ``results_*.json`` file, or a folder with one below it).
-
-    Example:
-        >>> import tempfile
-        >>> d = tempfile.mkdtemp()
-        >>> detect(d)
-        False
-        >>> _ = open(os.path.join(d, "results_2026-01-01T00-00-00.json"), "w").write("{}")
-        >>> detect(d)
-        True
-    """
-    return has_file(path, RESULTS_RE)
+#: lm-eval's results files: ``RESULTS.files(path)`` lists them; :func:`detect` finds one.
+RESULTS = NamedFiles(RESULTS_RE)
+#: The results files at or under ``path`` (a folder, or one results file), sorted.
+results_files = RESULTS.files
+#: Whether ``path`` holds lm-eval output (a results file, or a folder with one below it).
+detect = RESULTS.detect
 
 
 def _is_number(value) -> bool:
@@ -295,8 +288,16 @@ def _task_tables(suite, name, split, metric_keys, main_filter, output_type, samp
 
 
 def _date_key(path: Path) -> str:
+    """The date of a results file's name, which its samples files repeat (``samples_<task>_<date>.jsonl``).
+
+    Example:
+        >>> _date_key(Path("results_2026-01-02T03-04-05.678901.json")), _date_key(Path("run_2026-01-02T03-04-05.json"))
+        ('2026-01-02T03-04-05.678901', '2026-01-02T03-04-05')
+        >>> _date_key(Path("results_run1_2026-01-02T03-04-05.json")), _date_key(Path("results_x.json"))
+        ('2026-01-02T03-04-05', 'x')
+    """
     m = RESULTS_RE.match(path.name)
-    return m.group(1) if m else ""
+    return (m.group(1) or m.group(2)) if m else ""
 
 
 def read_tables(path, errors: str = "raise") -> dict:
@@ -327,7 +328,8 @@ def _read_tables(path, errors: str) -> dict:
         raise HelmOutputError(root, "no such file or directory")
     files = results_files(root)
     if not files:
-        raise HelmOutputError(root, "no lm-eval results_*.json found")
+        raise HelmOutputError(root, "no lm-eval results file found (results_<date>.json, or <name>_<date>.json "
+                                    "from --output_path <name>.json)")
     suite = root.stem if root.is_file() else root.name
     # newest results file per (model, task)
     chosen: dict[tuple[str, str], tuple[Path, dict]] = {}

@@ -47,7 +47,8 @@ from magnet.backends.helm.demo.answer_key import key_entries_for_run
 from magnet.backends.helm.demo.simulation import SimModel, SimScenario
 
 #: Bump when the generator's output changes; cached corpora are then rebuilt.
-GENERATOR_VERSION = "2"  # 2: the generative model of issue 17 (no built-in predictor owns it)
+GENERATOR_VERSION = "3"  # 2: the generative model of issue 17 (no built-in predictor owns it);
+#                           3: ability slope 0.6 -> 0.9 per e-fold of parameters (issue 30: a wider spread)
 
 SIMULATED_CLIENT = "magnet.backends.helm.demo.simulated_client.SimulatedClient"
 PUNKT_FILES = ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab")
@@ -344,7 +345,8 @@ def _write_helm_config(spec: DemoSpec, prod_env: Path, key_path: Path, sim_path:
     sim_path.write_text(json.dumps({
         "seed": spec.seed,
         "key_path": str(key_path),
-        "models": {m.name: {"family": m.family, "params_b": m.params_b} for m in spec.models},
+        "models": {m.name: {"family": m.family, "params_b": m.params_b, "ability_slope": m.ability_slope}
+                   for m in spec.models},
         "scenarios": {s.entry: dataclasses.asdict(s) for s in spec.scenarios},
     }, indent=2, sort_keys=True))
     deployments = [{

@@ -450,9 +450,12 @@ def register(subparsers) -> None:
     """
     download = subparsers.add_parser(
         "download", help="download published benchmark results (helm)",
-        description="Download published benchmark results.")
+        description="Download published benchmark results.", formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  magnet download helm --list-benchmarks\n"
+               "  magnet download helm helm_out --benchmark lite --version v1.0.0 --dry-run\n"
+               "'magnet download helm --help' lists its options.")
     sources = download.add_subparsers(dest="download_source", metavar="SOURCE", required=True,
-                                      parser_class=_SubcommandParser)
+                                      parser_class=_SubcommandParser, help="where the results come from")
     helm = sources.add_parser("helm", help="HELM results from the public GCS bucket",
                               description=DESCRIPTION)
     add_arguments(helm)
