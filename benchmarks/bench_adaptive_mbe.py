@@ -21,6 +21,9 @@ Families (each asks, then predicts):
 * ``cat-mean`` (null): asks as IRT adaptive testing does, returns the plain mean of what it asked.
 * ``active-testing``: ``ActiveTesting``'s estimate (sequential difference estimator).
 * ``adaptive-irt``: ``AdaptiveIrt``'s estimate (CAT + residual-corrected 2PL plug-in).
+* ``proto-mean`` (null): asks as prototype testing does, returns the plain mean of what it asked.
+* ``prototype-testing``: ``PrototypeTesting``'s estimate (train models as prototypes; the estimate chosen
+  per regime inside the source models, ``predictors._adaptive.choose_estimates``).
 * ``oracle``: the eval model's true full-matrix mean.
 
 Prints, per family and control, the share of ``genuine`` verdicts with its 95% Wilson interval and n.
@@ -43,7 +46,8 @@ from magnet.stats.mbe import mbe_check
 from magnet.stats.mbe_calibration import wilson_interval
 from predictors import _adaptive as A
 
-FAMILIES = ("uniform-mean", "active-mean", "cat-mean", "active-testing", "adaptive-irt", "oracle")
+FAMILIES = ("uniform-mean", "active-mean", "cat-mean", "proto-mean", "active-testing", "adaptive-irt",
+            "prototype-testing", "oracle")
 CONTROLS = ("random", "own", "both")
 
 
@@ -62,6 +66,8 @@ def one_simulation(rng: np.random.Generator, n_train: int, n_eval: int, n_items:
     """Every family's verdict under every control in one world."""
     source, evals = world(rng, n_train, n_eval, n_items)
     fit = A.fit_source(source)
+    pf = A.fit_prototypes(source)
+    choice = A.choose_estimates(source, budget, 0)
     actual = evals.mean(axis=1)
     random_mean = np.array([row[rng.choice(n_items, budget, replace=False)].mean() for row in evals])
     preds, own = {f: [] for f in FAMILIES}, {f: [] for f in FAMILIES}
@@ -70,14 +76,18 @@ def one_simulation(rng: np.random.Generator, n_train: int, n_eval: int, n_items:
         uniform = rng.choice(n_items, budget, replace=False)
         active = A.simulate(fit, row, budget, "active", seed=seed)
         cat = A.simulate(fit, row, budget, "cat", seed=seed)
+        proto = A.simulate_proto(pf, row, budget)
         samples = {"uniform-mean": (uniform, row[uniform]), "active-mean": active, "cat-mean": cat,
-                   "active-testing": active, "adaptive-irt": cat, "oracle": active}
+                   "proto-mean": proto, "active-testing": active, "adaptive-irt": cat,
+                   "prototype-testing": proto, "oracle": active}
         for family, (order, y) in samples.items():
             own[family].append(float(np.mean(y)))
             if family == "active-testing":
                 value = A.active_estimate(fit, order, y)
             elif family == "adaptive-irt":
                 value = A.cat_estimate(fit, order, y)
+            elif family == "prototype-testing":
+                value = A.proto_estimate(pf, order, y, choice)
             elif family == "oracle":
                 value = float(row.mean())
             else:

@@ -282,3 +282,207 @@ def sample_mean(fit: SourceFit, order, y) -> float:
 
 ESTIMATES = {"cat": cat_estimate, "active": active_estimate, "active_irt": active_irt_estimate,
              "sample_mean": sample_mean}
+
+
+# --- Prototype testing: the train models as prototypes of the eval model -------------------------------------
+
+#: Smoothing of a prototype's 0/1 outcomes in the likelihood: a train model's outcome is taken as right with
+#: probability 1 - PROTO_EPS (its row is evidence about the eval model, not a copy of it).
+PROTO_EPS = 0.3
+#: Share of the strongest train models whose posterior mass (over half) flags a run as beyond the train models.
+BEYOND_TOP = 0.2
+#: Candidate estimates of :func:`proto_estimate`, chosen per regime by :func:`choose_estimates` (the uncorrected 2PL
+#: plug-in enters the average only: alone, its misfit bias made a noisy choice costly, e.g. 0.061 on gsm at 200 items).
+PROTO_CANDIDATES = ("plugin", "irt_corrected", "average")
+
+
+@dataclass(frozen=True)
+class PrototypeFit:
+    """The train models as prototypes: their complete rows ``S``, the smoothed rows ``P`` and their log tables, their means,
+    the mask of the strongest ``BEYOND_TOP`` share, and the 2PL fit of the same rows."""
+
+    S: np.ndarray
+    P: np.ndarray
+    log1: np.ndarray
+    log0: np.ndarray
+    means: np.ndarray
+    top: np.ndarray
+    irt: SourceFit
+
+    @property
+    def n_items(self) -> int:
+        return self.S.shape[1]
+
+
+def fit_prototypes(source, eps: float = PROTO_EPS) -> PrototypeFit:
+    """The prototype tables of the train (source) models' complete score matrix.
+
+    Example:
+        >>> pf = fit_prototypes(np.array([[1, 1, 0, 0.], [1, 0, 0, 0], [1, 1, 1, 0]]))
+        >>> pf.n_items, pf.top.tolist()
+        (4, [False, False, True])
+    """
+    fit = fit_source(source)
+    S = np.asarray(source, dtype=float)
+    P = S * (1 - 2 * eps) + eps
+    means = S.mean(1)
+    top = means >= np.quantile(means, 1 - BEYOND_TOP)
+    return PrototypeFit(S, P, np.log(P), np.log(1 - P), means, top, fit)
+
+
+#: Beyond this many revealed items the plug-in's likelihood is tempered by ``PLUGIN_TEMPER / k`` (its posterior
+#: would otherwise collapse onto one prototype, whose row is then the prediction of every unrevealed item).
+PLUGIN_TEMPER = 50
+
+
+def proto_weights(pf: PrototypeFit, order, y, power: float = 1.0) -> np.ndarray:
+    """Posterior weights of the prototypes given the run's revealed outcomes (uniform prior; the likelihood
+    raised to ``power``).
+
+    Example:
+        >>> pf = fit_prototypes(np.array([[1, 1, 0, 0.], [0, 0, 1, 1]]))
+        >>> proto_weights(pf, [0, 1], [1, 1]).round(3).tolist()
+        [0.845, 0.155]
+    """
+    idx, yy = np.asarray(order, dtype=int), np.asarray(y, dtype=float)
+    ll = (pf.log1[:, idx] * yy + pf.log0[:, idx] * (1 - yy)).sum(1) * power
+    w = np.exp(ll - ll.max())
+    return w / w.sum()
+
+
+def proto_policy(pf: PrototypeFit, order, y):
+    """``(f, q)``: ``f`` the posterior mean row of the prototypes, ``q`` all mass on the unrevealed item whose
+    outcome, under the posterior, most reduces the expected variance of the prototypes' mean score
+    (``P(1) P(0) (E[score | 1] - E[score | 0])^2``).
+
+    Example:
+        >>> pf = fit_prototypes(np.array([[1, 1, 1, 0.], [1, 0, 0, 0], [1, 1, 0, 0]]))
+        >>> f, q = proto_policy(pf, [], [])
+        >>> int(np.argmax(q)) in (1, 2), float(q[0])
+        (True, 0.0)
+    """
+    w = proto_weights(pf, order, y)
+    P = pf.P
+    p1 = w @ P
+    m1 = (w * pf.means) @ P / p1
+    m0 = (w * pf.means) @ (1 - P) / (1 - p1)
+    gain = np.where(_unrevealed(pf.n_items, order), p1 * (1 - p1) * (m1 - m0) ** 2, -np.inf)
+    q = np.zeros(pf.n_items)
+    q[int(np.argmax(gain))] = 1.0
+    return w @ pf.S, q
+
+
+def beyond(pf: PrototypeFit, order, y) -> bool:
+    """Whether the run looks beyond the train models: over half its posterior mass on the strongest share.
+
+    Example:
+        >>> pf = fit_prototypes(np.array([[1, 1, 1, 1.], [0, 0, 0, 1], [0, 0, 1, 1]] * 4))
+        >>> beyond(pf, [0, 1], [1, 1]), beyond(pf, [0, 1], [0, 0])
+        (True, False)
+    """
+    return bool(proto_weights(pf, order, y)[pf.top].sum() > 0.5)
+
+
+def proto_candidates(pf: PrototypeFit, order, y) -> dict:
+    """Every candidate estimate of the run's full mean from its revealed items:
+
+    * ``plugin``: the revealed outcomes plus the prototypes' posterior mean on the unrevealed items (the
+      likelihood tempered by ``PLUGIN_TEMPER / k`` beyond ``PLUGIN_TEMPER`` revealed items);
+    * ``irt_corrected`` / ``irt``: :func:`cat_estimate` with and without the residual correction.
+
+    Example:
+        >>> pf = fit_prototypes(np.array([[1, 1, 0, 0.], [1, 0, 0, 0], [1, 1, 1, 0]]))
+        >>> sorted(proto_candidates(pf, [0, 2], [1, 1]))
+        ['average', 'irt', 'irt_corrected', 'plugin']
+    """
+    idx, yy = np.asarray(order, dtype=int), np.asarray(y, dtype=float)
+    g = proto_weights(pf, idx, yy, min(1.0, PLUGIN_TEMPER / max(len(idx), 1))) @ pf.S
+    mask = _unrevealed(pf.n_items, idx)
+    out = {"plugin": float((yy.sum() + g[mask].sum()) / pf.n_items),
+           "irt_corrected": cat_estimate(pf.irt, idx, yy), "irt": cat_estimate(pf.irt, idx, yy, correct=False)}
+    out["average"] = float(np.mean(list(out.values())))
+    return out
+
+
+#: Pseudo-splits of :func:`_inner_targets` mimicking interpolation, and the share of their pseudo-eval models.
+INNER_RANDOM, INNER_SHARE = 8, 0.1
+
+
+def _inner_targets(means: np.ndarray, rng, n_random: int | None = None,
+                   share: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pseudo-splits of the train models: the strongest 30% as targets of the weakest 60% (as the
+    extrapolation split), and ``n_random`` random ``share`` shares of targets for the rest (as interpolation)."""
+    n_random = INNER_RANDOM if n_random is None else n_random
+    share = INNER_SHARE if share is None else share
+    n = len(means)
+    order = np.argsort(means, kind="stable")
+    n_t = max(2, int(0.3 * n))
+    ext = (order[: max(2, int(0.6 * n))], order[n - n_t:])
+    n_i = max(2, int(share * n))
+    perms = [rng.permutation(n) for _ in range(n_random)]
+    return [ext] + [(np.sort(p[n_i:]), np.sort(p[:n_i])) for p in perms]
+
+
+#: Score the within regime on the interpolation-like pseudo-splits only (see :func:`choose_estimates`).
+WITHIN_FROM_RANDOM = True
+
+
+def choose_estimates(source, budget: int, seed: int = 0) -> dict:
+    """The candidate of :func:`proto_candidates` with the smallest mean absolute error, per regime (run flagged
+    :func:`beyond` or not), on the protocol simulated inside the train models only: pseudo-eval models held
+    out of the source as in the two splits (:func:`_inner_targets`), each asking ``budget`` items by
+    :func:`proto_policy`. The within regime is scored on the interpolation-like pseudo-splits only
+    (``WITHIN_FROM_RANDOM``: an unflagged pseudo-eval model of the extrapolation-like split is beyond its
+    pseudo-source, which the real within regime rarely is); the beyond regime on every flagged one. A regime
+    no pseudo-eval model fell into gets ``plugin`` (within) or ``irt_corrected`` (beyond).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> th = np.linspace(-2, 2, 30)
+        >>> S = (rng.random((30, 80)) < 1 / (1 + np.exp(-(th[:, None] - rng.normal(size=80))))).astype(float)
+        >>> sorted(choose_estimates(S, 10))
+        [False, True]
+    """
+    src = np.asarray(source, dtype=float)
+    errors: dict = {False: [], True: []}
+    for split, (tr, val) in enumerate(_inner_targets(src.mean(1), np.random.default_rng(seed))):
+        pf = fit_prototypes(src[tr])
+        for row in src[val]:
+            order, yy = simulate_proto(pf, row, budget)
+            cands = proto_candidates(pf, order, yy)
+            flag = beyond(pf, order, yy)
+            if flag or split > 0 or not WITHIN_FROM_RANDOM:
+                errors[flag].append([abs(cands[c] - row.mean()) for c in PROTO_CANDIDATES])
+    default = {False: "plugin", True: "irt_corrected"}
+    return {flag: PROTO_CANDIDATES[int(np.argmin(np.mean(e, axis=0)))] if e else default[flag]
+            for flag, e in errors.items()}
+
+
+def simulate_proto(pf: PrototypeFit, row, budget: int):
+    """:func:`proto_policy` run on one row whose outcomes are all known: ``(order, y)``.
+
+    Example:
+        >>> pf = fit_prototypes(np.array([[1, 1, 1, 0.], [1, 0, 0, 0], [1, 1, 0, 0]]))
+        >>> simulate_proto(pf, np.array([1, 1, 0, 0.]), 2)[0].shape
+        (2,)
+    """
+    row = np.asarray(row, dtype=float)
+    order: list[int] = []
+    for _ in range(min(int(budget), len(row))):
+        order.append(int(np.argmax(proto_policy(pf, order, row[order])[1])))
+    return np.asarray(order, dtype=int), row[order]
+
+
+def proto_estimate(pf: PrototypeFit, order, y, choice: dict) -> float:
+    """Prototype testing's estimate: the candidate ``choice`` names for the run's regime (:func:`beyond`).
+
+    Example:
+        >>> pf = fit_prototypes(np.array([[1, 1, 0, 0.], [1, 0, 0, 0], [1, 1, 1, 0]]))
+        >>> 0 <= proto_estimate(pf, [0, 2], [1, 1], {False: "plugin", True: "average"}) <= 1
+        True
+    """
+    cands = proto_candidates(pf, order, y)
+    return float(np.clip(cands[choice[beyond(pf, order, y)]], 0.0, 1.0))
+
+
+POLICIES["proto"] = proto_policy

@@ -5,6 +5,9 @@ from the outcomes it revealed so far (array functions in ``predictors/_adaptive.
   expected residual spread ``sqrt(f (1 - f))`` (plus a uniform share), the surrogate refitted to the run's
   ability after every answer; predicts with the sequential difference estimator, unbiased whatever
   the surrogate's errors (the sampling probabilities are replayed from the recorded order).
+* :class:`PrototypeTesting` (the declared one): the train runs as prototypes, reweighted after every
+  answer; the next instance is the one that most reduces the expected variance of the score; a model-based
+  estimate chosen per regime by simulating the protocol inside the train runs.
 * :class:`AdaptiveIrt`: computerized adaptive testing: the instance of largest Fisher information at
   the run's current MAP ability; predicts the revealed outcomes plus the curve on the rest, corrected by
   the mean revealed residual.
@@ -23,7 +26,7 @@ Example:
     >>> out = tempfile.mkdtemp()
     >>> _ = import_scores(m, out, scenario="toy", metric="exact_match")
     >>> corpus = Corpus.load(out, errors="skip")
-    >>> res = run_protocol(ActiveTesting(), corpus, split="interpolation", num_eval_samples=10,
+    >>> res = run_protocol(PrototypeTesting(), corpus, split="interpolation", num_eval_samples=10,
     ...                    reveal_mode="adaptive", progress=False)
     >>> [f.status for f in res.folds], len(res.predictions), sorted(len(v) for v in res.revealed.values())[-1]
     (['ok'], 4, 10)
@@ -45,9 +48,24 @@ RUN = "run_spec.name"
 _FITS: dict = {}
 
 
-def _fit(source: pd.DataFrame) -> _adaptive.SourceFit:
+_CHOICES: dict = {}
+
+
+def _key(values: np.ndarray) -> tuple:
+    return values.shape, hash(values.tobytes())
+
+
+def _fit(source: pd.DataFrame, policy: str = "active"):
     values = source.to_numpy(dtype=float)
-    return _remember(_FITS, (values.shape, hash(values.tobytes())), lambda: _adaptive.fit_source(values))
+    if policy == "proto":
+        return _remember(_FITS, ("proto",) + _key(values), lambda: _adaptive.fit_prototypes(values))
+    return _remember(_FITS, _key(values), lambda: _adaptive.fit_source(values))
+
+
+def _choice(source: pd.DataFrame, budget: int, seed: int) -> dict:
+    values = source.to_numpy(dtype=float)
+    return _remember(_CHOICES, _key(values) + (budget, seed),
+                     lambda: _adaptive.choose_estimates(values, budget, seed))
 
 
 def _stat_split(spec) -> tuple[str, str]:
@@ -86,7 +104,7 @@ class AdaptivePredictor(Predictor):
         stat, split = _stat_split(state.run_spec)
         vals = _values(state.per_instance_stats, stat, split)
         known = [i for i in state.revealed if i in col and i in vals.index]
-        fit = _fit(source)
+        fit = _fit(source, self.policy)
         order = [col[i] for i in known]
         rng = np.random.default_rng([state.seed, len(state.revealed)])
         j = _adaptive.next_item(fit, order, vals.loc[known].to_numpy(dtype=float), self.policy, rng)
@@ -109,10 +127,13 @@ class AdaptivePredictor(Predictor):
             elif not known:
                 value = float(source.to_numpy(dtype=float).mean())
             else:
-                fit = _fit(source)
-                fn = _adaptive.ESTIMATES[self.estimate]
+                fit = _fit(source, self.policy)
                 order, y = [col[i] for i in known], vals.loc[known].to_numpy(dtype=float)
-                value = fn(fit, order, y, self.policy) if self.estimate.startswith("active") else fn(fit, order, y)
+                if self.estimate == "proto":
+                    value = _adaptive.proto_estimate(fit, order, y, _choice(source, len(order), self.seed))
+                else:
+                    fn = _adaptive.ESTIMATES[self.estimate]
+                    value = fn(fit, order, y, self.policy) if self.estimate.startswith("active") else fn(fit, order, y)
             out[spec[RUN]] = [make_stat(f"predicted_{stat}", float(np.clip(value, 0, 1)), split=split)]
         return out
 
@@ -121,6 +142,31 @@ class ActiveTesting(AdaptivePredictor):
     """Active testing: surrogate-proportional draws, unbiased sequential difference estimate."""
 
     policy, estimate = "active", "active"
+
+
+class PrototypeTesting(AdaptivePredictor):
+    """Prototype testing: the train runs' complete rows as prototypes of the eval run. After every answer the
+    prototypes are reweighted by the likelihood of the run's revealed outcomes; the next instance is the one
+    whose answer most reduces the expected variance of the prototypes' mean score. The estimate is, per
+    regime (over half the posterior on the strongest fifth of the train runs, i.e. the run looks beyond
+    them, or not), the candidate of ``_adaptive.proto_candidates`` (prototype plug-in, 2PL with or without
+    the residual correction, their average) that did best when the protocol was simulated inside the train
+    runs only (``_adaptive.choose_estimates``). Not unbiased: a model-based estimate, chosen on train data.
+
+    Example:
+        >>> import numpy as np
+        >>> from predictors import _adaptive
+        >>> rng = np.random.default_rng(0)
+        >>> th = np.linspace(-2, 2, 40)
+        >>> S = (rng.random((40, 200)) < 1 / (1 + np.exp(-(th[:, None] - rng.normal(size=200))))).astype(float)
+        >>> pf = _adaptive.fit_prototypes(S[::2])
+        >>> order, y = _adaptive.simulate_proto(pf, S[21], 30)
+        >>> est = _adaptive.proto_estimate(pf, order, y, _adaptive.choose_estimates(S[::2], 30))
+        >>> bool(abs(est - S[21].mean()) < 0.1)
+        True
+    """
+
+    policy, estimate = "proto", "proto"
 
 
 class AdaptiveIrt(AdaptivePredictor):

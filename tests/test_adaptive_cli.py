@@ -12,7 +12,7 @@ import pytest
 
 from magnet.cli.main import main as magnet_main
 
-ADAPTIVE = "predictors.adaptive_testing:ActiveTesting"
+ADAPTIVE = "predictors.adaptive_testing:PrototypeTesting"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_benchmark_reveal_adaptive_budget_records_the_order_asked(imported, spli
     assert magnet_main(["benchmark", "--root-dir", str(imported / "out"), "--split", split, "--reveal", "adaptive",
                         "--budget", "5", "--no-builtin", "--predictor", ADAPTIVE, "--out", str(out),
                         "--quiet"]) == 0
-    record = json.loads((out / "runs" / f"ActiveTesting-{split}" / "revealed.json").read_text())
+    record = json.loads((out / "runs" / f"PrototypeTesting-{split}" / "revealed.json").read_text())
     assert record["reveal_mode"] == "adaptive" and record["budget"] == 5
     runs = record["runs"]
     assert runs and all(len(ids) == 5 == len(set(ids)) for ids in runs.values())

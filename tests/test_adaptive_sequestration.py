@@ -18,7 +18,7 @@ import pytest
 from magnet.backends.helm.import_scores import import_scores
 from magnet.protocol.corpus import Corpus
 from magnet.protocol.runner import run_protocol
-from predictors.adaptive_testing import ActiveTesting, AdaptiveIrt
+from predictors.adaptive_testing import ActiveTesting, AdaptiveIrt, PrototypeTesting
 
 P = "per_instance_stats."
 
@@ -86,7 +86,7 @@ def _predictions(result) -> pd.Series:
 
 
 @pytest.mark.parametrize("split", ["interpolation", "extrapolation"])
-@pytest.mark.parametrize("make", [Peeker, ActiveTesting, AdaptiveIrt])
+@pytest.mark.parametrize("make", [Peeker, ActiveTesting, AdaptiveIrt, PrototypeTesting])
 def test_scrambling_every_unrequested_outcome_changes_nothing(tmp_path, split, make):
     matrix = _world()
     first = _run(matrix, tmp_path / "a", make(), split)
