@@ -94,15 +94,42 @@ class Deferred:
         >>> frame = Deferred(rows).resolve()
         >>> frame.index.tolist(), frame["refs"][0] == rows["refs"].iloc[0], frame["refs"][0] is rows["refs"].iloc[0]
         ([0], True, False)
+        >>> lazy = Deferred(rows)   # read through vars(holder): it acts as its (one) copy
+        >>> lazy.shape, len(lazy), list(lazy), lazy["refs"] is lazy.resolve()["refs"]
+        ((1, 1), 1, ['refs'], True)
+        >>> import pickle; pickle.loads(pickle.dumps(Deferred(rows))).resolve().shape
+        (1, 1)
     """
 
-    __slots__ = ("rows",)
+    __slots__ = ("rows", "_copy")
 
     def __init__(self, rows: pd.DataFrame):
         self.rows = rows
+        self._copy = None
 
     def resolve(self) -> pd.DataFrame:
-        return private_copy(self.rows)
+        """The private copy, made on the first call (later calls return the same frame)."""
+        if self._copy is None:
+            self._copy = private_copy(self.rows)
+        return self._copy
+
+    # Code that reads the holder's __dict__ directly (``vars(inputs)``) gets this object: it acts as its copy.
+    def __getattr__(self, name):
+        if name.startswith("_"):  # not the frame's: pickle and copy probe dunders before the slots are set
+            raise AttributeError(name)
+        return getattr(self.resolve(), name)
+
+    def __len__(self) -> int:
+        return len(self.resolve())
+
+    def __getitem__(self, key):
+        return self.resolve()[key]
+
+    def __iter__(self):
+        return iter(self.resolve())
+
+    def __contains__(self, key) -> bool:
+        return key in self.resolve()
 
     def __repr__(self) -> str:
         return f"<Deferred copy of {len(self.rows)} rows>"
